@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what porttrigger needs and is missing, then builds. Idempotent: a warm machine does almost nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "porttrigger: missing system packages: ${need_apt[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "porttrigger: installing ${need_apt[*]} with apt-get" >&2
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lockfile.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "porttrigger: installing npm packages (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Build when any source is newer than the last build.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
+  npx --no-install tsc -p tsconfig.build.json
+  touch "$stamp"
+fi

@@ -1,0 +1,281 @@
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { parsePrefix } from './address.js';
+import type { Issue, Result } from './errors.js';
+import { parsePortList, protocolsOf, rangesByProtocol, rangesOverlap } from './ports.js';
+import type { Config, Family, Protocol, Rule } from './types.js';
+
+/** Limits that the validator enforces (the API refuses the same). */
+export const LIMITS = {
+  ruleName: 64,
+  description: 256,
+  idleTimeoutMin: 1,
+  idleTimeoutMax: 86_400,
+  rules: 20_000,
+  specsPerSide: 32,
+  lanHosts: 256,
+} as const;
+
+// Interface names as the kernel allows them (IFNAMSIZ 16), plus nft's trailing wildcard.
+const IFACE = /^[A-Za-z0-9_.-]{1,15}\*?$/;
+const PORTS = /^[\d,\- ]{1,512}$/;
+
+const portSpecSchema = z
+  .object({
+    protocol: z.enum(['tcp', 'udp', 'both'], { error: 'protocol must be tcp, udp or both' }),
+    ports: z.union([z.string(), z.number().int()]).transform((v) => String(v)),
+  })
+  .strict();
+
+/** The schema of one rule as written in the config file (before cross-field checks). */
+export const ruleSchema = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1, 'name must not be empty')
+      .max(LIMITS.ruleName, `name must be at most ${LIMITS.ruleName} characters`)
+      // Names never reach the nft script, but they do reach logs and terminals.
+      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'name must not contain control characters'),
+    description: z.string().max(LIMITS.description).optional(),
+    enabled: z.boolean().default(true),
+    family: z.enum(['ipv4', 'ipv6', 'both']).default('both'),
+    trigger: z.array(portSpecSchema).min(1, 'at least one trigger port spec').max(LIMITS.specsPerSide),
+    open: z.array(portSpecSchema).min(1, 'at least one open port spec').max(LIMITS.specsPerSide),
+    idleTimeout: z
+      .number()
+      .int('idleTimeout must be a whole number of seconds')
+      .min(
+        LIMITS.idleTimeoutMin,
+        `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
+      )
+      .max(
+        LIMITS.idleTimeoutMax,
+        `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
+      )
+      .default(600),
+    lanHosts: z.union([z.literal('any'), z.array(z.string()).min(1).max(LIMITS.lanHosts)]).default('any'),
+    remote: z.enum(['any', 'contacted']).default('any'),
+    onExpire: z.enum(['keep', 'close']).default('keep'),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    interfaces: z
+      .object({
+        lan: z.array(z.string()).min(1, 'at least one LAN interface'),
+        wan: z.array(z.string()).min(1, 'at least one WAN interface'),
+      })
+      .strict(),
+    mode: z.enum(['companion', 'standalone']).default('companion'),
+    enabled: z.boolean().default(true),
+    ipv6: z.boolean().default(true),
+    rules: z.array(ruleSchema).max(LIMITS.rules).default([]),
+    api: z
+      .object({
+        listen: z.string().default('127.0.0.1:8080'),
+        tokenFile: z.string().default('/var/lib/porttrigger/api-token'),
+      })
+      .strict()
+      .optional(),
+    events: z
+      .object({
+        database: z.string().default('/var/lib/porttrigger/events.db'),
+        retentionDays: z.number().int().min(1).max(3650).default(30),
+        maxEvents: z.number().int().min(100).max(10_000_000).default(100_000),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Turns zod's issues into ours: path, a stable code, a plain message. */
+function fromZodIssues(issues: readonly z.core.$ZodIssue[]): Issue[] {
+  return issues.map((i) => {
+    const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+    switch (i.code) {
+      case 'unrecognized_keys':
+        return {
+          path,
+          code: 'unknown_key',
+          message: `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`,
+        };
+      case 'invalid_type':
+        return {
+          path,
+          code: i.input === undefined ? 'required' : 'invalid_type',
+          message: i.input === undefined ? 'is required' : `expected ${i.expected}`,
+        };
+      case 'too_small':
+      case 'too_big':
+        return { path, code: 'out_of_range', message: i.message };
+      case 'invalid_value':
+        return { path, code: 'invalid_value', message: i.message };
+      default:
+        return { path, code: 'invalid', message: i.message };
+    }
+  });
+}
+
+/** Families a rule applies to under a config. */
+export function ruleFamilies(rule: Pick<Rule, 'family'>, ipv6: boolean): Family[] {
+  const all: Family[] = rule.family === 'both' ? ['ipv4', 'ipv6'] : [rule.family];
+  return all.filter((f) => f === 'ipv4' || ipv6);
+}
+
+function checkRule(rule: Rule, index: number, issues: Issue[], warnings: Issue[]): void {
+  const at = (...rest: (string | number)[]) => ['rules', index, ...rest];
+  for (const side of ['trigger', 'open'] as const) {
+    rule[side].forEach((spec, j) => {
+      const parsed = PORTS.test(spec.ports) ? parsePortList(spec.ports) : { error: 'not a port list' };
+      if ('error' in parsed) {
+        issues.push({
+          path: at(side, j, 'ports'),
+          code: 'bad_ports',
+          message: `${parsed.error} (use "N", "N-M" or "N-M,K")`,
+        });
+      } else if (side === 'open' && parsed.ranges.some((r) => r.from < 1024)) {
+        warnings.push({
+          path: at(side, j, 'ports'),
+          code: 'privileged_port',
+          message: 'opens ports below 1024, which are usually services of the gateway or well-known daemons',
+        });
+      }
+    });
+  }
+  if (rule.lanHosts !== 'any') {
+    rule.lanHosts.forEach((host, j) => {
+      const prefix = parsePrefix(host);
+      if ('error' in prefix) {
+        issues.push({ path: at('lanHosts', j), code: 'bad_address', message: `"${host}": ${prefix.error}` });
+      }
+    });
+  }
+}
+
+function specsValid(rule: Rule): boolean {
+  return [...rule.trigger, ...rule.open].every(
+    (s) => PORTS.test(s.ports) && !('error' in parsePortList(s.ports)),
+  );
+}
+
+/** Cross-rule checks: unique names, no two enabled rules opening the same port for the same protocol and family. */
+function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
+  const seen = new Map<string, number>();
+  config.rules.forEach((rule, i) => {
+    const key = rule.name.toLowerCase();
+    const first = seen.get(key);
+    if (first !== undefined) {
+      issues.push({
+        path: ['rules', i, 'name'],
+        code: 'duplicate_name',
+        message: `"${rule.name}" is also the name of rules[${first}]`,
+      });
+    } else {
+      seen.set(key, i);
+    }
+    checkRule(rule, i, issues, warnings);
+  });
+
+  const checked = config.rules.map((rule, i) => ({ rule, i })).filter(({ rule }) => specsValid(rule));
+  for (const { rule, i } of checked) {
+    const open = rangesByProtocol(rule.open);
+    const trigger = rangesByProtocol(rule.trigger);
+    for (const proto of ['tcp', 'udp'] as Protocol[]) {
+      if (rangesOverlap(open[proto], trigger[proto])) {
+        warnings.push({
+          path: ['rules', i, 'open'],
+          code: 'open_includes_trigger',
+          message: `open ${proto} ports include the rule's own trigger ports: replies from the remote may be forwarded as new inbound connections`,
+        });
+      }
+    }
+  }
+  const enabled = checked.filter(({ rule }) => rule.enabled);
+  for (const [a, { rule, i }] of enabled.entries()) {
+    const families = ruleFamilies(rule, true);
+    const open = rangesByProtocol(rule.open);
+    for (const { rule: other, i: j } of enabled.slice(0, a)) {
+      if (!ruleFamilies(other, true).some((f) => families.includes(f))) continue;
+      const otherOpen = rangesByProtocol(other.open);
+      const clash = (['tcp', 'udp'] as Protocol[]).filter((p) => rangesOverlap(open[p], otherOpen[p]));
+      if (clash.length > 0) {
+        issues.push({
+          path: ['rules', i, 'open'],
+          code: 'open_overlap',
+          message: `open ${clash.join(' and ')} ports overlap those of enabled rule "${other.name}" (rules[${j}]) for the same family`,
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Validates a parsed config document. Never throws: all problems at once, errors apart from warnings.
+ * @example validateConfig({ interfaces: { lan: ['br-lan'], wan: ['eth0'] }, rules: [] })
+ */
+export function validateConfig(input: unknown): Result<Config> {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues), warnings: [] };
+  const config = parsed.data as Config;
+  const issues: Issue[] = [];
+  const warnings: Issue[] = [];
+  for (const side of ['lan', 'wan'] as const) {
+    config.interfaces[side].forEach((name, i) => {
+      if (!IFACE.test(name)) {
+        issues.push({
+          path: ['interfaces', side, i],
+          code: 'bad_interface',
+          message: `"${name}" is not an interface name (1-15 of A-Z a-z 0-9 _ . -, optionally ending in *)`,
+        });
+      }
+    });
+  }
+  const both = config.interfaces.lan.filter((n) => config.interfaces.wan.includes(n));
+  for (const name of both) {
+    issues.push({
+      path: ['interfaces'],
+      code: 'interface_both_sides',
+      message: `"${name}" is listed as both LAN and WAN`,
+    });
+  }
+  checkRules(config, issues, warnings);
+  return issues.length > 0 ? { ok: false, issues, warnings } : { ok: true, value: config, warnings };
+}
+
+/** Validates one rule on its own (for the API); cross-rule checks happen when it joins a config. */
+export function validateRule(input: unknown): Result<Rule> {
+  const parsed = ruleSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues), warnings: [] };
+  const rule = parsed.data as Rule;
+  const issues: Issue[] = [];
+  const warnings: Issue[] = [];
+  checkRule(rule, 0, issues, warnings);
+  const strip = (list: Issue[]) => list.map((x) => ({ ...x, path: x.path.slice(2) }));
+  return issues.length > 0
+    ? { ok: false, issues: strip(issues), warnings: strip(warnings) }
+    : { ok: true, value: rule, warnings: strip(warnings) };
+}
+
+/** Parses YAML text and validates it; syntax errors are issues too, with their line. */
+export function parseConfigText(text: string): Result<Config> {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => ({
+        path: [],
+        code: 'yaml_syntax',
+        message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`,
+      })),
+      warnings: [],
+    };
+  }
+  return validateConfig(doc.toJS());
+}
+
+/** The protocols a rule's open side uses, for messages and docs. */
+export function openProtocols(rule: Rule): Protocol[] {
+  return [...new Set(rule.open.flatMap((s) => protocolsOf(s.protocol)))];
+}

@@ -1,0 +1,32 @@
+import type { Config, Family, TriggerTable } from './types.js';
+
+/** Which entries to release: all of a rule's, or those of one holder, optionally for one remote. */
+export interface ReleaseSelector {
+  readonly rule: string;
+  readonly holder?: string;
+  readonly remote?: string;
+  readonly family?: Family;
+}
+
+/** What an apply did to the entries that were active before it. */
+export interface ApplyReport {
+  /** Entries carried over to the new config. */
+  readonly kept: number;
+  /** Entries that closed because their rule changed, was disabled or removed. */
+  readonly dropped: number;
+}
+
+/**
+ * The port that both implementations of the semantics provide: the reference model and the kernel datapath.
+ * The service talks only to this.
+ */
+export interface Datapath {
+  /** Makes the config the running one, keeping the entries that still fit it (docs/semantics.md, 12). */
+  apply(config: Config): Promise<ApplyReport>;
+  /** The trigger table as it is now. */
+  readTable(): Promise<TriggerTable>;
+  /** Drops the selected entries now; resolves with how many were dropped. */
+  release(selector: ReleaseSelector): Promise<number>;
+  /** Removes everything this datapath installed. */
+  remove(): Promise<void>;
+}

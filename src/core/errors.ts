@@ -1,0 +1,44 @@
+/**
+ * The one family of operational errors. Every failure carries a stable `code` that the CLI maps to an exit
+ * code and the API to an HTTP status, in one place each.
+ */
+export class PorttriggerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in input: where, a stable code, and a plain message. */
+export interface Issue {
+  readonly path: readonly (string | number)[];
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The result of validation: never thrown, always returned with every problem at once. */
+export type Result<T> =
+  | { readonly ok: true; readonly value: T; readonly warnings: readonly Issue[] }
+  | { readonly ok: false; readonly issues: readonly Issue[]; readonly warnings: readonly Issue[] };
+
+/** Thrown by operations that were handed invalid input (the issues say what is wrong). */
+export class InvalidInputError extends PorttriggerError {
+  constructor(
+    message: string,
+    readonly issues: readonly Issue[],
+  ) {
+    super('INVALID_INPUT', message);
+  }
+}
+
+/** Formats an issue path the way users write it: `rules[2].open[0].ports`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  return path.reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part),
+    '',
+  );
+}

@@ -1,0 +1,29 @@
+import { rangesByProtocol } from '../core/ports.js';
+import type { Rule } from '../core/types.js';
+
+/** 32-bit FNV-1a over UTF-16 code units, as 8 hex digits: a stable, dependency-free name hash. */
+export function hash32(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * Identity of a rule's entries: its name, open ports and remote policy. Entries survive a reload only while
+ * this stays the same (docs/semantics.md, 12). User text reaches nft only through this hash.
+ */
+export function entryIdentity(rule: Rule): string {
+  const open = rangesByProtocol(rule.open);
+  const ports = (['tcp', 'udp'] as const)
+    .map((p) => open[p].map((r) => `${r.from}-${r.to}`).join(','))
+    .join('|');
+  return hash32(`${rule.name}\u0000${ports}\u0000${rule.remote}`);
+}
+
+/** Identity of the rule by name alone: its conflict and blocked records live as long as the rule does. */
+export function nameIdentity(rule: Pick<Rule, 'name'>): string {
+  return hash32(`name\u0000${rule.name}`);
+}

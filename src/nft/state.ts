@@ -1,0 +1,79 @@
+import { TABLE_NAME } from '../core/types.js';
+
+/** One element of a dynamic set as nft reports it. */
+export interface KernelElement {
+  /** The key: one address, or the parts of a concatenation. */
+  readonly key: readonly string[];
+  /** Seconds until it expires, as nft -j reports them (whole seconds, rounded down). */
+  readonly expiresS: number;
+  readonly timeoutS?: number;
+}
+
+/** One named set of our table with its elements. */
+export interface KernelSet {
+  readonly name: string;
+  readonly timeoutS?: number;
+  readonly elements: readonly KernelElement[];
+}
+
+/** What the kernel holds of our table, from `nft -j list` output. */
+export interface KernelState {
+  readonly table: boolean;
+  readonly sets: ReadonlyMap<string, KernelSet>;
+  readonly maps: ReadonlySet<string>;
+  readonly chains: ReadonlySet<string>;
+}
+
+type Json = unknown;
+
+function objects(doc: Json, kind: string): Record<string, Json>[] {
+  const list = (doc as { nftables?: Json[] } | null)?.nftables;
+  if (!Array.isArray(list)) throw new Error('not nft JSON output: no "nftables" array');
+  return list
+    .map((o) => (o as Record<string, Json>)[kind])
+    .filter((o): o is Record<string, Json> => typeof o === 'object' && o !== null)
+    .filter((o) => o.family === 'inet' && o.table === TABLE_NAME);
+}
+
+function keyParts(val: Json): string[] {
+  if (typeof val === 'string' || typeof val === 'number') return [String(val)];
+  const concat = (val as { concat?: Json[] } | null)?.concat;
+  if (Array.isArray(concat)) return concat.map((v) => String(v));
+  throw new Error(`unexpected set element value: ${JSON.stringify(val)}`);
+}
+
+function parseElement(raw: Json): KernelElement {
+  // A plain element is the value itself; one with a timeout is {elem: {val, timeout?, expires}}.
+  const inner = (raw as { elem?: Record<string, Json> } | null)?.elem;
+  if (!inner) return { key: keyParts(raw), expiresS: Number.POSITIVE_INFINITY };
+  const expires = typeof inner.expires === 'number' ? inner.expires : Number.POSITIVE_INFINITY;
+  return {
+    key: keyParts(inner.val),
+    expiresS: expires,
+    ...(typeof inner.timeout === 'number' ? { timeoutS: inner.timeout } : {}),
+  };
+}
+
+/**
+ * Reads the three listings the datapath takes: `nft -j list sets table inet porttrigger` (with elements),
+ * `nft -j list maps inet` and `nft -j list chains inet` (names only). Pass null for a table that does not exist.
+ */
+export function parseKernelState(listings: { sets: Json; maps: Json; chains: Json } | null): KernelState {
+  if (!listings) return { table: false, sets: new Map(), maps: new Set(), chains: new Set() };
+  const sets = new Map<string, KernelSet>();
+  for (const s of objects(listings.sets, 'set')) {
+    const name = String(s.name);
+    const elems = Array.isArray(s.elem) ? s.elem : [];
+    sets.set(name, {
+      name,
+      ...(typeof s.timeout === 'number' ? { timeoutS: s.timeout } : {}),
+      elements: elems.map(parseElement),
+    });
+  }
+  return {
+    table: true,
+    sets,
+    maps: new Set(objects(listings.maps, 'map').map((m) => String(m.name))),
+    chains: new Set(objects(listings.chains, 'chain').map((c) => String(c.name))),
+  };
+}
