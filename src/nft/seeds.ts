@@ -1,4 +1,5 @@
 import { parseAddress, parsePrefix, prefixContains } from '../core/address.js';
+import type { TriggerTable } from '../core/types.js';
 import type { Plan, RulePlan } from './plan.js';
 import { parseEntrySetName } from './plan.js';
 import type { SeedElement } from './render.js';
@@ -27,38 +28,64 @@ function previousSets(r: RulePlan, state: KernelState, letter: 'h' | 'p'): Kerne
   });
 }
 
+/** An entry to carry over: holder, remote when bound to one, and milliseconds left. */
+interface Carried {
+  readonly holder: string;
+  readonly remote?: string;
+  readonly leftMs: number;
+}
+
+function seedsFor(r: RulePlan, carried: readonly Carried[]): SeedElement[] {
+  const timeoutMs = r.rule.idleTimeout * 1000;
+  const s = r.entrySets;
+  const out: SeedElement[] = [];
+  for (const c of carried) {
+    const expiresMs = Math.min(Math.floor(c.leftMs), timeoutMs);
+    if (!(expiresMs > 0) || !allowed(r, c.holder)) continue;
+    const at = { timeoutMs, expiresMs };
+    if (r.rule.remote === 'any') {
+      out.push({ set: s.h!, key: c.holder, ...at });
+      if (s.d) out.push({ set: s.d, key: 'ipv4', value: c.holder, ...at });
+      // One holder per rule: the size-1 set takes no second one.
+      break;
+    }
+    if (c.remote === undefined) continue;
+    if (s.m) out.push({ set: s.m, key: c.remote, value: c.holder, ...at });
+    out.push({ set: s.p!, key: `${c.remote} . ${c.holder}`, ...at });
+    out.push({ set: s.t!, key: c.remote, ...at });
+  }
+  return out;
+}
+
 /**
- * Entries to carry into sets that the plan re-creates (their declaration changed: idle timeout or LAN hosts):
- * still allowed holders, expiry kept but capped at the new idle timeout (docs/semantics.md, 12).
+ * Entries to carry into entry sets that the plan creates: from sets of an older declaration of the same rule
+ * (idle timeout or LAN hosts changed), or, when the kernel lost our table, from a remembered trigger table.
+ * Holders must still be allowed; expiry is kept but capped at the new idle timeout (docs/semantics.md, 12).
  */
-export function planSeeds(plan: Plan, state: KernelState): SeedElement[] {
+export function planSeeds(plan: Plan, state: KernelState, remembered?: TriggerTable): SeedElement[] {
   const seeds: SeedElement[] = [];
   for (const r of plan.rules) {
-    const timeoutMs = r.rule.idleTimeout * 1000;
     const gate = r.rule.remote === 'any' ? 'h' : 'p';
     if (state.sets.has(r.entrySets[gate] ?? '')) continue;
-    for (const old of previousSets(r, state, gate)) {
-      for (const e of old.elements) {
-        const expiresMs = Math.min(Math.floor(e.expiresS * 1000), timeoutMs);
-        if (!(expiresMs > 0)) continue;
-        const s = r.entrySets;
-        const at = { timeoutMs, expiresMs };
-        if (r.rule.remote === 'any') {
-          const holder = e.key[0]!;
-          if (!allowed(r, holder)) continue;
-          seeds.push({ set: s.h!, key: holder, ...at });
-          if (s.d) seeds.push({ set: s.d, key: 'ipv4', value: holder, ...at });
-        } else {
-          const [remote, holder] = [e.key[0]!, e.key[1]!];
-          if (!allowed(r, holder)) continue;
-          if (s.m) seeds.push({ set: s.m, key: remote, value: holder, ...at });
-          seeds.push({ set: s.p!, key: `${remote} . ${holder}`, ...at });
-          seeds.push({ set: s.t!, key: remote, ...at });
-        }
-      }
-    }
+    const fromKernel = previousSets(r, state, gate).flatMap((old) =>
+      old.elements.map((e) =>
+        gate === 'h'
+          ? { holder: e.key[0]!, leftMs: e.expiresS * 1000 }
+          : { remote: e.key[0]!, holder: e.key[1]!, leftMs: e.expiresS * 1000 },
+      ),
+    );
+    const fromMemory = (remembered?.entries ?? [])
+      .filter(
+        (e) => e.rule === r.rule.name && e.family === r.family && (e.remote !== undefined) === (gate === 'p'),
+      )
+      .map((e) => ({
+        holder: e.holder,
+        ...(e.remote !== undefined ? { remote: e.remote } : {}),
+        leftMs: e.expiresAt - remembered!.at,
+      }));
+    seeds.push(...seedsFor(r, fromKernel.length > 0 ? fromKernel : fromMemory));
   }
-  // Keys come from nft's own output; re-check they are addresses before they go back into a script.
+  // Keys come from nft output or memory; re-check they are addresses before they go back into a script.
   return seeds.filter(
     (x) =>
       x.key.split(' . ').every((k) => k === 'ipv4' || parseAddress(k)) && (!x.value || parseAddress(x.value)),

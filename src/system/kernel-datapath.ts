@@ -70,11 +70,15 @@ export class KernelDatapath implements Datapath {
     return { table: state.table, sets: new Set([...state.sets.keys(), ...state.maps]), chains: state.chains };
   }
 
-  apply(config: Config): Promise<ApplyReport> {
+  /**
+   * Applies a config. `remembered` is a trigger table read earlier: entries of it whose sets the kernel lost
+   * (another tool flushed the ruleset) are seeded back with their remaining time.
+   */
+  apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
     return this.#serial(async () => {
       const plan = planConfig(config);
       const state = await this.readState();
-      const seeds = planSeeds(plan, state);
+      const seeds = planSeeds(plan, state, remembered);
       const script = renderApplyScript(plan, this.#existing(state), seeds);
       // Check first: a refused script leaves the running ruleset exactly as it was.
       await this.#nft.check(script);
@@ -88,6 +92,25 @@ export class KernelDatapath implements Datapath {
       const seeded = seeds.filter((s) => /^[hp]/.test(s.set)).length;
       return { kept: stayed + seeded, dropped: Math.max(0, before - stayed - seeded) };
     });
+  }
+
+  /**
+   * True when the kernel still holds everything the last apply installed. Another tool flushing the ruleset or
+   * deleting our table makes it false; the service then applies again with the table it remembered.
+   */
+  async isIntact(): Promise<boolean> {
+    const plan = this.#plan;
+    if (!plan) return false;
+    const state = await this.readState();
+    if (!state.table || !state.chains.has('forward')) return false;
+    return plan.rules.every((r) =>
+      Object.values(r.entrySets).every((name) => !name || state.sets.has(name) || state.maps.has(name)),
+    );
+  }
+
+  /** The config of the last successful apply. */
+  get config(): Config | undefined {
+    return this.#plan?.config;
   }
 
   async readTable(): Promise<TriggerTable> {
