@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
@@ -23,7 +23,19 @@ const PORTS = /^[\d,\- ]{1,512}$/;
 const portSpecSchema = z
   .object({
     protocol: z.enum(['tcp', 'udp', 'both'], { error: 'protocol must be tcp, udp or both' }),
-    ports: z.union([z.string(), z.number().int()]).transform((v) => String(v)),
+    ports: z
+      .union([z.string(), z.number().int()])
+      .transform((v) => String(v))
+      .superRefine((text, ctx) => {
+        const parsed = PORTS.test(text) ? parsePortList(text) : { error: 'not a port list' };
+        if ('error' in parsed) {
+          ctx.addIssue({
+            code: 'custom',
+            params: { code: 'bad_ports' },
+            message: `${parsed.error} (use "N", "N-M" or "N-M,K")`,
+          });
+        }
+      }),
   })
   .strict();
 
@@ -54,7 +66,26 @@ export const ruleSchema = z
         `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
       )
       .default(600),
-    lanHosts: z.union([z.literal('any'), z.array(z.string()).min(1).max(LIMITS.lanHosts)]).default('any'),
+    lanHosts: z
+      .union([
+        z.literal('any'),
+        z
+          .array(
+            z.string().superRefine((host, ctx) => {
+              const prefix = parsePrefix(host);
+              if ('error' in prefix) {
+                ctx.addIssue({
+                  code: 'custom',
+                  params: { code: 'bad_address' },
+                  message: `"${host}": ${prefix.error}`,
+                });
+              }
+            }),
+          )
+          .min(1)
+          .max(LIMITS.lanHosts),
+      ])
+      .default('any'),
     remote: z.enum(['any', 'contacted']).default('any'),
     onExpire: z.enum(['keep', 'close']).default('keep'),
   })
@@ -71,7 +102,8 @@ const configSchema = z
     mode: z.enum(['companion', 'standalone']).default('companion'),
     enabled: z.boolean().default(true),
     ipv6: z.boolean().default(true),
-    rules: z.array(ruleSchema).max(LIMITS.rules).default([]),
+    // Rules are parsed one by one below, so that a bad rule does not hide the problems of the others.
+    rules: z.array(z.unknown()).max(LIMITS.rules).default([]),
     api: z
       .object({
         listen: z.string().default('127.0.0.1:8080'),
@@ -90,10 +122,22 @@ const configSchema = z
   })
   .strict();
 
-/** Turns zod's issues into ours: path, a stable code, a plain message. */
-function fromZodIssues(issues: readonly z.core.$ZodIssue[]): Issue[] {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path)
+    v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+/** Turns zod's issues into ours: path, a stable code, a plain message; `prefix` places them in the document. */
+function fromZodIssues(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  prefix: (string | number)[] = [],
+): Issue[] {
   return issues.map((i) => {
-    const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const missing = i.code === 'invalid_type' && valueAt(input, i.path) === undefined;
+    const path = [...prefix, ...i.path.filter((p): p is string | number => typeof p !== 'symbol')];
     switch (i.code) {
       case 'unrecognized_keys':
         return {
@@ -104,14 +148,20 @@ function fromZodIssues(issues: readonly z.core.$ZodIssue[]): Issue[] {
       case 'invalid_type':
         return {
           path,
-          code: i.input === undefined ? 'required' : 'invalid_type',
-          message: i.input === undefined ? 'is required' : `expected ${i.expected}`,
+          code: missing ? 'required' : 'invalid_type',
+          message: missing
+            ? 'is required'
+            : i.message.startsWith('Invalid input')
+              ? `expected ${i.expected}`
+              : i.message,
         };
       case 'too_small':
       case 'too_big':
         return { path, code: 'out_of_range', message: i.message };
       case 'invalid_value':
         return { path, code: 'invalid_value', message: i.message };
+      case 'custom':
+        return { path, code: String(i.params?.['code'] ?? 'invalid'), message: i.message };
       default:
         return { path, code: 'invalid', message: i.message };
     }
@@ -124,34 +174,17 @@ export function ruleFamilies(rule: Pick<Rule, 'family'>, ipv6: boolean): Family[
   return all.filter((f) => f === 'ipv4' || ipv6);
 }
 
-function checkRule(rule: Rule, index: number, issues: Issue[], warnings: Issue[]): void {
-  const at = (...rest: (string | number)[]) => ['rules', index, ...rest];
-  for (const side of ['trigger', 'open'] as const) {
-    rule[side].forEach((spec, j) => {
-      const parsed = PORTS.test(spec.ports) ? parsePortList(spec.ports) : { error: 'not a port list' };
-      if ('error' in parsed) {
-        issues.push({
-          path: at(side, j, 'ports'),
-          code: 'bad_ports',
-          message: `${parsed.error} (use "N", "N-M" or "N-M,K")`,
-        });
-      } else if (side === 'open' && parsed.ranges.some((r) => r.from < 1024)) {
-        warnings.push({
-          path: at(side, j, 'ports'),
-          code: 'privileged_port',
-          message: 'opens ports below 1024, which are usually services of the gateway or well-known daemons',
-        });
-      }
-    });
-  }
-  if (rule.lanHosts !== 'any') {
-    rule.lanHosts.forEach((host, j) => {
-      const prefix = parsePrefix(host);
-      if ('error' in prefix) {
-        issues.push({ path: at('lanHosts', j), code: 'bad_address', message: `"${host}": ${prefix.error}` });
-      }
-    });
-  }
+function checkRule(rule: Rule, index: number, warnings: Issue[]): void {
+  rule.open.forEach((spec, j) => {
+    const parsed = parsePortList(spec.ports);
+    if (!('error' in parsed) && parsed.ranges.some((r) => r.from < 1024)) {
+      warnings.push({
+        path: ['rules', index, 'open', j, 'ports'],
+        code: 'privileged_port',
+        message: 'opens ports below 1024, which are usually services of the gateway or well-known daemons',
+      });
+    }
+  });
 }
 
 function specsValid(rule: Rule): boolean {
@@ -175,7 +208,7 @@ function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
     } else {
       seen.set(key, i);
     }
-    checkRule(rule, i, issues, warnings);
+    checkRule(rule, i, warnings);
   });
 
   const checked = config.rules.map((rule, i) => ({ rule, i })).filter(({ rule }) => specsValid(rule));
@@ -217,10 +250,16 @@ function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
  */
 export function validateConfig(input: unknown): Result<Config> {
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues), warnings: [] };
-  const config = parsed.data as Config;
+  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues, input), warnings: [] };
   const issues: Issue[] = [];
   const warnings: Issue[] = [];
+  const rules: Rule[] = [];
+  parsed.data.rules.forEach((raw, i) => {
+    const r = ruleSchema.safeParse(raw);
+    if (r.success) rules.push(r.data as Rule);
+    else issues.push(...fromZodIssues(r.error.issues, raw, ['rules', i]));
+  });
+  const config = { ...parsed.data, rules } as Config;
   for (const side of ['lan', 'wan'] as const) {
     config.interfaces[side].forEach((name, i) => {
       if (!IFACE.test(name)) {
@@ -240,34 +279,41 @@ export function validateConfig(input: unknown): Result<Config> {
       message: `"${name}" is listed as both LAN and WAN`,
     });
   }
-  checkRules(config, issues, warnings);
+  // Indexes of the rules that parsed, so that semantic issues point at the right place in the document.
+  const index = parsed.data.rules.flatMap((raw, i) => (ruleSchema.safeParse(raw).success ? [i] : []));
+  const local: Issue[] = [];
+  const localWarnings: Issue[] = [];
+  checkRules(config, local, localWarnings);
+  const remap = (x: Issue): Issue =>
+    x.path[0] === 'rules' && typeof x.path[1] === 'number'
+      ? { ...x, path: ['rules', index[x.path[1]] ?? x.path[1], ...x.path.slice(2)] }
+      : x;
+  issues.push(...local.map(remap));
+  warnings.push(...localWarnings.map(remap));
   return issues.length > 0 ? { ok: false, issues, warnings } : { ok: true, value: config, warnings };
 }
 
 /** Validates one rule on its own (for the API); cross-rule checks happen when it joins a config. */
 export function validateRule(input: unknown): Result<Rule> {
   const parsed = ruleSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues), warnings: [] };
+  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues, input), warnings: [] };
   const rule = parsed.data as Rule;
-  const issues: Issue[] = [];
   const warnings: Issue[] = [];
-  checkRule(rule, 0, issues, warnings);
-  const strip = (list: Issue[]) => list.map((x) => ({ ...x, path: x.path.slice(2) }));
-  return issues.length > 0
-    ? { ok: false, issues: strip(issues), warnings: strip(warnings) }
-    : { ok: true, value: rule, warnings: strip(warnings) };
+  checkRule(rule, 0, warnings);
+  return { ok: true, value: rule, warnings: warnings.map((x) => ({ ...x, path: x.path.slice(2) })) };
 }
 
 /** Parses YAML text and validates it; syntax errors are issues too, with their line. */
 export function parseConfigText(text: string): Result<Config> {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       issues: doc.errors.map((e) => ({
         path: [],
         code: 'yaml_syntax',
-        message: `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`,
+        message: `line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`,
       })),
       warnings: [],
     };

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText, validateConfig, validateRule } from './config.js';
+import { formatPath } from './errors.js';
+
+const base = { interfaces: { lan: ['br-lan'], wan: ['eth0'] } };
+const rule = (over: Record<string, unknown> = {}) => ({
+  name: 'game',
+  trigger: [{ protocol: 'tcp', ports: '6970' }],
+  open: [{ protocol: 'udp', ports: '7000-7010' }],
+  ...over,
+});
+
+function issuesOf(input: unknown) {
+  const r = validateConfig(input);
+  return r.ok ? [] : r.issues.map((i) => ({ path: formatPath(i.path), code: i.code }));
+}
+
+describe('validateConfig', () => {
+  it('fills the documented defaults', () => {
+    const r = validateConfig({ ...base, rules: [rule()] });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.mode).toBe('companion');
+    expect(r.value.enabled).toBe(true);
+    expect(r.value.ipv6).toBe(true);
+    expect(r.value.rules[0]).toMatchObject({
+      enabled: true,
+      family: 'both',
+      idleTimeout: 600,
+      lanHosts: 'any',
+      remote: 'any',
+      onExpire: 'keep',
+    });
+  });
+
+  it.each([
+    [
+      'a port above 65535',
+      rule({ open: [{ protocol: 'udp', ports: '70000' }] }),
+      'rules[0].open[0].ports',
+      'bad_ports',
+    ],
+    [
+      'port zero',
+      rule({ trigger: [{ protocol: 'tcp', ports: '0' }] }),
+      'rules[0].trigger[0].ports',
+      'bad_ports',
+    ],
+    [
+      'a backwards range',
+      rule({ open: [{ protocol: 'udp', ports: '7010-7000' }] }),
+      'rules[0].open[0].ports',
+      'bad_ports',
+    ],
+    [
+      'garbage in a list',
+      rule({ open: [{ protocol: 'udp', ports: '7000,x' }] }),
+      'rules[0].open[0].ports',
+      'bad_ports',
+    ],
+    [
+      'an empty list item',
+      rule({ open: [{ protocol: 'udp', ports: '7000,,7001' }] }),
+      'rules[0].open[0].ports',
+      'bad_ports',
+    ],
+    [
+      'an unknown protocol',
+      rule({ open: [{ protocol: 'sctp', ports: '1' }] }),
+      'rules[0].open[0].protocol',
+      'invalid_value',
+    ],
+    ['a timeout of zero', rule({ idleTimeout: 0 }), 'rules[0].idleTimeout', 'out_of_range'],
+    ['a timeout above a day', rule({ idleTimeout: 86_401 }), 'rules[0].idleTimeout', 'out_of_range'],
+    ['a fractional timeout', rule({ idleTimeout: 1.5 }), 'rules[0].idleTimeout', 'invalid_type'],
+    ['a bad address', rule({ lanHosts: ['192.168.1.300'] }), 'rules[0].lanHosts[0]', 'bad_address'],
+    ['a CIDR with host bits', rule({ lanHosts: ['192.168.1.1/24'] }), 'rules[0].lanHosts[0]', 'bad_address'],
+    [
+      'a bad IPv6 prefix length',
+      rule({ lanHosts: ['2001:db8::/129'] }),
+      'rules[0].lanHosts[0]',
+      'bad_address',
+    ],
+    ['an unknown rule key', rule({ timeout: 5 }), 'rules[0]', 'unknown_key'],
+    ['an empty name', rule({ name: '' }), 'rules[0].name', 'out_of_range'],
+    ['a name of 65 characters', rule({ name: 'x'.repeat(65) }), 'rules[0].name', 'out_of_range'],
+    ['a name with a newline', rule({ name: 'a\nb' }), 'rules[0].name', 'invalid'],
+    ['no open ports', rule({ open: [] }), 'rules[0].open', 'out_of_range'],
+    ['a bad remote', rule({ remote: 'everyone' }), 'rules[0].remote', 'invalid_value'],
+  ])('refuses %s', (_what, r, path, code) => {
+    expect(issuesOf({ ...base, rules: [r] })).toContainEqual({ path, code });
+  });
+
+  it.each([
+    ['an unknown top-level key', { ...base, rules: [], extra: 1 }, '', 'unknown_key'],
+    ['a missing interfaces section', { rules: [] }, 'interfaces', 'required'],
+    [
+      'a bad interface name',
+      { interfaces: { lan: ['br lan'], wan: ['eth0'] } },
+      'interfaces.lan[0]',
+      'bad_interface',
+    ],
+    [
+      'an interface on both sides',
+      { interfaces: { lan: ['eth0'], wan: ['eth0'] } },
+      'interfaces',
+      'interface_both_sides',
+    ],
+    ['a bad mode', { ...base, mode: 'router' }, 'mode', 'invalid_value'],
+  ])('refuses %s', (_what, input, path, code) => {
+    expect(issuesOf(input)).toContainEqual({ path, code });
+  });
+
+  it('refuses duplicate names, case-insensitively', () => {
+    expect(
+      issuesOf({ ...base, rules: [rule(), rule({ name: 'Game', open: [{ protocol: 'udp', ports: '1' }] })] }),
+    ).toContainEqual({
+      path: 'rules[1].name',
+      code: 'duplicate_name',
+    });
+  });
+
+  it('refuses overlapping open ranges of two enabled rules of the same protocol and family', () => {
+    const other = rule({ name: 'other', open: [{ protocol: 'both', ports: '7010-7020' }] });
+    expect(issuesOf({ ...base, rules: [rule(), other] })).toContainEqual({
+      path: 'rules[1].open',
+      code: 'open_overlap',
+    });
+  });
+
+  it.each([
+    ['one rule is disabled', { enabled: false }],
+    ['the families differ', { family: 'ipv6' }],
+    ['the protocols differ', { open: [{ protocol: 'tcp', ports: '7000-7010' }] }],
+  ])('allows overlapping open ranges when %s', (_what, over) => {
+    const first = rule({ family: 'ipv4' });
+    const other = rule({ name: 'other', ...over });
+    expect(validateConfig({ ...base, rules: [first, other] }).ok).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    const bad = rule({ idleTimeout: 0, lanHosts: ['nope'], open: [{ protocol: 'udp', ports: '99999' }] });
+    const other = rule({
+      name: 'other',
+      lanHosts: ['10.0.0.0/33'],
+      open: [{ protocol: 'udp', ports: '1-x' }],
+    });
+    const r = validateConfig({
+      ...base,
+      mode: 'router',
+      rules: [bad, other, rule({ name: 'third', remote: 'x' })],
+    });
+    expect(r.ok ? [] : r.issues.map((i) => `${formatPath(i.path)} ${i.code}`)).toEqual([
+      'mode invalid_value',
+    ]);
+    const r2 = validateConfig({ ...base, rules: [bad, other, rule({ name: 'third', remote: 'x' })] });
+    expect(r2.ok ? [] : r2.issues.map((i) => `${formatPath(i.path)} ${i.code}`).sort()).toEqual([
+      'rules[0].idleTimeout out_of_range',
+      'rules[0].lanHosts[0] bad_address',
+      'rules[0].open[0].ports bad_ports',
+      'rules[1].lanHosts[0] bad_address',
+      'rules[1].open[0].ports bad_ports',
+      'rules[2].remote invalid_value',
+    ]);
+  });
+
+  it('warns about open ports below 1024 and open ranges that include the trigger', () => {
+    const r = validateConfig({
+      ...base,
+      rules: [
+        rule({ open: [{ protocol: 'tcp', ports: '20' }], trigger: [{ protocol: 'tcp', ports: '20-21' }] }),
+      ],
+    });
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => w.code).sort()).toEqual(['open_includes_trigger', 'privileged_port']);
+  });
+});
+
+describe('parseConfigText', () => {
+  it('reads the example config', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(new URL('../../examples/gateway.yaml', import.meta.url), 'utf8');
+    const r = parseConfigText(text);
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.value.rules.map((x) => x.name)).toEqual([
+      'Game callback',
+      'Voice chat',
+      'FTP active mode',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const r = parseConfigText('interfaces:\n  lan: [br-lan\n');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.issues[0]!.code).toBe('yaml_syntax');
+    expect(!r.ok && r.issues[0]!.message).toMatch(/^line \d+:/);
+  });
+
+  it('refuses duplicate keys', () => {
+    const r = parseConfigText('interfaces: { lan: [a], wan: [b] }\nmode: standalone\nmode: companion\n');
+    expect(r.ok).toBe(false);
+  });
+});
+
+describe('validateRule', () => {
+  it('returns issue paths relative to the rule', () => {
+    const r = validateRule(rule({ lanHosts: ['x'] }));
+    expect(r.ok ? [] : r.issues.map((i) => formatPath(i.path))).toEqual(['lanHosts[0]']);
+  });
+});
