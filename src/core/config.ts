@@ -194,23 +194,29 @@ function specsValid(rule: Rule): boolean {
 }
 
 /** Cross-rule checks: unique names, no two enabled rules opening the same port for the same protocol and family. */
-function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
+/** Names must be unique, case-insensitively; checked on every rule that has a name, valid or not. */
+function checkNames(rules: readonly unknown[], issues: Issue[]): void {
   const seen = new Map<string, number>();
-  config.rules.forEach((rule, i) => {
-    const key = rule.name.toLowerCase();
+  rules.forEach((raw, i) => {
+    const name = (raw as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || name.trim() === '') return;
+    const key = name.trim().toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) {
       issues.push({
         path: ['rules', i, 'name'],
         code: 'duplicate_name',
-        message: `"${rule.name}" is also the name of rules[${first}]`,
+        message: `"${name}" is also the name of rules[${first}]`,
       });
     } else {
       seen.set(key, i);
     }
-    checkRule(rule, i, warnings);
   });
+}
 
+/** Cross-rule checks: no two enabled rules opening the same port for the same protocol and family. */
+function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
+  for (const [i, rule] of config.rules.entries()) checkRule(rule, i, warnings);
   const checked = config.rules.map((rule, i) => ({ rule, i })).filter(({ rule }) => specsValid(rule));
   for (const { rule, i } of checked) {
     const open = rangesByProtocol(rule.open);
@@ -260,6 +266,7 @@ export function validateConfig(input: unknown): Result<Config> {
     else issues.push(...fromZodIssues(r.error.issues, raw, ['rules', i]));
   });
   const config = { ...parsed.data, rules } as Config;
+  checkNames(parsed.data.rules, issues);
   for (const side of ['lan', 'wan'] as const) {
     config.interfaces[side].forEach((name, i) => {
       if (!IFACE.test(name)) {

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { validateRule } from './config.js';
+import { formatPath } from './errors.js';
+import { findPreset, PRESETS, presetRuleInput } from './presets.js';
+
+describe('presets', () => {
+  it('holds about a dozen applications with unique ids and names', () => {
+    expect(PRESETS.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(PRESETS.map((p) => p.id)).size).toBe(PRESETS.length);
+    expect(new Set(PRESETS.map((p) => p.name.toLowerCase())).size).toBe(PRESETS.length);
+    for (const p of PRESETS) expect(p.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+  });
+
+  it.each(PRESETS.map((p) => [p.id, p] as const))('%s is a valid rule', (_id, preset) => {
+    const result = validateRule(presetRuleInput(preset));
+    if (!result.ok) {
+      throw new Error(result.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '));
+    }
+    expect(result.value.name).toBe(preset.name);
+    expect(result.value.idleTimeout).toBe(preset.idleTimeout);
+    // Only the privileged-port warning is expected (FTP's data port 20); never a rule that opens its own trigger.
+    for (const w of result.warnings) expect(w.code).toBe('privileged_port');
+  });
+
+  it.each([
+    ['irc-dcc', 'IRC DCC'],
+    ['IRC DCC', 'IRC DCC'],
+    ['ircdcc', 'IRC DCC'],
+    ['Battle.net', 'Battle.net'],
+    ['  ftp-ACTIVE ', 'FTP active mode'],
+  ])('finds %j', (query, name) => {
+    expect(findPreset(query)?.name).toBe(name);
+  });
+
+  it('finds nothing for an unknown or empty name', () => {
+    expect(findPreset('doom')).toBeUndefined();
+    expect(findPreset('--')).toBeUndefined();
+  });
+
+  it('lets overrides replace preset fields', () => {
+    const preset = findPreset('aim-talk')!;
+    const input = presetRuleInput(preset, { idleTimeout: 5, name: 'aim' });
+    expect(input).toMatchObject({
+      name: 'aim',
+      idleTimeout: 5,
+      trigger: [{ protocol: 'tcp', ports: '4099' }],
+    });
+  });
+});
