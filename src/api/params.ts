@@ -1,0 +1,111 @@
+/** The schemas of every path, query and body parameter of the API, and their conversion to issues. */
+import { z } from 'zod';
+import { canonicalAddress } from '../core/address.js';
+import { InvalidInputError, type Issue } from '../core/errors.js';
+import { EVENT_TYPES } from '../daemon/events.js';
+import { MAX_PAGE } from '../system/event-store.js';
+
+/** Turns zod's issues into ours: path, stable code, plain message. */
+export function zodIssues(issues: readonly z.core.$ZodIssue[]): Issue[] {
+  return issues.map((i) => {
+    const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
+    switch (i.code) {
+      case 'unrecognized_keys':
+        return {
+          path,
+          code: 'unknown_key',
+          message: `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`,
+        };
+      case 'invalid_type':
+        return i.input === undefined
+          ? { path, code: 'required', message: 'is required' }
+          : { path, code: 'invalid_type', message: `expected ${i.expected}` };
+      case 'too_small':
+      case 'too_big':
+        return { path, code: 'out_of_range', message: i.message };
+      case 'invalid_value':
+        return { path, code: 'invalid_value', message: i.message };
+      default:
+        return { path, code: 'invalid', message: i.message };
+    }
+  });
+}
+
+/** Parses input with a schema or throws INVALID_INPUT with every issue. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new InvalidInputError(`invalid ${what}`, zodIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+/** Drops the keys whose value is undefined (optional properties are left out, never set to undefined). */
+export function compact<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
+const address = z.string().transform((text, ctx) => {
+  const canonical = canonicalAddress(text);
+  if (canonical === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an IPv4 or IPv6 address` });
+    return z.NEVER;
+  }
+  return canonical;
+});
+
+/** A time as milliseconds since the epoch or an ISO 8601 date. */
+const time = z.string().transform((text, ctx) => {
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is not a time (milliseconds since the epoch or ISO 8601)`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const ruleName = z.string().min(1).max(64);
+const eventType = z.enum(EVENT_TYPES as ['opened', 'closed', 'conflict', 'blocked']);
+
+/** The name in `/rules/:name`. */
+export const ruleNameParam = ruleName;
+
+/** Body of `POST /release`. */
+export const releaseBody = z
+  .object({
+    rule: ruleName,
+    holder: address.optional(),
+    remote: address.optional(),
+    family: z.enum(['ipv4', 'ipv6']).optional(),
+  })
+  .strict();
+
+/** Query of `GET /events`. */
+export const eventsQuery = z
+  .object({
+    rule: ruleName.optional(),
+    host: address.optional(),
+    type: eventType.optional(),
+    since: time.optional(),
+    until: time.optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
+    cursor: z.coerce.number().int().min(0).optional(),
+    order: z.enum(['asc', 'desc']).optional(),
+  })
+  .strict();
+
+/** Query of `GET /events/stream`: only live events that match are sent. */
+export const streamQuery = z
+  .object({ rule: ruleName.optional(), host: address.optional(), type: eventType.optional() })
+  .strict();
+
+/** Query of `GET /check`. */
+export const checkQuery = z
+  .object({
+    port: z.coerce.number().int().min(1).max(65_535),
+    protocol: z.enum(['tcp', 'udp']),
+  })
+  .strict();

@@ -1,0 +1,88 @@
+/** Serves the API over HTTP with @hono/node-server: the only place that knows the Node runtime. */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { PorttriggerError } from '../core/errors.js';
+import type { ApiSettings } from '../core/types.js';
+import type { Service } from '../daemon/service.js';
+import type { Logger } from '../system/logger.js';
+import { ensureApiToken } from '../system/token.js';
+import { createApp } from './app.js';
+
+/** API settings when the config has no `api` section (the validator's defaults). */
+export const DEFAULT_API_SETTINGS: ApiSettings = {
+  listen: '127.0.0.1:8080',
+  tokenFile: '/var/lib/porttrigger/api-token',
+};
+
+/** Options for {@link serveApi} besides the config's `api` section. */
+export interface ServeOptions {
+  readonly logger?: Logger;
+  /** Told once when a new token is created (default: stderr). */
+  readonly announceToken?: (message: string) => void;
+  readonly heartbeatMs?: number;
+}
+
+/** A running HTTP server. */
+export interface ApiServer {
+  /** e.g. `http://127.0.0.1:8080` (the real port when `listen` asked for port 0). */
+  readonly url: string;
+  /** Stops accepting connections and ends open ones (event streams included). */
+  close(): Promise<void>;
+}
+
+/** Splits `host:port`, `[v6]:port` or `:port` (all addresses). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen.trim());
+  const port = Number(m?.[3]);
+  if (!m || !(port >= 0 && port <= 65_535)) {
+    throw new PorttriggerError(
+      'INVALID_INPUT',
+      `api.listen must be host:port or [ipv6]:port, got "${listen}"`,
+    );
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/**
+ * Starts the HTTP server of the API on `settings.listen`, creating the token file on first start.
+ * @example const api = await serveApi(service, service.config.api ?? DEFAULT_API_SETTINGS)
+ */
+export async function serveApi(
+  service: Service,
+  settings: ApiSettings,
+  options: ServeOptions = {},
+): Promise<ApiServer> {
+  const { host, port } = parseListen(settings.listen);
+  const { token } = await ensureApiToken(
+    settings.tokenFile,
+    options.announceToken ? { announce: options.announceToken } : {},
+  );
+  const app = createApp({
+    service,
+    token,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+    s.once('error', (error) =>
+      reject(
+        new PorttriggerError('API_LISTEN_FAILED', `cannot listen on ${settings.listen}: ${error.message}`, {
+          cause: error,
+        }),
+      ),
+    );
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  options.logger?.info('API listening', { url });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Event streams never end on their own.
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,440 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRESETS } from '../core/presets.js';
+import { parseSseChunk } from './api-client.js';
+import { COMMANDS, runCli } from './cli.js';
+import { formatCheck, parsePortArg } from './commands/check.js';
+import { parseMoment } from './commands/events.js';
+import { parsePortSpecArg } from './commands/rules.js';
+import type { CliContext } from './context.js';
+import { captureOutput, NO_SIGNALS } from './context.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const GATEWAY = join(ROOT, 'examples/gateway.yaml');
+const INVALID = join(ROOT, 'test/cli/fixtures/invalid.yaml');
+
+interface Recorded {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: unknown;
+}
+
+/** A fake `fetch`: answers from a handler and records every request. */
+function fakeFetch(handler: (r: Recorded) => { status: number; body?: unknown } | Error) {
+  const requests: Recorded[] = [];
+  const fetchFake = (async (input: string | URL, init: RequestInit = {}) => {
+    const r: Recorded = {
+      method: init.method ?? 'GET',
+      url: String(input),
+      headers: init.headers as Record<string, string>,
+      ...(init.body !== undefined ? { body: JSON.parse(String(init.body)) } : {}),
+    };
+    requests.push(r);
+    const answer = handler(r);
+    if (answer instanceof Error) throw answer;
+    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
+      status: answer.status,
+      headers: { 'content-type': 'application/json' },
+    });
+  }) as typeof fetch;
+  return { fetch: fetchFake, requests };
+}
+
+let dir: string;
+let tokenFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'porttrigger-cli-test-'));
+  tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, 'secret-token\n');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[], options: { fetch?: typeof fetch; tty?: boolean } = {}) {
+  const stdout = captureOutput(options.tty ?? false);
+  const stderr = captureOutput(false);
+  const ctx: CliContext = {
+    stdout,
+    stderr,
+    env: {},
+    cwd: ROOT,
+    onSignal: NO_SIGNALS,
+    fetch: options.fetch ?? (() => Promise.reject(new Error('no network in unit tests'))),
+    version: '0.0.0-test',
+    isRoot: false,
+  };
+  const code = await runCli(argv, ctx);
+  return { code, out: stdout.text(), err: stderr.text() };
+}
+
+const API = ['--api', 'http://127.0.0.1:1', '--token-file'];
+
+describe('top level', () => {
+  it('prints help and the version with exit code 0', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of COMMANDS) expect(help.out).toContain(`  ${c.spec.name}`);
+    expect(await run(['--version'])).toMatchObject({ code: 0, out: 'porttrigger 0.0.0-test\n' });
+  });
+
+  it('gives every command a --help', async () => {
+    for (const c of COMMANDS) {
+      const r = await run([c.spec.name, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`porttrigger ${c.spec.name}`);
+      expect(r.out).toContain('--config FILE');
+      if (c.spec.json) expect(r.out).toContain('--json');
+    }
+  });
+
+  it('exits 2 with a hint on a wrong command line', async () => {
+    const r = await run(['stauts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('unknown command "stauts" (did you mean "status"?)');
+    expect(r.err).toContain('Run `porttrigger --help` for usage.');
+    const missing = await run(['validate']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('Run `porttrigger validate --help` for usage.');
+  });
+
+  it('writes errors as JSON on stderr with --json', async () => {
+    const r = await run(['validate', '/nonexistent/config.yaml', '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.err)).toEqual({
+      error: {
+        code: 'CONFIG_NOT_FOUND',
+        message: 'cannot read the config /nonexistent/config.yaml (ENOENT)',
+      },
+    });
+  });
+});
+
+describe('validate', () => {
+  it('accepts the example config and shows its warning with its path', async () => {
+    const r = await run(['validate', GATEWAY]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /^✔ .*gateway\.yaml is valid: 3 rules \(3 enabled\), companion mode, LAN br-lan, WAN eth0, 1 warning\n/,
+    );
+    expect(r.out).toContain('⚠ rules[2].open[0].ports: opens ports below 1024');
+    expect(r.err).toBe('');
+  });
+
+  it('prints every issue with its path and exits 3 on an invalid config', async () => {
+    const r = await run(['validate', INVALID]);
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('is invalid: 3 errors, 1 warning');
+    expect(r.out).toContain('✘ rules[2].open[0].ports: "8000-7000": range goes backwards');
+    expect(r.out).toContain('✘ rules[2].name: "game callback" is also the name of rules[0]');
+    expect(r.out).toContain('✘ interfaces.wan[0]: "eth 0" is not an interface name');
+    expect(r.out).toContain('⚠ rules[1].open[0].ports');
+    expect(r.err).toBe('');
+  });
+
+  it('prints the result as JSON', async () => {
+    const r = await run(['validate', INVALID, '--json']);
+    expect(r.code).toBe(3);
+    const body = JSON.parse(r.out);
+    expect(body).toMatchObject({
+      valid: false,
+      warnings: [{ path: 'rules[1].open[0].ports', code: 'privileged_port' }],
+    });
+    expect(body.issues.map((i: { path: string }) => i.path)).toEqual([
+      'rules[2].open[0].ports',
+      'rules[2].name',
+      'interfaces.wan[0]',
+    ]);
+    expect(JSON.parse((await run(['validate', GATEWAY, '--json'])).out)).toMatchObject({
+      valid: true,
+      rules: 3,
+    });
+  });
+});
+
+describe('compile', () => {
+  it('prints the whole script for an empty kernel', async () => {
+    const r = await run(['compile', GATEWAY]);
+    expect(r.code).toBe(0);
+    expect(
+      r.out.startsWith('table inet porttrigger\nflush table inet porttrigger\ntable inet porttrigger {\n'),
+    ).toBe(true);
+    expect(r.out).not.toContain('delete ');
+    expect(r.out).toContain('type filter hook forward priority filter; policy accept;');
+    expect(r.out).toContain('udp . 7000-7010 : jump in4_');
+    expect(r.out).toContain('dnat ip to meta nfproto map @d4_');
+    expect(r.out).toMatch(/\n}\n$/);
+  });
+
+  it('compiles nothing from an invalid config', async () => {
+    const r = await run(['compile', INVALID]);
+    expect(r.code).toBe(3);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('nothing to compile');
+    expect(JSON.parse((await run(['compile', GATEWAY, '--json'])).out).script).toContain(
+      'table inet porttrigger {',
+    );
+  });
+});
+
+describe('presets', () => {
+  it('lists every preset, and all of them as JSON', async () => {
+    const r = await run(['presets']);
+    expect(r.code).toBe(0);
+    for (const p of PRESETS) expect(r.out).toContain(`${p.id}\t${p.name}\t`);
+    expect(r.out).toContain('irc-dcc\tIRC DCC\ttcp 6660-6669\ttcp 1024-5000\t10m 00s\tany');
+    expect(JSON.parse((await run(['presets', '--json'])).out)).toHaveLength(PRESETS.length);
+    expect((await run(['presets'], { tty: true })).out).toContain('  irc-dcc: chatting on an IRC server');
+  });
+});
+
+describe('commands that talk to the service', () => {
+  it('reads the table with the bearer token and prints it', async () => {
+    const { fetch, requests } = fakeFetch(() => ({
+      status: 200,
+      body: {
+        at: 1000,
+        entries: [{ rule: 'g', family: 'ipv4', holder: '192.168.1.10', expiresAt: 61_000 }],
+        conflicts: [],
+        blocked: [],
+      },
+    }));
+    const r = await run(['status', ...API, tokenFile], { fetch });
+    expect(r.code).toBe(0);
+    expect(requests[0]).toMatchObject({ method: 'GET', url: 'http://127.0.0.1:1/api/v1/table' });
+    expect(requests[0]!.headers['authorization']).toBe('Bearer secret-token');
+    expect(r.out).toContain('g\tipv4\t192.168.1.10\tany\t-\t1m 00s');
+  });
+
+  it('exits 4 when the service is unreachable or refuses the token', async () => {
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    const down = await run(['status', ...API, tokenFile], { fetch: fakeFetch(() => refused).fetch });
+    expect(down.code).toBe(4);
+    expect(down.err).toContain('cannot reach the porttrigger service at http://127.0.0.1:1: ECONNREFUSED');
+    const denied = fakeFetch(() => ({
+      status: 401,
+      body: { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' } },
+    }));
+    const r = await run(['rules', 'list', ...API, tokenFile], { fetch: denied.fetch });
+    expect(r.code).toBe(4);
+    expect(r.err).toContain('the service refused the API token');
+    const noToken = await run(['status', ...API, join(dir, 'missing')]);
+    expect(noToken.code).toBe(4);
+    expect(noToken.err).toContain('cannot read the API token file');
+  });
+
+  it('exits 5 when the service reports an nft failure, 3 for a missing rule', async () => {
+    const nft = fakeFetch(() => ({
+      status: 502,
+      body: { error: { code: 'NFT_REJECTED', message: 'nft rejected the ruleset: line 3' } },
+    }));
+    const r = await run(['rules', 'enable', 'x', ...API, tokenFile], { fetch: nft.fetch });
+    expect(r.code).toBe(5);
+    expect(r.err).toContain('enabling rule "x": nft rejected the ruleset: line 3');
+    const gone = fakeFetch(() => ({
+      status: 404,
+      body: { error: { code: 'RULE_NOT_FOUND', message: 'no rule named "x"' } },
+    }));
+    expect((await run(['release', 'x', ...API, tokenFile], { fetch: gone.fetch })).code).toBe(3);
+  });
+
+  it('adds a rule from flags, validated before anything is sent', async () => {
+    const { fetch, requests } = fakeFetch((req) => ({
+      status: 201,
+      body: { rule: { ...(req.body as object), enabled: true }, warnings: [] },
+    }));
+    const r = await run(
+      [
+        'rules',
+        'add',
+        '--name',
+        'Game',
+        '--trigger',
+        'tcp:6970',
+        '--open',
+        'udp:7000-7010',
+        '--timeout',
+        '5m',
+        '--lan-hosts',
+        '192.168.1.10, 192.168.1.0/24',
+        '--remote',
+        'contacted',
+        ...API,
+        tokenFile,
+      ],
+      { fetch },
+    );
+    expect(r.code).toBe(0);
+    expect(requests[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://127.0.0.1:1/api/v1/rules',
+      body: {
+        name: 'Game',
+        trigger: [{ protocol: 'tcp', ports: '6970' }],
+        open: [{ protocol: 'udp', ports: '7000-7010' }],
+        idleTimeout: 300,
+        lanHosts: ['192.168.1.10', '192.168.1.0/24'],
+        remote: 'contacted',
+      },
+    });
+    expect(r.out).toContain('✔ added rule "Game": trigger tcp 6970 → open udp 7000-7010');
+  });
+
+  it('adds a rule from a preset with overrides', async () => {
+    const { fetch, requests } = fakeFetch((req) => ({ status: 201, body: { rule: req.body } }));
+    const r = await run(['rules', 'add', '--preset', 'irc-dcc', '--timeout', '30', ...API, tokenFile], {
+      fetch,
+    });
+    expect(r.code).toBe(0);
+    expect(requests[0]!.body).toMatchObject({
+      name: 'IRC DCC',
+      idleTimeout: 30,
+      trigger: [{ protocol: 'tcp', ports: '6660-6669' }],
+    });
+  });
+
+  it('refuses an invalid rule with its issues (3), an unknown preset (3) and missing flags (2) without a request', async () => {
+    const { fetch, requests } = fakeFetch(() => ({ status: 500 }));
+    const bad = await run(
+      ['rules', 'add', '--name', 'x', '--trigger', 'tcp:0', '--open', 'udp:1-2-3', ...API, tokenFile],
+      { fetch },
+    );
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain('✘ trigger[0].ports');
+    expect(bad.err).toContain('✘ open[0].ports');
+    const unknown = await run(['rules', 'add', '--preset', 'doom', ...API, tokenFile], { fetch });
+    expect(unknown.code).toBe(3);
+    expect(unknown.err).toContain('no preset "doom"; known: ftp-active, irc-dcc');
+    expect((await run(['rules', 'add', '--name', 'x', ...API, tokenFile], { fetch })).code).toBe(2);
+    expect(
+      (
+        await run(
+          ['rules', 'add', '--name', 'x', '--trigger', '6970', '--open', 'udp:1', ...API, tokenFile],
+          { fetch },
+        )
+      ).code,
+    ).toBe(2);
+    expect((await run(['rules', 'frob', ...API, tokenFile], { fetch })).code).toBe(2);
+    expect(requests).toEqual([]);
+  });
+
+  it('releases one holder and says how many entries closed', async () => {
+    const { fetch, requests } = fakeFetch(() => ({ status: 200, body: { released: 1 } }));
+    const r = await run(['release', 'IRC DCC', '192.168.1.10', ...API, tokenFile], { fetch });
+    expect(requests[0]).toMatchObject({ method: 'POST', body: { rule: 'IRC DCC', holder: '192.168.1.10' } });
+    expect(r.out).toBe('Released 1 entry of rule "IRC DCC" held by 192.168.1.10.\n');
+  });
+
+  it('checks both protocols when none is given', async () => {
+    const { fetch, requests } = fakeFetch((req) => {
+      const protocol = new URL(req.url).searchParams.get('protocol');
+      return { status: 200, body: { port: 4000, protocol, open: false, matches: [] } };
+    });
+    const r = await run(['check', '4000', ...API, tokenFile], { fetch });
+    expect(r.code).toBe(0);
+    expect(requests.map((q) => new URL(q.url).search)).toEqual([
+      '?port=4000&protocol=tcp',
+      '?port=4000&protocol=udp',
+    ]);
+    expect(r.out).toBe('✘ tcp 4000 is closed: no rule opens it.\n✘ udp 4000 is closed: no rule opens it.\n');
+  });
+
+  it('pages through the event history and prints it oldest first', async () => {
+    const { fetch, requests } = fakeFetch((req) => {
+      const cursor = new URL(req.url).searchParams.get('cursor');
+      return cursor === null
+        ? {
+            status: 200,
+            body: {
+              events: [
+                {
+                  id: 2,
+                  at: 2000,
+                  type: 'conflict',
+                  rule: 'g',
+                  family: 'ipv4',
+                  contender: '192.168.1.20',
+                  holder: '192.168.1.10',
+                },
+              ],
+              nextCursor: '2',
+            },
+          }
+        : {
+            status: 200,
+            body: {
+              events: [{ id: 1, at: 1000, type: 'opened', rule: 'g', family: 'ipv4', host: '192.168.1.10' }],
+            },
+          };
+    });
+    const r = await run(['events', '--rule', 'g', '--since', '1h', '--json', ...API, tokenFile], { fetch });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).map((e: { id: number }) => e.id)).toEqual([1, 2]);
+    const first = new URL(requests[0]!.url).searchParams;
+    expect(first.get('rule')).toBe('g');
+    expect(Date.parse(first.get('since')!)).toBeGreaterThan(Date.now() - 3_700_000);
+    expect(new URL(requests[1]!.url).searchParams.get('cursor')).toBe('2');
+    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch })).code).toBe(2);
+  });
+});
+
+describe('argument helpers', () => {
+  it.each([
+    ['tcp:6970', { protocol: 'tcp', ports: '6970' }],
+    ['UDP:7000-7010,7020', { protocol: 'udp', ports: '7000-7010,7020' }],
+    ['tcp+udp:6901', { protocol: 'both', ports: '6901' }],
+  ])('reads the port spec %s', (text, spec) => {
+    expect(parsePortSpecArg(text, '--open')).toEqual(spec);
+  });
+
+  it('reads PORT[/PROTO] and refuses the rest', () => {
+    expect(parsePortArg('7000/UDP')).toEqual({ port: 7000, protocol: 'udp' });
+    expect(parsePortArg('22')).toEqual({ port: 22 });
+    expect(() => parsePortArg('70000')).toThrow(/1-65535/);
+    expect(() => parsePortArg('7000/sctp')).toThrow();
+  });
+
+  it('reads moments as ISO dates or durations back from now', () => {
+    const now = Date.parse('2025-06-01T12:00:00Z');
+    expect(parseMoment('15m', now)).toBe(now - 900_000);
+    expect(parseMoment('1h30m', now)).toBe(now - 5_400_000);
+    expect(parseMoment('2025-06-01T10:00:00Z', now)).toBe(Date.parse('2025-06-01T10:00:00Z'));
+    expect(() => parseMoment('yesterday', now)).toThrow(/ISO date or a duration/);
+  });
+
+  it('splits a server-sent event stream, keeping an unfinished message', () => {
+    const { messages, rest } = parseSseChunk(
+      ': live\n\nevent: opened\nid: 3\ndata: {"rule":"g"}\n\nevent: closed\ndata: {',
+    );
+    expect(messages).toEqual([{ event: 'opened', data: '{"rule":"g"}' }]);
+    expect(rest).toBe('event: closed\ndata: {');
+  });
+
+  it('describes a port check in words', () => {
+    const text = formatCheck(
+      [
+        {
+          port: 7000,
+          protocol: 'udp',
+          open: true,
+          matches: [
+            {
+              rule: 'g',
+              enabled: true,
+              entries: [{ rule: 'g', family: 'ipv4', holder: '192.168.1.10', expiresAt: 65_000 }],
+            },
+          ],
+        },
+      ],
+      5_000,
+    );
+    expect(text).toBe(
+      '✔ udp 7000 is open now:\n    rule "g" forwards it to 192.168.1.10 (ipv4, from anywhere), expires in 1m 00s\n',
+    );
+  });
+});

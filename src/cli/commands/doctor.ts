@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { parseConfigText } from '../../core/config.js';
+import type { Config } from '../../core/types.js';
+import type { DoctorCheck } from '../../system/doctor.js';
+import { configCheck, runDoctor } from '../../system/doctor.js';
+import { configPathOf } from '../api-client.js';
+import { stringOption } from '../args.js';
+import type { Command } from '../context.js';
+import { ReportedFailure } from '../exit-codes.js';
+import { MARKS } from '../format.js';
+import { printJson } from '../output.js';
+
+/** The checks as `porttrigger doctor` prints them: a mark, the title, the detail and the hint. */
+export function formatChecks(checks: readonly DoctorCheck[]): string {
+  const lines = checks.map((c) => {
+    const head = `${MARKS[c.status]} ${c.title}: ${c.detail}`;
+    return c.hint && c.status !== 'ok' ? `${head}\n    → ${c.hint}` : head;
+  });
+  const fails = checks.filter((c) => c.status === 'fail').length;
+  const warns = checks.filter((c) => c.status === 'warn').length;
+  const summary =
+    fails > 0
+      ? `${fails} failed, ${warns} warning${warns === 1 ? '' : 's'}: porttrigger cannot work here yet.`
+      : warns > 0
+        ? `All essential checks passed, ${warns} warning${warns === 1 ? '' : 's'}.`
+        : 'All checks passed.';
+  return `${lines.join('\n')}\n\n${summary}\n`;
+}
+
+/** `porttrigger doctor`: can this machine run porttrigger, and does anything around it undo its work. */
+export const doctorCommand: Command = {
+  spec: {
+    name: 'doctor',
+    summary: 'check nft, kernel features, forwarding, interfaces and the host firewall',
+    usage: ['doctor [--config FILE] [--netns NS] [--json]'],
+    options: {
+      netns: { type: 'string', value: 'NS', description: 'check inside this network namespace' },
+    },
+    positionals: { min: 0, max: 0 },
+    json: true,
+    details: 'Exit code 1 when a check fails; warnings alone do not fail. Nothing is changed (nft -c only).',
+  },
+  async run(args, ctx) {
+    const { path, explicit } = configPathOf(args, ctx);
+    let config: Config | undefined;
+    let check: DoctorCheck;
+    try {
+      const result = parseConfigText(await readFile(path, 'utf8'));
+      check = configCheck(path, result);
+      if (result.ok) config = result.value;
+    } catch (error) {
+      check = explicit
+        ? {
+            id: 'config',
+            title: 'config',
+            status: 'fail',
+            detail: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          }
+        : configCheck(path, 'missing');
+    }
+    const netns = stringOption(args, 'netns');
+    const checks = [
+      check,
+      ...(await runDoctor({ ...(netns ? { netns } : {}), ...(config ? { config } : {}) })),
+    ];
+    if (args.values['json'] === true)
+      printJson(ctx, { ok: !checks.some((c) => c.status === 'fail'), checks });
+    else ctx.stdout.write(formatChecks(checks));
+    if (checks.some((c) => c.status === 'fail')) {
+      throw new ReportedFailure('DOCTOR_FAILED', 'some checks failed');
+    }
+  },
+};

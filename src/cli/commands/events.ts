@@ -1,0 +1,154 @@
+import type { ApiEvent, EventQuery } from '../api-client.js';
+import { createApiClient } from '../api-client.js';
+import { booleanOption, stringOption } from '../args.js';
+import type { Command } from '../context.js';
+import { UsageError } from '../exit-codes.js';
+import { formatTime, renderTable } from '../format.js';
+import { printJson } from '../output.js';
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const EVENT_TYPES = ['opened', 'closed', 'conflict', 'blocked'];
+
+/**
+ * Parses `--since`/`--until`: an ISO date, or a duration back from `now` (`90s`, `15m`, `2h`, `1d`, `1h30m`).
+ * Returns milliseconds since the epoch.
+ * @example parseMoment('15m', Date.parse('2025-01-01T00:15:00Z')) // Date.parse('2025-01-01T00:00:00Z')
+ */
+export function parseMoment(text: string, now: number, flag = '--since'): number {
+  const t = text.trim();
+  if (/^(\d+(ms|s|m|h|d))+$/.test(t)) {
+    let ms = 0;
+    for (const m of t.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
+    return now - ms;
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
+    const at = Date.parse(t);
+    if (!Number.isNaN(at)) return at;
+  }
+  throw new UsageError(
+    `${flag} ${JSON.stringify(text)}: expected an ISO date or a duration like 15m, 2h, 1d`,
+    'events',
+  );
+}
+
+function describeEvent(e: ApiEvent): string {
+  switch (e.type) {
+    case 'opened':
+      return `${e.host ?? '?'} holds it${e.remote ? ` for ${e.remote}` : ''}`;
+    case 'closed':
+      return `${e.host ?? '?'} no longer holds it${e.remote ? ` for ${e.remote}` : ''}: ${e.reason ?? 'closed'}`;
+    case 'conflict':
+      return `${e.contender ?? e.host ?? '?'} refused, held by ${e.holder ?? '?'}${e.remote ? ` for ${e.remote}` : ''}`;
+    case 'blocked':
+      return `${e.host ?? e.contender ?? '?'} is not in lanHosts`;
+    default:
+      return '';
+  }
+}
+
+/** One event as a table row: time, type, rule, family, what happened. */
+export function eventRow(e: ApiEvent): string[] {
+  return [formatTime(e.at), e.type, e.rule, e.family, describeEvent(e)];
+}
+
+const HEADERS = ['TIME', 'TYPE', 'RULE', 'FAMILY', 'WHAT'];
+
+/** `porttrigger events`: the event history, and with `--follow` the live stream. */
+export const eventsCommand: Command = {
+  spec: {
+    name: 'events',
+    summary: 'show the event history (opened, closed, conflict, blocked); --follow streams live',
+    usage: [
+      'events [--since ISO|DURATION] [--until ...] [--rule R] [--type T] [--host H] [--limit N] [--follow] [--json]',
+    ],
+    options: {
+      since: {
+        type: 'string',
+        value: 'WHEN',
+        description: 'from this ISO date or duration ago (15m, 2h, 1d)',
+      },
+      until: { type: 'string', value: 'WHEN', description: 'up to this ISO date or duration ago' },
+      rule: { type: 'string', value: 'RULE', description: 'only events of this rule' },
+      type: { type: 'string', value: 'TYPE', description: 'only opened, closed, conflict or blocked' },
+      host: { type: 'string', value: 'ADDRESS', description: 'only events of this LAN host' },
+      limit: { type: 'string', value: 'N', description: 'at most N events of history (default 100)' },
+      follow: {
+        type: 'boolean',
+        short: 'f',
+        description: 'after the history, print new events until Ctrl-C',
+      },
+    },
+    positionals: { min: 0, max: 0 },
+    json: true,
+    details: 'With --json and --follow, events are printed one JSON object per line.',
+  },
+  async run(args, ctx) {
+    const now = Date.now();
+    const type = stringOption(args, 'type');
+    if (type !== undefined && !EVENT_TYPES.includes(type)) {
+      throw new UsageError(`--type ${JSON.stringify(type)}: one of ${EVENT_TYPES.join(', ')}`, 'events');
+    }
+    const limitText = stringOption(args, 'limit');
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError(`--limit: expected a positive number`, 'events');
+    const since = stringOption(args, 'since');
+    const until = stringOption(args, 'until');
+    const filter: EventQuery = {
+      ...(stringOption(args, 'rule') !== undefined ? { rule: stringOption(args, 'rule')! } : {}),
+      ...(type !== undefined ? { type } : {}),
+      ...(stringOption(args, 'host') !== undefined ? { host: stringOption(args, 'host')! } : {}),
+    };
+    const query: EventQuery = {
+      ...filter,
+      ...(since !== undefined ? { since: new Date(parseMoment(since, now)).toISOString() } : {}),
+      ...(until !== undefined ? { until: new Date(parseMoment(until, now, '--until')).toISOString() } : {}),
+    };
+    const json = booleanOption(args, 'json');
+    const follow = booleanOption(args, 'follow');
+    const tty = ctx.stdout.isTTY === true;
+    const api = await createApiClient(args, ctx);
+
+    const history: ApiEvent[] = [];
+    let cursor: string | number | undefined;
+    do {
+      const page = await api.listEvents({
+        ...query,
+        limit: Math.min(limit - history.length, 1000),
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      history.push(...page.events);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined && history.length < limit);
+    history.sort((a, b) => Number(new Date(a.at)) - Number(new Date(b.at)));
+
+    if (json && !follow) printJson(ctx, history);
+    else if (json) for (const e of history) ctx.stdout.write(`${JSON.stringify(e)}\n`);
+    else if (history.length > 0 || !follow) {
+      ctx.stdout.write(
+        history.length === 0 ? 'No events.\n' : renderTable(HEADERS, history.map(eventRow), { tty }),
+      );
+    }
+    if (!follow) return;
+
+    const seen = new Set(history.map((e) => e.id).filter((id) => id !== undefined));
+    const aborter = new AbortController();
+    const offs = (['SIGINT', 'SIGTERM'] as const).map((s) => ctx.onSignal(s, () => aborter.abort()));
+    if (!json && tty) ctx.stderr.write('Following new events (Ctrl-C to stop)…\n');
+    try {
+      await api.streamEvents(
+        filter,
+        (e) => {
+          if (e.id !== undefined && seen.has(e.id)) return;
+          if (filter.rule !== undefined && e.rule !== filter.rule) return;
+          if (filter.type !== undefined && e.type !== filter.type) return;
+          if (filter.host !== undefined && ![e.host, e.contender, e.holder].includes(filter.host)) return;
+          ctx.stdout.write(json ? `${JSON.stringify(e)}\n` : `${eventRow(e).join(tty ? '  ' : '\t')}\n`);
+        },
+        aborter.signal,
+      );
+    } finally {
+      for (const off of offs) off();
+    }
+  },
+};

@@ -1,0 +1,190 @@
+import { validateRule } from '../../core/config.js';
+import { PorttriggerError } from '../../core/errors.js';
+import { findPreset, PRESETS, presetRuleInput } from '../../core/presets.js';
+import type { PortSpec } from '../../core/types.js';
+import { createApiClient } from '../api-client.js';
+import type { ParsedArgs } from '../args.js';
+import { booleanOption, stringOption, stringOptions } from '../args.js';
+import type { Command } from '../context.js';
+import { ReportedFailure, UsageError } from '../exit-codes.js';
+import { formatIssues, formatPortSpecs, formatRules, MARKS } from '../format.js';
+import { issueJson, printJson } from '../output.js';
+
+const SUBCOMMANDS = ['list', 'add', 'remove', 'enable', 'disable'] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+/**
+ * Parses a port spec argument `PROTO:PORTS` (`tcp:6970`, `udp:7000-7010,7020`, `both:6901`).
+ * @example parsePortSpecArg('udp:7000-7010', '--open') // { protocol: 'udp', ports: '7000-7010' }
+ */
+export function parsePortSpecArg(text: string, flag: string): PortSpec {
+  const m = /^(tcp|udp|both|tcp\+udp):(.+)$/i.exec(text.trim());
+  if (!m) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(text)}: expected PROTO:PORTS, e.g. tcp:6970 or udp:7000-7010`,
+    );
+  }
+  const proto = m[1]!.toLowerCase();
+  return { protocol: proto === 'tcp+udp' ? 'both' : (proto as PortSpec['protocol']), ports: m[2]!.trim() };
+}
+
+function parseTimeout(text: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
+  if (!m)
+    throw new UsageError(`--timeout ${JSON.stringify(text)}: expected seconds, or a number with s, m or h`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+}
+
+/** The rule input the flags of `rules add` describe: a preset with overrides, or a rule from scratch. */
+export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
+  const presetName = stringOption(args, 'preset');
+  const fields: Record<string, unknown> = {};
+  const name = stringOption(args, 'name');
+  if (name !== undefined) fields['name'] = name;
+  const trigger = stringOptions(args, 'trigger').map((t) => parsePortSpecArg(t, '--trigger'));
+  const open = stringOptions(args, 'open').map((t) => parsePortSpecArg(t, '--open'));
+  if (trigger.length > 0) fields['trigger'] = trigger;
+  if (open.length > 0) fields['open'] = open;
+  const timeout = stringOption(args, 'timeout');
+  if (timeout !== undefined) fields['idleTimeout'] = parseTimeout(timeout);
+  for (const [flag, key] of [
+    ['remote', 'remote'],
+    ['on-expire', 'onExpire'],
+    ['family', 'family'],
+    ['description', 'description'],
+  ] as const) {
+    const v = stringOption(args, flag);
+    if (v !== undefined) fields[key] = v;
+  }
+  const lanHosts = stringOption(args, 'lan-hosts');
+  if (lanHosts !== undefined) {
+    fields['lanHosts'] =
+      lanHosts.trim() === 'any'
+        ? 'any'
+        : lanHosts
+            .split(',')
+            .map((h) => h.trim())
+            .filter(Boolean);
+  }
+  if (booleanOption(args, 'disabled')) fields['enabled'] = false;
+  if (presetName === undefined) {
+    const missing = ['name', 'trigger', 'open'].filter((k) => fields[k] === undefined);
+    if (missing.length > 0) {
+      throw new UsageError(
+        `rules add: ${missing.map((m) => `--${m}`).join(', ')} required (or --preset ID, see \`porttrigger presets\`)`,
+        'rules',
+      );
+    }
+    return fields;
+  }
+  const preset = findPreset(presetName);
+  if (!preset) {
+    throw new PorttriggerError(
+      'PRESET_NOT_FOUND',
+      `no preset "${presetName}"; known: ${PRESETS.map((p) => p.id).join(', ')}`,
+    );
+  }
+  return presetRuleInput(preset, fields);
+}
+
+function nameArg(args: ParsedArgs, sub: Subcommand): string {
+  const name = args.positionals[1];
+  if (name === undefined) throw new UsageError(`rules ${sub}: the rule name is missing`, 'rules');
+  return name;
+}
+
+/** `porttrigger rules list|add|remove|enable|disable`: the rules of the running service, through its API. */
+export const rulesCommand: Command = {
+  spec: {
+    name: 'rules',
+    summary: 'list, add, remove, enable or disable rules of the running service',
+    usage: [
+      'rules list [--json]',
+      'rules add --name NAME --trigger PROTO:PORTS --open PROTO:PORTS [--timeout S] [options]',
+      'rules add --preset ID [--name NAME] [--timeout S] [options]',
+      'rules remove NAME',
+      'rules enable NAME',
+      'rules disable NAME',
+    ],
+    options: {
+      name: { type: 'string', value: 'NAME', description: 'rule name' },
+      preset: { type: 'string', value: 'ID', description: 'start from a preset (see `porttrigger presets`)' },
+      trigger: {
+        type: 'string',
+        multiple: true,
+        value: 'PROTO:PORTS',
+        description: 'trigger ports, e.g. tcp:6970',
+      },
+      open: {
+        type: 'string',
+        multiple: true,
+        value: 'PROTO:PORTS',
+        description: 'open ports, e.g. udp:7000-7010',
+      },
+      timeout: { type: 'string', value: 'SECONDS', description: 'idle timeout (default 600; 90, 5m, 1h)' },
+      remote: { type: 'string', value: 'any|contacted', description: 'who may reach the open ports' },
+      'on-expire': { type: 'string', value: 'keep|close', description: 'established connections at expiry' },
+      'lan-hosts': { type: 'string', value: 'A,B', description: 'addresses or CIDRs allowed to trigger' },
+      family: { type: 'string', value: 'ipv4|ipv6|both', description: 'IP families (default both)' },
+      description: { type: 'string', value: 'TEXT', description: 'a note for people' },
+      disabled: { type: 'boolean', description: 'add the rule disabled' },
+    },
+    positionals: { min: 1, max: 2 },
+    json: true,
+    details:
+      'PROTO is tcp, udp or both; PORTS is "N", "N-M" or a comma list. --trigger and --open repeat.\n' +
+      'Examples:\n' +
+      '  porttrigger rules add --name "Game callback" --trigger tcp:6970 --open udp:7000-7010 --timeout 600\n' +
+      '  porttrigger rules add --preset irc-dcc --lan-hosts 192.168.1.10\n' +
+      '  porttrigger rules disable "Game callback"',
+  },
+  async run(args, ctx) {
+    const sub = args.positionals[0] as Subcommand;
+    if (!SUBCOMMANDS.includes(sub)) {
+      throw new UsageError(`rules: unknown subcommand "${sub}" (one of ${SUBCOMMANDS.join(', ')})`, 'rules');
+    }
+    if (sub === 'list' || sub === 'add') {
+      if (args.positionals.length > 1) {
+        throw new UsageError(`rules ${sub}: unexpected argument "${args.positionals[1]}"`, 'rules');
+      }
+    }
+    const json = booleanOption(args, 'json');
+    if (sub === 'add') {
+      const input = ruleInputFromArgs(args);
+      const checked = validateRule(input);
+      if (!checked.ok) {
+        if (json) printJson(ctx, { added: false, issues: checked.issues.map(issueJson) });
+        else {
+          ctx.stderr.write(`${MARKS.fail} the rule is invalid:\n`);
+          ctx.stderr.write(formatIssues(checked.issues, 'error'));
+        }
+        throw new ReportedFailure('INVALID_INPUT', 'the rule is invalid');
+      }
+      if (!json) ctx.stderr.write(formatIssues(checked.warnings, 'warning'));
+      const api = await createApiClient(args, ctx);
+      const rule = await api.addRule(input);
+      if (json) printJson(ctx, rule);
+      else {
+        const r = rule?.trigger ? rule : checked.value;
+        ctx.stdout.write(
+          `${MARKS.ok} added rule "${r.name}": trigger ${formatPortSpecs(r.trigger)} → open ${formatPortSpecs(r.open)}, ` +
+            `idle ${r.idleTimeout}s, remote ${r.remote}${r.enabled ? '' : ' (disabled)'}\n`,
+        );
+      }
+      return;
+    }
+    const api = await createApiClient(args, ctx);
+    if (sub === 'list') {
+      const rules = await api.listRules();
+      if (json) printJson(ctx, rules);
+      else ctx.stdout.write(formatRules(rules, { tty: ctx.stdout.isTTY === true }));
+      return;
+    }
+    const name = nameArg(args, sub);
+    if (sub === 'remove') await api.removeRule(name);
+    else await api.setRuleEnabled(name, sub === 'enable');
+    const done = { remove: 'removed', enable: 'enabled', disable: 'disabled' }[sub];
+    if (json) printJson(ctx, { rule: name, [done]: true });
+    else ctx.stdout.write(`${MARKS.ok} ${done} rule "${name}"\n`);
+  },
+};

@@ -1,0 +1,70 @@
+import { PorttriggerError } from '../core/errors.js';
+
+/** The exit codes of `porttrigger`, documented in docs/cli.md. */
+export const EXIT_CODES = {
+  ok: 0,
+  /** A runtime failure that none of the codes below describes. */
+  failure: 1,
+  /** The command line is wrong: unknown command or option, missing argument. */
+  usage: 2,
+  /** The config or other input is invalid (including a rule or preset that does not exist). */
+  invalid: 3,
+  /** The service cannot be reached, or refused our token. */
+  unreachable: 4,
+  /** nft or the kernel failed: nft missing or refusing a script, namespaces, programs like `ip`. */
+  kernel: 5,
+} as const;
+
+/** One of {@link EXIT_CODES}. */
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** Thrown for a wrong command line; `help` names the command whose help applies. */
+export class UsageError extends PorttriggerError {
+  constructor(
+    message: string,
+    readonly help?: string,
+  ) {
+    super('USAGE', message);
+  }
+}
+
+const BY_CODE: Readonly<Record<string, ExitCode>> = {
+  USAGE: EXIT_CODES.usage,
+  INVALID_INPUT: EXIT_CODES.invalid,
+  INVALID_CONFIG: EXIT_CODES.invalid,
+  CONFIG_INVALID: EXIT_CODES.invalid,
+  CONFIG_NOT_FOUND: EXIT_CODES.invalid,
+  NOT_FOUND: EXIT_CODES.invalid,
+  RULE_NOT_FOUND: EXIT_CODES.invalid,
+  PRESET_NOT_FOUND: EXIT_CODES.invalid,
+  CONFLICT: EXIT_CODES.invalid,
+  RULE_EXISTS: EXIT_CODES.invalid,
+  CONFIG_READ_FAILED: EXIT_CODES.invalid,
+  CONFIG_FILE_CHANGED: EXIT_CODES.invalid,
+  API_UNREACHABLE: EXIT_CODES.unreachable,
+  API_UNAUTHORIZED: EXIT_CODES.unreachable,
+  UNAUTHORIZED: EXIT_CODES.unreachable,
+  TOKEN_MISSING: EXIT_CODES.unreachable,
+  SERVICE_STOPPED: EXIT_CODES.unreachable,
+  NFT_MISSING: EXIT_CODES.kernel,
+  NFT_REJECTED: EXIT_CODES.kernel,
+  NFT_FAILED: EXIT_CODES.kernel,
+  NETNS_FAILED: EXIT_CODES.kernel,
+  EXEC_FAILED: EXIT_CODES.kernel,
+  EXEC_EXIT: EXIT_CODES.kernel,
+  KERNEL_FAILED: EXIT_CODES.kernel,
+  PREREQUISITES_MISSING: EXIT_CODES.kernel,
+};
+
+/**
+ * The one mapping from an error to the exit code of the process: by the stable `code` of a
+ * {@link PorttriggerError} (case-insensitive), 1 for anything else.
+ * @example exitCodeFor(new NftError('NFT_REJECTED', '...')) // 5
+ */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (!(error instanceof PorttriggerError)) return EXIT_CODES.failure;
+  return BY_CODE[error.code.toUpperCase()] ?? EXIT_CODES.failure;
+}
+
+/** A failure the command has already explained on its output: only its exit code remains to be set. */
+export class ReportedFailure extends PorttriggerError {}

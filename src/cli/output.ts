@@ -1,0 +1,23 @@
+import { readFile } from 'node:fs/promises';
+import { formatPath, type Issue, PorttriggerError } from '../core/errors.js';
+import type { CliContext } from './context.js';
+
+/** Prints a value as indented JSON on standard output. */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** An issue as JSON output shows it: the path formatted the way users write it. */
+export function issueJson(issue: Issue): { path: string; code: string; message: string } {
+  return { path: formatPath(issue.path), code: issue.code, message: issue.message };
+}
+
+/** Reads a text file named on the command line; a missing or unreadable file is invalid input. */
+export async function readInputFile(path: string, what = 'file'): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new PorttriggerError('CONFIG_NOT_FOUND', `cannot read the ${what} ${path} (${reason})`);
+  }
+}

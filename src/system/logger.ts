@@ -1,0 +1,113 @@
+/**
+ * Structured logs: one JSON object per line for journald and log shippers, or a readable line when a person
+ * watches the terminal.
+ */
+
+/** Severity levels, least severe first. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** The levels a logger can be set to; `silent` logs nothing. */
+export type LogThreshold = LogLevel | 'silent';
+
+/** Every log level, least severe first. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Context attached to a log line: rule, host, error… */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** Writes log lines; every part of the service takes one. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: LogFields): Logger;
+}
+
+/** Where lines go: process.stderr or anything with `write`. */
+export interface LogSink {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  /** Lowest level written (default info). */
+  readonly level?: LogThreshold;
+  /** `auto` (default): text when the sink is a TTY, JSON lines otherwise. */
+  readonly format?: 'json' | 'text' | 'auto';
+  /** Default process.stderr. */
+  readonly sink?: LogSink;
+  readonly clock?: () => number;
+}
+
+const RANK: Record<LogThreshold, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+/** Errors do not serialize to JSON on their own: keep what helps (message, stable code). */
+function plain(value: unknown): unknown {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return { message: value.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return value;
+}
+
+function textValue(value: unknown): string {
+  const v = plain(value);
+  if (typeof v === 'string') return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
+  if (v && typeof v === 'object' && 'message' in v)
+    return JSON.stringify((v as { message: unknown }).message);
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+/** True when `text` names a log threshold. */
+export function isLogThreshold(text: string): text is LogThreshold {
+  return text in RANK;
+}
+
+/**
+ * Creates a logger.
+ * @example createLogger({ level: 'debug' }).info('entry opened', { rule: 'game', host: '192.168.1.10' })
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const sink = options.sink ?? process.stderr;
+  const threshold = RANK[options.level ?? 'info'];
+  const format =
+    options.format === 'auto' || options.format === undefined
+      ? sink.isTTY
+        ? 'text'
+        : 'json'
+      : options.format;
+  const clock = options.clock ?? Date.now;
+
+  function build(base: LogFields): Logger {
+    const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
+      if (RANK[level] < threshold) return;
+      const all = { ...base, ...fields };
+      const time = new Date(clock()).toISOString();
+      if (format === 'json') {
+        const record: Record<string, unknown> = { time, level, msg: message };
+        for (const [k, v] of Object.entries(all)) if (v !== undefined) record[k] = plain(v);
+        sink.write(`${JSON.stringify(record)}\n`);
+        return;
+      }
+      const extra = Object.entries(all)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${textValue(v)}`)
+        .join(' ');
+      sink.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ''}\n`);
+    };
+    return {
+      debug: (m, f) => write('debug', m, f),
+      info: (m, f) => write('info', m, f),
+      warn: (m, f) => write('warn', m, f),
+      error: (m, f) => write('error', m, f),
+      child: (fields) => build({ ...base, ...fields }),
+    };
+  }
+  return build({});
+}
+
+/** A logger that writes nothing (tests, library use). */
+export const silentLogger: Logger = createLogger({ level: 'silent', sink: { write: () => undefined } });

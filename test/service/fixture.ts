@@ -1,0 +1,129 @@
+/**
+ * A service on the reference model, for the API and service unit tests: a temp directory with a config file and
+ * an event database, and a model that records applies and can fail or lose its table on demand.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApplyReport } from '../../src/core/datapath.js';
+import { ReferenceModel } from '../../src/core/model.js';
+import type { Config, Protocol, TriggerTable } from '../../src/core/types.js';
+import { type Service, type ServiceOptions, startService } from '../../src/daemon/service.js';
+import { silentLogger } from '../../src/system/logger.js';
+import { NftError } from '../../src/system/nft.js';
+
+/** Where the model's clock starts: a real-looking time, so retention by age behaves. */
+export const T0 = 1_900_000_000_000;
+/** The first LAN host. */
+export const LAN1 = '192.168.1.10';
+/** The second LAN host. */
+export const LAN2 = '192.168.1.20';
+/** The WAN host that triggers go to. */
+export const REMOTE = '198.51.100.7';
+
+/** The config of the fixture: two rules, comments that must survive writes. */
+export function configText(dir: string): string {
+  return `# porttrigger test gateway
+interfaces:
+  lan: [br-lan]
+  wan: [wan0]
+mode: standalone
+rules:
+  # the game rule
+  - name: game
+    trigger: [{ protocol: udp, ports: "5000" }]
+    open: [{ protocol: udp, ports: "7000-7010" }]
+    idleTimeout: 30
+  - name: voice call
+    trigger: [{ protocol: tcp, ports: "5060" }]
+    open: [{ protocol: udp, ports: "16384-16482" }]
+    idleTimeout: 120
+    remote: contacted
+    lanHosts: [192.168.1.0/24]
+events:
+  database: ${join(dir, 'events.db')}
+  retentionDays: 30
+  maxEvents: 1000
+`;
+}
+
+/** The reference model with the kernel's extras: it records applies, can refuse one, can "lose" its table. */
+export class TestModel extends ReferenceModel {
+  readonly applied: Config[] = [];
+  readonly remembered: TriggerTable[] = [];
+  failNextApply = false;
+  intact = true;
+
+  constructor() {
+    super({ now: T0, gatewayAddresses: ['203.0.113.1', '2001:db8:ff::1'] });
+  }
+
+  override async apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
+    if (this.failNextApply) {
+      this.failNextApply = false;
+      throw new NftError('NFT_REJECTED', 'nft rejected the ruleset: test');
+    }
+    this.applied.push(config);
+    if (remembered) this.remembered.push(remembered);
+    this.intact = true;
+    return super.apply(config);
+  }
+
+  async isIntact(): Promise<boolean> {
+    return this.intact;
+  }
+
+  /** One trigger packet from a LAN host to a remote. */
+  trigger(host: string, port: number, protocol: Protocol = 'udp', remote = REMOTE): void {
+    this.process({
+      side: 'lan',
+      family: 'ipv4',
+      protocol,
+      src: host,
+      sport: 40_000,
+      dst: remote,
+      dport: port,
+    });
+  }
+}
+
+/** A started service on a {@link TestModel}. */
+export interface Fixture {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly model: TestModel;
+  readonly service: Service;
+  cleanup(): Promise<void>;
+}
+
+/** Starts a service on a fresh model and temp directory; the poll timer is off (tests poll explicitly). */
+export async function startFixture(
+  options: Partial<ServiceOptions> & { text?: (dir: string) => string } = {},
+): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'pt-service-'));
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, (options.text ?? configText)(dir));
+  const model = new TestModel();
+  const { text: _text, ...rest } = options;
+  const service = await startService({
+    configPath,
+    logger: silentLogger,
+    datapath: model,
+    clock: () => model.now(),
+    pollIntervalMs: 3_600_000,
+    ...rest,
+  }).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    dir,
+    configPath,
+    model,
+    service,
+    async cleanup() {
+      await service.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
