@@ -8,7 +8,7 @@ import type { Flow, LanHost, ScenarioTarget } from './target.js';
 const A = LAB_ADDRESSES;
 const LAN_HOSTS: readonly LanHost[] = ['lan1', 'lan2'];
 // Packets between namespaces take microseconds; this is how long "not delivered" is waited for.
-const SILENCE_MS = 400;
+const SILENCE_MS = 600;
 
 let tokens = 0;
 const nextToken = () => `t${process.pid}-${++tokens}`;

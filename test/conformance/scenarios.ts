@@ -43,7 +43,10 @@ export interface Scenario {
   readonly run: (t: ScenarioTarget) => Promise<void>;
 }
 
-/** Every scenario of the semantics, S1 to S15. Timeouts are short (2 s) so that the kernel run stays fast. */
+/**
+ * Every scenario of the semantics, S1 to S15. Timeouts are short (2-3 s) so that the kernel run stays fast; waits
+ * keep at least 0.8 s from every expiry so that a loaded machine does not tip a packet over the edge.
+ */
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'S1',
@@ -59,7 +62,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S2',
     title: 'a trigger opens the open ports to the triggering host, same port numbers',
     async run(t) {
-      await t.apply(labConfig([rule({ name: 'game' })]));
+      await t.apply(labConfig([rule({ name: 'game', idleTimeout: 10 })]));
       await t.trigger('lan1', 'wan1', tcp(6970));
       expect(await t.inbound('wan1', udp(7000))).toBe('lan1');
       expect(await t.inbound('wan2', udp(7010))).toBe('lan1');
@@ -71,7 +74,7 @@ export const SCENARIOS: readonly Scenario[] = [
       ]);
       const [entry] = table.entries;
       expect(entry!.expiresAt).toBeGreaterThan(table.at);
-      expect(entry!.expiresAt).toBeLessThanOrEqual(table.at + 2000);
+      expect(entry!.expiresAt).toBeLessThanOrEqual(table.at + 10_000);
     },
   },
   {
@@ -90,15 +93,15 @@ export const SCENARIOS: readonly Scenario[] = [
     title:
       'idle timeout: trigger and inbound traffic refresh the entry; it closes idleTimeout after the last',
     async run(t) {
-      await t.apply(labConfig([rule({ name: 'game' })]));
+      await t.apply(labConfig([rule({ name: 'game', idleTimeout: 3 })]));
       await t.trigger('lan1', 'wan1', tcp(6970));
-      await t.wait(1200);
+      await t.wait(1800);
       await t.trigger('lan1', 'wan1', tcp(6970)); // refresh by trigger traffic
-      await t.wait(1300);
-      expect(await t.inbound('wan1', udp(7001))).toBe('lan1'); // 2.5 s after the first trigger: refreshed
-      await t.wait(1300);
+      await t.wait(2000);
+      expect(await t.inbound('wan1', udp(7001))).toBe('lan1'); // 3.8 s after the first trigger: refreshed
+      await t.wait(2000);
       expect(await t.inbound('wan2', udp(7002))).toBe('lan1'); // alive only thanks to the inbound refresh
-      await t.wait(2600);
+      await t.wait(3800);
       expect(await t.inbound('wan1', udp(7003))).toBeNull();
       expect((await t.table()).entries).toEqual([]);
     },
@@ -263,7 +266,7 @@ export const SCENARIOS: readonly Scenario[] = [
       expect(closed).not.toBeNull();
       expect(await kept!.send()).toBe('lan1');
       expect(await closed!.send()).toBe('lan2');
-      await t.wait(2600);
+      await t.wait(3000);
       expect(await kept!.send()).toBe('lan1');
       expect(await closed!.send()).toBeNull();
       expect(await t.inbound('wan1', tcp(7100))).toBeNull();
