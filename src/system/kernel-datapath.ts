@@ -101,11 +101,24 @@ export class KernelDatapath implements Datapath {
   async isIntact(): Promise<boolean> {
     const plan = this.#plan;
     if (!plan) return false;
-    const state = await this.readState();
-    if (!state.table || !state.chains.has('forward')) return false;
-    return plan.rules.every((r) =>
-      Object.values(r.entrySets).every((name) => !name || state.sets.has(name) || state.maps.has(name)),
+    // Two cheap listings: the sets (not the rules of every chain) and the one base chain that dispatches.
+    const [sets, forward] = await Promise.all([
+      this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]),
+      this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, 'forward']).catch(() => null),
+    ]);
+    if (sets === null || forward === null) return false;
+    const names = parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } }).sets;
+    const setsThere = plan.rules.every((r) =>
+      [r.entrySets.h, r.entrySets.t, r.entrySets.p, r.conflictSet, r.blockedSet].every(
+        (n) => !n || names.has(n),
+      ),
     );
+    // `nft flush table` keeps the sets but empties every chain.
+    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
+      (o) => 'rule' in (o as object),
+    );
+    const expectRules = plan.config.mode === 'standalone' || plan.rules.length > 0;
+    return setsThere && (!expectRules || rules.length > 0);
   }
 
   /** The config of the last successful apply. */

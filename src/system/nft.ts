@@ -30,7 +30,9 @@ export interface NftRunnerOptions {
 }
 
 function describe(error: unknown, what: string): NftError {
-  if (error instanceof ExecError && error.exitCode === null) {
+  // Inside a namespace `ip netns exec` runs nft, and reports a missing binary as its own failure.
+  const missingInNetns = error instanceof ExecError && /exec of ".*" failed: No such file/.test(error.stderr);
+  if (error instanceof ExecError && (error.exitCode === null || missingInNetns)) {
     return new NftError('NFT_MISSING', `nft could not run (${error.message}): install nftables`, {
       cause: error,
     });

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PorttriggerError } from '../../src/core/errors.js';
+import { runProgram } from '../../src/system/exec.js';
+import { KernelDatapath } from '../../src/system/kernel-datapath.js';
+import type { NftRunner } from '../../src/system/nft.js';
+import { createNftRunner } from '../../src/system/nft.js';
+import { labConfig, rule } from '../conformance/scenarios.js';
+import { describeKernel } from '../harness/kernel-gate.js';
+
+const netns = `ptd-${process.pid}`;
+const nft = (args: string[], input?: string) =>
+  runProgram('nft', args, { netns, ...(input !== undefined ? { input } : {}) }).then((r) => r.stdout);
+const config = labConfig([rule({ name: 'game', idleTimeout: 300 })], { mode: 'companion' });
+
+describeKernel('kernel datapath adapter', () => {
+  beforeAll(() => runProgram('ip', ['netns', 'add', netns]));
+  afterAll(() => runProgram('ip', ['netns', 'del', netns]).catch(() => undefined));
+
+  it('notices a deleted or flushed table, and restores remembered entries with their remaining time', async () => {
+    const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
+    await dp.apply(config);
+    expect(await dp.isIntact()).toBe(true);
+    const plan = (await dp.renderApply(config)).match(/set (h4_\w+)/)![1]!;
+    await nft(['add', 'element', 'inet', 'porttrigger', plan, '{ 192.168.1.10 timeout 300s expires 100s }']);
+    const remembered = await dp.readTable();
+    expect(remembered.entries.map((e) => e.holder)).toEqual(['192.168.1.10']);
+
+    await nft(['flush', 'table', 'inet', 'porttrigger']);
+    expect(await dp.isIntact()).toBe(false);
+    await nft(['delete', 'table', 'inet', 'porttrigger']);
+    expect(await dp.isIntact()).toBe(false);
+
+    await dp.apply(config, remembered);
+    expect(await dp.isIntact()).toBe(true);
+    const [entry] = (await dp.readTable()).entries;
+    expect(entry?.holder).toBe('192.168.1.10');
+    expect(entry!.expiresAt - Date.now()).toBeGreaterThan(90_000);
+    expect(entry!.expiresAt - Date.now()).toBeLessThanOrEqual(100_000);
+    await dp.remove();
+  });
+
+  it('leaves the running ruleset untouched when nft refuses a script', async () => {
+    const real = createNftRunner({ netns });
+    const dp = new KernelDatapath({ nft: real });
+    await dp.apply(config);
+    const before = await nft(['list', 'ruleset']);
+    // The same runner, but every script it applies ends in a line nft refuses.
+    const broken: NftRunner = {
+      ...real,
+      check: (script) => real.check(`${script}add rule inet porttrigger nosuchchain accept\n`),
+      apply: (script) => real.apply(`${script}add rule inet porttrigger nosuchchain accept\n`),
+    };
+    const failing = new KernelDatapath({ nft: broken });
+    const error = await failing.apply(labConfig([rule({ name: 'other', idleTimeout: 5 })])).catch((e) => e);
+    expect(error).toBeInstanceOf(PorttriggerError);
+    expect(error.code).toBe('NFT_REJECTED');
+    expect(error.message).toMatch(/^nft rejected the ruleset: /);
+    expect(await nft(['list', 'ruleset'])).toBe(before);
+    await dp.remove();
+    expect(await nft(['list', 'ruleset'])).toBe('');
+  });
+
+  it('names a missing nft binary', async () => {
+    const dp = new KernelDatapath({ nft: createNftRunner({ netns, binary: 'nft-is-not-installed' }) });
+    const error = await dp.apply(config).catch((e) => e);
+    expect(error.code).toBe('NFT_MISSING');
+    expect(error.message).toMatch(/install nftables/);
+  });
+});
