@@ -20,7 +20,12 @@ fi
 # npm ci when node_modules is missing or older than the lockfile.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "porttrigger: installing npm packages (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    # Some npm 11 setups write lock files without other platforms' optional packages and then refuse them in
+    # npm ci; npm install still installs exactly the locked versions.
+    echo "porttrigger: npm ci refused the lock file; installing the locked versions with npm install" >&2
+    npm install --no-audit --no-fund --loglevel=error
+  fi
 fi
 
 # Build when any source is newer than the last build.
