@@ -1,25 +1,36 @@
 import type { PortRange } from './types.js';
 
-/** A port interval and the values whose ranges cover all of it, in the order they were given. */
-export interface PortSegment<T> {
-  readonly from: number;
-  readonly to: number;
-  readonly values: readonly T[];
-}
-
 /** One range to index and the value it leads to. */
 export interface PortItem<T> {
   readonly range: PortRange;
   readonly value: T;
 }
 
-const NONE: readonly never[] = Object.freeze([]);
+/**
+ * A lookup from a port to the values whose ranges contain it: a table of 65,536 group numbers (one memory
+ * access per lookup, however many rules there are) and the groups, each listing its values in the order given.
+ */
+export interface PortIndex<T> {
+  /** Per port: the index of its group in `groups`, or -1. */
+  readonly slots: Int32Array;
+  readonly groups: readonly (readonly T[])[];
+}
+
+const PORTS = 65_536;
+const NONE: readonly never[] = [] as never[];
+
+/** An index that finds nothing. */
+export function emptyPortIndex<T>(): PortIndex<T> {
+  return { slots: new Int32Array(PORTS).fill(-1), groups: [] };
+}
 
 /**
- * Builds sorted, disjoint port segments from possibly overlapping ranges (a sweep over their ends), so that a
- * port is found by binary search instead of a scan over every rule.
+ * Builds the index of possibly overlapping ranges: a sweep over their ends cuts the ports into disjoint
+ * pieces, and each piece with values becomes a group (values keep the order of the items: config order).
  */
-export function buildPortIndex<T>(items: readonly PortItem<T>[]): PortSegment<T>[] {
+export function buildPortIndex<T>(items: readonly PortItem<T>[]): PortIndex<T> {
+  const index = emptyPortIndex<T>();
+  const groups: (readonly T[])[] = [];
   const starts = new Map<number, number[]>();
   const ends = new Map<number, number[]>();
   for (const [i, item] of items.entries()) {
@@ -28,31 +39,21 @@ export function buildPortIndex<T>(items: readonly PortItem<T>[]): PortSegment<T>
   }
   const bounds = [...new Set([...starts.keys(), ...ends.keys()])].sort((a, b) => a - b);
   const active = new Set<number>();
-  const segments: PortSegment<T>[] = [];
   for (const [b, bound] of bounds.entries()) {
     for (const i of ends.get(bound) ?? NONE) active.delete(i);
     for (const i of starts.get(bound) ?? NONE) active.add(i);
     const next = bounds[b + 1];
     if (active.size === 0 || next === undefined) continue;
-    // Values keep the order of the items: callers rely on it (config order of rules).
-    const values = [...active].sort((x, y) => x - y).map((i) => items[i]!.value);
-    segments.push({ from: bound, to: next - 1, values });
+    groups.push([...active].sort((x, y) => x - y).map((i) => items[i]!.value));
+    index.slots.fill(groups.length - 1, bound, next);
   }
-  return segments;
+  return { slots: index.slots, groups };
 }
 
 /** The values whose ranges contain the port (empty when none). */
-export function lookupPort<T>(segments: readonly PortSegment<T>[], port: number): readonly T[] {
-  let lo = 0;
-  let hi = segments.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const segment = segments[mid]!;
-    if (port < segment.from) hi = mid - 1;
-    else if (port > segment.to) lo = mid + 1;
-    else return segment.values;
-  }
-  return NONE;
+export function lookupPort<T>(index: PortIndex<T>, port: number): readonly T[] {
+  const group = index.slots[port] ?? -1;
+  return group < 0 ? NONE : index.groups[group]!;
 }
 
 function pushAt(map: Map<number, number[]>, key: number, value: number): void {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { parseAddress } from './address.js';
 import { type Decision, type ModelPacket, ReferenceModel } from './model.js';
+import { ipv4Value } from './model-address.js';
+import { BoundedFlowTable } from './model-flows.js';
+import { buildPortIndex, lookupPort } from './model-index.js';
 import type { Config, Protocol, Rule } from './types.js';
 
 const GW4 = '198.51.100.1';
@@ -447,11 +451,6 @@ describe('ReferenceModel inbound IPv4', () => {
       },
     ],
     ['released', async (m: ReferenceModel) => void (await m.release({ rule: 'game' }))],
-    [
-      'disabled',
-      async (m: ReferenceModel) =>
-        void (await m.apply(makeConfig([makeRule({ onExpire: 'close', enabled: false })]))),
-    ],
   ])(
     'drops both directions of an established connection once its entry is %s (onExpire: close)',
     async (_title, end) => {
@@ -738,7 +737,7 @@ describe('ReferenceModel apply', () => {
     expect((await model.readTable()).conflicts).toEqual([]);
   });
 
-  it('keeps tracked connections of dropped entries: keep goes on, close is dropped', async () => {
+  it('stops policing connections of a removed rule, as the kernel whose chains are gone (onExpire: close)', async () => {
     const model = await modelWith([
       makeRule({ name: 'kept' }),
       makeRule({ name: 'closed', onExpire: 'close', open: [{ protocol: 'udp', ports: '8000' }] }),
@@ -750,6 +749,20 @@ describe('ReferenceModel apply', () => {
     expect(model.process(toClosed)).toEqual(forward(H1));
     await model.apply(makeConfig([]));
     expect(model.process(toKept)).toEqual(forward(H1));
+    expect(model.process(toClosed)).toEqual(forward(H1));
+  });
+
+  it('keeps policing connections of a rule that stays, after its entry was dropped by a reload', async () => {
+    const closed = makeRule({
+      name: 'closed',
+      onExpire: 'close',
+      open: [{ protocol: 'udp', ports: '8000' }],
+    });
+    const model = await modelWith([closed]);
+    model.process(trigger(H1));
+    const toClosed = inbound(R1, GW4, 8000);
+    expect(model.process(toClosed)).toEqual(forward(H1));
+    await model.apply(makeConfig([{ ...closed, lanHosts: ['192.0.2.99'] }]));
     expect(model.process(toClosed)).toEqual(DROP);
   });
 
@@ -824,6 +837,76 @@ describe('ReferenceModel readTable', () => {
       ['b', 'ipv4', H1, R1],
       ['b', 'ipv4', H2, R2],
       ['b', 'ipv6', V6H1, V6R1],
+    ]);
+  });
+});
+
+describe('model helpers', () => {
+  it.each(['0.0.0.0', '192.168.1.10', '10.0.255.1', '255.255.255.255'])(
+    'reads the IPv4 address %s like parseAddress',
+    (text) => {
+      expect(ipv4Value(text)).toBe(Number(parseAddress(text)?.value));
+    },
+  );
+
+  it.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '01.2.3.4',
+    '1.2.3.00',
+    '256.1.1.1',
+    '1..2.3',
+    '1.2.3.',
+    'a.b.c.d',
+    '::1',
+    ' 1.2.3.4',
+  ])('refuses %j as IPv4 text, like parseAddress', (text) => {
+    expect(ipv4Value(text)).toBe(-1);
+    expect(parseAddress(text)?.family).not.toBe('ipv4');
+  });
+
+  it('keeps flows apart that differ in any part of the 5-tuple, including ids above 32 bits', () => {
+    const table = new BoundedFlowTable<string>(100);
+    table.set(1, 2, 3, 4, 'tcp', 'base');
+    table.set(2 ** 32 + 1, 2, 3, 4, 'tcp', 'high src');
+    table.set(1, 2, -1, 4, 'tcp', 'masqueraded');
+    expect(table.get(1, 2, 3, 4, 'tcp')).toBe('base');
+    expect(table.get(1, 2, 3, 4, 'udp')).toBeUndefined();
+    expect(table.get(1, 2, 3, 5, 'tcp')).toBeUndefined();
+    expect(table.get(2 ** 32 + 1, 2, 3, 4, 'tcp')).toBe('high src');
+    expect(table.get(1, 2, -1, 4, 'tcp')).toBe('masqueraded');
+  });
+
+  it('forgets the oldest flows first once the table is full', () => {
+    const table = new BoundedFlowTable<number>(4);
+    for (let port = 1; port <= 5; port++) table.set(1, port, 2, 80, 'tcp', port);
+    expect([1, 2, 3, 4, 5].map((port) => table.get(1, port, 2, 80, 'tcp'))).toEqual([
+      undefined,
+      undefined,
+      3,
+      4,
+      5,
+    ]);
+  });
+
+  it('finds every value whose range holds a port, in the order given', () => {
+    const index = buildPortIndex([
+      { range: { from: 10, to: 20 }, value: 'a' },
+      { range: { from: 15, to: 30 }, value: 'b' },
+      { range: { from: 40, to: 40 }, value: 'c' },
+    ]);
+    expect([9, 10, 14, 15, 20, 21, 30, 31, 40, 41].map((port) => lookupPort(index, port).join(''))).toEqual([
+      '',
+      'a',
+      'a',
+      'ab',
+      'ab',
+      'b',
+      'b',
+      '',
+      'c',
+      '',
     ]);
   });
 });

@@ -5,7 +5,17 @@
  */
 import { canonicalAddress, type IpPrefix, parseAddress, parsePrefix, prefixContains } from './address.js';
 import type { ApplyReport, Datapath, ReleaseSelector } from './datapath.js';
-import { buildPortIndex, lookupPort, type PortItem, type PortSegment } from './model-index.js';
+import { ipv4Value } from './model-address.js';
+import {
+  EntryStore,
+  familyIndex,
+  type LiveEntry,
+  type RemoteKey,
+  type RuleSlot,
+  recordsOf,
+} from './model-entries.js';
+import { BoundedFlowTable } from './model-flows.js';
+import { buildPortIndex, emptyPortIndex, lookupPort, type PortIndex, type PortItem } from './model-index.js';
 import { formatPortList, rangesByProtocol } from './ports.js';
 import {
   type BlockedRecord,
@@ -52,13 +62,21 @@ export interface ModelOptions {
 }
 
 const RECORD_WINDOW_MS = RECORD_WINDOW_SECONDS * 1000;
-/** Like nf_conntrack_max: beyond this many outbound connections the oldest are forgotten first. */
-const OUTBOUND_LIMIT = 262_144;
-/** The address memo only saves parsing; it is emptied when it grows past this. */
-const CANONICAL_LIMIT = 1_000_000;
+/**
+ * Like nf_conntrack_max: beyond this many connections of one kind (admitted, or LAN-initiated) the oldest are
+ * forgotten first; it bounds memory when a benchmark opens millions of connections.
+ */
+const CONNECTION_LIMIT = 262_144;
+/** Distinct address texts before the connection tracker starts over (bounds memory under random traffic). */
+const ADDRESS_LIMIT = 4_000_000;
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
-const SEP = '\u0000';
+/** Stands for "a gateway address" in the key of a masqueraded connection: its reply may come to any. */
+const MASQUERADED_ID = -1;
+/** IPv4 addresses are their own ids (0 to 2^32-1); other address texts are numbered from here. */
+const INTERNED_BASE = 2 ** 32;
+
+const EMPTY_INDEX: PortIndex<CompiledRule> = emptyPortIndex();
 
 const DROP: Decision = Object.freeze({ action: 'drop' });
 const LOCAL: Decision = Object.freeze({ action: 'local' });
@@ -67,6 +85,10 @@ const PASS: Decision = Object.freeze({ action: 'pass' });
 /** A rule prepared for the hot path. */
 interface CompiledRule {
   readonly rule: Rule;
+  readonly slot: RuleSlot;
+  /** The slot's entry maps of `remote: contacted`, copied here for the hot path. */
+  readonly contactedIpv4: Map<RemoteKey, LiveEntry>;
+  readonly contactedIpv6: Map<RemoteKey, LiveEntry>;
   readonly idleMs: number;
   readonly anyRemote: boolean;
   readonly close: boolean;
@@ -79,26 +101,27 @@ interface CompiledRule {
   readonly allowed: Map<string, boolean>;
 }
 
-/** An entry as the model keeps it: the expiry moves, the rest is fixed. */
-interface LiveEntry {
-  readonly key: string;
-  readonly rule: string;
-  readonly family: Family;
-  readonly holder: string;
-  readonly remote: string | undefined;
-  readonly openedAt: number;
-  expiresAt: number;
-  idleMs: number;
-}
-
-/** An inbound connection admitted by an entry; it remembers the entry, the host and its rule's policy. */
+/** An inbound connection admitted by an entry: it remembers that entry, its host and its rule's policy. */
 interface AdmittedConnection {
-  readonly entryKey: string;
+  /** The entry it was last seen held by: while that one is stored and unexpired, no lookup is needed. */
+  entry: LiveEntry;
+  readonly slot: RuleSlot;
+  readonly family: Family;
+  readonly remoteKey: RemoteKey | undefined;
   readonly host: string;
   readonly close: boolean;
 }
 
-type PortIndexes = Record<Family, Record<Protocol, readonly PortSegment<CompiledRule>[]>>;
+/** An address as the hot path uses it: canonical text, a numeric id for flow keys, and whether it is ours. */
+interface AddressInfo {
+  readonly id: number;
+  readonly text: string;
+  /** How the address is found as a remote in entry maps. */
+  readonly key: RemoteKey;
+  readonly gateway: boolean;
+}
+
+type PortIndexes = Record<Family, Record<Protocol, PortIndex<CompiledRule>>>;
 
 /**
  * The reference model of port triggering. It holds the config, the entries, the records and the connection
@@ -111,23 +134,25 @@ export class ReferenceModel implements Datapath {
   private rules = new Map<string, CompiledRule>();
   private triggers: PortIndexes = emptyIndexes();
   private opens: PortIndexes = emptyIndexes();
-  private readonly entries = new Map<string, LiveEntry>();
-  private readonly conflicts = new Map<string, ConflictRecord>();
-  private readonly blocked = new Map<string, BlockedRecord>();
+  private readonly entries = new EntryStore();
   /** Admitted connections by their original (inbound) 5-tuple. */
-  private readonly admitted = new Map<string, AdmittedConnection>();
-  /** The same connections by their reply (outbound) 5-tuple. */
-  private readonly admittedReplies = new Map<string, AdmittedConnection>();
-  /** Outbound connections from LAN hosts by their original 5-tuple: their replies are established. */
-  private readonly outbound = new Set<string>();
-  /** Masqueraded IPv4 outbound connections (standalone): (protocol, remote, remote port, port) → LAN host. */
-  private readonly masqueraded = new Map<string, string>();
-  private readonly canonicalMemo = new Map<string, string>();
+  private readonly admitted = new BoundedFlowTable<AdmittedConnection>(CONNECTION_LIMIT);
+  /** The same connections by their reply (outbound) 5-tuple; set in step with `admitted`. */
+  private readonly admittedReplies = new BoundedFlowTable<AdmittedConnection>(CONNECTION_LIMIT);
+  /** Ports that some admitted connection uses on the LAN side: most packets skip the lookups above. */
+  private readonly admittedPorts: Record<Protocol, Uint8Array> = emptyPortMarks();
+  /** LAN-initiated connections by the 5-tuple their replies arrive with (gateway: MASQUERADED_ID) → host. */
+  private readonly outbound = new BoundedFlowTable<string>(CONNECTION_LIMIT);
+  private readonly gatewayIpv4: readonly number[];
+  /** IPv6 address text as written → its info; several texts of one address share one info. */
+  private readonly addresses = new Map<string, AddressInfo>();
+  private nextAddressId = INTERNED_BASE;
 
   /** Builds a model with porttrigger absent until the first apply. */
   constructor(options: ModelOptions) {
     this.clock = options.now ?? 0;
-    this.gateway = new Set(options.gatewayAddresses.map((a) => canonicalAddress(a) ?? a));
+    this.gateway = new Set(options.gatewayAddresses.map(canonicalText));
+    this.gatewayIpv4 = [...this.gateway].map(ipv4Value).filter((v) => v >= 0);
   }
 
   /** The virtual clock, in milliseconds. */
@@ -143,17 +168,20 @@ export class ReferenceModel implements Datapath {
 
   /** Decides one packet and updates the state it touches (entries, records, connections). */
   process(packet: ModelPacket): Decision {
-    const src = this.canonical(packet.src);
-    const dst = this.canonical(packet.dst);
-    if (this.config === undefined) return decideAbsent(packet, dst, this.gateway);
+    // Past ADDRESS_LIMIT texts the tracker starts over, like a flushed connection table (bounds memory).
+    if (this.addresses.size >= ADDRESS_LIMIT) this.forgetConnections();
+    const src = this.address(packet.family, packet.src);
+    const dst = this.address(packet.family, packet.dst);
+    const config = this.config;
+    if (config === undefined) return decideAbsent(packet, dst);
     return packet.side === 'lan'
-      ? this.processOutbound(packet, src, dst)
-      : this.processInbound(packet, this.config, src, dst);
+      ? this.processOutbound(packet, config, src, dst)
+      : this.processInbound(packet, config, src, dst);
   }
 
   /** Makes the config the running one, keeping the entries that still fit it (docs/semantics.md, 12). */
   async apply(config: Config): Promise<ApplyReport> {
-    const rules = compileRules(config);
+    const rules = this.compileRules(config);
     const report = this.carryEntries(config, rules);
     this.carryRecords(config, rules);
     this.config = config;
@@ -165,25 +193,24 @@ export class ReferenceModel implements Datapath {
 
   /** The trigger table now: live entries sorted by rule, family, holder, remote; records inside the window. */
   async readTable(): Promise<TriggerTable> {
-    this.purgeExpired();
-    const entries = [...this.entries.values()].sort(compareEntries).map(toTriggerEntry);
-    const conflicts = [...this.conflicts.values()].sort(compareConflicts);
-    const blocked = [...this.blocked.values()].sort(compareBlocked);
+    const entries = this.entries.live(this.clock).sort(compareEntries).map(toTriggerEntry);
+    const { conflicts, blocked } = this.freshRecords();
+    conflicts.sort(compareConflicts);
+    blocked.sort(compareBlocked);
     return { at: this.clock, entries, conflicts, blocked };
   }
 
   /** Drops the selected live entries now, as if they had expired; resolves with how many. */
   async release(selector: ReleaseSelector): Promise<number> {
-    const holder = selector.holder === undefined ? undefined : this.canonical(selector.holder);
-    const remote = selector.remote === undefined ? undefined : this.canonical(selector.remote);
+    const holder = selector.holder === undefined ? undefined : canonicalText(selector.holder);
+    const remote = selector.remote === undefined ? undefined : canonicalText(selector.remote);
     let count = 0;
-    for (const entry of [...this.entries.values()]) {
-      if (this.liveEntry(entry.key) === undefined) continue;
-      if (entry.rule !== selector.rule) continue;
+    for (const entry of this.entries.live(this.clock)) {
+      if (entry.slot.rule !== selector.rule) continue;
       if (holder !== undefined && entry.holder !== holder) continue;
       if (remote !== undefined && entry.remote !== remote) continue;
       if (selector.family !== undefined && entry.family !== selector.family) continue;
-      this.entries.delete(entry.key);
+      this.entries.delete(entry);
       count++;
     }
     return count;
@@ -196,145 +223,177 @@ export class ReferenceModel implements Datapath {
     this.triggers = emptyIndexes();
     this.opens = emptyIndexes();
     this.entries.clear();
-    this.conflicts.clear();
-    this.blocked.clear();
-    this.admitted.clear();
-    this.admittedReplies.clear();
-    this.outbound.clear();
-    this.masqueraded.clear();
+    this.forgetConnections();
   }
 
-  /** A LAN packet: a reply of an admitted connection, or original traffic that may trigger rules. */
-  private processOutbound(packet: ModelPacket, src: string, dst: string): Decision {
-    const key = connectionKey(packet.protocol, src, packet.sport, dst, packet.dport);
-    const admitted = this.admittedReplies.get(key);
-    if (admitted === undefined) this.trackOutbound(packet, key, src, dst);
+  /** A LAN packet: original traffic or a reply of an admitted connection; either may trigger rules. */
+  private processOutbound(packet: ModelPacket, config: Config, src: AddressInfo, dst: AddressInfo): Decision {
+    const { protocol, sport, dport } = packet;
+    const admitted =
+      this.admittedPorts[protocol][sport] === 1
+        ? this.admittedReplies.get(src.id, sport, dst.id, dport, protocol)
+        : undefined;
+    if (admitted === undefined) this.trackOutbound(packet, config, src, dst);
     // A reply refreshes nothing as traffic of its entry, and with onExpire close it dies with the entry; like
     // any LAN packet on a trigger port it still triggers (the kernel matches triggers in both directions).
-    else if (admitted.close && !this.holderEntry(admitted)) return DROP;
-    for (const rule of lookupPort(this.triggers[packet.family][packet.protocol], packet.dport)) {
+    else if (this.closes(admitted) && this.holdingEntry(admitted) === undefined) return DROP;
+    for (const rule of lookupPort(this.triggers[packet.family][protocol], dport)) {
       this.triggerRule(rule, packet.family, src, dst);
     }
-    return forwardTo(dst);
+    return forwardTo(dst.text);
   }
 
   /** A WAN packet: established first (admitted, then replies to LAN traffic), then a new connection. */
-  private processInbound(packet: ModelPacket, config: Config, src: string, dst: string): Decision {
-    const admitted = this.admitted.get(connectionKey(packet.protocol, src, packet.sport, dst, packet.dport));
-    if (admitted) return this.continueAdmitted(admitted);
-    const host = this.establishedHost(packet, config, src, dst);
+  private processInbound(packet: ModelPacket, config: Config, src: AddressInfo, dst: AddressInfo): Decision {
+    const { protocol, sport, dport } = packet;
+    const admitted =
+      this.admittedPorts[protocol][dport] === 1
+        ? this.admitted.get(src.id, sport, dst.id, dport, protocol)
+        : undefined;
+    if (admitted !== undefined) return this.continueAdmitted(admitted);
+    const toGateway = packet.family === 'ipv4' && dst.gateway;
+    const replyDst = toGateway && config.mode === 'standalone' ? MASQUERADED_ID : dst.id;
+    const host = this.outbound.get(src.id, sport, replyDst, dport, protocol);
     if (host !== undefined) return forwardTo(host);
-    return packet.family === 'ipv4'
-      ? this.admitIpv4(packet, config, src, dst)
-      : this.admitIpv6(packet, config, src, dst);
+    if (packet.family === 'ipv6') return this.admitIpv6(packet, config, src, dst);
+    if (toGateway) return this.admitIpv4(packet, src, dst);
+    return config.mode === 'standalone' ? DROP : PASS;
   }
 
   /** An established inbound packet of an admitted connection: refreshes its entry while its host holds it. */
   private continueAdmitted(connection: AdmittedConnection): Decision {
-    const entry = this.holderEntry(connection);
-    if (entry) {
+    const entry = this.holdingEntry(connection);
+    if (entry !== undefined) {
       entry.expiresAt = this.clock + entry.idleMs;
       return forwardTo(connection.host);
     }
-    return connection.close ? DROP : forwardTo(connection.host);
+    return this.closes(connection) ? DROP : forwardTo(connection.host);
   }
 
-  /** A new IPv4 inbound connection: translated to the holder when it hits an open port of a held rule. */
-  private admitIpv4(packet: ModelPacket, config: Config, src: string, dst: string): Decision {
-    if (!this.gateway.has(dst)) return config.mode === 'standalone' ? DROP : PASS;
+  /**
+   * True when `onExpire: close` still polices the connection: its rule is still in scope with that policy. A
+   * disabled or removed rule polices nothing any more, as in the kernel, where its chains are gone.
+   */
+  private closes(connection: AdmittedConnection): boolean {
+    if (!connection.close || this.config === undefined) return false;
+    const rule = this.rules.get(connection.slot.rule)?.rule;
+    return (
+      rule !== undefined && rule.onExpire === 'close' && isRuleInScope(this.config, rule, connection.family)
+    );
+  }
+
+  /** A new IPv4 inbound connection to the gateway: translated to the holder on an open port of a held rule. */
+  private admitIpv4(packet: ModelPacket, src: AddressInfo, dst: AddressInfo): Decision {
     const rule = lookupPort(this.opens.ipv4[packet.protocol], packet.dport)[0];
     if (rule === undefined) return LOCAL;
-    const entry = this.liveEntry(entryKey(rule.rule.name, 'ipv4', rule.anyRemote ? undefined : src));
+    const entry = this.findRuleEntry(rule, 'ipv4', src);
     if (entry === undefined) return LOCAL;
     this.admit(packet, rule, entry, src, dst);
     return forwardTo(entry.holder);
   }
 
   /** A new IPv6 inbound connection: admitted (no NAT) when its destination holds the rule. */
-  private admitIpv6(packet: ModelPacket, config: Config, src: string, dst: string): Decision {
-    const refused = config.mode === 'standalone' ? DROP : PASS;
+  private admitIpv6(packet: ModelPacket, config: Config, src: AddressInfo, dst: AddressInfo): Decision {
     const rule = lookupPort(this.opens.ipv6[packet.protocol], packet.dport)[0];
-    if (rule === undefined) return refused;
-    const entry = this.liveEntry(entryKey(rule.rule.name, 'ipv6', rule.anyRemote ? undefined : src));
-    if (entry === undefined || entry.holder !== dst) return refused;
+    const entry = rule === undefined ? undefined : this.findRuleEntry(rule, 'ipv6', src);
+    if (rule === undefined || entry === undefined || entry.holder !== dst.text) {
+      return config.mode === 'standalone' ? DROP : PASS;
+    }
     this.admit(packet, rule, entry, src, dst);
-    return forwardTo(dst);
+    return forwardTo(dst.text);
   }
 
   /** Refreshes the entry and tracks the connection both ways so later packets find their host. */
-  private admit(packet: ModelPacket, rule: CompiledRule, entry: LiveEntry, src: string, dst: string): void {
+  private admit(
+    packet: ModelPacket,
+    rule: CompiledRule,
+    entry: LiveEntry,
+    src: AddressInfo,
+    dst: AddressInfo,
+  ): void {
+    const { protocol, sport, dport } = packet;
     entry.expiresAt = this.clock + entry.idleMs;
-    const connection: AdmittedConnection = { entryKey: entry.key, host: entry.holder, close: rule.close };
-    this.admitted.set(connectionKey(packet.protocol, src, packet.sport, dst, packet.dport), connection);
+    const connection: AdmittedConnection = {
+      entry,
+      slot: entry.slot,
+      family: entry.family,
+      remoteKey: entry.remoteKey,
+      host: entry.holder,
+      close: rule.close,
+    };
+    this.admitted.set(src.id, sport, dst.id, dport, protocol, connection);
     // The port is kept through DNAT, so the host answers from the port the remote connected to.
-    const reply = connectionKey(packet.protocol, entry.holder, packet.dport, src, packet.sport);
-    this.admittedReplies.set(reply, connection);
+    const host = this.address(entry.family, entry.holder);
+    this.admittedReplies.set(host.id, dport, src.id, sport, protocol, connection);
+    this.admittedPorts[protocol][dport] = 1;
   }
 
-  /** The LAN host of an outbound connection this inbound packet replies to, if any. */
-  private establishedHost(packet: ModelPacket, config: Config, src: string, dst: string): string | undefined {
-    if (this.outbound.has(connectionKey(packet.protocol, dst, packet.dport, src, packet.sport))) return dst;
-    if (packet.family !== 'ipv4' || config.mode !== 'standalone' || !this.gateway.has(dst)) return undefined;
-    return this.masqueraded.get(masqueradeKey(packet.protocol, src, packet.sport, packet.dport));
-  }
-
-  /** Remembers an outbound connection so that its replies count as established. */
-  private trackOutbound(packet: ModelPacket, key: string, src: string, dst: string): void {
-    rememberBounded(this.outbound, key);
-    // Standalone masquerades IPv4: the reply comes back to a gateway address, keyed without the LAN host.
-    if (packet.family === 'ipv4' && this.config?.mode === 'standalone') {
-      const masquerade = masqueradeKey(packet.protocol, dst, packet.dport, packet.sport);
-      if (!this.masqueraded.has(masquerade) && this.masqueraded.size >= OUTBOUND_LIMIT) {
-        const oldest = this.masqueraded.keys().next().value;
-        if (oldest !== undefined) this.masqueraded.delete(oldest);
-      }
-      this.masqueraded.set(masquerade, src);
-    }
+  /** Remembers a LAN-initiated connection by the 5-tuple its replies will arrive with. */
+  private trackOutbound(packet: ModelPacket, config: Config, src: AddressInfo, dst: AddressInfo): void {
+    // Standalone masquerades IPv4 leaving through the WAN: replies come back to a gateway address.
+    const replyDst = packet.family === 'ipv4' && config.mode === 'standalone' ? MASQUERADED_ID : src.id;
+    this.outbound.set(dst.id, packet.dport, replyDst, packet.sport, packet.protocol, src.text);
   }
 
   /** One rule's reaction to a trigger: blocked, opened, refreshed or a conflict. */
-  private triggerRule(rule: CompiledRule, family: Family, src: string, dst: string): void {
-    if (!isHostAllowed(rule, src)) {
-      this.recordBlocked({ rule: rule.rule.name, family, host: src, at: this.clock });
+  private triggerRule(rule: CompiledRule, family: Family, src: AddressInfo, dst: AddressInfo): void {
+    const host = src.text;
+    if (rule.lanHosts !== 'any' && !isHostAllowed(rule, host)) {
+      this.recordBlocked(rule.slot, family, host);
       return;
     }
-    const remote = rule.anyRemote ? undefined : dst;
-    const key = entryKey(rule.rule.name, family, remote);
-    const entry = this.liveEntry(key);
+    const entry = this.findRuleEntry(rule, family, dst);
     if (entry === undefined) {
       const opened = this.clock;
-      this.entries.set(key, {
-        key,
-        rule: rule.rule.name,
+      const idleMs = rule.idleMs;
+      this.entries.add({
+        slot: rule.slot,
         family,
-        holder: src,
-        remote,
+        holder: host,
+        remote: rule.anyRemote ? undefined : dst.text,
+        remoteKey: rule.anyRemote ? undefined : dst.key,
         openedAt: opened,
-        expiresAt: opened + rule.idleMs,
-        idleMs: rule.idleMs,
+        expiresAt: opened + idleMs,
+        idleMs,
+        stored: true,
       });
-    } else if (entry.holder === src) {
+    } else if (entry.holder === host) {
       entry.expiresAt = this.clock + entry.idleMs;
     } else {
-      const base = { rule: rule.rule.name, family, contender: src, holder: entry.holder };
-      this.recordConflict(
-        remote === undefined ? { ...base, at: this.clock } : { ...base, remote, at: this.clock },
-      );
+      this.recordConflict(rule.slot, family, host, entry.holder, entry.remote);
     }
   }
 
   /** Adds a conflict record unless the same one is still inside its window (the first one stays). */
-  private recordConflict(record: ConflictRecord): void {
-    const key = [record.rule, record.family, record.contender, record.remote ?? ''].join(SEP);
-    if (this.isRecordFresh(this.conflicts.get(key))) return;
-    this.conflicts.set(key, record);
+  private recordConflict(
+    slot: RuleSlot,
+    family: Family,
+    contender: string,
+    holder: string,
+    remote: string | undefined,
+  ): void {
+    const i = familyIndex(family);
+    const rule = slot.rule;
+    const records = recordsOf(slot);
+    if (remote === undefined) {
+      if (this.isRecordFresh(records.conflicts[i].get(contender))) return;
+      records.conflicts[i].set(contender, { rule, family, contender, holder, at: this.clock });
+      return;
+    }
+    let byRemote = records.contactedConflicts[i].get(contender);
+    if (byRemote === undefined) {
+      byRemote = new Map();
+      records.contactedConflicts[i].set(contender, byRemote);
+    }
+    if (this.isRecordFresh(byRemote.get(remote))) return;
+    byRemote.set(remote, { rule, family, contender, holder, remote, at: this.clock });
   }
 
   /** Adds a blocked record unless the same one is still inside its window (the first one stays). */
-  private recordBlocked(record: BlockedRecord): void {
-    const key = [record.rule, record.family, record.host].join(SEP);
-    if (this.isRecordFresh(this.blocked.get(key))) return;
-    this.blocked.set(key, record);
+  private recordBlocked(slot: RuleSlot, family: Family, host: string): void {
+    const byHost = recordsOf(slot).blocked[familyIndex(family)];
+    if (this.isRecordFresh(byHost.get(host))) return;
+    byHost.set(host, { rule: slot.rule, family, host, at: this.clock });
   }
 
   /** True while a record is inside the record window. */
@@ -342,34 +401,50 @@ export class ReferenceModel implements Datapath {
     return record !== undefined && record.at > this.clock - RECORD_WINDOW_MS;
   }
 
-  /** The entry under the key unless it has expired (an expired entry is deleted on sight). */
-  private liveEntry(key: string): LiveEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined || entry.expiresAt > this.clock) return entry;
-    this.entries.delete(key);
-    return undefined;
+  /** The live entry of a rule for a family and, with `remote: contacted`, a remote. */
+  private findRuleEntry(rule: CompiledRule, family: Family, remote: AddressInfo): LiveEntry | undefined {
+    if (rule.anyRemote) return this.entries.find(rule.slot, family, undefined, this.clock);
+    // Straight from the rule to its map: one pointer less to chase than through the slot.
+    return this.entries.findIn(
+      family === 'ipv4' ? rule.contactedIpv4 : rule.contactedIpv6,
+      remote.key,
+      this.clock,
+    );
   }
 
-  /** The entry that admitted the connection, if its host still holds it. */
-  private holderEntry(connection: AdmittedConnection): LiveEntry | undefined {
-    const entry = this.liveEntry(connection.entryKey);
-    return entry !== undefined && entry.holder === connection.host ? entry : undefined;
+  /** The entry of the connection's (rule, family, remote), if the connection's host holds it now. */
+  private holdingEntry(connection: AdmittedConnection): LiveEntry | undefined {
+    const known = connection.entry;
+    // Still stored and unexpired means still the entry of its key, and its holder is the connection's host.
+    if (known.stored && known.expiresAt > this.clock) return known;
+    const entry = this.entries.find(connection.slot, connection.family, connection.remoteKey, this.clock);
+    if (entry === undefined || entry.holder !== connection.host) return undefined;
+    connection.entry = entry;
+    return entry;
+  }
+
+  /** Compiles the rules of a config by name (validation makes names unique; the first one wins otherwise). */
+  private compileRules(config: Config): Map<string, CompiledRule> {
+    const rules = new Map<string, CompiledRule>();
+    for (const rule of config.rules) {
+      if (!rules.has(rule.name)) rules.set(rule.name, compileRule(rule, this.entries.slotOf(rule.name)));
+    }
+    return rules;
   }
 
   /** Carries the live entries over to a new config and counts what stayed and what closed. */
   private carryEntries(config: Config, rules: ReadonlyMap<string, CompiledRule>): ApplyReport {
     let kept = 0;
     let dropped = 0;
-    for (const entry of [...this.entries.values()]) {
-      if (this.liveEntry(entry.key) === undefined) continue;
-      const before = this.rules.get(entry.rule);
-      const after = rules.get(entry.rule);
+    for (const entry of this.entries.live(this.clock)) {
+      const before = this.rules.get(entry.slot.rule);
+      const after = rules.get(entry.slot.rule);
       if (before && after && isEntryKept(config, before, after, entry)) {
         entry.idleMs = after.idleMs;
         entry.expiresAt = Math.min(entry.expiresAt, this.clock + after.idleMs);
         kept++;
       } else {
-        this.entries.delete(entry.key);
+        this.entries.delete(entry);
         dropped++;
       }
     }
@@ -378,34 +453,83 @@ export class ReferenceModel implements Datapath {
 
   /** Keeps the records of rules that stay enabled (none when the switch is off). */
   private carryRecords(config: Config, rules: ReadonlyMap<string, CompiledRule>): void {
-    const stays = (name: string): boolean => config.enabled && rules.get(name)?.rule.enabled === true;
-    for (const [key, record] of this.conflicts) if (!stays(record.rule)) this.conflicts.delete(key);
-    for (const [key, record] of this.blocked) if (!stays(record.rule)) this.blocked.delete(key);
-  }
-
-  /** Forgets expired entries and records that left their window. */
-  private purgeExpired(): void {
-    for (const entry of [...this.entries.values()]) this.liveEntry(entry.key);
-    for (const [key, record] of this.conflicts) if (!this.isRecordFresh(record)) this.conflicts.delete(key);
-    for (const [key, record] of this.blocked) if (!this.isRecordFresh(record)) this.blocked.delete(key);
-  }
-
-  /** The canonical text of an address (memoised: parsing is the slow part of the hot path). */
-  private canonical(text: string): string {
-    let canonical = this.canonicalMemo.get(text);
-    if (canonical === undefined) {
-      canonical = canonicalAddress(text) ?? text;
-      if (this.canonicalMemo.size >= CANONICAL_LIMIT) this.canonicalMemo.clear();
-      this.canonicalMemo.set(text, canonical);
+    for (const slot of this.entries.allSlots()) {
+      if (config.enabled && rules.get(slot.rule)?.rule.enabled === true) continue;
+      slot.records = undefined;
     }
-    return canonical;
+  }
+
+  /** The records inside their window; the others are forgotten on the way. */
+  private freshRecords(): { conflicts: ConflictRecord[]; blocked: BlockedRecord[] } {
+    const conflicts: ConflictRecord[] = [];
+    const blocked: BlockedRecord[] = [];
+    for (const slot of this.entries.allSlots()) {
+      const records = slot.records;
+      if (records === undefined) continue;
+      for (const i of [0, 1] as const) {
+        this.collectFresh(records.conflicts[i], conflicts);
+        for (const [contender, byRemote] of records.contactedConflicts[i]) {
+          this.collectFresh(byRemote, conflicts);
+          if (byRemote.size === 0) records.contactedConflicts[i].delete(contender);
+        }
+        this.collectFresh(records.blocked[i], blocked);
+      }
+    }
+    return { conflicts, blocked };
+  }
+
+  /** Moves the fresh records of a map to `out` and forgets the stale ones. */
+  private collectFresh<R extends { readonly at: number }>(records: Map<string, R>, out: R[]): void {
+    for (const [key, record] of records) {
+      if (this.isRecordFresh(record)) out.push(record);
+      else records.delete(key);
+    }
+  }
+
+  /**
+   * The info of a packet address. Valid IPv4 text is already canonical (leading zeros are refused) and is its
+   * own id, so it costs a scan and no lookup; other text is parsed once per distinct text.
+   */
+  private address(family: Family, text: string): AddressInfo {
+    if (family === 'ipv4') {
+      const value = ipv4Value(text);
+      if (value >= 0) return { id: value, text, key: value | 0, gateway: this.gatewayIpv4.includes(value) };
+    }
+    return this.addresses.get(text) ?? this.internAddress(text);
+  }
+
+  /** Gives a new address text its info, shared with the other texts of the same address. */
+  private internAddress(text: string): AddressInfo {
+    const canonical = canonicalText(text);
+    let info = this.addresses.get(canonical);
+    if (info === undefined) {
+      info = {
+        id: this.nextAddressId++,
+        text: canonical,
+        key: canonical,
+        gateway: this.gateway.has(canonical),
+      };
+      this.addresses.set(canonical, info);
+    }
+    this.addresses.set(text, info);
+    return info;
+  }
+
+  /** Forgets every tracked connection and the address ids their keys use. */
+  private forgetConnections(): void {
+    this.admitted.clear();
+    this.admittedReplies.clear();
+    for (const protocol of PROTOCOLS) this.admittedPorts[protocol].fill(0);
+    this.outbound.clear();
+    this.addresses.clear();
+    this.nextAddressId = INTERNED_BASE;
   }
 }
 
 /** Decisions while porttrigger is absent: nothing is translated, dropped or admitted. */
-function decideAbsent(packet: ModelPacket, dst: string, gateway: ReadonlySet<string>): Decision {
-  if (packet.side === 'lan') return forwardTo(dst);
-  return packet.family === 'ipv4' && gateway.has(dst) ? LOCAL : PASS;
+function decideAbsent(packet: ModelPacket, dst: AddressInfo): Decision {
+  if (packet.side === 'lan') return forwardTo(dst.text);
+  return packet.family === 'ipv4' && dst.gateway ? LOCAL : PASS;
 }
 
 /** A forward decision. */
@@ -443,15 +567,8 @@ function isHostAllowed(rule: CompiledRule, host: string): boolean {
   return allowed;
 }
 
-/** Compiles the rules of a config by name (validation makes names unique; the first one wins otherwise). */
-function compileRules(config: Config): Map<string, CompiledRule> {
-  const rules = new Map<string, CompiledRule>();
-  for (const rule of config.rules) if (!rules.has(rule.name)) rules.set(rule.name, compileRule(rule));
-  return rules;
-}
-
 /** Parses what the hot path needs from a rule once. */
-function compileRule(rule: Rule): CompiledRule {
+function compileRule(rule: Rule, slot: RuleSlot): CompiledRule {
   const open = rangesByProtocol(rule.open);
   const lanHosts =
     rule.lanHosts === 'any'
@@ -462,6 +579,9 @@ function compileRule(rule: Rule): CompiledRule {
         });
   return {
     rule,
+    slot,
+    contactedIpv4: slot.contactedIpv4,
+    contactedIpv6: slot.contactedIpv6,
     idleMs: rule.idleTimeout * 1000,
     anyRemote: rule.remote === 'any',
     close: rule.onExpire === 'close',
@@ -492,39 +612,24 @@ function buildIndexes(
   return indexes;
 }
 
-/** Indexes that match nothing. */
+/** Indexes that match nothing (one shared empty index: indexes are never changed once built). */
 function emptyIndexes(): PortIndexes {
-  return { ipv4: { tcp: [], udp: [] }, ipv6: { tcp: [], udp: [] } };
+  return { ipv4: { tcp: EMPTY_INDEX, udp: EMPTY_INDEX }, ipv6: { tcp: EMPTY_INDEX, udp: EMPTY_INDEX } };
 }
 
-/** The key of an entry: (rule, family) for remote any, (rule, family, remote) for contacted. */
-function entryKey(rule: string, family: Family, remote: string | undefined): string {
-  return remote === undefined ? rule + SEP + family : rule + SEP + family + SEP + remote;
+/** Marks per port and protocol, all clear. */
+function emptyPortMarks(): Record<Protocol, Uint8Array> {
+  return { tcp: new Uint8Array(65_536), udp: new Uint8Array(65_536) };
 }
 
-/** The key of a connection by one direction of its 5-tuple. */
-function connectionKey(protocol: Protocol, src: string, sport: number, dst: string, dport: number): string {
-  return `${protocol} ${src} ${sport} ${dst} ${dport}`;
-}
-
-/** The key of a masqueraded connection as its reply sees it: the LAN host is what it looks up. */
-function masqueradeKey(protocol: Protocol, remote: string, remotePort: number, port: number): string {
-  return `${protocol} ${remote} ${remotePort} ${port}`;
-}
-
-/** Adds a key to a set bounded like the kernel's connection table: the oldest goes first. */
-function rememberBounded(set: Set<string>, key: string): void {
-  if (set.has(key)) return;
-  if (set.size >= OUTBOUND_LIMIT) {
-    const oldest = set.values().next().value;
-    if (oldest !== undefined) set.delete(oldest);
-  }
-  set.add(key);
+/** The canonical text of an address, or the text itself when it is not one. */
+function canonicalText(text: string): string {
+  return canonicalAddress(text) ?? text;
 }
 
 /** The public shape of an entry (no remote for `remote: any`). */
 function toTriggerEntry(entry: LiveEntry): TriggerEntry {
-  const base = { rule: entry.rule, family: entry.family, holder: entry.holder };
+  const base = { rule: entry.slot.rule, family: entry.family, holder: entry.holder };
   const times = { openedAt: entry.openedAt, expiresAt: entry.expiresAt };
   return entry.remote === undefined ? { ...base, ...times } : { ...base, remote: entry.remote, ...times };
 }
@@ -539,7 +644,7 @@ function compareText(a: string | undefined, b: string | undefined): number {
 /** Entry order of readTable: rule, family, holder, remote. */
 function compareEntries(a: LiveEntry, b: LiveEntry): number {
   return (
-    compareText(a.rule, b.rule) ||
+    compareText(a.slot.rule, b.slot.rule) ||
     compareText(a.family, b.family) ||
     compareText(a.holder, b.holder) ||
     compareText(a.remote, b.remote)

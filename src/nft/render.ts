@@ -132,7 +132,8 @@ function inboundChain(r: RulePlan): string[] {
     r.rule.remote === 'any' ? `${host} @${r.entrySets.h}` : `${remote} . ${host} @${r.entrySets.p}`;
   const verdict = r.family === 'ipv4' ? 'return' : 'accept';
   const lines = [`${held} ${entryUpdates(r, host, remote)} ${verdict}`];
-  if (r.rule.onExpire === 'close') lines.push('drop');
+  // Only connections that the entry admitted are cut; a new one is the host firewall's business (companion).
+  if (r.rule.onExpire === 'close') lines.push('ct state != new drop');
   return lines;
 }
 
