@@ -1,40 +1,20 @@
 /** The schemas of every path, query and body parameter of the API, and their conversion to issues. */
 import { z } from 'zod';
 import { canonicalAddress } from '../core/address.js';
+import { fromZodIssues } from '../core/config.js';
 import { InvalidInputError, type Issue } from '../core/errors.js';
 import { EVENT_TYPES } from '../daemon/events.js';
 import { MAX_PAGE } from '../system/event-store.js';
 
-/** Turns zod's issues into ours: path, stable code, plain message. */
-export function zodIssues(issues: readonly z.core.$ZodIssue[]): Issue[] {
-  return issues.map((i) => {
-    const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-    switch (i.code) {
-      case 'unrecognized_keys':
-        return {
-          path,
-          code: 'unknown_key',
-          message: `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`,
-        };
-      case 'invalid_type':
-        return i.input === undefined
-          ? { path, code: 'required', message: 'is required' }
-          : { path, code: 'invalid_type', message: `expected ${i.expected}` };
-      case 'too_small':
-      case 'too_big':
-        return { path, code: 'out_of_range', message: i.message };
-      case 'invalid_value':
-        return { path, code: 'invalid_value', message: i.message };
-      default:
-        return { path, code: 'invalid', message: i.message };
-    }
-  });
+/** Turns zod's issues into ours (the config validator's conversion). */
+export function zodIssues(issues: readonly z.core.$ZodIssue[], input?: unknown): Issue[] {
+  return fromZodIssues(issues, input);
 }
 
 /** Parses input with a schema or throws INVALID_INPUT with every issue. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new InvalidInputError(`invalid ${what}`, zodIssues(parsed.error.issues));
+  if (!parsed.success) throw new InvalidInputError(`invalid ${what}`, zodIssues(parsed.error.issues, input));
   return parsed.data;
 }
 

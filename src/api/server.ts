@@ -8,11 +8,7 @@ import type { Logger } from '../system/logger.js';
 import { ensureApiToken } from '../system/token.js';
 import { createApp } from './app.js';
 
-/** API settings when the config has no `api` section (the validator's defaults). */
-export const DEFAULT_API_SETTINGS: ApiSettings = {
-  listen: '127.0.0.1:8080',
-  tokenFile: '/var/lib/porttrigger/api-token',
-};
+export { DEFAULT_API_SETTINGS } from '../core/config.js';
 
 /** Options for {@link serveApi} besides the config's `api` section. */
 export interface ServeOptions {

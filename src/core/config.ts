@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
 import { parsePortList, protocolsOf, rangesByProtocol, rangesOverlap } from './ports.js';
-import type { Config, Family, Protocol, Rule } from './types.js';
+import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
 
 /** Limits that the validator enforces (the API refuses the same). */
 export const LIMITS = {
@@ -15,6 +15,19 @@ export const LIMITS = {
   specsPerSide: 32,
   lanHosts: 256,
 } as const;
+
+/** The `api` section when the config has none. */
+export const DEFAULT_API_SETTINGS: ApiSettings = {
+  listen: '127.0.0.1:8080',
+  tokenFile: '/var/lib/porttrigger/api-token',
+};
+
+/** The `events` section when the config has none. */
+export const DEFAULT_EVENT_SETTINGS: EventSettings = {
+  database: '/var/lib/porttrigger/events.db',
+  retentionDays: 30,
+  maxEvents: 100_000,
+};
 
 // Interface names as the kernel allows them (IFNAMSIZ 16), plus nft's trailing wildcard.
 const IFACE = /^[A-Za-z0-9_.-]{1,15}\*?$/;
@@ -106,16 +119,16 @@ const configSchema = z
     rules: z.array(z.unknown()).max(LIMITS.rules).default([]),
     api: z
       .object({
-        listen: z.string().default('127.0.0.1:8080'),
-        tokenFile: z.string().default('/var/lib/porttrigger/api-token'),
+        listen: z.string().default(DEFAULT_API_SETTINGS.listen),
+        tokenFile: z.string().default(DEFAULT_API_SETTINGS.tokenFile),
       })
       .strict()
       .optional(),
     events: z
       .object({
-        database: z.string().default('/var/lib/porttrigger/events.db'),
-        retentionDays: z.number().int().min(1).max(3650).default(30),
-        maxEvents: z.number().int().min(100).max(10_000_000).default(100_000),
+        database: z.string().default(DEFAULT_EVENT_SETTINGS.database),
+        retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_EVENT_SETTINGS.retentionDays),
+        maxEvents: z.number().int().min(100).max(10_000_000).default(DEFAULT_EVENT_SETTINGS.maxEvents),
       })
       .strict()
       .optional(),
@@ -130,7 +143,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** Turns zod's issues into ours: path, a stable code, a plain message; `prefix` places them in the document. */
-function fromZodIssues(
+export function fromZodIssues(
   issues: readonly z.core.$ZodIssue[],
   input: unknown,
   prefix: (string | number)[] = [],

@@ -68,12 +68,9 @@ export interface ServiceOptions {
   readonly openHistory?: (settings: EventSettings, clock: () => number) => EventHistory;
 }
 
-/** Event history settings when the config has no `events` section (the validator's defaults). */
-export const DEFAULT_EVENT_SETTINGS: EventSettings = {
-  database: '/var/lib/porttrigger/events.db',
-  retentionDays: 30,
-  maxEvents: 100_000,
-};
+import { DEFAULT_EVENT_SETTINGS } from '../core/config.js';
+
+export { DEFAULT_EVENT_SETTINGS };
 
 /** The result of a config change through the API. */
 export interface ConfigChange {

@@ -59,10 +59,16 @@ function seedsFor(r: RulePlan, carried: readonly Carried[]): SeedElement[] {
 
 /**
  * Entries to carry into entry sets that the plan creates: from sets of an older declaration of the same rule
- * (idle timeout or LAN hosts changed), or, when the kernel lost our table, from a remembered trigger table.
+ * (idle timeout or LAN hosts changed), or, when the kernel lost our table, from a remembered trigger table
+ * (time left counted from `now`, the moment of the apply, when given).
  * Holders must still be allowed; expiry is kept but capped at the new idle timeout (docs/semantics.md, 12).
  */
-export function planSeeds(plan: Plan, state: KernelState, remembered?: TriggerTable): SeedElement[] {
+export function planSeeds(
+  plan: Plan,
+  state: KernelState,
+  remembered?: TriggerTable,
+  now?: number,
+): SeedElement[] {
   const seeds: SeedElement[] = [];
   for (const r of plan.rules) {
     const gate = r.rule.remote === 'any' ? 'h' : 'p';
@@ -81,7 +87,7 @@ export function planSeeds(plan: Plan, state: KernelState, remembered?: TriggerTa
       .map((e) => ({
         holder: e.holder,
         ...(e.remote !== undefined ? { remote: e.remote } : {}),
-        leftMs: e.expiresAt - remembered!.at,
+        leftMs: e.expiresAt - (now ?? remembered!.at),
       }));
     seeds.push(...seedsFor(r, fromKernel.length > 0 ? fromKernel : fromMemory));
   }

@@ -78,7 +78,7 @@ export class KernelDatapath implements Datapath {
     return this.#serial(async () => {
       const plan = planConfig(config);
       const state = await this.readState();
-      const seeds = planSeeds(plan, state, remembered);
+      const seeds = planSeeds(plan, state, remembered, this.#clock());
       const script = renderApplyScript(plan, this.#existing(state), seeds);
       // Check first: a refused script leaves the running ruleset exactly as it was.
       await this.#nft.check(script);
