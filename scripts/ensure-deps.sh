@@ -32,5 +32,6 @@ fi
 stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
   npx --no-install tsc -p tsconfig.build.json
+  chmod +x dist/cli/main.js
   touch "$stamp"
 fi
