@@ -21,7 +21,7 @@ export default defineConfig({
           name: 'kernel',
           include: KERNEL,
           poolOptions: { forks: { singleFork: true } },
-          maxConcurrency: 4,
+          maxConcurrency: 2,
           testTimeout: 90_000,
           hookTimeout: 60_000,
         },

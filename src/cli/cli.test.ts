@@ -166,7 +166,7 @@ describe('compile', () => {
     ).toBe(true);
     expect(r.out).not.toContain('delete ');
     expect(r.out).toContain('type filter hook forward priority filter; policy accept;');
-    expect(r.out).toContain('udp . 7000-7010 : jump in4_');
+    expect(r.out).toContain('udp . 7000 : jump in4_');
     expect(r.out).toContain('dnat ip to meta nfproto map @d4_');
     expect(r.out).toMatch(/\n}\n$/);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, Rule } from '../core/types.js';
-import { parseEntrySetName, planConfig } from './plan.js';
+import { planConfig } from './plan.js';
 
 const rule = (over: Partial<Rule> & { name: string }): Rule => ({
   enabled: true,
@@ -23,18 +23,18 @@ const config = (rules: Rule[], over: Partial<Config> = {}): Config => ({
 });
 
 describe('planConfig', () => {
-  it('splits shared trigger ports into disjoint pieces that fan out to every owner', () => {
+  it('dispatches every port of shared trigger ranges, fanning out where rules share a port', () => {
     const plan = planConfig(
       config(
         [
           rule({
             name: 'a',
-            trigger: [{ protocol: 'tcp', ports: '100-200' }],
+            trigger: [{ protocol: 'tcp', ports: '100-102' }],
             open: [{ protocol: 'udp', ports: '1' }],
           }),
           rule({
             name: 'b',
-            trigger: [{ protocol: 'tcp', ports: '150-250' }],
+            trigger: [{ protocol: 'tcp', ports: '102-103' }],
             open: [{ protocol: 'udp', ports: '2' }],
           }),
         ],
@@ -42,12 +42,12 @@ describe('planConfig', () => {
       ),
     );
     const [a, b] = plan.rules;
-    const pieces = plan.dispatch.trigger4.map((e) => [e.range.from, e.range.to, e.chain]);
     const fan = plan.fanouts[0]!;
-    expect(pieces).toEqual([
-      [100, 149, a!.chains.trigger],
-      [150, 200, fan.name],
-      [201, 250, b!.chains.trigger],
+    expect(plan.dispatch.trigger4.map((e) => [e.port, e.chain])).toEqual([
+      [100, a!.chains.trigger],
+      [101, a!.chains.trigger],
+      [102, fan.name],
+      [103, b!.chains.trigger],
     ]);
     expect(fan.targets).toEqual([a!.chains.trigger, b!.chains.trigger].sort());
   });
@@ -67,25 +67,28 @@ describe('planConfig', () => {
     expect(planConfig(config([rule({ name: 'a' })], { enabled: false })).rules).toEqual([]);
   });
 
-  it('keeps entry set names while only the name-independent parts stay the same', () => {
-    const name = (r: Rule) => planConfig(config([r], { ipv6: false })).rules[0]!.entrySets.h!;
+  it('keeps the number of a rule while its name, open ports and remote policy stay', () => {
+    const id = (r: Rule) => planConfig(config([r], { ipv6: false })).rules[0]!.id;
     const base = rule({ name: 'a' });
-    expect(name({ ...base, description: 'changed', trigger: [{ protocol: 'udp', ports: '9' }] })).toBe(
-      name(base),
-    );
-    const id = (r: Rule) => parseEntrySetName(name(r))!.entryId;
-    expect(id({ ...base, idleTimeout: 5 })).toBe(id(base)); // same entries, new declaration
-    expect(name({ ...base, idleTimeout: 5 })).not.toBe(name(base));
+    expect(
+      id({ ...base, description: 'changed', idleTimeout: 5, trigger: [{ protocol: 'udp', ports: '9' }] }),
+    ).toBe(id(base));
     expect(id({ ...base, open: [{ protocol: 'udp', ports: '7001' }] })).not.toBe(id(base));
+    expect(id({ ...base, remote: 'contacted' })).not.toBe(id(base));
     expect(id({ ...base, name: 'b' })).not.toBe(id(base));
   });
 
-  it('uses holder sets for remote any and remote/pair sets for remote contacted', () => {
-    const [any4, any6] = planConfig(config([rule({ name: 'a' })])).rules;
-    expect(Object.keys(any4!.entrySets)).toEqual(['h', 'd']);
-    expect(Object.keys(any6!.entrySets)).toEqual(['h']);
-    const [c4, c6] = planConfig(config([rule({ name: 'a', remote: 'contacted' })])).rules;
-    expect(Object.keys(c4!.entrySets)).toEqual(['t', 'p', 'm']);
-    expect(Object.keys(c6!.entrySets)).toEqual(['t', 'p']);
+  it('gives every rule its own number', () => {
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      rule({ name: `r${i}`, open: [{ protocol: 'udp', ports: String(1000 + i) }] }),
+    );
+    const ids = planConfig(config(many, { ipv6: false })).rules.map((r) => r.id);
+    expect(new Set(ids).size).toBe(3000);
+  });
+
+  it('plans a DNAT chain for IPv4 only and a reply chain only for onExpire: close', () => {
+    const [v4, v6] = planConfig(config([rule({ name: 'a', onExpire: 'close' })])).rules;
+    expect(Object.keys(v4!.chains)).toEqual(['trigger', 'inbound', 'dnat', 'reply']);
+    expect(Object.keys(v6!.chains)).toEqual(['trigger', 'inbound', 'reply']);
   });
 });

@@ -3,36 +3,48 @@ import { formatPrefix, parsePrefix } from '../core/address.js';
 import { ruleFamilies } from '../core/config.js';
 import { rangesByProtocol } from '../core/ports.js';
 import type { Config, Family, PortRange, Protocol, Rule } from '../core/types.js';
-import { entryIdentity, hash32, nameIdentity } from './names.js';
+import { entryIdentity, hash32 } from './names.js';
 
-/** The kinds of dynamic sets and maps that hold entries, by their one-letter name prefix. */
-export const ENTRY_SET_KINDS = {
-  h: 'holder', // remote any: the holder, size 1 (one holder per rule)
-  d: 'dnat', // remote any, IPv4: nfproto -> holder, the DNAT target
-  t: 'taken', // remote contacted: remotes that are held
-  p: 'pair', // remote contacted: remote . holder
-  m: 'remoteMap', // remote contacted, IPv4: remote -> holder, the DNAT target
+/**
+ * The shared dynamic sets and maps that hold every rule's state, per family, keyed by the rule's number.
+ * Their count does not grow with the rules: the kernel finds a set by walking the table's list of sets, so
+ * per-rule sets would make loading n rules cost n².
+ */
+export const SHARED_SETS = {
+  held: { v4: 'held4', v6: 'held6', key: 'rule' }, // remote any: rules that have a holder
+  hold: { v4: 'hold4', v6: 'hold6', key: 'rule . holder' }, // remote any: the holder
+  target: { v4: 'target4', v6: undefined, key: 'rule : holder' }, // remote any, IPv4: the DNAT target
+  taken: { v4: 'taken4', v6: 'taken6', key: 'rule . remote' }, // remote contacted: remotes that are held
+  pair: { v4: 'pair4', v6: 'pair6', key: 'rule . remote . holder' }, // remote contacted: who holds a remote
+  rtarget: { v4: 'rtarget4', v6: undefined, key: 'rule . remote : holder' }, // contacted, IPv4: DNAT target
+  conflict: { v4: 'conflict4', v6: 'conflict6', key: 'rule . contender' }, // remote any: conflict records
+  rconflict: { v4: 'rconflict4', v6: 'rconflict6', key: 'rule . contender . remote' }, // contacted: records
+  blocked: { v4: 'blocked4', v6: 'blocked6', key: 'rule . host' }, // blocked records
 } as const;
 
-/** One set name prefix letter of {@link ENTRY_SET_KINDS}. */
-export type EntrySetLetter = keyof typeof ENTRY_SET_KINDS;
+/** One kind of {@link SHARED_SETS}. */
+export type SharedSetKind = keyof typeof SHARED_SETS;
+
+/** The name of a shared set in a family, or undefined where the family has none (no DNAT for IPv6). */
+export function sharedSetName(kind: SharedSetKind, family: Family): string | undefined {
+  return family === 'ipv4' ? SHARED_SETS[kind].v4 : SHARED_SETS[kind].v6;
+}
+
+/** Every shared set and map name of both families. */
+export const SHARED_SET_NAMES: readonly string[] = Object.values(SHARED_SETS).flatMap((s) =>
+  [s.v4, s.v6].filter((n): n is NonNullable<typeof n> => n !== undefined),
+);
 
 /** The nft objects of one rule in one family. */
 export interface RulePlan {
   readonly rule: Rule;
   readonly family: Family;
-  /** `<entry identity>_<declaration hash>`: shared by the rule's entry sets and chains. */
-  readonly key: string;
-  readonly entryId: string;
-  readonly nameId: string;
+  /** The rule's number in the shared sets: stable while its name, open ports and remote policy stay. */
+  readonly id: number;
   /** Canonical allowed prefixes of this family, or 'any'. An empty list blocks every host of the family. */
   readonly lanHosts: 'any' | readonly string[];
   readonly open: Record<Protocol, readonly PortRange[]>;
   readonly trigger: Record<Protocol, readonly PortRange[]>;
-  /** Entry set names by their letter. */
-  readonly entrySets: Partial<Record<EntrySetLetter, string>>;
-  readonly conflictSet: string;
-  readonly blockedSet: string;
   readonly chains: {
     readonly trigger: string;
     readonly inbound: string;
@@ -41,10 +53,10 @@ export interface RulePlan {
   };
 }
 
-/** An element of a dispatch verdict map: protocol and port range to a chain. */
+/** An element of a dispatch verdict map: one protocol and port to a chain. */
 export interface DispatchElement {
   readonly protocol: Protocol;
-  readonly range: PortRange;
+  readonly port: number;
   readonly chain: string;
 }
 
@@ -76,14 +88,8 @@ export const DISPATCH_MAPS = [
 /** One of {@link DISPATCH_MAPS}. */
 export type DispatchMap = (typeof DISPATCH_MAPS)[number];
 
-/** The base chains porttrigger may own. */
-export const BASE_CHAINS = ['forward', 'dstnat', 'srcnat'] as const;
-
-/** How long entry sets of `remote: contacted` rules and record sets may grow. */
-export const SET_SIZES = { contacted: 65_536, records: 1_024, dnat: 8 } as const;
-
-// Bump when the shape of the generated objects changes, so that sets are re-created (and re-seeded).
-const FORMAT = 'v1';
+/** How many elements the shared sets may hold. */
+export const SET_SIZES = { entries: 262_144, records: 65_536 } as const;
 
 function familyDigit(family: Family): '4' | '6' {
   return family === 'ipv4' ? '4' : '6';
@@ -95,30 +101,33 @@ function lanHostsOf(rule: Rule, family: Family): 'any' | string[] {
   return prefixes.filter((p) => p.family === family).map(formatPrefix);
 }
 
-function planRule(rule: Rule, family: Family): RulePlan {
+/**
+ * Numbers for the rules: a hash of the entry identity, so that a rule keeps its number (and its entries) across
+ * reloads; on the rare collision the later rule by name takes the next salted hash.
+ */
+function assignIds(rules: readonly Rule[]): Map<Rule, number> {
+  const ids = new Map<Rule, number>();
+  const taken = new Set<number>();
+  for (const rule of [...rules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const identity = entryIdentity(rule);
+    let id = Number.parseInt(identity, 16);
+    for (let salt = 1; taken.has(id); salt++) id = Number.parseInt(hash32(`${identity}#${salt}`), 16);
+    taken.add(id);
+    ids.set(rule, id);
+  }
+  return ids;
+}
+
+function planRule(rule: Rule, family: Family, id: number): RulePlan {
   const f = familyDigit(family);
-  const lanHosts = lanHostsOf(rule, family);
-  const entryId = entryIdentity(rule);
-  const nameId = nameIdentity(rule);
-  const decl = hash32(JSON.stringify([FORMAT, rule.idleTimeout, lanHosts]));
-  const key = `${entryId}_${decl}`;
-  const name = (letter: string) => `${letter}${f}_${key}`;
-  const entrySets: Partial<Record<EntrySetLetter, string>> =
-    rule.remote === 'any'
-      ? { h: name('h'), ...(family === 'ipv4' ? { d: name('d') } : {}) }
-      : { t: name('t'), p: name('p'), ...(family === 'ipv4' ? { m: name('m') } : {}) };
+  const key = id.toString(16).padStart(8, '0');
   return {
     rule,
     family,
-    key,
-    entryId,
-    nameId,
-    lanHosts,
+    id,
+    lanHosts: lanHostsOf(rule, family),
     open: rangesByProtocol(rule.open),
     trigger: rangesByProtocol(rule.trigger),
-    entrySets,
-    conflictSet: `${rule.remote === 'any' ? 'c' : 'k'}${f}_${nameId}`,
-    blockedSet: `b${f}_${nameId}`,
     chains: {
       trigger: `tr${f}_${key}`,
       inbound: `in${f}_${key}`,
@@ -128,48 +137,31 @@ function planRule(rule: Rule, family: Family): RulePlan {
   };
 }
 
-/** Splits possibly overlapping ranges of several owners into disjoint pieces, each with all its owners. */
-function segment(
-  owned: readonly { range: PortRange; owner: string }[],
-): { range: PortRange; owners: string[] }[] {
-  const cuts = new Set<number>();
-  for (const { range } of owned) {
-    cuts.add(range.from);
-    cuts.add(range.to + 1);
-  }
-  const points = [...cuts].sort((a, b) => a - b);
-  const pieces: { range: PortRange; owners: string[] }[] = [];
-  for (let i = 0; i + 1 < points.length; i++) {
-    const from = points[i]!;
-    const to = points[i + 1]! - 1;
-    const owners = owned.filter((o) => o.range.from <= from && o.range.to >= to).map((o) => o.owner);
-    if (owners.length === 0) continue;
-    const unique = [...new Set(owners)].sort();
-    const last = pieces[pieces.length - 1];
-    // Merge adjacent pieces with the same owners, so shared ports stay one interval.
-    if (last && last.range.to + 1 === from && last.owners.join() === unique.join()) {
-      pieces[pieces.length - 1] = { range: { from: last.range.from, to }, owners: unique };
-    } else {
-      pieces.push({ range: { from, to }, owners: unique });
-    }
-  }
-  return pieces;
+/** Every port of the ranges: dispatch maps hold single ports, so the kernel looks them up in a hash. */
+function* portsOf(ranges: readonly PortRange[]): Generator<number> {
+  for (const r of ranges) for (let p = r.from; p <= r.to; p++) yield p;
 }
 
 function triggerDispatch(plans: readonly RulePlan[], fanouts: Map<string, FanoutChain>): DispatchElement[] {
   const out: DispatchElement[] = [];
   for (const protocol of ['tcp', 'udp'] as const) {
-    const owned = plans.flatMap((p) =>
-      p.trigger[protocol].map((range) => ({ range, owner: p.chains.trigger })),
-    );
-    for (const { range, owners } of segment(owned)) {
-      let chain = owners[0]!;
-      if (owners.length > 1) {
-        const name = `fan${plans[0]!.family === 'ipv4' ? '4' : '6'}_${hash32(owners.join(','))}`;
-        fanouts.set(name, { name, targets: owners });
+    const owners = new Map<number, string[]>();
+    for (const p of plans) {
+      for (const port of portsOf(p.trigger[protocol])) {
+        const list = owners.get(port);
+        if (list) list.push(p.chains.trigger);
+        else owners.set(port, [p.chains.trigger]);
+      }
+    }
+    for (const [port, chains] of [...owners].sort((a, b) => a[0] - b[0])) {
+      let chain = chains[0]!;
+      if (chains.length > 1) {
+        const targets = [...new Set(chains)].sort();
+        const name = `fan${plans[0]!.family === 'ipv4' ? '4' : '6'}_${hash32(targets.join(','))}`;
+        fanouts.set(name, { name, targets });
         chain = name;
       }
-      out.push({ protocol, range, chain });
+      out.push({ protocol, port, chain });
     }
   }
   return out;
@@ -183,7 +175,7 @@ function openDispatch(
     const chain = chainOf(p);
     if (!chain) return [];
     return (['tcp', 'udp'] as const).flatMap((protocol) =>
-      p.open[protocol].map((range) => ({ protocol, range, chain })),
+      Array.from(portsOf(p.open[protocol]), (port) => ({ protocol, port, chain })),
     );
   });
 }
@@ -194,8 +186,9 @@ function openDispatch(
  */
 export function planConfig(config: Config): Plan {
   const active = config.enabled ? config.rules.filter((r) => r.enabled) : [];
+  const ids = assignIds(active);
   const rules = active.flatMap((rule) =>
-    ruleFamilies(rule, config.ipv6).map((family) => planRule(rule, family)),
+    ruleFamilies(rule, config.ipv6).map((family) => planRule(rule, family, ids.get(rule)!)),
   );
   const v4 = rules.filter((r) => r.family === 'ipv4');
   const v6 = rules.filter((r) => r.family === 'ipv6');
@@ -216,33 +209,7 @@ export function planConfig(config: Config): Plan {
   };
 }
 
-/** Every set and map name of a plan that holds state (entries and records). */
-export function statefulSetNames(plan: Plan): Set<string> {
-  return new Set(
-    plan.rules.flatMap((r) =>
-      [...Object.values(r.entrySets), r.conflictSet, r.blockedSet].filter((n): n is string => !!n),
-    ),
-  );
-}
-
-/** Every non-base chain name of a plan. */
-export function regularChainNames(plan: Plan): Set<string> {
-  return new Set([
-    ...plan.rules.flatMap((r) => Object.values(r.chains).filter((n): n is string => !!n)),
-    ...plan.fanouts.map((f) => f.name),
-  ]);
-}
-
-/** Parses an entry set name into its parts; undefined for any other name. */
-export function parseEntrySetName(
-  name: string,
-): { letter: EntrySetLetter; family: Family; entryId: string; decl: string } | undefined {
-  const m = /^([hdtpm])([46])_([0-9a-f]{8})_([0-9a-f]{8})$/.exec(name);
-  if (!m) return undefined;
-  return {
-    letter: m[1] as EntrySetLetter,
-    family: m[2] === '4' ? 'ipv4' : 'ipv6',
-    entryId: m[3]!,
-    decl: m[4]!,
-  };
+/** The rule plans by family and number, for reading the shared sets back. */
+export function indexRulePlans(plan: Plan): Map<string, RulePlan> {
+  return new Map(plan.rules.map((r) => [`${r.family}/${r.id}`, r]));
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config, Rule } from '../core/types.js';
 import { planConfig } from './plan.js';
 import { readTriggerTable } from './read-back.js';
-import { planSeeds } from './seeds.js';
+import { planEntryChanges } from './seeds.js';
 import { parseKernelState } from './state.js';
 
 const rule = (over: Partial<Rule> & { name: string }): Rule => ({
@@ -29,15 +29,22 @@ function listing(sets: { name: string; elem?: unknown[] }[]) {
   return {
     nftables: [
       { metainfo: { version: '1.0.6', json_schema_version: 1 } },
-      ...sets.map((s) => ({
-        set: { family: 'inet', table: 'porttrigger', type: 'ipv4_addr', timeout: 600, ...s },
-      })),
-      { set: { family: 'inet', table: 'other', name: 'h4_x', elem: ['1.1.1.1'] } },
+      ...sets.map((s) => ({ set: { family: 'inet', table: 'porttrigger', type: 'integer', ...s } })),
+      {
+        set: {
+          family: 'inet',
+          table: 'other',
+          name: 'hold4',
+          elem: [{ elem: { val: { concat: [1, '1.1.1.1'] } } }],
+        },
+      },
     ],
   };
 }
 const state = (sets: { name: string; elem?: unknown[] }[]) =>
   parseKernelState({ sets: listing(sets), maps: { nftables: [] }, chains: { nftables: [] } });
+const el = (val: unknown, expires: number) => ({ elem: { val, expires } });
+const cat = (...parts: unknown[]) => ({ concat: parts });
 
 describe('readTriggerTable', () => {
   const plan = planConfig(
@@ -48,15 +55,12 @@ describe('readTriggerTable', () => {
   );
   const [game, p2p] = plan.rules;
 
-  it('turns holder, pair and record sets into the trigger table', () => {
+  it('turns the shared entry and record sets into the trigger table', () => {
     const kernel = state([
-      { name: game!.entrySets.h!, elem: [{ elem: { val: '192.168.1.10', expires: 499 } }] },
-      {
-        name: p2p!.entrySets.p!,
-        elem: [{ elem: { val: { concat: ['203.0.113.10', '192.168.1.20'] }, expires: 30 } }],
-      },
-      { name: game!.conflictSet, elem: [{ elem: { val: '192.168.1.20', expires: 50 } }] },
-      { name: p2p!.blockedSet, elem: [{ elem: { val: '192.168.1.30', expires: 60 } }] },
+      { name: 'hold4', elem: [el(cat(game!.id, '192.168.1.10'), 499)] },
+      { name: 'pair4', elem: [el(cat(p2p!.id, '203.0.113.10', '192.168.1.20'), 30)] },
+      { name: 'conflict4', elem: [el(cat(game!.id, '192.168.1.20'), 50)] },
+      { name: 'blocked4', elem: [el(cat(p2p!.id, '192.168.1.30'), 60)] },
     ]);
     const table = readTriggerTable(plan, kernel, 1_000_000);
     expect(table.entries).toEqual([
@@ -69,10 +73,8 @@ describe('readTriggerTable', () => {
     expect(table.blocked).toEqual([{ rule: 'p2p', family: 'ipv4', host: '192.168.1.30', at: 1_000_000 }]);
   });
 
-  it('ignores sets of other tables and sets the plan does not know', () => {
-    const kernel = state([
-      { name: 'h4_00000000_00000000', elem: [{ elem: { val: '10.0.0.1', expires: 5 } }] },
-    ]);
+  it('ignores other tables and numbers of rules the plan does not have', () => {
+    const kernel = state([{ name: 'hold4', elem: [el(cat(12345, '10.0.0.1'), 5)] }]);
     expect(readTriggerTable(plan, kernel, 0).entries).toEqual([]);
   });
 
@@ -81,35 +83,49 @@ describe('readTriggerTable', () => {
   });
 });
 
-describe('planSeeds', () => {
+describe('planEntryChanges', () => {
   const before = planConfig(config([rule({ name: 'game' })])).rules[0]!;
-  const kernel = state([
-    { name: before.entrySets.h!, elem: [{ elem: { val: '192.168.1.10', expires: 400 } }] },
-  ]);
+  const kernel = state([{ name: 'hold4', elem: [el(cat(before.id, '192.168.1.10'), 400)] }]);
+  const ops = (c: ReturnType<typeof planEntryChanges>) =>
+    c.elements.map(
+      (e) =>
+        `${e.timeoutMs === undefined ? 'delete' : 'add'} ${e.set} ${e.key}${e.value ? ` : ${e.value}` : ''}${e.expiresMs ? ` ${e.expiresMs}` : ''}`,
+    );
 
-  it('carries an entry into the re-created sets of a changed timeout, capped at the new timeout', () => {
-    const plan = planConfig(config([rule({ name: 'game', idleTimeout: 300 })]));
-    const r = plan.rules[0]!;
-    expect(planSeeds(plan, kernel)).toEqual([
-      { set: r.entrySets.h, key: '192.168.1.10', timeoutMs: 300_000, expiresMs: 300_000 },
-      { set: r.entrySets.d, key: 'ipv4', value: '192.168.1.10', timeoutMs: 300_000, expiresMs: 300_000 },
+  it('leaves unchanged rules alone: the shared sets keep their elements', () => {
+    const c = planEntryChanges(planConfig(config([rule({ name: 'game' })])), kernel);
+    expect(c).toEqual({ elements: [], kept: 1, dropped: 0 });
+  });
+
+  it('caps the remaining time at a shorter new timeout', () => {
+    const c = planEntryChanges(planConfig(config([rule({ name: 'game', idleTimeout: 300 })])), kernel);
+    expect(ops(c)).toEqual([
+      `delete target4 ${before.id}`,
+      `delete hold4 ${before.id} . 192.168.1.10`,
+      `delete held4 ${before.id}`,
+      `add target4 ${before.id} : 192.168.1.10 300000`,
+      `add hold4 ${before.id} . 192.168.1.10 300000`,
+      `add held4 ${before.id} 300000`,
     ]);
+    expect(c.kept).toBe(1);
   });
 
   it('drops holders that lanHosts no longer allows', () => {
-    const plan = planConfig(config([rule({ name: 'game', lanHosts: ['192.168.1.20'] })]));
-    expect(planSeeds(plan, kernel)).toEqual([]);
-  });
-
-  it('seeds nothing when the open ports changed (a different entry identity)', () => {
-    const plan = planConfig(
-      config([rule({ name: 'game', idleTimeout: 300, open: [{ protocol: 'udp', ports: '7001' }] })]),
+    const c = planEntryChanges(
+      planConfig(config([rule({ name: 'game', lanHosts: ['192.168.1.20'] })])),
+      kernel,
     );
-    expect(planSeeds(plan, kernel)).toEqual([]);
+    expect(c.kept).toBe(0);
+    expect(c.dropped).toBe(1);
+    expect(ops(c).every((o) => o.startsWith('delete'))).toBe(true);
   });
 
-  it('seeds nothing for sets that still exist: the kernel kept their elements', () => {
-    expect(planSeeds(planConfig(config([rule({ name: 'game' })])), kernel)).toEqual([]);
+  it('drops entries of rules whose open ports changed (a new number)', () => {
+    const c = planEntryChanges(
+      planConfig(config([rule({ name: 'game', open: [{ protocol: 'udp', ports: '7001' }] })])),
+      kernel,
+    );
+    expect({ kept: c.kept, dropped: c.dropped }).toEqual({ kept: 0, dropped: 1 });
   });
 
   it('restores a remembered table when the kernel lost the table', () => {
@@ -120,9 +136,11 @@ describe('planSeeds', () => {
       conflicts: [],
       blocked: [],
     };
-    expect(planSeeds(plan, parseKernelState(null), remembered).map((s) => [s.key, s.expiresMs])).toEqual([
-      ['192.168.1.10', 5000],
-      ['ipv4', 5000],
+    const c = planEntryChanges(plan, parseKernelState(null), remembered, 1000);
+    expect(ops(c)).toEqual([
+      `add target4 ${before.id} : 192.168.1.10 4000`,
+      `add hold4 ${before.id} . 192.168.1.10 4000`,
+      `add held4 ${before.id} 4000`,
     ]);
   });
 });

@@ -1,34 +1,12 @@
 import { canonicalAddress } from '../core/address.js';
-import type { BlockedRecord, ConflictRecord, TriggerEntry, TriggerTable } from '../core/types.js';
+import type { BlockedRecord, ConflictRecord, Family, TriggerEntry, TriggerTable } from '../core/types.js';
 import { RECORD_WINDOW_SECONDS } from '../core/types.js';
-import type { Plan, RulePlan } from './plan.js';
+import type { Plan, RulePlan, SharedSetKind } from './plan.js';
+import { indexRulePlans, sharedSetName } from './plan.js';
 import type { KernelElement, KernelState } from './state.js';
 
 function canon(text: string | undefined): string {
   return (text !== undefined && canonicalAddress(text)) || String(text);
-}
-
-function expiresAt(now: number, e: KernelElement): number {
-  return now + e.expiresS * 1000;
-}
-
-function entriesOf(r: RulePlan, state: KernelState, now: number): TriggerEntry[] {
-  const base = { rule: r.rule.name, family: r.family };
-  if (r.rule.remote === 'any') {
-    const set = state.sets.get(r.entrySets.h ?? '');
-    return (set?.elements ?? []).map((e) => ({
-      ...base,
-      holder: canon(e.key[0]),
-      expiresAt: expiresAt(now, e),
-    }));
-  }
-  const set = state.sets.get(r.entrySets.p ?? '');
-  return (set?.elements ?? []).map((e) => ({
-    ...base,
-    holder: canon(e.key[1]),
-    remote: canon(e.key[0]),
-    expiresAt: expiresAt(now, e),
-  }));
 }
 
 function recordTime(now: number, e: KernelElement): number {
@@ -36,36 +14,27 @@ function recordTime(now: number, e: KernelElement): number {
   return now - (RECORD_WINDOW_SECONDS - Math.min(e.expiresS, RECORD_WINDOW_SECONDS)) * 1000;
 }
 
-function conflictsOf(
-  r: RulePlan,
+/** The elements of a shared set with the rule plan their number belongs to; numbers of no rule are skipped. */
+export function ruleElements(
+  plan: Plan,
   state: KernelState,
-  now: number,
-  entries: TriggerEntry[],
-): ConflictRecord[] {
-  const set = state.sets.get(r.conflictSet);
-  return (set?.elements ?? []).map((e) => {
-    const contender = canon(e.key[0]);
-    const remote = r.rule.remote === 'contacted' ? canon(e.key[1]) : undefined;
-    const holder = entries.find((x) => x.remote === remote)?.holder;
-    return {
-      rule: r.rule.name,
-      family: r.family,
-      contender,
-      ...(holder !== undefined ? { holder } : {}),
-      ...(remote !== undefined ? { remote } : {}),
-      at: recordTime(now, e),
-    };
-  });
-}
-
-function blockedOf(r: RulePlan, state: KernelState, now: number): BlockedRecord[] {
-  const set = state.sets.get(r.blockedSet);
-  return (set?.elements ?? []).map((e) => ({
-    rule: r.rule.name,
-    family: r.family,
-    host: canon(e.key[0]),
-    at: recordTime(now, e),
-  }));
+  kind: SharedSetKind,
+  family: Family,
+): { rule: RulePlan; element: KernelElement }[] {
+  const name = sharedSetName(kind, family);
+  const set = name === undefined ? undefined : state.sets.get(name);
+  if (!set) return [];
+  const index = indexRulePlans(plan);
+  const out: { rule: RulePlan; element: KernelElement }[] = [];
+  for (const element of set.elements) {
+    const rule = index.get(`${family}/${element.key[0]}`);
+    // A number of a removed or changed rule: its chains are gone, its elements only wait for their expiry.
+    if (!rule) continue;
+    const remoteKinds: SharedSetKind[] = ['pair', 'taken', 'rconflict'];
+    if ((rule.rule.remote === 'contacted') !== remoteKinds.includes(kind) && kind !== 'blocked') continue;
+    out.push({ rule, element });
+  }
+  return out;
 }
 
 /**
@@ -76,11 +45,43 @@ export function readTriggerTable(plan: Plan, state: KernelState, now: number): T
   const entries: TriggerEntry[] = [];
   const conflicts: ConflictRecord[] = [];
   const blocked: BlockedRecord[] = [];
-  for (const r of plan.rules) {
-    const mine = entriesOf(r, state, now);
-    entries.push(...mine);
-    conflicts.push(...conflictsOf(r, state, now, mine));
-    blocked.push(...blockedOf(r, state, now));
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const { rule, element: e } of ruleElements(plan, state, 'hold', family)) {
+      entries.push({
+        rule: rule.rule.name,
+        family,
+        holder: canon(e.key[1]),
+        expiresAt: now + e.expiresS * 1000,
+      });
+    }
+    for (const { rule, element: e } of ruleElements(plan, state, 'pair', family)) {
+      entries.push({
+        rule: rule.rule.name,
+        family,
+        holder: canon(e.key[2]),
+        remote: canon(e.key[1]),
+        expiresAt: now + e.expiresS * 1000,
+      });
+    }
+    const holderOf = (rule: string, remote?: string) =>
+      entries.find((x) => x.rule === rule && x.family === family && x.remote === remote)?.holder;
+    for (const kind of ['conflict', 'rconflict'] as const) {
+      for (const { rule, element: e } of ruleElements(plan, state, kind, family)) {
+        const remote = kind === 'rconflict' ? canon(e.key[2]) : undefined;
+        const holder = holderOf(rule.rule.name, remote);
+        conflicts.push({
+          rule: rule.rule.name,
+          family,
+          contender: canon(e.key[1]),
+          ...(holder !== undefined ? { holder } : {}),
+          ...(remote !== undefined ? { remote } : {}),
+          at: recordTime(now, e),
+        });
+      }
+    }
+    for (const { rule, element: e } of ruleElements(plan, state, 'blocked', family)) {
+      blocked.push({ rule: rule.rule.name, family, host: canon(e.key[1]), at: recordTime(now, e) });
+    }
   }
   const byKey = (e: TriggerEntry) => `${e.rule}\u0000${e.family}\u0000${e.holder}\u0000${e.remote ?? ''}`;
   entries.sort((a, b) => (byKey(a) < byKey(b) ? -1 : byKey(a) > byKey(b) ? 1 : 0));

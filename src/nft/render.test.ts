@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../core/config.js';
 import type { Config } from '../core/types.js';
 import { planConfig } from './plan.js';
-import { renderApplyScript, renderRemoveScript, renderTable } from './render.js';
+import { NO_TABLE, renderApplyScript, renderRemoveScript, renderTable } from './render.js';
 
-const fresh = { table: false, sets: new Set<string>(), chains: new Set<string>() };
+const fresh = NO_TABLE;
 
 async function load(path: string): Promise<Config> {
   const r = parseConfigText(await readFile(new URL(path, import.meta.url), 'utf8'));
@@ -47,48 +47,68 @@ describe('renderApplyScript', () => {
     expect(script).not.toContain('delete table');
   });
 
-  it('deletes dispatch maps, dropped chains and dropped sets of the running table, and nothing else', async () => {
+  it('deletes dispatch maps, dropped chains and sets of an older layout, and never the shared sets', async () => {
     const config = await load('../../examples/gateway.yaml');
     const plan = planConfig(config);
-    const keptSet = plan.rules[0]!.entrySets.h!;
+    const kept = plan.rules[0]!.chains.trigger;
     const script = renderApplyScript(plan, {
       table: true,
-      sets: new Set(['trigger4', 'dnat4', keptSet, 'h4_00000000_00000000', 'd4_00000000_00000000']),
-      chains: new Set([
-        'forward',
-        'dstnat',
-        'srcnat',
-        'tr4_00000000_00000000',
-        plan.rules[0]!.chains.trigger,
-      ]),
+      sets: new Set(['hold4', 'held6', 'h4_00000000_00000000']),
+      maps: new Set(['trigger4', 'dnat4', 'target4', 'd4_00000000_00000000']),
+      chains: new Set(['forward', 'dstnat', 'srcnat', 'tr4_00000000', kept]),
     });
     const deletes = script.split('\n').filter((l) => l.startsWith('delete'));
     expect(deletes).toEqual([
       'delete map inet porttrigger dnat4',
       'delete map inet porttrigger trigger4',
       'delete chain inet porttrigger srcnat',
-      'delete chain inet porttrigger tr4_00000000_00000000',
+      'delete chain inet porttrigger tr4_00000000',
       'delete map inet porttrigger d4_00000000_00000000',
       'delete set inet porttrigger h4_00000000_00000000',
     ]);
     expect(script.indexOf('flush table')).toBeLessThan(script.indexOf('delete map'));
   });
 
-  it('seeds carried entries after the table declaration', async () => {
+  it('deletes elements before it adds them, after the table declaration', async () => {
     const plan = planConfig(await load('../../examples/gateway.yaml'));
-    const set = plan.rules[0]!.entrySets.h!;
     const script = renderApplyScript(plan, fresh, [
-      { set, key: '192.168.1.10', timeoutMs: 600_000, expiresMs: 1234 },
+      { set: 'hold4', key: '7 . 192.168.1.10', timeoutMs: 600_000, expiresMs: 1234 },
+      { set: 'hold4', key: '7 . 192.168.1.10' },
     ]);
-    expect(script.trimEnd().split('\n').at(-1)).toBe(
-      `add element inet porttrigger ${set} { 192.168.1.10 timeout 600000ms expires 1234ms }`,
-    );
+    expect(script.trimEnd().split('\n').slice(-2)).toEqual([
+      'delete element inet porttrigger hold4 { 7 . 192.168.1.10 }',
+      'add element inet porttrigger hold4 { 7 . 192.168.1.10 timeout 600000ms expires 1234ms }',
+    ]);
+  });
+
+  it('keeps the number of named sets fixed however many rules there are', () => {
+    const rules = Array.from({ length: 500 }, (_, i) => ({
+      name: `r${i}`,
+      enabled: true,
+      family: 'both' as const,
+      trigger: [{ protocol: 'tcp' as const, ports: String(10_000 + i) }],
+      open: [{ protocol: 'udp' as const, ports: String(20_000 + i) }],
+      idleTimeout: 60,
+      lanHosts: 'any' as const,
+      remote: 'any' as const,
+      onExpire: 'keep' as const,
+    }));
+    const config = {
+      interfaces: { lan: ['br-lan'], wan: ['wan0'] },
+      mode: 'companion' as const,
+      enabled: true,
+      ipv6: true,
+    };
+    const count = (n: number) =>
+      (renderTable(planConfig({ ...config, rules: rules.slice(0, n) })).match(/^\t(set|map) /gm) ?? [])
+        .length;
+    expect(count(500) - count(5)).toBe(0);
   });
 
   it('renders only base chains when the global switch is off', async () => {
     const config = await load('../../test/golden/standalone-lab.yaml');
     const table = renderTable(planConfig({ ...config, enabled: false }));
-    expect(table).not.toMatch(/\bset |\bmap /);
+    expect(table).not.toMatch(/\bchain (tr|in|dn)[46]_/);
     expect(table).toContain('masquerade');
   });
 

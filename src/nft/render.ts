@@ -1,28 +1,37 @@
 import { parsePrefix } from '../core/address.js';
-import { TABLE_NAME } from '../core/types.js';
-import type { DispatchElement, DispatchMap, Plan, RulePlan } from './plan.js';
-import { SET_SIZES } from './plan.js';
+import type { Family } from '../core/types.js';
+import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../core/types.js';
+import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
+import { SET_SIZES, SHARED_SET_NAMES, sharedSetName } from './plan.js';
 
 /** Objects of our table that exist in the kernel now, so that an apply can delete what the new plan drops. */
 export interface ExistingObjects {
   readonly table: boolean;
   readonly sets: ReadonlySet<string>;
+  readonly maps: ReadonlySet<string>;
   readonly chains: ReadonlySet<string>;
 }
 
-/** An element to add after the table is re-declared: entries carried into a re-created set. */
+/** A kernel without our table: what `compile` renders against. */
+export const NO_TABLE: ExistingObjects = {
+  table: false,
+  sets: new Set(),
+  maps: new Set(),
+  chains: new Set(),
+};
+
+/** An element to add (or delete) after the table is re-declared: entries carried over, changed or dropped. */
 export interface SeedElement {
   readonly set: string;
   /** The element as nft syntax, already canonical (addresses formatted by the core, never user text). */
   readonly key: string;
   readonly value?: string;
-  readonly timeoutMs: number;
-  readonly expiresMs: number;
+  /** Absent for a delete. */
+  readonly timeoutMs?: number;
+  readonly expiresMs?: number;
 }
 
 const T = `inet ${TABLE_NAME}`;
-// How quickly a size-1 holder set frees an expired holder, so that the next trigger can take the rule.
-const HOLDER_GC_INTERVAL = '250ms';
 
 function quoteIfaces(names: readonly string[]): string {
   // Names were validated against [A-Za-z0-9_.-]{1,15}\*? by the core, so quoting cannot be escaped.
@@ -31,10 +40,6 @@ function quoteIfaces(names: readonly string[]): string {
 
 function addr(rule: RulePlan, field: 'saddr' | 'daddr'): string {
   return `${rule.family === 'ipv4' ? 'ip' : 'ip6'} ${field}`;
-}
-
-function addrType(rule: RulePlan): string {
-  return rule.family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr';
 }
 
 /** Drops prefixes that another listed prefix contains: anonymous nft sets refuse overlapping intervals. */
@@ -54,50 +59,55 @@ function minimalPrefixes(prefixes: readonly string[]): string[] {
     .map(({ text }) => text);
 }
 
-function setDecl(name: string, type: string, opts: { size: number; timeoutS: number; gc?: string }): string {
-  const gc = opts.gc ? ` gc-interval ${opts.gc};` : '';
-  return `\tset ${name} { type ${type}; size ${opts.size}; flags dynamic,timeout; timeout ${opts.timeoutS}s;${gc} }`;
+function sharedSetDecls(family: Family): string[] {
+  const ip = family === 'ipv4' ? 'ip' : 'ip6';
+  const id = 'numgen inc mod 1'; // only its type is used: an integer, the rule's number
+  const entries = `size ${SET_SIZES.entries}; flags dynamic,timeout;`;
+  const records = `size ${SET_SIZES.records}; flags dynamic,timeout; timeout ${RECORD_WINDOW_SECONDS}s;`;
+  const decls: [SharedSetKind, string, string][] = [
+    ['held', `typeof ${id}`, entries],
+    ['hold', `typeof ${id} . ${ip} saddr`, entries],
+    ['target', `typeof ${id} : ${ip} daddr`, entries],
+    ['taken', `typeof ${id} . ${ip} saddr`, entries],
+    ['pair', `typeof ${id} . ${ip} saddr . ${ip} daddr`, entries],
+    ['rtarget', `typeof ${id} . ${ip} saddr : ${ip} daddr`, entries],
+    ['conflict', `typeof ${id} . ${ip} saddr`, records],
+    ['rconflict', `typeof ${id} . ${ip} saddr . ${ip} daddr`, records],
+    ['blocked', `typeof ${id} . ${ip} saddr`, records],
+  ];
+  return decls.flatMap(([kind, type, opts]) => {
+    const name = sharedSetName(kind, family);
+    if (!name) return [];
+    return [`\t${type.includes(' : ') ? 'map' : 'set'} ${name} { ${type}; ${opts} }`];
+  });
 }
 
-function mapDecl(
-  name: string,
-  type: string,
-  value: string,
-  opts: { size: number; timeoutS: number },
-): string {
-  return `\tmap ${name} { type ${type} : ${value}; size ${opts.size}; flags dynamic,timeout; timeout ${opts.timeoutS}s; }`;
-}
-
-function ruleSets(r: RulePlan): string[] {
-  const t = addrType(r);
-  const timeoutS = r.rule.idleTimeout;
-  const s = r.entrySets;
-  const out: string[] = [];
-  if (s.h) out.push(setDecl(s.h, t, { size: 1, timeoutS, gc: HOLDER_GC_INTERVAL }));
-  // Room for a few expired holders awaiting garbage collection, so a takeover never finds the map full.
-  if (s.d) out.push(mapDecl(s.d, 'nf_proto', t, { size: SET_SIZES.dnat, timeoutS }));
-  if (s.t) out.push(setDecl(s.t, t, { size: SET_SIZES.contacted, timeoutS }));
-  if (s.p) out.push(setDecl(s.p, `${t} . ${t}`, { size: SET_SIZES.contacted, timeoutS }));
-  if (s.m) out.push(mapDecl(s.m, t, t, { size: SET_SIZES.contacted, timeoutS }));
-  const conflictType = r.rule.remote === 'any' ? t : `${t} . ${t}`;
-  out.push(setDecl(r.conflictSet, conflictType, { size: SET_SIZES.records, timeoutS: 60 }));
-  out.push(setDecl(r.blockedSet, t, { size: SET_SIZES.records, timeoutS: 60 }));
-  return out;
+/**
+ * The rule's number as an nft expression. nft 1.0 cannot type a bare constant inside a concatenation, so the
+ * number comes from a hash expression that always yields it: `jhash x mod 1` is 0, plus the offset.
+ */
+function idExpr(r: RulePlan): string {
+  return `jhash meta nfproto mod 1 offset ${r.id}`;
 }
 
 /** The statements that refresh (or claim) an entry, in an order that makes the gate set expire last. */
 function entryUpdates(r: RulePlan, holder: string, remote: string): string {
-  const s = r.entrySets;
+  const id = idExpr(r);
+  const t = `timeout ${r.rule.idleTimeout}s`;
+  const set = (kind: SharedSetKind) => sharedSetName(kind, r.family);
   if (r.rule.remote === 'any') {
-    // The size-1 holder set is the gate: it must come first so a full set stops the rest of the rule.
-    return [`update @${s.h} { ${holder} }`, s.d ? `update @${s.d} { meta nfproto : ${holder} }` : '']
+    return [
+      set('target') ? `update @${set('target')} { ${id} ${t} : ${holder} }` : '',
+      `update @${set('hold')} { ${id} . ${holder} ${t} }`,
+      `update @${set('held')} { ${id} ${t} }`,
+    ]
       .filter(Boolean)
       .join(' ');
   }
   return [
-    s.m ? `update @${s.m} { ${remote} : ${holder} }` : '',
-    `update @${s.p} { ${remote} . ${holder} }`,
-    `update @${s.t} { ${remote} }`,
+    set('rtarget') ? `update @${set('rtarget')} { ${id} . ${remote} ${t} : ${holder} }` : '',
+    `update @${set('pair')} { ${id} . ${remote} . ${holder} ${t} }`,
+    `update @${set('taken')} { ${id} . ${remote} ${t} }`,
   ]
     .filter(Boolean)
     .join(' ');
@@ -106,32 +116,43 @@ function entryUpdates(r: RulePlan, holder: string, remote: string): string {
 function triggerChain(r: RulePlan): string[] {
   const src = addr(r, 'saddr');
   const dst = addr(r, 'daddr');
+  const id = idExpr(r);
+  const set = (kind: SharedSetKind) => sharedSetName(kind, r.family);
   const lines: string[] = [];
   if (r.lanHosts !== 'any') {
     const allowed = minimalPrefixes(r.lanHosts);
     const guard = allowed.length > 0 ? `${src} != { ${allowed.join(', ')} } ` : '';
-    lines.push(`${guard}add @${r.blockedSet} { ${src} } return`);
+    lines.push(`${guard}add @${set('blocked')} { ${id} . ${src} } return`);
   }
   if (r.rule.remote === 'any') {
-    lines.push(`${entryUpdates(r, src, dst)} return`);
-    lines.push(`add @${r.conflictSet} { ${src} }`);
+    // Held by another host: a conflict. Otherwise the holder refreshes, or the first trigger claims.
+    lines.push(
+      `${id} @${set('held')} ${id} . ${src} != @${set('hold')} add @${set('conflict')} { ${id} . ${src} } return`,
+    );
   } else {
     lines.push(
-      `${dst} @${r.entrySets.t} ${dst} . ${src} != @${r.entrySets.p} add @${r.conflictSet} { ${src} . ${dst} } return`,
+      `${id} . ${dst} @${set('taken')} ${id} . ${dst} . ${src} != @${set('pair')} add @${set('rconflict')} { ${id} . ${src} . ${dst} } return`,
     );
-    lines.push(entryUpdates(r, src, dst));
   }
+  lines.push(entryUpdates(r, src, dst));
   return lines;
+}
+
+/** The lookup that is true while `host` holds the entry that `remote` reaches. */
+function heldBy(r: RulePlan, host: string, remote: string, negate = false): string {
+  const not = negate ? '!= ' : '';
+  const id = idExpr(r);
+  return r.rule.remote === 'any'
+    ? `${id} . ${host} ${not}@${sharedSetName('hold', r.family)}`
+    : `${id} . ${remote} . ${host} ${not}@${sharedSetName('pair', r.family)}`;
 }
 
 /** Inbound traffic of an entry, original direction, after DNAT: refresh; for IPv6 also admit. */
 function inboundChain(r: RulePlan): string[] {
   const remote = addr(r, 'saddr');
   const host = addr(r, 'daddr');
-  const held =
-    r.rule.remote === 'any' ? `${host} @${r.entrySets.h}` : `${remote} . ${host} @${r.entrySets.p}`;
   const verdict = r.family === 'ipv4' ? 'return' : 'accept';
-  const lines = [`${held} ${entryUpdates(r, host, remote)} ${verdict}`];
+  const lines = [`${heldBy(r, host, remote)} ${entryUpdates(r, host, remote)} ${verdict}`];
   // Only connections that the entry admitted are cut; a new one is the host firewall's business (companion).
   if (r.rule.onExpire === 'close') lines.push('ct state != new drop');
   return lines;
@@ -139,19 +160,13 @@ function inboundChain(r: RulePlan): string[] {
 
 /** Reply direction of an entry's connections (onExpire: close): drop once the host no longer holds it. */
 function replyChain(r: RulePlan): string[] {
-  const host = addr(r, 'saddr');
-  const remote = addr(r, 'daddr');
-  return [
-    r.rule.remote === 'any'
-      ? `${host} != @${r.entrySets.h} drop`
-      : `${remote} . ${host} != @${r.entrySets.p} drop`,
-  ];
+  return [`${heldBy(r, addr(r, 'saddr'), addr(r, 'daddr'), true)} drop`];
 }
 
 function dnatChain(r: RulePlan): string[] {
   return r.rule.remote === 'any'
-    ? [`dnat ip to meta nfproto map @${r.entrySets.d}`]
-    : [`dnat ip to ip saddr map @${r.entrySets.m}`];
+    ? [`dnat ip to ${idExpr(r)} map @${sharedSetName('target', 'ipv4')}`]
+    : [`dnat ip to ${idExpr(r)} . ip saddr map @${sharedSetName('rtarget', 'ipv4')}`];
 }
 
 function chain(name: string, lines: readonly string[]): string {
@@ -159,14 +174,22 @@ function chain(name: string, lines: readonly string[]): string {
 }
 
 function element(e: DispatchElement): string {
-  const ports = e.range.from === e.range.to ? `${e.range.from}` : `${e.range.from}-${e.range.to}`;
   const verb = e.chain.startsWith('dn4_') ? 'goto' : 'jump';
-  return `${e.protocol} . ${ports} : ${verb} ${e.chain}`;
+  return `${e.protocol} . ${e.port} : ${verb} ${e.chain}`;
 }
 
 function dispatchMap(name: DispatchMap, elements: readonly DispatchElement[]): string {
-  const body = elements.map((e) => `\t\t\t${element(e)}`).join(',\n');
-  return `\tmap ${name} {\n\t\ttype inet_proto . inet_service : verdict; flags interval;\n\t\telements = {\n${body}\n\t\t}\n\t}`;
+  // Several elements a line: port ranges become one element per port, so maps can be long.
+  const rows: string[] = [];
+  for (let i = 0; i < elements.length; i += 6)
+    rows.push(
+      elements
+        .slice(i, i + 6)
+        .map(element)
+        .join(', '),
+    );
+  const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
+  return `\tmap ${name} {\n\t\ttype inet_proto . inet_service : verdict;\n\t\telements = {\n${body}\n\t\t}\n\t}`;
 }
 
 function baseChains(plan: Plan): string[] {
@@ -220,7 +243,7 @@ function baseChains(plan: Plan): string[] {
  */
 export function renderTable(plan: Plan): string {
   const parts: string[] = [];
-  for (const r of plan.rules) parts.push(...ruleSets(r));
+  parts.push(...sharedSetDecls('ipv4'), ...sharedSetDecls('ipv6'));
   for (const [name, elements] of Object.entries(plan.dispatch) as [DispatchMap, DispatchElement[]][]) {
     if (elements.length > 0) parts.push(dispatchMap(name, elements));
   }
@@ -241,20 +264,24 @@ export function renderTable(plan: Plan): string {
   return `table ${T} {\n${parts.join('\n')}\n}\n`;
 }
 
-function seedLine(e: SeedElement): string {
+function elementLine(e: SeedElement): string {
+  if (e.timeoutMs === undefined) return `delete element ${T} ${e.set} { ${e.key} }`;
   const value = e.value === undefined ? '' : ` : ${e.value}`;
   return `add element ${T} ${e.set} { ${e.key} timeout ${e.timeoutMs}ms expires ${e.expiresMs}ms${value} }`;
 }
 
+const DISPATCH = /^(trigger|dnat|inbound|reply)[46]$/;
+
 /**
- * One atomic transaction from whatever our table holds now to the plan: flush the rules, delete the
- * objects the plan no longer has and every dispatch map (they are re-created whole), declare the table,
- * then seed carried-over entries. Dynamic sets that stay keep their elements (nft keeps them on flush).
+ * One atomic transaction from whatever our table holds now to the plan: flush the rules, delete every
+ * dispatch map (they are re-created whole) and the chains and sets the plan no longer has, declare the table,
+ * then delete and add the elements that the change of rules calls for. The shared sets keep their elements
+ * across the flush, so unchanged rules keep their entries.
  */
 export function renderApplyScript(
   plan: Plan,
   existing: ExistingObjects,
-  seeds: readonly SeedElement[] = [],
+  elements: readonly SeedElement[] = [],
 ): string {
   const lines = [`table ${T}`, `flush table ${T}`];
   if (existing.table) {
@@ -265,22 +292,24 @@ export function renderApplyScript(
       'dstnat',
       ...(plan.config.mode === 'standalone' ? ['srcnat'] : []),
     ]);
-    const keepSets = new Set(
-      plan.rules.flatMap((r) => [...Object.values(r.entrySets), r.conflictSet, r.blockedSet]).filter(Boolean),
-    );
+    const shared = new Set(SHARED_SET_NAMES);
     // Maps first: their verdict elements hold references to the chains deleted below.
-    for (const name of [...existing.sets].sort()) {
-      if (/^(trigger|dnat|inbound|reply)[46]$/.test(name)) lines.push(`delete map ${T} ${name}`);
-    }
-    for (const name of [...existing.chains].sort())
+    for (const name of [...existing.maps].sort())
+      if (DISPATCH.test(name)) lines.push(`delete map ${T} ${name}`);
+    for (const name of [...existing.chains].sort()) {
       if (!keepChains.has(name)) lines.push(`delete chain ${T} ${name}`);
-    for (const name of [...existing.sets].sort()) {
-      if (!/^(trigger|dnat|inbound|reply)[46]$/.test(name) && !keepSets.has(name)) {
-        lines.push(`delete ${/^[dm]/.test(name) ? 'map' : 'set'} ${T} ${name}`);
-      }
     }
+    for (const name of [...existing.maps].sort()) {
+      if (!DISPATCH.test(name) && !shared.has(name)) lines.push(`delete map ${T} ${name}`);
+    }
+    for (const name of [...existing.sets].sort())
+      if (!shared.has(name)) lines.push(`delete set ${T} ${name}`);
   }
-  return `${lines.join('\n')}\n${renderTable(plan)}${seeds.map(seedLine).join('\n')}${seeds.length ? '\n' : ''}`;
+  const ordered = [
+    ...elements.filter((e) => e.timeoutMs === undefined),
+    ...elements.filter((e) => e.timeoutMs !== undefined),
+  ];
+  return `${lines.join('\n')}\n${renderTable(plan)}${ordered.map(elementLine).join('\n')}${ordered.length ? '\n' : ''}`;
 }
 
 /** The script that removes our table and nothing else. */

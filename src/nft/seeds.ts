@@ -1,9 +1,13 @@
 import { parseAddress, parsePrefix, prefixContains } from '../core/address.js';
-import type { TriggerTable } from '../core/types.js';
+import type { Family, TriggerTable } from '../core/types.js';
 import type { Plan, RulePlan } from './plan.js';
-import { parseEntrySetName } from './plan.js';
+import { indexRulePlans, sharedSetName } from './plan.js';
 import type { SeedElement } from './render.js';
-import type { KernelSet, KernelState } from './state.js';
+import type { KernelState } from './state.js';
+
+// Elements that expire sooner than this are left to expire: deleting one that expires before the transaction
+// runs would make nft refuse the whole transaction.
+const DELETE_MARGIN_MS = 2_000;
 
 function allowed(r: RulePlan, host: string): boolean {
   if (r.lanHosts === 'any') return true;
@@ -15,85 +19,118 @@ function allowed(r: RulePlan, host: string): boolean {
   });
 }
 
-/** The kernel sets that held this rule's entries under an older declaration (same entry identity). */
-function previousSets(r: RulePlan, state: KernelState, letter: 'h' | 'p'): KernelSet[] {
-  return [...state.sets.values()].filter((s) => {
-    const parsed = parseEntrySetName(s.name);
-    return (
-      parsed?.letter === letter &&
-      parsed.family === r.family &&
-      parsed.entryId === r.entryId &&
-      s.name !== r.entrySets[letter]
-    );
-  });
-}
-
-/** An entry to carry over: holder, remote when bound to one, and milliseconds left. */
-interface Carried {
+/** One entry as the shared sets hold it. */
+interface StoredEntry {
+  readonly family: Family;
+  readonly id: number;
   readonly holder: string;
   readonly remote?: string;
   readonly leftMs: number;
 }
 
-function seedsFor(r: RulePlan, carried: readonly Carried[]): SeedElement[] {
-  const timeoutMs = r.rule.idleTimeout * 1000;
-  const s = r.entrySets;
-  const out: SeedElement[] = [];
-  for (const c of carried) {
-    const expiresMs = Math.min(Math.floor(c.leftMs), timeoutMs);
-    if (!(expiresMs > 0) || !allowed(r, c.holder)) continue;
-    const at = { timeoutMs, expiresMs };
-    if (r.rule.remote === 'any') {
-      out.push({ set: s.h!, key: c.holder, ...at });
-      if (s.d) out.push({ set: s.d, key: 'ipv4', value: c.holder, ...at });
-      // One holder per rule: the size-1 set takes no second one.
-      break;
+/** The elements of all shared sets that make up one entry, as delete or add operations. */
+function entryElements(e: StoredEntry, add?: { timeoutMs: number; expiresMs: number }): SeedElement[] {
+  const name = (kind: Parameters<typeof sharedSetName>[0]) => sharedSetName(kind, e.family);
+  const at = add ?? {};
+  if (e.remote === undefined) {
+    return [
+      ...(name('target')
+        ? [{ set: name('target')!, key: `${e.id}`, ...(add ? { value: e.holder } : {}), ...at }]
+        : []),
+      { set: name('hold')!, key: `${e.id} . ${e.holder}`, ...at },
+      { set: name('held')!, key: `${e.id}`, ...at },
+    ];
+  }
+  return [
+    ...(name('rtarget')
+      ? [{ set: name('rtarget')!, key: `${e.id} . ${e.remote}`, ...(add ? { value: e.holder } : {}), ...at }]
+      : []),
+    { set: name('pair')!, key: `${e.id} . ${e.remote} . ${e.holder}`, ...at },
+    { set: name('taken')!, key: `${e.id} . ${e.remote}`, ...at },
+  ];
+}
+
+function storedEntries(state: KernelState): StoredEntry[] {
+  const out: StoredEntry[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const e of state.sets.get(sharedSetName('hold', family)!)?.elements ?? []) {
+      out.push({ family, id: Number(e.key[0]), holder: e.key[1]!, leftMs: e.expiresS * 1000 });
     }
-    if (c.remote === undefined) continue;
-    if (s.m) out.push({ set: s.m, key: c.remote, value: c.holder, ...at });
-    out.push({ set: s.p!, key: `${c.remote} . ${c.holder}`, ...at });
-    out.push({ set: s.t!, key: c.remote, ...at });
+    for (const e of state.sets.get(sharedSetName('pair', family)!)?.elements ?? []) {
+      out.push({
+        family,
+        id: Number(e.key[0]),
+        remote: e.key[1]!,
+        holder: e.key[2]!,
+        leftMs: e.expiresS * 1000,
+      });
+    }
   }
   return out;
 }
 
+/** What an apply does to the entries the kernel holds: element operations and the counts of the report. */
+export interface EntryChanges {
+  readonly elements: SeedElement[];
+  readonly kept: number;
+  readonly dropped: number;
+}
+
 /**
- * Entries to carry into entry sets that the plan creates: from sets of an older declaration of the same rule
- * (idle timeout or LAN hosts changed), or, when the kernel lost our table, from a remembered trigger table
- * (time left counted from `now`, the moment of the apply, when given).
- * Holders must still be allowed; expiry is kept but capped at the new idle timeout (docs/semantics.md, 12).
+ * The element operations that take the entries in the kernel (or, when the kernel lost our table, a remembered
+ * trigger table) to the plan (docs/semantics.md, 12): entries of rules that are gone or changed are deleted,
+ * holders that lanHosts no longer allows are deleted, expiry is capped at a shorter new idle timeout, and
+ * remembered entries are added back with the time they had left at `now`.
  */
-export function planSeeds(
+export function planEntryChanges(
   plan: Plan,
   state: KernelState,
   remembered?: TriggerTable,
   now?: number,
-): SeedElement[] {
-  const seeds: SeedElement[] = [];
-  for (const r of plan.rules) {
-    const gate = r.rule.remote === 'any' ? 'h' : 'p';
-    if (state.sets.has(r.entrySets[gate] ?? '')) continue;
-    const fromKernel = previousSets(r, state, gate).flatMap((old) =>
-      old.elements.map((e) =>
-        gate === 'h'
-          ? { holder: e.key[0]!, leftMs: e.expiresS * 1000 }
-          : { remote: e.key[0]!, holder: e.key[1]!, leftMs: e.expiresS * 1000 },
-      ),
-    );
-    const fromMemory = (remembered?.entries ?? [])
-      .filter(
-        (e) => e.rule === r.rule.name && e.family === r.family && (e.remote !== undefined) === (gate === 'p'),
-      )
-      .map((e) => ({
-        holder: e.holder,
-        ...(e.remote !== undefined ? { remote: e.remote } : {}),
-        leftMs: e.expiresAt - (now ?? remembered!.at),
-      }));
-    seeds.push(...seedsFor(r, fromKernel.length > 0 ? fromKernel : fromMemory));
+): EntryChanges {
+  const index = indexRulePlans(plan);
+  const elements: SeedElement[] = [];
+  let kept = 0;
+  let dropped = 0;
+  const stored = storedEntries(state);
+  for (const e of stored) {
+    const r = index.get(`${e.family}/${e.id}`);
+    const fits =
+      r !== undefined && (r.rule.remote === 'contacted') === (e.remote !== undefined) && allowed(r, e.holder);
+    if (!fits) {
+      dropped++;
+      if (e.leftMs >= DELETE_MARGIN_MS) elements.push(...entryElements(e));
+      continue;
+    }
+    kept++;
+    const timeoutMs = r.rule.idleTimeout * 1000;
+    if (e.leftMs > timeoutMs && e.leftMs >= DELETE_MARGIN_MS) {
+      elements.push(...entryElements(e), ...entryElements(e, { timeoutMs, expiresMs: timeoutMs }));
+    }
   }
-  // Keys come from nft output or memory; re-check they are addresses before they go back into a script.
-  return seeds.filter(
-    (x) =>
-      x.key.split(' . ').every((k) => k === 'ipv4' || parseAddress(k)) && (!x.value || parseAddress(x.value)),
-  );
+  if (remembered && !state.table) {
+    for (const x of remembered.entries) {
+      const r = plan.rules.find((p) => p.rule.name === x.rule && p.family === x.family);
+      const leftMs = Math.floor(x.expiresAt - (now ?? remembered.at));
+      if (!r || leftMs <= 0 || !allowed(r, x.holder)) continue;
+      if ((r.rule.remote === 'contacted') !== (x.remote !== undefined)) continue;
+      const timeoutMs = r.rule.idleTimeout * 1000;
+      const entry = {
+        family: x.family,
+        id: r.id,
+        holder: x.holder,
+        ...(x.remote ? { remote: x.remote } : {}),
+        leftMs,
+      };
+      elements.push(...entryElements(entry, { timeoutMs, expiresMs: Math.min(leftMs, timeoutMs) }));
+      kept++;
+    }
+  }
+  // Addresses come from nft output or memory; re-check them before they go back into a script.
+  const safe = (text: string) => text.split(' . ').every((k) => /^\d+$/.test(k) || parseAddress(k));
+  return {
+    elements: elements.filter((x) => safe(x.key) && (!x.value || parseAddress(x.value))),
+    kept,
+    dropped,
+  };
 }

@@ -56,8 +56,8 @@ describe('kernelFeatureScript', () => {
     const script = kernelFeatureScript();
     expect(script).toMatch(/^table inet porttrigger_doctor \{/);
     expect(script).toContain('flags dynamic,timeout');
-    expect(script).toContain('type inet_proto . inet_service : verdict; flags interval');
-    expect(script).toContain('dnat ip to meta nfproto map @m');
+    expect(script).toContain('type inet_proto . inet_service : verdict;');
+    expect(script).toContain('dnat ip to jhash meta nfproto mod 1 offset 7 map @m');
     expect(script.trimEnd().split('\n').at(-1)).toBe('delete table inet porttrigger_doctor');
   });
 });

@@ -85,11 +85,11 @@ export function kernelFeatureScript(): string {
   const t = `inet ${DOCTOR_TABLE}`;
   return [
     `table ${t} {`,
-    '\tset s { type ipv4_addr; size 1; flags dynamic,timeout; timeout 5s; gc-interval 250ms; }',
-    '\tmap m { type nf_proto : ipv4_addr; size 8; flags dynamic,timeout; timeout 5s; }',
-    '\tmap v { type inet_proto . inet_service : verdict; flags interval; elements = { tcp . 7000-7010 : jump c, udp . 7020 : goto d } }',
-    '\tchain c { update @s { ip saddr } update @m { meta nfproto : ip saddr } return; }',
-    '\tchain d { dnat ip to meta nfproto map @m; }',
+    '\tset s { typeof numgen inc mod 1 . ip saddr; size 8; flags dynamic,timeout; }',
+    '\tmap m { typeof numgen inc mod 1 : ip daddr; size 8; flags dynamic,timeout; }',
+    '\tmap v { type inet_proto . inet_service : verdict; elements = { tcp . 7000 : jump c, udp . 7020 : goto d } }',
+    '\tchain c { jhash meta nfproto mod 1 offset 7 . ip saddr @s update @m { jhash meta nfproto mod 1 offset 7 timeout 5s : ip saddr } update @s { jhash meta nfproto mod 1 offset 7 . ip saddr timeout 5s } return; }',
+    '\tchain d { dnat ip to jhash meta nfproto mod 1 offset 7 map @m; }',
     '\tchain dstnat { type nat hook prerouting priority dstnat; policy accept; meta nfproto ipv4 meta l4proto . th dport vmap @v; }',
     '}',
     `delete table ${t}`,

@@ -3,10 +3,10 @@ import type { ApplyReport, Datapath, ReleaseSelector } from '../core/datapath.js
 import type { Config, TriggerTable } from '../core/types.js';
 import { TABLE_NAME } from '../core/types.js';
 import type { Plan } from '../nft/plan.js';
-import { parseEntrySetName, planConfig } from '../nft/plan.js';
+import { indexRulePlans, planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
 import { readTriggerTable } from '../nft/read-back.js';
 import { renderApplyScript, renderRemoveScript } from '../nft/render.js';
-import { planSeeds } from '../nft/seeds.js';
+import { planEntryChanges } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { parseKernelState } from '../nft/state.js';
 import type { NftRunner } from './nft.js';
@@ -19,15 +19,6 @@ export interface KernelDatapathOptions {
 }
 
 const T = `inet ${TABLE_NAME}`;
-
-function countEntries(state: KernelState): number {
-  let n = 0;
-  for (const set of state.sets.values()) {
-    const parsed = parseEntrySetName(set.name);
-    if (parsed?.letter === 'h' || parsed?.letter === 'p') n += set.elements.length;
-  }
-  return n;
-}
 
 /** The nftables implementation of the {@link Datapath} port: the kernel does the packet work. */
 export class KernelDatapath implements Datapath {
@@ -63,11 +54,11 @@ export class KernelDatapath implements Datapath {
   async renderApply(config: Config): Promise<string> {
     const plan = planConfig(config);
     const state = await this.readState();
-    return renderApplyScript(plan, this.#existing(state), planSeeds(plan, state));
+    return renderApplyScript(plan, this.#existing(state), planEntryChanges(plan, state).elements);
   }
 
   #existing(state: KernelState) {
-    return { table: state.table, sets: new Set([...state.sets.keys(), ...state.maps]), chains: state.chains };
+    return { table: state.table, sets: new Set(state.sets.keys()), maps: state.maps, chains: state.chains };
   }
 
   /**
@@ -77,20 +68,23 @@ export class KernelDatapath implements Datapath {
   apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
     return this.#serial(async () => {
       const plan = planConfig(config);
-      const state = await this.readState();
-      const seeds = planSeeds(plan, state, remembered, this.#clock());
-      const script = renderApplyScript(plan, this.#existing(state), seeds);
-      // Check first: a refused script leaves the running ruleset exactly as it was.
-      await this.#nft.check(script);
-      await this.#nft.apply(script);
-      this.#plan = plan;
-      const before = countEntries(state);
-      const stayed = plan.rules.reduce((n, r) => {
-        const gate = state.sets.get(r.entrySets.h ?? r.entrySets.p ?? '');
-        return n + (gate?.elements.length ?? 0);
-      }, 0);
-      const seeded = seeds.filter((s) => /^[hp]/.test(s.set)).length;
-      return { kept: stayed + seeded, dropped: Math.max(0, before - stayed - seeded) };
+      // An element may expire between the read and the transaction that deletes it: read again and retry.
+      for (let attempt = 1; ; attempt++) {
+        const state = await this.readState();
+        const changes = planEntryChanges(plan, state, remembered, this.#clock());
+        const script = renderApplyScript(plan, this.#existing(state), changes.elements);
+        try {
+          // Check first: a refused script leaves the running ruleset exactly as it was.
+          await this.#nft.check(script);
+          await this.#nft.apply(script);
+        } catch (error) {
+          const vanished = error instanceof NftError && /No such file or directory/.test(error.message);
+          if (vanished && attempt < 3) continue;
+          throw error;
+        }
+        this.#plan = plan;
+        return { kept: changes.kept, dropped: changes.dropped };
+      }
     });
   }
 
@@ -108,15 +102,9 @@ export class KernelDatapath implements Datapath {
     ]);
     if (sets === null || forward === null) return false;
     const names = parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } }).sets;
-    const setsThere = plan.rules.every((r) =>
-      [r.entrySets.h, r.entrySets.t, r.entrySets.p, r.conflictSet, r.blockedSet].every(
-        (n) => !n || names.has(n),
-      ),
-    );
+    const setsThere = SHARED_SET_NAMES.every((n) => names.has(n) || /^r?target4$/.test(n));
     // `nft flush table` keeps the sets but empties every chain.
-    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
-      (o) => 'rule' in (o as object),
-    );
+    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter((o) => 'rule' in (o as object));
     const expectRules = plan.config.mode === 'standalone' || plan.rules.length > 0;
     return setsThere && (!expectRules || rules.length > 0);
   }
@@ -160,29 +148,29 @@ export class KernelDatapath implements Datapath {
     const holder = selector.holder === undefined ? undefined : canonicalAddress(selector.holder);
     const remote = selector.remote === undefined ? undefined : canonicalAddress(selector.remote);
     const table = await this.readTable();
+    const byName = new Map(plan.rules.map((r) => [`${r.family}/${r.rule.name}`, r]));
     const out: { entry: string; line: string }[] = [];
     for (const e of table.entries) {
-      if (e.rule !== selector.rule || (selector.family !== undefined && e.family !== selector.family))
-        continue;
-      if ((holder !== undefined && e.holder !== holder) || (remote !== undefined && e.remote !== remote))
-        continue;
-      const r = plan.rules.find((p) => p.rule.name === e.rule && p.family === e.family);
+      if (e.rule !== selector.rule || (selector.family !== undefined && e.family !== selector.family)) continue;
+      if ((holder !== undefined && e.holder !== holder) || (remote !== undefined && e.remote !== remote)) continue;
+      const r = byName.get(`${e.family}/${e.rule}`);
       if (!r) continue;
-      const s = r.entrySets;
       const entry = `${e.family} ${e.holder} ${e.remote ?? ''}`;
-      // Addresses are canonical output of the core's parser, so they are safe in a script.
-      const lines =
-        r.rule.remote === 'any'
+      const set = (kind: Parameters<typeof sharedSetName>[0]) => sharedSetName(kind, e.family);
+      // Addresses are canonical output of the core's parser and ids are numbers, so they are safe in a script.
+      const keys: [string | undefined, string][] =
+        e.remote === undefined
           ? [
-              `delete element ${T} ${s.h} { ${e.holder} }`,
-              ...(s.d ? [`delete element ${T} ${s.d} { ipv4 }`] : []),
+              [set('target'), `${r.id}`],
+              [set('hold'), `${r.id} . ${e.holder}`],
+              [set('held'), `${r.id}`],
             ]
           : [
-              ...(s.m ? [`delete element ${T} ${s.m} { ${e.remote} }`] : []),
-              `delete element ${T} ${s.p} { ${e.remote} . ${e.holder} }`,
-              `delete element ${T} ${s.t} { ${e.remote} }`,
+              [set('rtarget'), `${r.id} . ${e.remote}`],
+              [set('pair'), `${r.id} . ${e.remote} . ${e.holder}`],
+              [set('taken'), `${r.id} . ${e.remote}`],
             ];
-      out.push(...lines.map((line) => ({ entry, line })));
+      for (const [name, key] of keys) if (name) out.push({ entry, line: `delete element ${T} ${name} { ${key} }` });
     }
     return out;
   }

@@ -97,8 +97,7 @@ const SERVER = hosts.wan1.ipv4;
 const GATEWAY = router.wan.ipv4;
 // How long "this packet reached nobody" is waited for: namespaces deliver in microseconds.
 const SILENCE_MS = 1_000;
-// A size-1 holder set frees an expired holder at its next garbage collection (gc-interval 250 ms, see
-// docs/semantics.md): until then a takeover is still refused. The lab waits this long after an expiry.
+// A pause after an expiry before the next trigger, so the story's steps stay apart on a loaded machine.
 const HOLDER_GC_GRACE_MS = 750;
 
 /**

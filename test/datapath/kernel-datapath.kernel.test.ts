@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PorttriggerError } from '../../src/core/errors.js';
+import { planConfig } from '../../src/nft/plan.js';
 import { runProgram } from '../../src/system/exec.js';
 import { KernelDatapath } from '../../src/system/kernel-datapath.js';
 import type { NftRunner } from '../../src/system/nft.js';
@@ -20,8 +21,12 @@ describeKernel('kernel datapath adapter', () => {
     const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
     await dp.apply(config);
     expect(await dp.isIntact()).toBe(true);
-    const plan = (await dp.renderApply(config)).match(/set (h4_\w+)/)![1]!;
-    await nft(['add', 'element', 'inet', 'porttrigger', plan, '{ 192.168.1.10 timeout 300s expires 100s }']);
+    const id = planConfig(config).rules[0]!.id;
+    const add = (set: string, element: string) =>
+      nft(['add', 'element', 'inet', 'porttrigger', set, `{ ${element} }`]);
+    await add('target4', `${id} timeout 300s expires 100s : 192.168.1.10`);
+    await add('hold4', `${id} . 192.168.1.10 timeout 300s expires 100s`);
+    await add('held4', `${id} timeout 300s expires 100s`);
     const remembered = await dp.readTable();
     expect(remembered.entries.map((e) => e.holder)).toEqual(['192.168.1.10']);
 

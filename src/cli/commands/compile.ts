@@ -1,6 +1,6 @@
 import { parseConfigText } from '../../core/config.js';
 import { planConfig } from '../../nft/plan.js';
-import { renderApplyScript } from '../../nft/render.js';
+import { NO_TABLE, renderApplyScript } from '../../nft/render.js';
 import type { Command } from '../context.js';
 import { ReportedFailure } from '../exit-codes.js';
 import { formatIssues, MARKS } from '../format.js';
@@ -32,11 +32,7 @@ export const compileCommand: Command = {
       }
       throw new ReportedFailure('INVALID_CONFIG', `${file} is invalid`);
     }
-    const script = renderApplyScript(planConfig(result.value), {
-      table: false,
-      sets: new Set(),
-      chains: new Set(),
-    });
+    const script = renderApplyScript(planConfig(result.value), NO_TABLE);
     if (json) printJson(ctx, { file, valid: true, script });
     else ctx.stdout.write(script);
   },
