@@ -167,7 +167,7 @@ describe('compile', () => {
     expect(r.out).not.toContain('delete ');
     expect(r.out).toContain('type filter hook forward priority filter; policy accept;');
     expect(r.out).toContain('udp . 7000 : jump in4_');
-    expect(r.out).toContain('dnat ip to meta nfproto map @d4_');
+    expect(r.out).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ map @target4/);
     expect(r.out).toMatch(/\n}\n$/);
   });
 
