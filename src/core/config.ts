@@ -245,21 +245,32 @@ function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
     }
   }
   const enabled = checked.filter(({ rule }) => rule.enabled);
-  for (const [a, { rule, i }] of enabled.entries()) {
-    const families = ruleFamilies(rule, true);
-    const open = rangesByProtocol(rule.open);
-    for (const { rule: other, i: j } of enabled.slice(0, a)) {
-      if (!ruleFamilies(other, true).some((f) => families.includes(f))) continue;
-      const otherOpen = rangesByProtocol(other.open);
-      const clash = (['tcp', 'udp'] as Protocol[]).filter((p) => rangesOverlap(open[p], otherOpen[p]));
-      if (clash.length > 0) {
-        issues.push({
-          path: ['rules', i, 'open'],
-          code: 'open_overlap',
-          message: `open ${clash.join(' and ')} ports overlap those of enabled rule "${other.name}" (rules[${j}]) for the same family`,
-        });
+  // One sweep over sorted ranges per family and protocol, so that thousands of rules validate in linear time.
+  const clashes = new Map<number, { other: number; protocols: Set<Protocol> }>();
+  for (const family of ['ipv4', 'ipv6'] as Family[]) {
+    for (const protocol of ['tcp', 'udp'] as Protocol[]) {
+      const ranges = enabled
+        .filter(({ rule }) => ruleFamilies(rule, true).includes(family))
+        .flatMap(({ rule, i }) => rangesByProtocol(rule.open)[protocol].map((r) => ({ ...r, i })))
+        .sort((a, b) => a.from - b.from || a.i - b.i);
+      let reach: { to: number; i: number } | undefined;
+      for (const r of ranges) {
+        if (reach && r.from <= reach.to && reach.i !== r.i) {
+          const [first, later] = reach.i < r.i ? [reach.i, r.i] : [r.i, reach.i];
+          const clash = clashes.get(later) ?? { other: first, protocols: new Set<Protocol>() };
+          clash.protocols.add(protocol);
+          clashes.set(later, clash);
+        }
+        if (!reach || r.to > reach.to) reach = { to: r.to, i: r.i };
       }
     }
+  }
+  for (const [i, { other, protocols }] of [...clashes].sort((a, b) => a[0] - b[0])) {
+    issues.push({
+      path: ['rules', i, 'open'],
+      code: 'open_overlap',
+      message: `open ${[...protocols].join(' and ')} ports overlap those of enabled rule "${config.rules[other]!.name}" (rules[${other}]) for the same family`,
+    });
   }
 }
 
