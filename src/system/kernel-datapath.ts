@@ -3,7 +3,7 @@ import type { ApplyReport, Datapath, ReleaseSelector } from '../core/datapath.js
 import type { Config, TriggerTable } from '../core/types.js';
 import { TABLE_NAME } from '../core/types.js';
 import type { Plan } from '../nft/plan.js';
-import { indexRulePlans, planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
+import { planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
 import { readTriggerTable } from '../nft/read-back.js';
 import { renderApplyScript, renderRemoveScript } from '../nft/render.js';
 import { planEntryChanges } from '../nft/seeds.js';
@@ -104,7 +104,9 @@ export class KernelDatapath implements Datapath {
     const names = parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } }).sets;
     const setsThere = SHARED_SET_NAMES.every((n) => names.has(n) || /^r?target4$/.test(n));
     // `nft flush table` keeps the sets but empties every chain.
-    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter((o) => 'rule' in (o as object));
+    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
+      (o) => 'rule' in (o as object),
+    );
     const expectRules = plan.config.mode === 'standalone' || plan.rules.length > 0;
     return setsThere && (!expectRules || rules.length > 0);
   }
@@ -151,8 +153,10 @@ export class KernelDatapath implements Datapath {
     const byName = new Map(plan.rules.map((r) => [`${r.family}/${r.rule.name}`, r]));
     const out: { entry: string; line: string }[] = [];
     for (const e of table.entries) {
-      if (e.rule !== selector.rule || (selector.family !== undefined && e.family !== selector.family)) continue;
-      if ((holder !== undefined && e.holder !== holder) || (remote !== undefined && e.remote !== remote)) continue;
+      if (e.rule !== selector.rule || (selector.family !== undefined && e.family !== selector.family))
+        continue;
+      if ((holder !== undefined && e.holder !== holder) || (remote !== undefined && e.remote !== remote))
+        continue;
       const r = byName.get(`${e.family}/${e.rule}`);
       if (!r) continue;
       const entry = `${e.family} ${e.holder} ${e.remote ?? ''}`;
@@ -170,7 +174,8 @@ export class KernelDatapath implements Datapath {
               [set('pair'), `${r.id} . ${e.remote} . ${e.holder}`],
               [set('taken'), `${r.id} . ${e.remote}`],
             ];
-      for (const [name, key] of keys) if (name) out.push({ entry, line: `delete element ${T} ${name} { ${key} }` });
+      for (const [name, key] of keys)
+        if (name) out.push({ entry, line: `delete element ${T} ${name} { ${key} }` });
     }
     return out;
   }
