@@ -24,9 +24,19 @@ export class ExecError extends PorttriggerError {
     readonly args: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; timedOut?: boolean; missing?: boolean },
   ) {
-    super(exitCode === null ? 'EXEC_FAILED' : 'EXEC_EXIT', message, options);
+    super(
+      options?.timedOut
+        ? 'EXEC_TIMEOUT'
+        : options?.missing
+          ? 'EXEC_MISSING'
+          : exitCode === null
+            ? 'EXEC_FAILED'
+            : 'EXEC_EXIT',
+      message,
+      options,
+    );
   }
 }
 
@@ -53,11 +63,14 @@ export function runProgram(
           return;
         }
         const code = typeof error.code === 'number' ? error.code : null;
-        const reason =
-          code === null
-            ? `${program} could not run: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : error.message}`
+        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        const timedOut = code === null && (error as { killed?: boolean }).killed === true && !missing;
+        const reason = timedOut
+          ? `${program} timed out after ${options.timeoutMs ?? 30_000} ms`
+          : code === null
+            ? `${program} could not run: ${missing ? 'not found' : error.message}`
             : `${program} exited with ${code}: ${stderr.trim() || stdout.trim()}`;
-        reject(new ExecError(reason, program, args, code, stderr, { cause: error }));
+        reject(new ExecError(reason, program, args, code, stderr, { cause: error, timedOut, missing }));
       },
     );
     if (options.input !== undefined) child.stdin?.end(options.input);

@@ -32,6 +32,9 @@ export interface NftRunnerOptions {
 function describe(error: unknown, what: string): NftError {
   // Inside a namespace `ip netns exec` runs nft, and reports a missing binary as its own failure.
   const missingInNetns = error instanceof ExecError && /exec of ".*" failed: No such file/.test(error.stderr);
+  if (error instanceof ExecError && error.code === 'EXEC_TIMEOUT') {
+    return new NftError('NFT_FAILED', `nft did not finish the ${what}: ${error.message}`, { cause: error });
+  }
   if (error instanceof ExecError && (error.exitCode === null || missingInNetns)) {
     return new NftError('NFT_MISSING', `nft could not run (${error.message}): install nftables`, {
       cause: error,

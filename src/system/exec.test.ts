@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ExecError, runProgram } from './exec.js';
+
+describe('runProgram', () => {
+  it('feeds standard input and returns the output', async () => {
+    expect((await runProgram('cat', [], { input: 'a "quoted; $(not run)" line' })).stdout).toBe(
+      'a "quoted; $(not run)" line',
+    );
+  });
+
+  it.each([
+    [
+      'a program that exits non-zero',
+      'sh',
+      ['-c', 'echo oops >&2; exit 3'],
+      'EXEC_EXIT',
+      /exited with 3: oops/,
+    ],
+    ['a program that does not exist', 'porttrigger-no-such-program', [], 'EXEC_MISSING', /not found/],
+    ['a program that runs too long', 'sleep', ['5'], 'EXEC_TIMEOUT', /timed out after 200 ms/],
+  ])('names %s', async (_what, program, args, code, message) => {
+    const error = await runProgram(program, args, { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecError);
+    expect((error as ExecError).code).toBe(code);
+    expect((error as ExecError).message).toMatch(message);
+  });
+});
