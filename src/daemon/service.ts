@@ -39,6 +39,8 @@ export type ServiceDatapath = Datapath & {
   apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport>;
   /** False when another tool removed or flushed what the last apply installed. */
   isIntact?(): Promise<boolean>;
+  /** The table and the intact check from one read (the kernel datapath); polls use it when present. */
+  readTableChecked?(): Promise<{ table: TriggerTable; intact: boolean }>;
 };
 
 /** What the service needs of the event history ({@link EventStore} provides it). */
@@ -273,9 +275,9 @@ class PorttriggerService implements Service {
   async #observe(cause?: ObserveCause, adopted = false): Promise<TriggerTable> {
     let table: TriggerTable;
     try {
-      table = await this.#read();
-      // Checked after the read: a table deleted before it made the read partial, one deleted after it did not.
-      if (this.#datapath.isIntact && !(await this.#datapath.isIntact())) table = await this.#restore(table);
+      const read = await this.#read();
+      table = read.table;
+      if (!read.intact) table = await this.#restore(table);
     } catch (error) {
       this.#metrics.pollErrors++;
       const message = describeError(error);
@@ -296,11 +298,16 @@ class PorttriggerService implements Service {
     return observed.table;
   }
 
-  async #read(): Promise<TriggerTable> {
+  /** Reads the table and whether the datapath still holds what was applied, in one read where it can. */
+  async #read(): Promise<{ table: TriggerTable; intact: boolean }> {
     const started = performance.now();
-    const table = await this.#datapath.readTable();
+    const dp = this.#datapath;
+    const read = dp.readTableChecked
+      ? await dp.readTableChecked()
+      : // Checked after the read: a table deleted before it made the read partial, one deleted after it did not.
+        { table: await dp.readTable(), intact: dp.isIntact ? await dp.isIntact() : true };
     this.#metrics.readbackDuration.observe((performance.now() - started) / 1_000);
-    return table;
+    return read;
   }
 
   async #restore(partial: TriggerTable): Promise<TriggerTable> {
@@ -315,7 +322,7 @@ class PorttriggerService implements Service {
       throw error;
     }
     this.#metrics.restores++;
-    const table = await this.#read();
+    const { table } = await this.#read();
     this.#log.info('the porttrigger table is restored', { entries: table.entries.length });
     return table;
   }

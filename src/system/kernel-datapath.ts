@@ -93,22 +93,7 @@ export class KernelDatapath implements Datapath {
    * deleting our table makes it false; the service then applies again with the table it remembered.
    */
   async isIntact(): Promise<boolean> {
-    const plan = this.#plan;
-    if (!plan) return false;
-    // Two cheap listings: the sets (not the rules of every chain) and the one base chain that dispatches.
-    const [sets, forward] = await Promise.all([
-      this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]),
-      this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, 'forward']).catch(() => null),
-    ]);
-    if (sets === null || forward === null) return false;
-    const names = parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } }).sets;
-    const setsThere = SHARED_SET_NAMES.every((n) => names.has(n) || /^r?target4$/.test(n));
-    // `nft flush table` keeps the sets but empties every chain.
-    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
-      (o) => 'rule' in (o as object),
-    );
-    const expectRules = plan.config.mode === 'standalone' || plan.rules.length > 0;
-    return setsThere && (!expectRules || rules.length > 0);
+    return (await this.readTableChecked()).intact;
   }
 
   /** The config of the last successful apply. */
@@ -117,14 +102,33 @@ export class KernelDatapath implements Datapath {
   }
 
   async readTable(): Promise<TriggerTable> {
+    return (await this.readTableChecked()).table;
+  }
+
+  /**
+   * The trigger table and whether our table is intact, from one listing of the sets and one of the forward
+   * chain: the service's poll needs both every second, so they share the listing.
+   */
+  async readTableChecked(): Promise<{ table: TriggerTable; intact: boolean }> {
     const now = this.#clock();
-    if (!this.#plan) return { at: now, entries: [], conflicts: [], blocked: [] };
-    const sets = await this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]);
-    return readTriggerTable(
-      this.#plan,
-      parseKernelState(sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } }),
-      now,
+    const plan = this.#plan;
+    if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
+    const [sets, forward] = await Promise.all([
+      this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]),
+      this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, 'forward']).catch(() => null),
+    ]);
+    const state = parseKernelState(
+      sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
     );
+    const table = readTriggerTable(plan, state, now);
+    if (sets === null || forward === null) return { table, intact: false };
+    const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
+    // `nft flush table` keeps the sets but empties every chain.
+    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
+      (o) => 'rule' in (o as object),
+    );
+    const expectRules = plan.config.mode === 'standalone' || plan.rules.length > 0;
+    return { table, intact: setsThere && (!expectRules || rules.length > 0) };
   }
 
   release(selector: ReleaseSelector): Promise<number> {
