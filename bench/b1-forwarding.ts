@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { runProgram } from '../src/adapters/exec.js';
+import { KernelDatapath } from '../src/adapters/kernel-datapath.js';
+import { createNftRunner } from '../src/adapters/nft.js';
+import { LAB_ADDRESSES } from '../src/lab/virtual-network.js';
 import { planConfig, sharedSetName } from '../src/nft/plan.js';
 import { NO_TABLE, renderApplyScript } from '../src/nft/render.js';
-import { runProgram } from '../src/system/exec.js';
-import { KernelDatapath } from '../src/system/kernel-datapath.js';
-import { createNftRunner } from '../src/system/nft.js';
-import { LAB_ADDRESSES } from '../src/system/virtual-network.js';
 import type { BenchContext } from './lib/context.js';
 import { backlogDrops, cpuDelta, readCpu, USER_HZ } from './lib/cpu.js';
 import {
@@ -459,7 +459,7 @@ export async function runB1(ctx: BenchContext, missing: ReadonlyMap<string, stri
   const part = newPart('b1', 'B1 forwarding cost');
   const { b1 } = ctx.plan;
   part.method.push(
-    "Topology: the project's virtual network (src/system/virtual-network.ts): router namespace between lan1/lan2 and wan1/wan2 over veth and bridges; one network per configuration, all built before the first round.",
+    "Topology: the project's virtual network (src/lab/virtual-network.ts): router namespace between lan1/lan2 and wan1/wan2 over veth and bridges; one network per configuration, all built before the first round.",
     `UDP: a small C generator (bench/gen/pktgen.c: AF_PACKET, sendmmsg, qdisc bypass) sends 64-byte frames (60 + FCS, 18-byte UDP payload) of ONE flow for ${b1.udpSeconds} s, pinned to CPU ${GENERATOR_CPU}. RPS on the router's veth ports moves all router packet work (bridge, conntrack, nftables, NAT) to CPU ${ROUTER_CPU}. A netdev-ingress counter on the far host counts what the router forwarded (and drops it there, so no socket limits the count).`,
     "Before each UDP run one packet goes each way, so the flow is an established connection (as a game's would be). WAN→LAN goes to 203.0.113.1:7000 (the opened port / static DNAT); LAN→WAN goes from lan1 to wan1 port 6000, the measured rule's trigger port, so every packet is also a trigger refresh.",
     '"Forwarded packets per second" is the far-end count ÷ generator time: it is the router\'s capacity only while the generator offers more than the router forwards (backlog drops > 0, JSON: backlogDrops). "Router capacity" is forwarded packets ÷ softirq seconds on the router CPU (/proc/stat): the per-packet cost of the router, independent of the generator and of other processes on the machine.',

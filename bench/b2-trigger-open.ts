@@ -1,9 +1,9 @@
 import type dgram from 'node:dgram';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../src/core/types.js';
-import { KernelDatapath } from '../src/system/kernel-datapath.js';
-import { createNftRunner } from '../src/system/nft.js';
-import { LAB_ADDRESSES } from '../src/system/virtual-network.js';
+import { KernelDatapath } from '../src/adapters/kernel-datapath.js';
+import { createNftRunner } from '../src/adapters/nft.js';
+import type { Config } from '../src/domain/types.js';
+import { LAB_ADDRESSES } from '../src/lab/virtual-network.js';
 import type { BenchContext } from './lib/context.js';
 import { NamespaceHelper } from './lib/helpers.js';
 import { type BenchNetwork, createBenchNetwork, PORTS } from './lib/lab.js';

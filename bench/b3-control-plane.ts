@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig } from '../src/core/config.js';
-import type { Config } from '../src/core/types.js';
+import { runProgram } from '../src/adapters/exec.js';
+import { KernelDatapath } from '../src/adapters/kernel-datapath.js';
+import { createNftRunner } from '../src/adapters/nft.js';
+import { validateConfig } from '../src/domain/config.js';
+import type { Config } from '../src/domain/types.js';
 import { planConfig } from '../src/nft/plan.js';
 import { NO_TABLE, renderApplyScript } from '../src/nft/render.js';
-import { runProgram } from '../src/system/exec.js';
-import { KernelDatapath } from '../src/system/kernel-datapath.js';
-import { createNftRunner } from '../src/system/nft.js';
 import { measureService } from './b3-service.js';
 import type { BenchContext } from './lib/context.js';
 import { freshNamespace } from './lib/namespaces.js';

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { runProgram } from '../src/adapters/exec.js';
 import { planConfig } from '../src/nft/plan.js';
-import { runProgram } from '../src/system/exec.js';
 import type { BenchContext } from './lib/context.js';
 import { USER_HZ } from './lib/cpu.js';
 import { REPO_ROOT } from './lib/lab.js';
@@ -13,7 +13,7 @@ import type { PartResult } from './lib/results.js';
 import { benchConfig, rawConfig, SEED_HOLDER, seedContactedScript } from './lib/rulesets.js';
 import { ratioOf, summarize, timeMs } from './lib/stats.js';
 
-const SERVICE_MAIN = `${REPO_ROOT}dist/daemon/main.js`;
+const SERVICE_MAIN = `${REPO_ROOT}dist/main/daemon.js`;
 const RULES = 1000;
 const ENTRIES = 10_000;
 const MEMORY_GOAL_MB = 100;
@@ -119,7 +119,7 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
   const group = 'B3 service at rest: 1,000 rules, 10,000 entries';
   const seconds = ctx.plan.b3.serviceSeconds;
   part.method.push(
-    `Service: \`node dist/daemon/main.js --config FILE --netns NS\` (API on a free loopback port, event database in a scratch directory) with ${RULES.toLocaleString('en')} dual-stack rules, the measured one \`remote: contacted\`; once its table is in place and 10 s have passed, VmRSS (/proc/PID/status) is sampled every second and utime+stime+cutime+cstime (/proc/PID/stat: the service and the nft processes it ran and reaped) over ${WINDOWS} windows of ${seconds / WINDOWS} s; then ${ENTRIES.toLocaleString('en')} entries are seeded into the contacted rule's sets with nft and, after another 10 s, the same is sampled again. Baseline: an idle \`node -e "setInterval(() => {}, 1000)"\` sampled the same way at the same time.`,
+    `Service: \`node dist/main/daemon.js --config FILE --netns NS\` (API on a free loopback port, event database in a scratch directory) with ${RULES.toLocaleString('en')} dual-stack rules, the measured one \`remote: contacted\`; once its table is in place and 10 s have passed, VmRSS (/proc/PID/status) is sampled every second and utime+stime+cutime+cstime (/proc/PID/stat: the service and the nft processes it ran and reaped) over ${WINDOWS} windows of ${seconds / WINDOWS} s; then ${ENTRIES.toLocaleString('en')} entries are seeded into the contacted rule's sets with nft and, after another 10 s, the same is sampled again. Baseline: an idle \`node -e "setInterval(() => {}, 1000)"\` sampled the same way at the same time.`,
   );
   if (!existsSync(SERVICE_MAIN)) {
     part.rows.push({

@@ -3,8 +3,9 @@
  * reference model's decisions per second and a Map-lookup baseline of the same size, measured in this process.
  * Run on its own so that no other part's heap or JIT state is in the way.
  */
-import { type ModelPacket, ReferenceModel } from '../src/core/model.js';
-import type { Config, Rule } from '../src/core/types.js';
+
+import type { Config, Rule } from '../src/domain/types.js';
+import { type ModelPacket, ReferenceModel } from '../src/model/model.js';
 import { profileCall } from './lib/profile.js';
 
 const BATCH = 1_000_000;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { runProgram } from '../src/system/exec.js';
+import { runProgram } from '../src/adapters/exec.js';
 import type { BenchContext } from './lib/context.js';
 import type { Hotspot } from './lib/profile.js';
 import { newPart, type PartResult } from './lib/results.js';

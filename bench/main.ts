@@ -4,8 +4,8 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runProgram } from '../src/system/exec.js';
-import { removeStaleNamespaces } from '../src/system/virtual-network.js';
+import { runProgram } from '../src/adapters/exec.js';
+import { removeStaleNamespaces } from '../src/lab/virtual-network.js';
 import { runB1 } from './b1-forwarding.js';
 import { runB2 } from './b2-trigger-open.js';
 import { runB3 } from './b3-control-plane.js';

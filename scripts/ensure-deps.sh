@@ -17,21 +17,16 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# npm ci when node_modules is missing or older than the lockfile.
+# npm ci when node_modules is missing or older than the lock file; it never rewrites package-lock.json.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "porttrigger: installing npm packages (npm ci)" >&2
-  if ! npm ci --no-audit --no-fund --loglevel=error; then
-    # Some npm 11 setups write lock files without other platforms' optional packages and then refuse them in
-    # npm ci; npm install still installs exactly the locked versions.
-    echo "porttrigger: npm ci refused the lock file; installing the locked versions with npm install" >&2
-    npm install --no-audit --no-fund --loglevel=error
-  fi
+  npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
   npx --no-install tsc -p tsconfig.build.json
-  chmod +x dist/cli/main.js
+  chmod +x dist/cli/main.js dist/main/daemon.js
   touch "$stamp"
 fi

@@ -1,13 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runProgram } from '../../src/system/exec.js';
+import { runProgram } from '../../src/adapters/exec.js';
 import {
   createVirtualNetwork,
   type HostName,
   LAB_ADDRESSES,
   type NodeName,
   type VirtualNetwork,
-} from '../../src/system/virtual-network.js';
+} from '../../src/lab/virtual-network.js';
 import type { BenchContext } from './context.js';
 
 /** The repository root, from the compiled location dist/bench-build/bench/lib/. */
@@ -68,7 +68,7 @@ function sinkScript(host: 'lan1' | 'wan1'): string {
 }
 
 /**
- * Builds a virtual network (src/system/virtual-network.ts) and prepares it for measuring the router: static ARP
+ * Builds a virtual network (src/lab/virtual-network.ts) and prepares it for measuring the router: static ARP
  * and bridge entries (no flooding, no resolution during a run), RPS that moves the router's packet work to
  * {@link ROUTER_CPU}, and netdev-ingress sinks on lan1 and wan1 that count and drop the generated UDP.
  */

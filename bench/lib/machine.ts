@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { runProgram } from '../../src/system/exec.js';
+import { runProgram } from '../../src/adapters/exec.js';
 
 /** Finds a program on PATH (or an absolute path); undefined when missing. */
 export function findProgram(name: string): string | undefined {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LAB_ADDRESSES } from '../../src/system/virtual-network.js';
+import { LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
 import type { BenchContext } from './context.js';
 import type { BenchNetwork } from './lab.js';
 

@@ -1,4 +1,4 @@
-import { runProgram } from '../../src/system/exec.js';
+import { runProgram } from '../../src/adapters/exec.js';
 import type { BenchContext } from './context.js';
 
 let namespaces = 0;

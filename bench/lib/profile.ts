@@ -1,6 +1,6 @@
 import { Session } from 'node:inspector/promises';
 import { relative } from 'node:path';
-import { runProgram } from '../../src/system/exec.js';
+import { runProgram } from '../../src/adapters/exec.js';
 import { REPO_ROOT } from './lab.js';
 
 interface ProfileNode {

@@ -1,7 +1,7 @@
-import type { Config, FamilyChoice, RemotePolicy, Rule } from '../../src/core/types.js';
-import { TABLE_NAME } from '../../src/core/types.js';
+import type { Config, FamilyChoice, RemotePolicy, Rule } from '../../src/domain/types.js';
+import { TABLE_NAME } from '../../src/domain/types.js';
+import { LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
 import { type Plan, sharedSetName } from '../../src/nft/plan.js';
-import { LAB_ADDRESSES } from '../../src/system/virtual-network.js';
 import { PORTS } from './lab.js';
 
 /** The name of the rule every measurement goes through. */

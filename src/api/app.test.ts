@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, REMOTE, startFixture } from '../../test/service/fixture.js';
-import type { EventHistory } from '../daemon/service.js';
+import type { EventHistory } from '../service/service.js';
 import { API_PREFIX, createApp } from './app.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 

@@ -2,7 +2,7 @@
  * The one place where error codes become HTTP statuses, and the one shape of an error response:
  * `{ error: { code, message, issues? } }`.
  */
-import { InvalidInputError, type Issue, PorttriggerError } from '../core/errors.js';
+import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
 
 /** HTTP statuses the API answers errors with. */
 export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 500 | 502 | 503;

@@ -2,8 +2,8 @@
  * The OpenAPI 3.1 description of the REST API, written by hand as a typed object and served at
  * `/api/v1/openapi.json`. A test checks that it lists exactly the routes the app serves.
  */
-import { LIMITS } from '../core/config.js';
-import { CLOSE_REASONS, EVENT_TYPES } from '../daemon/events.js';
+import { LIMITS } from '../domain/config.js';
+import { CLOSE_REASONS, EVENT_TYPES } from '../service/events.js';
 
 /** A JSON Schema (2020-12) as OpenAPI 3.1 uses it; only the keywords this document needs. */
 export interface SchemaObject {

@@ -1,10 +1,10 @@
 /** The schemas of every path, query and body parameter of the API, and their conversion to issues. */
 import { z } from 'zod';
-import { canonicalAddress } from '../core/address.js';
-import { fromZodIssues } from '../core/config.js';
-import { InvalidInputError, type Issue } from '../core/errors.js';
-import { EVENT_TYPES } from '../daemon/events.js';
-import { MAX_PAGE } from '../system/event-store.js';
+import { MAX_PAGE } from '../adapters/event-store.js';
+import { canonicalAddress } from '../domain/address.js';
+import { fromZodIssues } from '../domain/config.js';
+import { InvalidInputError, type Issue } from '../domain/errors.js';
+import { EVENT_TYPES } from '../service/events.js';
 
 /** Turns zod's issues into ours (the config validator's conversion). */
 export function zodIssues(issues: readonly z.core.$ZodIssue[], input?: unknown): Issue[] {

@@ -1,14 +1,14 @@
 /** Serves the API over HTTP with @hono/node-server: the only place that knows the Node runtime. */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { PorttriggerError } from '../core/errors.js';
-import type { ApiSettings } from '../core/types.js';
-import type { Service } from '../daemon/service.js';
-import type { Logger } from '../system/logger.js';
-import { ensureApiToken } from '../system/token.js';
+import type { Logger } from '../adapters/logger.js';
+import { ensureApiToken } from '../adapters/token.js';
+import { PorttriggerError } from '../domain/errors.js';
+import type { ApiSettings } from '../domain/types.js';
+import type { Service } from '../service/service.js';
 import { createApp } from './app.js';
 
-export { DEFAULT_API_SETTINGS } from '../core/config.js';
+export { DEFAULT_API_SETTINGS } from '../domain/config.js';
 
 /** Options for {@link serveApi} besides the config's `api` section. */
 export interface ServeOptions {

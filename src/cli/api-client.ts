@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseConfigText } from '../core/config.js';
-import type { Issue } from '../core/errors.js';
-import { PorttriggerError } from '../core/errors.js';
-import type { Config, Family, Rule, TriggerEntry, TriggerTable } from '../core/types.js';
+import { parseConfigText } from '../domain/config.js';
+import type { Issue } from '../domain/errors.js';
+import { PorttriggerError } from '../domain/errors.js';
+import type { Config, Family, Rule, TriggerEntry, TriggerTable } from '../domain/types.js';
 import type { ParsedArgs } from './args.js';
 import { stringOption } from './args.js';
 import type { CliContext } from './context.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRESETS } from '../core/presets.js';
+import { PRESETS } from '../domain/presets.js';
 import { parseSseChunk } from './api-client.js';
 import { COMMANDS, runCli } from './cli.js';
 import { formatCheck, parsePortArg } from './commands/check.js';

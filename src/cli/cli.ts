@@ -1,4 +1,4 @@
-import { InvalidInputError, type Issue, PorttriggerError } from '../core/errors.js';
+import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
 import { ApiError } from './api-client.js';
 import type { CommandSpec } from './args.js';
 import { formatCommandHelp, formatTopHelp, parseCommandLine } from './args.js';

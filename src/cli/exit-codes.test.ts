@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, PorttriggerError } from '../core/errors.js';
-import { ExecError } from '../system/exec.js';
-import { NftError } from '../system/nft.js';
+import { ExecError } from '../adapters/exec.js';
+import { NftError } from '../adapters/nft.js';
+import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import { ApiError } from './api-client.js';
 import { EXIT_CODES, exitCodeFor, ReportedFailure, UsageError } from './exit-codes.js';
 

@@ -1,4 +1,4 @@
-import { PorttriggerError } from '../core/errors.js';
+import { PorttriggerError } from '../domain/errors.js';
 
 /** The exit codes of `porttrigger`, documented in docs/cli.md. */
 export const EXIT_CODES = {

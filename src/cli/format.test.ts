@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TriggerTable } from '../core/types.js';
+import type { TriggerTable } from '../domain/types.js';
 import { formatDuration, formatIssues, formatPortSpecs, formatTriggerTable, renderTable } from './format.js';
 
 const AT = Date.parse('2025-06-01T12:00:00Z');

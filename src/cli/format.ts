@@ -1,6 +1,6 @@
-import type { Issue } from '../core/errors.js';
-import { formatPath } from '../core/errors.js';
-import type { PortSpec, Rule, TriggerTable } from '../core/types.js';
+import type { Issue } from '../domain/errors.js';
+import { formatPath } from '../domain/errors.js';
+import type { PortSpec, Rule, TriggerTable } from '../domain/types.js';
 
 /** Marks for a check result, the same in every command. */
 export const MARKS = { ok: '✔', warn: '⚠', fail: '✘' } as const;

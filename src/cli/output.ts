@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { formatPath, type Issue, PorttriggerError } from '../core/errors.js';
+import { formatPath, type Issue, PorttriggerError } from '../domain/errors.js';
 import type { CliContext } from './context.js';
 
 /** Prints a value as indented JSON on standard output. */

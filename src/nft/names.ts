@@ -1,5 +1,5 @@
-import { rangesByProtocol } from '../core/ports.js';
-import type { Rule } from '../core/types.js';
+import { rangesByProtocol } from '../domain/ports.js';
+import type { Rule } from '../domain/types.js';
 
 /** 32-bit FNV-1a over UTF-16 code units, as 8 hex digits: a stable, dependency-free name hash. */
 export function hash32(text: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Config, Rule } from '../core/types.js';
+import type { Config, Rule } from '../domain/types.js';
 import { planConfig } from './plan.js';
 
 const rule = (over: Partial<Rule> & { name: string }): Rule => ({

@@ -1,8 +1,8 @@
-import type { IpPrefix } from '../core/address.js';
-import { formatPrefix, parsePrefix } from '../core/address.js';
-import { ruleFamilies } from '../core/config.js';
-import { rangesByProtocol } from '../core/ports.js';
-import type { Config, Family, PortRange, Protocol, Rule } from '../core/types.js';
+import type { IpPrefix } from '../domain/address.js';
+import { formatPrefix, parsePrefix } from '../domain/address.js';
+import { ruleFamilies } from '../domain/config.js';
+import { rangesByProtocol } from '../domain/ports.js';
+import type { Config, Family, PortRange, Protocol, Rule } from '../domain/types.js';
 import { entryIdentity, hash32 } from './names.js';
 
 /**

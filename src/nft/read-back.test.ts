@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Config, Rule } from '../core/types.js';
+import type { Config, Rule } from '../domain/types.js';
 import { planConfig } from './plan.js';
 import { readTriggerTable } from './read-back.js';
 import { planEntryChanges } from './seeds.js';

@@ -1,6 +1,6 @@
-import { canonicalAddress } from '../core/address.js';
-import type { BlockedRecord, ConflictRecord, Family, TriggerEntry, TriggerTable } from '../core/types.js';
-import { RECORD_WINDOW_SECONDS } from '../core/types.js';
+import { canonicalAddress } from '../domain/address.js';
+import type { BlockedRecord, ConflictRecord, Family, TriggerEntry, TriggerTable } from '../domain/types.js';
+import { RECORD_WINDOW_SECONDS } from '../domain/types.js';
 import type { Plan, RulePlan, SharedSetKind } from './plan.js';
 import { indexRulePlans, sharedSetName } from './plan.js';
 import type { KernelElement, KernelState } from './state.js';

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../core/config.js';
-import type { Config } from '../core/types.js';
+import { parseConfigText } from '../domain/config.js';
+import type { Config } from '../domain/types.js';
 import { planConfig } from './plan.js';
 import { NO_TABLE, renderApplyScript, renderRemoveScript, renderTable } from './render.js';
 

@@ -1,6 +1,6 @@
-import { parsePrefix } from '../core/address.js';
-import type { Family } from '../core/types.js';
-import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../core/types.js';
+import { parsePrefix } from '../domain/address.js';
+import type { Family } from '../domain/types.js';
+import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../domain/types.js';
 import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
 import { SET_SIZES, SHARED_SET_NAMES, sharedSetName } from './plan.js';
 

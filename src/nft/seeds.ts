@@ -1,5 +1,5 @@
-import { parseAddress, parsePrefix, prefixContains } from '../core/address.js';
-import type { Family, TriggerTable } from '../core/types.js';
+import { parseAddress, parsePrefix, prefixContains } from '../domain/address.js';
+import type { Family, TriggerTable } from '../domain/types.js';
 import type { Plan, RulePlan } from './plan.js';
 import { indexRulePlans, sharedSetName } from './plan.js';
 import type { SeedElement } from './render.js';

@@ -1,4 +1,4 @@
-import { TABLE_NAME } from '../core/types.js';
+import { TABLE_NAME } from '../domain/types.js';
 
 /** One element of a dynamic set as nft reports it. */
 export interface KernelElement {

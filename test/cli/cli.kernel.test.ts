@@ -5,15 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ServiceHost, startServiceHost } from '../../src/cli/service-host.js';
-import { runProgram } from '../../src/system/exec.js';
-import { findFreePort, labConfigText } from '../../src/system/lab.js';
-import { silentLogger } from '../../src/system/logger.js';
-import {
-  createVirtualNetwork,
-  LAB_ADDRESSES,
-  type VirtualNetwork,
-} from '../../src/system/virtual-network.js';
+import { runProgram } from '../../src/adapters/exec.js';
+import { silentLogger } from '../../src/adapters/logger.js';
+import { findFreePort, labConfigText } from '../../src/lab/lab.js';
+import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

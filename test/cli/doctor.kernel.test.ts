@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/core/config.js';
-import type { Config } from '../../src/core/types.js';
-import { type DoctorCheck, runDoctor } from '../../src/system/doctor.js';
-import { runProgram } from '../../src/system/exec.js';
-import { labConfigText } from '../../src/system/lab.js';
-import { createVirtualNetwork, type VirtualNetwork } from '../../src/system/virtual-network.js';
+import { runProgram } from '../../src/adapters/exec.js';
+import { type DoctorCheck, runDoctor } from '../../src/doctor/doctor.js';
+import { parseConfigText } from '../../src/domain/config.js';
+import type { Config } from '../../src/domain/types.js';
+import { labConfigText } from '../../src/lab/lab.js';
+import { createVirtualNetwork, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../../src/core/types.js';
-import { KernelDatapath } from '../../src/system/kernel-datapath.js';
-import { createNftRunner } from '../../src/system/nft.js';
-import { createVirtualNetwork, LAB_ADDRESSES } from '../../src/system/virtual-network.js';
+import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
+import { createNftRunner } from '../../src/adapters/nft.js';
+import type { Config } from '../../src/domain/types.js';
+import { createVirtualNetwork, LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
 import type { Flow, LanHost, ScenarioTarget } from './target.js';
 
 const A = LAB_ADDRESSES;

@@ -1,6 +1,6 @@
-import type { Decision, ModelPacket } from '../../src/core/model.js';
-import { ReferenceModel } from '../../src/core/model.js';
-import { LAB_ADDRESSES } from '../../src/system/virtual-network.js';
+import { LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
+import type { Decision, ModelPacket } from '../../src/model/model.js';
+import { ReferenceModel } from '../../src/model/model.js';
 import type { Flow, LanHost, ScenarioTarget, WanHost } from './target.js';
 
 const A = LAB_ADDRESSES;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Config, Mode, PortSpec, Rule } from '../../src/core/types.js';
-import { LAB_ADDRESSES } from '../../src/system/virtual-network.js';
+import type { Config, Mode, PortSpec, Rule } from '../../src/domain/types.js';
+import { LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
 import type { ScenarioTarget, TargetFactory } from './target.js';
 
 const A = LAB_ADDRESSES.hosts;

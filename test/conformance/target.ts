@@ -1,5 +1,5 @@
-import type { ApplyReport, ReleaseSelector } from '../../src/core/datapath.js';
-import type { Config, Family, Protocol, TriggerTable } from '../../src/core/types.js';
+import type { ApplyReport, ReleaseSelector } from '../../src/domain/datapath.js';
+import type { Config, Family, Protocol, TriggerTable } from '../../src/domain/types.js';
 
 /** The LAN hosts of the test network. */
 export type LanHost = 'lan1' | 'lan2';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PorttriggerError } from '../../src/core/errors.js';
+import { runProgram } from '../../src/adapters/exec.js';
+import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
+import type { NftRunner } from '../../src/adapters/nft.js';
+import { createNftRunner } from '../../src/adapters/nft.js';
+import { PorttriggerError } from '../../src/domain/errors.js';
 import { planConfig } from '../../src/nft/plan.js';
-import { runProgram } from '../../src/system/exec.js';
-import { KernelDatapath } from '../../src/system/kernel-datapath.js';
-import type { NftRunner } from '../../src/system/nft.js';
-import { createNftRunner } from '../../src/system/nft.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runProgram } from '../../src/system/exec.js';
+import { runProgram } from '../../src/adapters/exec.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const dir = new URL('./', import.meta.url);

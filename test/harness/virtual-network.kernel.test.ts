@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runProgram } from '../../src/system/exec.js';
-import { startProbe } from '../../src/system/probe-client.js';
+import { runProgram } from '../../src/adapters/exec.js';
+import { startProbe } from '../../src/lab/probe-client.js';
 import {
   createVirtualNetwork,
   LAB_ADDRESSES,
   NODE_NAMES,
   removeStaleNamespaces,
   type VirtualNetwork,
-} from '../../src/system/virtual-network.js';
+} from '../../src/lab/virtual-network.js';
 import { describeKernel } from './kernel-gate.js';
 
 const { hosts, router } = LAB_ADDRESSES;

@@ -5,12 +5,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApplyReport } from '../../src/core/datapath.js';
-import { ReferenceModel } from '../../src/core/model.js';
-import type { Config, Protocol, TriggerTable } from '../../src/core/types.js';
-import { type Service, type ServiceOptions, startService } from '../../src/daemon/service.js';
-import { silentLogger } from '../../src/system/logger.js';
-import { NftError } from '../../src/system/nft.js';
+import { silentLogger } from '../../src/adapters/logger.js';
+import { NftError } from '../../src/adapters/nft.js';
+import type { ApplyReport } from '../../src/domain/datapath.js';
+import type { Config, Protocol, TriggerTable } from '../../src/domain/types.js';
+import { ReferenceModel } from '../../src/model/model.js';
+import { type Service, type ServiceOptions, startService } from '../../src/service/service.js';
 
 /** Where the model's clock starts: a real-looking time, so retention by age behaves. */
 export const T0 = 1_900_000_000_000;

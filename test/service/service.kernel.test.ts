@@ -10,14 +10,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  createVirtualNetwork,
-  LAB_ADDRESSES,
-  type VirtualNetwork,
-} from '../../src/system/virtual-network.js';
+import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/daemon/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/main/daemon.js', import.meta.url));
 const A = LAB_ADDRESSES;
 const LAN1 = A.hosts.lan1.ipv4;
 const WAN1 = A.hosts.wan1.ipv4;

@@ -1,4 +1,4 @@
-import { parseConfigText } from '../../core/config.js';
+import { parseConfigText } from '../../domain/config.js';
 import { planConfig } from '../../nft/plan.js';
 import { NO_TABLE, renderApplyScript } from '../../nft/render.js';
 import type { Command } from '../context.js';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseConfigText } from '../../core/config.js';
-import type { Config } from '../../core/types.js';
-import type { DoctorCheck } from '../../system/doctor.js';
-import { configCheck, runDoctor } from '../../system/doctor.js';
+import type { DoctorCheck } from '../../doctor/doctor.js';
+import { configCheck, runDoctor } from '../../doctor/doctor.js';
+import { parseConfigText } from '../../domain/config.js';
+import type { Config } from '../../domain/types.js';
 import { configPathOf } from '../api-client.js';
 import { stringOption } from '../args.js';
 import type { Command } from '../context.js';

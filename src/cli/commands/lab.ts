@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { PorttriggerError } from '../../core/errors.js';
-import type { LabProgress, LabServiceRequest, RunningLab } from '../../system/lab.js';
-import { missingLabPrerequisites, startLab } from '../../system/lab.js';
-import { createLogger } from '../../system/logger.js';
+import { createLogger } from '../../adapters/logger.js';
+import { PorttriggerError } from '../../domain/errors.js';
+import type { LabProgress, LabServiceRequest, RunningLab } from '../../lab/lab.js';
+import { missingLabPrerequisites, startLab } from '../../lab/lab.js';
+import { startServiceHost } from '../../main/service-host.js';
 import { ApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
 import type { CliContext, Command } from '../context.js';
@@ -10,7 +11,6 @@ import { waitForSignal } from '../context.js';
 import { ReportedFailure, UsageError } from '../exit-codes.js';
 import { formatTriggerTable, MARKS } from '../format.js';
 import { printJson } from '../output.js';
-import { startServiceHost } from '../service-host.js';
 
 function indent(text: string, by: string): string {
   return text

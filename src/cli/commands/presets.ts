@@ -1,4 +1,4 @@
-import { PRESETS } from '../../core/presets.js';
+import { PRESETS } from '../../domain/presets.js';
 import type { Command } from '../context.js';
 import { formatDuration, formatPortSpecs, renderTable } from '../format.js';
 import { printJson } from '../output.js';

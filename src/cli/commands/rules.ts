@@ -1,7 +1,7 @@
-import { validateRule } from '../../core/config.js';
-import { PorttriggerError } from '../../core/errors.js';
-import { findPreset, PRESETS, presetRuleInput } from '../../core/presets.js';
-import type { PortSpec } from '../../core/types.js';
+import { validateRule } from '../../domain/config.js';
+import { PorttriggerError } from '../../domain/errors.js';
+import { findPreset, PRESETS, presetRuleInput } from '../../domain/presets.js';
+import type { PortSpec } from '../../domain/types.js';
 import { createApiClient } from '../api-client.js';
 import type { ParsedArgs } from '../args.js';
 import { booleanOption, stringOption, stringOptions } from '../args.js';

@@ -1,9 +1,9 @@
-import { createLogger, isLogThreshold } from '../../system/logger.js';
+import { createLogger, isLogThreshold } from '../../adapters/logger.js';
+import { startServiceHost } from '../../main/service-host.js';
 import { configPathOf } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
 import type { CliSignal, Command } from '../context.js';
 import { UsageError } from '../exit-codes.js';
-import { startServiceHost } from '../service-host.js';
 
 /** `porttrigger run`: the service in the foreground, with its API; SIGHUP reloads, SIGTERM/SIGINT stop. */
 export const runCommand: Command = {

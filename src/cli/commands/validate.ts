@@ -1,4 +1,4 @@
-import { parseConfigText } from '../../core/config.js';
+import { parseConfigText } from '../../domain/config.js';
 import type { Command } from '../context.js';
 import { ReportedFailure } from '../exit-codes.js';
 import { formatIssues, MARKS } from '../format.js';

@@ -1,0 +1,154 @@
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../domain/config.js';
+import type { Config } from '../domain/types.js';
+import { readConfigFile, renderConfigText, writeConfigFile } from './config-file.js';
+
+const TEXT = `# porttrigger on the test gateway
+interfaces:
+  lan: [br-lan]
+  wan: [wan0]
+mode: standalone
+rules:
+  # keeps its comment
+  - name: game
+    trigger: [{ protocol: udp, ports: "5000" }]
+    open: [{ protocol: udp, ports: "7000-7010" }]
+    idleTimeout: 30
+  - name: voice
+    trigger: [{ protocol: tcp, ports: "5060" }]
+    open: [{ protocol: udp, ports: "16384-16482" }]
+    idleTimeout: 120
+`;
+
+function parsed(text: string): Config {
+  const r = parseConfigText(text);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.value;
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pt-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('renderConfigText', () => {
+  it('gives back the same text when nothing changed', () => {
+    expect(renderConfigText(TEXT, parsed(TEXT))).toBe(TEXT);
+  });
+
+  it('keeps comments and unchanged rules, and writes a new rule in the compact style', () => {
+    const config = parsed(TEXT);
+    const next: Config = {
+      ...config,
+      rules: [
+        ...config.rules,
+        {
+          ...config.rules[0]!,
+          name: 'ftp',
+          open: [{ protocol: 'tcp', ports: '20' }],
+          onExpire: 'close',
+          lanHosts: ['192.168.1.0/24'],
+        },
+      ],
+    };
+    const text = renderConfigText(TEXT, next);
+    expect(text).toContain('# porttrigger on the test gateway');
+    expect(text).toContain('  # keeps its comment\n  - name: game');
+    expect(text).toContain('    open: [{ protocol: tcp, ports: "20" }]');
+    expect(text).toContain('    lanHosts: [192.168.1.0/24]');
+    expect(text).toContain('    onExpire: close');
+    expect(text).not.toContain('enabled: true');
+    expect(parsed(text)).toEqual(next);
+  });
+
+  it('rewrites only the rule that changed and removes deleted ones', () => {
+    const config = parsed(TEXT);
+    const next: Config = { ...config, rules: [{ ...config.rules[1]!, enabled: false }] };
+    const text = renderConfigText(TEXT, next);
+    expect(text).not.toContain('name: game');
+    expect(text).toContain('enabled: false');
+    expect(parsed(text)).toEqual(next);
+  });
+
+  it('keeps blank lines between rules and quotes names that would not read back as strings', () => {
+    const spaced = TEXT.replace('  - name: voice', '\n  - name: voice');
+    const config = parsed(spaced);
+    const next: Config = {
+      ...config,
+      rules: [
+        ...config.rules,
+        { ...config.rules[0]!, name: 'yes', open: [{ protocol: 'udp', ports: '9000' }] },
+      ],
+    };
+    const text = renderConfigText(spaced, next);
+    expect(text).toBe(
+      `${spaced}\n  - name: "yes"\n    trigger: [{ protocol: udp, ports: "5000" }]\n    open: [{ protocol: udp, ports: "9000" }]\n    idleTimeout: 30\n`,
+    );
+  });
+
+  it('adds the first rule to an empty flow list and empties a block list as []', () => {
+    const empty = 'interfaces:\n  lan: [br-lan]\n  wan: [wan0]\nrules: []\n';
+    const config = parsed(TEXT);
+    const one: Config = { ...parsed(empty), rules: [config.rules[0]!] };
+    expect(parsed(renderConfigText(empty, one))).toEqual(one);
+    const none: Config = { ...config, rules: [] };
+    const text = renderConfigText(TEXT, none);
+    expect(text).toContain('rules: []');
+    expect(text).toContain('# porttrigger on the test gateway');
+    expect(parsed(text)).toEqual(none);
+  });
+
+  it('writes a fresh file when the old text is not a mapping', () => {
+    const config = parsed(TEXT);
+    expect(parsed(renderConfigText('', config))).toEqual(config);
+  });
+});
+
+describe('config files', () => {
+  it('reads and validates', async () => {
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, TEXT);
+    const { text, result } = await readConfigFile(path);
+    expect(text).toBe(TEXT);
+    expect(result.ok).toBe(true);
+    await expect(readConfigFile(join(dir, 'missing.yaml'))).rejects.toMatchObject({
+      code: 'CONFIG_READ_FAILED',
+    });
+  });
+
+  it('writes atomically, keeps the previous version as .bak and the file mode, and leaves no temp file', async () => {
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, TEXT);
+    chmodSync(path, 0o640);
+    await writeConfigFile(path, 'new: text\n');
+    expect(readFileSync(path, 'utf8')).toBe('new: text\n');
+    expect(readFileSync(`${path}.bak`, 'utf8')).toBe(TEXT);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir).sort()).toEqual(['config.yaml', 'config.yaml.bak']);
+  });
+
+  it('leaves the file as it was when the write fails', async () => {
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, TEXT);
+    // A directory where the backup goes makes the write fail after the temp file exists.
+    mkdirSync(`${path}.bak`);
+    await expect(writeConfigFile(path, 'new: text\n')).rejects.toMatchObject({ code: 'CONFIG_WRITE_FAILED' });
+    expect(readFileSync(path, 'utf8')).toBe(TEXT);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(path)).toBe(true);
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * The config file: read it, and write a changed config back atomically (temp file, fsync, rename, the
+ * previous version kept as `<file>.bak`) while keeping the operator's layout and comments where nothing changed.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+import { parseConfigText, validateRule } from '../domain/config.js';
+import { PorttriggerError, type Result } from '../domain/errors.js';
+import type { Config, Rule } from '../domain/types.js';
+
+/** A config file as read: its exact text and the result of validating it. */
+export interface ConfigFileContents {
+  readonly text: string;
+  readonly result: Result<Config>;
+}
+
+/** Reads and validates a config file; CONFIG_READ_FAILED when it cannot be read at all. */
+export async function readConfigFile(path: string): Promise<ConfigFileContents> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PorttriggerError(
+      'CONFIG_READ_FAILED',
+      `cannot read the config file ${path}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return { text, result: parseConfigText(text) };
+}
+
+/** JSON with sorted keys: equal values give equal text whatever the key order. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+const TOP_LEVEL = ['interfaces', 'mode', 'enabled', 'ipv6', 'api', 'events'] as const;
+const PLAIN = /^[\w][\w ./()-]*$/;
+// Plain scalars that YAML would read as something other than a string.
+const NOT_A_STRING =
+  /^(true|false|null|yes|no|on|off|y|n|~|[-+]?(\.\d+|\d[\d_]*(\.[\d_]*)?)([eE][-+]?\d+)?|0x[\da-f]+|0o[0-7]+|\.(inf|nan))$/i;
+
+/** A string as a YAML scalar: plain when that reads back as the same string, JSON-quoted otherwise. */
+function scalar(text: string, flow = false): string {
+  const plain =
+    PLAIN.test(text) && !text.endsWith(' ') && !NOT_A_STRING.test(text) && !(flow && / /.test(text));
+  return plain ? text : JSON.stringify(text);
+}
+
+/** One rule as the lines of a block sequence item, in the compact style of examples/gateway.yaml. */
+function ruleLines(rule: Rule): string[] {
+  const specs = (list: Rule['open']) =>
+    `[${list.map((s) => `{ protocol: ${s.protocol}, ports: ${JSON.stringify(s.ports)} }`).join(', ')}]`;
+  return [
+    `name: ${scalar(rule.name)}`,
+    ...(rule.description !== undefined ? [`description: ${scalar(rule.description)}`] : []),
+    ...(rule.enabled ? [] : ['enabled: false']),
+    ...(rule.family !== 'both' ? [`family: ${rule.family}`] : []),
+    `trigger: ${specs(rule.trigger)}`,
+    `open: ${specs(rule.open)}`,
+    `idleTimeout: ${rule.idleTimeout}`,
+    ...(rule.lanHosts !== 'any'
+      ? [`lanHosts: [${rule.lanHosts.map((h) => scalar(h, true)).join(', ')}]`]
+      : []),
+    ...(rule.remote !== 'any' ? [`remote: ${rule.remote}`] : []),
+    ...(rule.onExpire !== 'keep' ? [`onExpire: ${rule.onExpire}`] : []),
+  ];
+}
+
+/**
+ * The text of `config` written over `previousText`: the old text is kept byte for byte where nothing changed
+ * (comments, layout); changed and new rules are written in the compact style of the examples.
+ * @example renderConfigText(readFileSync(path, 'utf8'), { ...config, rules: [...config.rules, rule] })
+ */
+export function renderConfigText(previousText: string, config: Config): string {
+  const before = parseConfigText(previousText);
+  const previous = before.ok ? before.value : undefined;
+  if (previous && stableJson(previous) === stableJson(config)) return previousText;
+  const onlyRules =
+    previous !== undefined && TOP_LEVEL.every((k) => stableJson(previous[k]) === stableJson(config[k]));
+  const spliced = onlyRules ? spliceRules(previousText, config) : undefined;
+  // Whatever is written must read back as the config: otherwise fall back to a rewrite by the YAML library.
+  if (spliced !== undefined && readsBackAs(spliced, config)) return spliced;
+  return rewrite(previousText, config);
+}
+
+function readsBackAs(text: string, config: Config): boolean {
+  const r = parseConfigText(text);
+  return r.ok && stableJson(r.value) === stableJson(config);
+}
+
+/**
+ * Replaces the items of a block `rules:` sequence in the text: each unchanged rule keeps its own lines (and the
+ * comment lines and blank lines above it), new ones are inserted with the same indentation.
+ */
+function spliceRules(text: string, config: Config): string | undefined {
+  const doc = parseDocument(text);
+  const seq = doc.get('rules', true);
+  if (!isSeq(seq) || seq.flow || seq.items.length === 0) return undefined;
+  const items = seq.items.filter(isMap);
+  if (items.length !== seq.items.length || items.some((i) => !i.range)) return undefined;
+  const lineStart = (at: number) => text.lastIndexOf('\n', at - 1) + 1;
+  const nextLine = (at: number) => {
+    const nl = text.indexOf('\n', at);
+    return nl < 0 ? text.length : nl + 1;
+  };
+  const first = items[0]!.range!;
+  const firstLine = lineStart(first[0]);
+  const dash = text.indexOf('-', firstLine) - firstLine;
+  const indent = first[0] - firstLine;
+  if (dash < 0 || indent <= dash) return undefined;
+  // The first item takes the comment lines right above it (indented like it) along.
+  let start = firstLine;
+  for (;;) {
+    const above = lineStart(start - 1);
+    if (start === 0 || !new RegExp(`^ {${dash}}#`).test(text.slice(above, start))) break;
+    start = above;
+  }
+  // An item ends with its last non-blank line; blank lines and comments after it lead the next one.
+  const ends = items.map((item) => {
+    let end = item.range![1];
+    while (end > item.range![0] && /\s/.test(text[end - 1] ?? '')) end--;
+    return nextLine(end - 1);
+  });
+  const suffix = text.slice(ends[ends.length - 1]);
+  if (config.rules.length === 0) {
+    const head = text.slice(0, start).trimEnd();
+    return head.endsWith('rules:') ? `${head} []\n${suffix}` : undefined;
+  }
+  const chunks = items.map((_, i) => {
+    const chunk = text.slice(i === 0 ? start : ends[i - 1], ends[i]);
+    return chunk.endsWith('\n') ? chunk : `${chunk}\n`;
+  });
+  const byRule = new Map<string, string>();
+  items.forEach((item, i) => {
+    const parsed = validateRule(item.toJSON());
+    if (parsed.ok) byRule.set(stableJson(parsed.value), chunks[i]!);
+  });
+  // New rules are separated like the existing ones are (a blank line or none).
+  const gap = chunks.length > 1 && chunks[1]!.startsWith('\n') ? '\n' : '';
+  const body = config.rules
+    .map((rule) => {
+      const kept = byRule.get(stableJson(rule));
+      if (kept !== undefined) return kept;
+      const lines = ruleLines(rule);
+      return `${gap}${' '.repeat(dash)}-${' '.repeat(indent - dash - 1)}${lines
+        .map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`))
+        .join('\n')}\n`;
+    })
+    .join('');
+  return text.slice(0, start) + body.replace(/^\n+/, '') + suffix;
+}
+
+/** Rewrites the document with the YAML library: comments stay, formatting of the rest may change. */
+function rewrite(previousText: string, config: Config): string {
+  const doc = parseDocument(previousText);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return fresh(config);
+  const before = parseConfigText(previousText);
+  const previous = before.ok ? before.value : undefined;
+  for (const key of TOP_LEVEL) {
+    const now = config[key];
+    if (stableJson(now) === stableJson(previous?.[key])) continue;
+    if (now === undefined) doc.delete(key);
+    else doc.set(key, doc.createNode(now));
+  }
+  const existing = doc.get('rules', true);
+  const seq = isSeq(existing) ? existing : (doc.createNode([]) as YAMLSeq);
+  const unchanged = new Map<string, unknown>();
+  for (const node of seq.items) {
+    const parsed = validateRule(isMap(node) ? node.toJSON() : undefined);
+    if (parsed.ok) unchanged.set(stableJson(parsed.value), node);
+  }
+  // The sequence node itself is kept: comments attached to it stay.
+  seq.items = config.rules.map((rule) => unchanged.get(stableJson(rule)) ?? ruleNode(rule));
+  seq.flow = seq.items.length === 0;
+  if (seq !== existing) doc.set('rules', seq);
+  return doc.toString();
+}
+
+function ruleNode(rule: Rule): Node {
+  return parseDocument(ruleLines(rule).join('\n')).contents as YAMLMap;
+}
+
+function fresh(config: Config): string {
+  const { rules, ...rest } = config;
+  const head = new Document(rest).toString();
+  if (rules.length === 0) return `${head}rules: []\n`;
+  return `${head}rules:\n${rules.map((r) => `  - ${ruleLines(r).join('\n    ')}\n`).join('')}`;
+}
+
+/**
+ * Writes `text` to `path` atomically: a temp file in the same directory, fsync, the current file copied to
+ * `<path>.bak`, rename, fsync of the directory. A crash leaves either the old or the new file, never half of one.
+ */
+export async function writeConfigFile(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = await stat(path).then(
+    (s) => s.mode & 0o777,
+    () => 0o644,
+  );
+  try {
+    const file = await open(tmp, 'wx', mode);
+    try {
+      await file.writeFile(text, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await copyFile(path, `${path}.bak`).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await rename(tmp, path);
+    const directory = await open(dir, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw new PorttriggerError(
+      'CONFIG_WRITE_FAILED',
+      `cannot write the config file ${path}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

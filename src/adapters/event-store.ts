@@ -1,0 +1,241 @@
+/**
+ * The event history: an SQLite database (WAL) of the service's events, queried by page and filter, trimmed by
+ * age and count. Every failure is an EventStoreError: the service catches it and goes on triggering.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { PorttriggerError } from '../domain/errors.js';
+
+/** What the history needs to know of an event to index it; the rest is stored as JSON. */
+export interface EventRecord {
+  readonly type: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+  readonly rule: string;
+  readonly host?: string;
+  readonly contender?: string;
+  readonly holder?: string;
+}
+
+/** A stored event: the event and its id (ids only grow; they are the paging cursor). */
+export type StoredEvent<E extends EventRecord> = E & { readonly id: number };
+
+/** Filters and paging of a query; every filter is optional. */
+export interface EventQuery {
+  readonly rule?: string;
+  /** Matches the event's host, contender or holder. */
+  readonly host?: string;
+  readonly type?: string;
+  /** Events at or after this time (ms). */
+  readonly since?: number;
+  /** Events before this time (ms). */
+  readonly until?: number;
+  /** At most this many events (default 100, at most 1000). */
+  readonly limit?: number;
+  /** Continue after this id: older ids for `desc`, newer ones for `asc`. */
+  readonly cursor?: number;
+  /** `desc` (default): newest first. */
+  readonly order?: 'asc' | 'desc';
+}
+
+/** One page of events; `nextCursor` is there when more match. */
+export interface EventPage<E extends EventRecord> {
+  readonly events: readonly StoredEvent<E>[];
+  readonly nextCursor?: number;
+}
+
+/** How much history to keep. */
+export interface RetentionSettings {
+  readonly retentionDays: number;
+  readonly maxEvents: number;
+}
+
+/** Options for {@link EventStore.open}. */
+export interface EventStoreOptions extends RetentionSettings {
+  /** The database file (created with its directory). */
+  readonly path: string;
+  readonly clock?: () => number;
+}
+
+/** Thrown when the history cannot be opened, written or read. */
+export class EventStoreError extends PorttriggerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EVENT_STORE_FAILED', message, options);
+  }
+}
+
+/** The most events one query returns. */
+export const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+const DAY_MS = 86_400_000;
+// Trimming costs a delete per table scan of the index: often enough to bound growth, rarely enough to be free.
+const PRUNE_EVERY_INSERTS = 100;
+const PRUNE_EVERY_MS = 60_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  host TEXT,
+  holder TEXT,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE INDEX IF NOT EXISTS events_rule ON events (rule, id);
+CREATE INDEX IF NOT EXISTS events_host ON events (host, id);
+CREATE INDEX IF NOT EXISTS events_holder ON events (holder, id);
+`;
+
+function fail(what: string, path: string, error: unknown): EventStoreError {
+  return new EventStoreError(`event history ${path}: ${what} failed: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
+/** The SQLite event history. Synchronous (better-sqlite3): each call takes microseconds to milliseconds. */
+export class EventStore<E extends EventRecord> {
+  readonly #db: Database.Database;
+  readonly #path: string;
+  readonly #clock: () => number;
+  readonly #insert: Database.Statement;
+  #retention: RetentionSettings;
+  #sincePrune = 0;
+  #lastPrune = 0;
+
+  private constructor(db: Database.Database, options: EventStoreOptions) {
+    this.#db = db;
+    this.#path = options.path;
+    this.#clock = options.clock ?? Date.now;
+    this.#retention = { retentionDays: options.retentionDays, maxEvents: options.maxEvents };
+    this.#insert = db.prepare(
+      'INSERT INTO events (at, type, rule, host, holder, data) VALUES (@at, @type, @rule, @host, @holder, @data)',
+    );
+  }
+
+  /**
+   * Opens (creating) the database and trims it.
+   * @example const store = EventStore.open<TriggerEvent>({ path: '/var/lib/porttrigger/events.db', retentionDays: 30, maxEvents: 100_000 })
+   */
+  static open<E extends EventRecord>(options: EventStoreOptions): EventStore<E> {
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+      db = new Database(options.path);
+      db.pragma('journal_mode = WAL');
+      // WAL with NORMAL is durable across application crashes; an OS crash may lose the last events only.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 1000');
+      db.exec(SCHEMA);
+      const store = new EventStore<E>(db, options);
+      store.prune();
+      return store;
+    } catch (error) {
+      db?.close();
+      throw error instanceof EventStoreError ? error : fail('open', options.path, error);
+    }
+  }
+
+  /** The database file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Stores an event and returns its id. */
+  insert(event: E): number {
+    try {
+      const info = this.#insert.run({
+        at: Math.round(event.at),
+        type: event.type,
+        rule: event.rule,
+        host: event.host ?? event.contender ?? null,
+        holder: event.holder ?? null,
+        data: JSON.stringify(event),
+      });
+      this.#sincePrune++;
+      if (this.#sincePrune >= PRUNE_EVERY_INSERTS || this.#clock() - this.#lastPrune >= PRUNE_EVERY_MS)
+        this.prune();
+      return Number(info.lastInsertRowid);
+    } catch (error) {
+      throw error instanceof EventStoreError ? error : fail('write', this.#path, error);
+    }
+  }
+
+  /** One page of events matching the filters. */
+  query(query: EventQuery = {}): EventPage<E> {
+    const order = query.order ?? 'desc';
+    const limit = Math.min(Math.max(1, Math.floor(query.limit ?? DEFAULT_PAGE)), MAX_PAGE);
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (query.rule !== undefined) {
+      where.push('rule = @rule');
+      params.rule = query.rule;
+    }
+    if (query.host !== undefined) {
+      where.push('(host = @host OR holder = @host)');
+      params.host = query.host;
+    }
+    if (query.type !== undefined) {
+      where.push('type = @type');
+      params.type = query.type;
+    }
+    if (query.since !== undefined) {
+      where.push('at >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('at < @until');
+      params.until = query.until;
+    }
+    if (query.cursor !== undefined) {
+      where.push(order === 'desc' ? 'id < @cursor' : 'id > @cursor');
+      params.cursor = query.cursor;
+    }
+    const sql =
+      `SELECT id, data FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `ORDER BY id ${order === 'desc' ? 'DESC' : 'ASC'} LIMIT ${limit + 1}`;
+    try {
+      const rows = this.#db.prepare(sql).all(params) as { id: number; data: string }[];
+      const page = rows.slice(0, limit).map((r) => ({ ...(JSON.parse(r.data) as E), id: r.id }));
+      const last = page[page.length - 1];
+      return rows.length > limit && last ? { events: page, nextCursor: last.id } : { events: page };
+    } catch (error) {
+      throw fail('query', this.#path, error);
+    }
+  }
+
+  /** Deletes events older than the retention age and the oldest beyond the maximum count; returns how many. */
+  prune(): number {
+    const now = this.#clock();
+    try {
+      const old = this.#db
+        .prepare('DELETE FROM events WHERE at < ?')
+        .run(now - this.#retention.retentionDays * DAY_MS);
+      const excess = this.#db
+        .prepare('DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)')
+        .run(this.#retention.maxEvents);
+      this.#sincePrune = 0;
+      this.#lastPrune = now;
+      return old.changes + excess.changes;
+    } catch (error) {
+      throw fail('trim', this.#path, error);
+    }
+  }
+
+  /** Changes how much history is kept (a reload); trims at once. */
+  setRetention(retention: RetentionSettings): void {
+    this.#retention = { retentionDays: retention.retentionDays, maxEvents: retention.maxEvents };
+    this.prune();
+  }
+
+  /** Closes the database; later calls fail. */
+  close(): void {
+    try {
+      this.#db.close();
+    } catch {
+      // Closing twice or after a failure: nothing left to release.
+    }
+  }
+}

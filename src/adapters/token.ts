@@ -1,0 +1,65 @@
+/** The API's bearer token: generated once, kept in a file only root can read, compared in constant time. */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { PorttriggerError } from '../domain/errors.js';
+
+/** Options for {@link ensureApiToken}. */
+export interface EnsureTokenOptions {
+  /** Told once when a new token is created (default: a line on stderr, so the operator can copy it). */
+  readonly announce?: (message: string) => void;
+}
+
+/** A new random token: 32 bytes, base64url. */
+export function generateToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Reads the token at `path`, creating it (mode 0600, directories 0700) when the file is missing or empty.
+ * @example const { token } = await ensureApiToken('/var/lib/porttrigger/api-token')
+ */
+export async function ensureApiToken(
+  path: string,
+  options: EnsureTokenOptions = {},
+): Promise<{ token: string; created: boolean }> {
+  const existing = await readFile(path, 'utf8').then(
+    (text) => text.trim(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw new PorttriggerError('TOKEN_FAILED', `cannot read the API token ${path}: ${error.message}`, {
+        cause: error,
+      });
+    },
+  );
+  if (existing) {
+    // A token that others could read is no secret: tighten it rather than refuse to start.
+    await chmod(path, 0o600).catch(() => undefined);
+    return { token: existing, created: false };
+  }
+  const token = generateToken();
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFile(path, `${token}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
+  } catch (error) {
+    throw new PorttriggerError(
+      'TOKEN_FAILED',
+      `cannot write the API token ${path}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const announce = options.announce ?? ((m: string) => process.stderr.write(`${m}\n`));
+  announce(`porttrigger: created the API token in ${path} (shown once): ${token}`);
+  return { token, created: true };
+}
+
+/** Compares a presented token with the expected one in time that does not depend on where they differ. */
+export function tokensEqual(expected: string, presented: string): boolean {
+  // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the expected length.
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(a, b) && expected.length > 0;
+}

@@ -1,0 +1,67 @@
+/** The service with its REST API, as `porttrigger run` and `porttrigger lab` start it in-process. */
+
+import type { Logger } from '../adapters/logger.js';
+import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
+import type { ReloadResult, Service } from '../service/service.js';
+import { startService } from '../service/service.js';
+
+/** Options for {@link startServiceHost}. */
+export interface ServiceHostOptions {
+  readonly configPath: string;
+  readonly logger: Logger;
+  /** Run nft inside this network namespace; the API still listens in ours. */
+  readonly netns?: string;
+  readonly keepTableOnStop?: boolean;
+  /** Serve no API (the service alone). */
+  readonly noApi?: boolean;
+  /** Told once when the API token file is created. */
+  readonly announceToken?: (message: string) => void;
+}
+
+/** A running service and its API. */
+export interface ServiceHost {
+  readonly service: Service;
+  /** The API's URL, e.g. `http://127.0.0.1:8080`; undefined without an API. */
+  readonly url: string | undefined;
+  reload(): Promise<ReloadResult>;
+  /** Closes the API, then stops the service (which removes its table unless told to keep it). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the service from a config file, then its API on the config's `api.listen`.
+ * @example const host = await startServiceHost({ configPath, logger }); await host.stop();
+ */
+export async function startServiceHost(options: ServiceHostOptions): Promise<ServiceHost> {
+  const service = await startService({
+    configPath: options.configPath,
+    logger: options.logger,
+    ...(options.netns ? { netns: options.netns } : {}),
+    ...(options.keepTableOnStop ? { keepTableOnStop: true } : {}),
+  });
+  let api: Awaited<ReturnType<typeof serveApi>> | undefined;
+  if (!options.noApi) {
+    try {
+      api = await serveApi(service, service.config.api ?? DEFAULT_API_SETTINGS, {
+        logger: options.logger,
+        ...(options.announceToken ? { announceToken: options.announceToken } : {}),
+      });
+    } catch (error) {
+      await service.stop().catch(() => undefined);
+      throw error;
+    }
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    service,
+    url: api?.url,
+    reload: () => service.reload(),
+    stop: () => {
+      stopping ??= (async () => {
+        await api?.close();
+        await service.stop();
+      })();
+      return stopping;
+    },
+  };
+}

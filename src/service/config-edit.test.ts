@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { Config, Rule } from '../domain/types.js';
+import {
+  issuesForRule,
+  withRuleAdded,
+  withRuleEnabled,
+  withRuleRemoved,
+  withRuleReplaced,
+} from './config-edit.js';
+import { checkPort } from './port-check.js';
+
+const rule = (name: string, ports = '7000'): Rule => ({
+  name,
+  enabled: true,
+  family: 'both',
+  trigger: [{ protocol: 'udp', ports: '5000' }],
+  open: [{ protocol: 'udp', ports }],
+  idleTimeout: 30,
+  lanHosts: 'any',
+  remote: 'any',
+  onExpire: 'keep',
+});
+const config: Config = {
+  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
+  mode: 'companion',
+  enabled: true,
+  ipv6: true,
+  rules: [rule('game'), rule('voice', '8000-8010')],
+};
+
+describe('rule edits', () => {
+  it('refuses a second rule with the same name in another case', () => {
+    expect(() => withRuleAdded(config, rule('GAME'))).toThrow(
+      expect.objectContaining({ code: 'RULE_EXISTS' }),
+    );
+  });
+
+  it('replaces in place and may rename, but not onto another rule', () => {
+    expect(withRuleReplaced(config, 'game', rule('arcade')).rules.map((r) => r.name)).toEqual([
+      'arcade',
+      'voice',
+    ]);
+    expect(() => withRuleReplaced(config, 'game', rule('voice'))).toThrow(
+      expect.objectContaining({ code: 'RULE_EXISTS' }),
+    );
+  });
+
+  it.each([
+    ['replace', () => withRuleReplaced(config, 'nope', rule('x'))],
+    ['remove', () => withRuleRemoved(config, 'nope')],
+    ['enable', () => withRuleEnabled(config, 'nope', true)],
+  ])('%s of an unknown rule is RULE_NOT_FOUND', (_what, edit) => {
+    expect(edit).toThrow(expect.objectContaining({ code: 'RULE_NOT_FOUND' }));
+  });
+
+  it('makes whole-config issue paths relative to the edited rule only', () => {
+    const issues = [
+      { path: ['rules', 1, 'open'], code: 'open_overlap', message: 'x' },
+      { path: ['rules', 0, 'open'], code: 'open_overlap', message: 'y' },
+    ];
+    expect(issuesForRule(issues, 1).map((i) => i.path)).toEqual([['open'], ['rules', 0, 'open']]);
+  });
+});
+
+describe('checkPort', () => {
+  const table = {
+    at: 0,
+    entries: [{ rule: 'voice', family: 'ipv4' as const, holder: '192.168.1.10', expiresAt: 9 }],
+    conflicts: [],
+    blocked: [],
+  };
+
+  it('names the rule that opens the port and the host that receives it', () => {
+    expect(checkPort(config, table, 8005, 'udp')).toEqual({
+      port: 8005,
+      protocol: 'udp',
+      open: true,
+      matches: [{ rule: 'voice', enabled: true, entries: table.entries }],
+    });
+  });
+
+  it('says closed for a port of a rule without entries, and for another protocol', () => {
+    expect(checkPort(config, table, 7000, 'udp')).toMatchObject({ open: false, matches: [{ rule: 'game' }] });
+    expect(checkPort(config, table, 8005, 'tcp')).toMatchObject({ open: false, matches: [] });
+  });
+});

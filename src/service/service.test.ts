@@ -1,0 +1,165 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configText, type Fixture, LAN1, LAN2, startFixture } from '../../test/service/fixture.js';
+import type { PublishedEvent } from './events.js';
+import type { EventHistory } from './service.js';
+
+let fx: Fixture | undefined;
+afterEach(async () => {
+  await fx?.cleanup();
+  fx = undefined;
+});
+
+function collect(f: Fixture): PublishedEvent[] {
+  const events: PublishedEvent[] = [];
+  f.service.subscribe((e) => events.push(e));
+  return events;
+}
+
+describe('service', () => {
+  it('refuses to start on an invalid config with every issue, applying nothing', async () => {
+    await expect(
+      startFixture({
+        text: (dir) =>
+          configText(dir).replace('"5000"', '"70000"').replace('idleTimeout: 30', 'idleTimeout: 0'),
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [expect.anything(), expect.anything()] });
+  });
+
+  it('emits opened, then closed as expired, with openedAt in the table and the history', async () => {
+    fx = await startFixture();
+    const events = collect(fx);
+    fx.model.trigger(LAN1, 5000);
+    const table = await fx.service.table();
+    expect(table.entries).toMatchObject([{ rule: 'game', holder: LAN1, openedAt: fx.model.now() }]);
+    fx.model.advance(31_000);
+    await fx.service.poll();
+    expect(events.map((e) => [e.type, e.type === 'closed' ? e.reason : ''])).toEqual([
+      ['opened', ''],
+      ['closed', 'expired'],
+    ]);
+    expect(events.every((e) => typeof e.id === 'number')).toBe(true);
+    expect(fx.service.queryEvents({}).events.map((e) => e.type)).toEqual(['closed', 'opened']);
+  });
+
+  it('adopts entries the datapath already holds at start, once, flagged adopted', async () => {
+    fx = await startFixture();
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.poll();
+    // A second service on the same model and files: like a restart after kill -9.
+    const { startService } = await import('./service.js');
+    const { silentLogger } = await import('../adapters/logger.js');
+    const again = await startService({
+      configPath: fx.configPath,
+      logger: silentLogger,
+      datapath: fx.model,
+      clock: () => fx!.model.now(),
+      pollIntervalMs: 3_600_000,
+      keepTableOnStop: true,
+    });
+    const opened = again.queryEvents({ type: 'opened' }).events;
+    expect(opened.map((e) => e.type === 'opened' && e.adopted)).toEqual([true, undefined]);
+    await again.stop();
+  });
+
+  it('re-applies with the remembered entries when the table is lost, and counts it', async () => {
+    fx = await startFixture();
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.poll();
+    fx.model.intact = false;
+    await fx.service.poll();
+    expect(fx.model.remembered).toHaveLength(1);
+    expect(fx.model.remembered[0]?.entries).toMatchObject([{ rule: 'game', holder: LAN1 }]);
+    expect(fx.service.metricsText()).toContain('porttrigger_restores_total 1');
+  });
+
+  it('closes entries with the reason of the change that closed them', async () => {
+    fx = await startFixture();
+    const events = collect(fx);
+    fx.model.trigger(LAN1, 5000);
+    fx.model.trigger(LAN1, 5060, 'tcp');
+    await fx.service.poll();
+    await fx.service.setRuleEnabled('game', false);
+    await fx.service.deleteRule('voice call');
+    expect(
+      events.filter((e) => e.type === 'closed').map((e) => e.type === 'closed' && [e.rule, e.reason]),
+    ).toEqual([
+      ['game', 'rule-disabled'],
+      ['voice call', 'rule-removed'],
+    ]);
+  });
+
+  it('puts the previous config back when writing the file fails after the apply', async () => {
+    fx = await startFixture();
+    const before = readFileSync(fx.configPath, 'utf8');
+    mkdirSync(`${fx.configPath}.bak`);
+    await expect(fx.service.setRuleEnabled('game', false)).rejects.toMatchObject({
+      code: 'CONFIG_WRITE_FAILED',
+    });
+    expect(readFileSync(fx.configPath, 'utf8')).toBe(before);
+    expect(fx.model.applied.at(-1)?.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+  });
+
+  it('refuses a change when the file changed on disk since it was loaded', async () => {
+    fx = await startFixture();
+    writeFileSync(fx.configPath, `${readFileSync(fx.configPath, 'utf8')}# edited\n`);
+    await expect(fx.service.setRuleEnabled('game', false)).rejects.toMatchObject({
+      code: 'CONFIG_FILE_CHANGED',
+    });
+    expect((await fx.service.reload()).ok).toBe(true);
+    await fx.service.setRuleEnabled('game', false);
+    expect(readFileSync(fx.configPath, 'utf8')).toContain('# edited');
+  });
+
+  it('keeps triggering and reports degraded when the event history cannot be written', async () => {
+    const failing: EventHistory = {
+      insert: () => {
+        throw new Error('disk I/O error');
+      },
+      query: () => ({ events: [] }),
+      close: () => undefined,
+    };
+    fx = await startFixture({ openHistory: () => failing });
+    const events = collect(fx);
+    fx.model.trigger(LAN1, 5000);
+    await expect(fx.service.poll()).resolves.toMatchObject({ entries: [{ holder: LAN1 }] });
+    expect(events).toMatchObject([{ type: 'opened', host: LAN1 }]);
+    expect(events[0]?.id).toBeUndefined();
+    expect(fx.service.health()).toMatchObject({
+      status: 'degraded',
+      eventStore: { status: 'failing', error: 'disk I/O error' },
+    });
+    expect(fx.service.metricsText()).toContain('porttrigger_event_store_errors_total 1');
+  });
+
+  it('starts without a history it cannot open and says so', async () => {
+    fx = await startFixture({
+      openHistory: () => {
+        throw new Error('unable to open database file');
+      },
+    });
+    expect(fx.service.health().status).toBe('degraded');
+    expect(() => fx!.service.queryEvents({})).toThrow(
+      expect.objectContaining({ code: 'EVENT_STORE_FAILED' }),
+    );
+  });
+
+  it('on stop removes the table and closes entries as stopped, or keeps them when asked', async () => {
+    fx = await startFixture();
+    const events = collect(fx);
+    fx.model.trigger(LAN2, 5000);
+    await fx.service.poll();
+    await fx.service.stop();
+    expect(events.at(-1)).toMatchObject({ type: 'closed', reason: 'stopped', host: LAN2 });
+    expect((await fx.model.readTable()).entries).toEqual([]);
+    await expect(fx.service.table()).rejects.toMatchObject({ code: 'SERVICE_STOPPED' });
+
+    const kept = await startFixture({ keepTableOnStop: true });
+    kept.model.trigger(LAN2, 5000);
+    await kept.service.poll();
+    await kept.service.stop();
+    expect((await kept.model.readTable()).entries).toHaveLength(1);
+    await kept.cleanup();
+  });
+});
