@@ -174,7 +174,7 @@ describeKernel('the porttrigger service in a virtual network', () => {
       throw new Error(`${MAIN} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
     // The child runs compiled code: a stale build would test yesterday's service.
     const built = statSync(MAIN).mtimeMs;
-    for (const folder of ['daemon', 'api', 'system', 'core', 'nft']) {
+    for (const folder of readdirSync(fileURLToPath(new URL('../../src/', import.meta.url)))) {
       const root = fileURLToPath(new URL(`../../src/${folder}/`, import.meta.url));
       for (const file of readdirSync(root)) {
         if (
