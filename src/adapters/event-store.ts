@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PorttriggerError } from '../domain/errors.js';
+import { DEFAULT_PAGE, MAX_PAGE } from '../domain/paging.js';
 
 /** What the history needs to know of an event to index it; the rest is stored as JSON. */
 export interface EventRecord {
@@ -65,9 +66,6 @@ export class EventStoreError extends PorttriggerError {
   }
 }
 
-/** The most events one query returns. */
-export const MAX_PAGE = 1000;
-const DEFAULT_PAGE = 100;
 const DAY_MS = 86_400_000;
 // Trimming costs a delete per table scan of the index: often enough to bound growth, rarely enough to be free.
 const PRUNE_EVERY_INSERTS = 100;

@@ -12,18 +12,9 @@ export type LogThreshold = LogLevel | 'silent';
 /** Every log level, least severe first. */
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-/** Context attached to a log line: rule, host, error… */
-export type LogFields = Readonly<Record<string, unknown>>;
+import type { LogFields, Logger } from '../domain/logger.js';
 
-/** Writes log lines; every part of the service takes one. */
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line. */
-  child(fields: LogFields): Logger;
-}
+export type { LogFields, Logger } from '../domain/logger.js';
 
 /** Where lines go: process.stderr or anything with `write`. */
 export interface LogSink {

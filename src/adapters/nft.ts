@@ -1,14 +1,18 @@
-import { PorttriggerError } from '../domain/errors.js';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { type ErrorCode, PorttriggerError } from '../domain/errors.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { ExecError, runProgram } from './exec.js';
 
-/** Thrown when nft is missing, refuses a script, or fails to list. */
+/** The ways nft fails, each named where it happens. */
+export type NftErrorCode = Extract<
+  ErrorCode,
+  'NFT_MISSING' | 'NFT_TIMEOUT' | 'NFT_REJECTED' | 'NFT_LIST_FAILED'
+>;
+
+/** Thrown when nft is missing, times out, refuses a script, or fails to list. */
 export class NftError extends PorttriggerError {
-  constructor(
-    code: 'NFT_MISSING' | 'NFT_REJECTED' | 'NFT_FAILED',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  constructor(code: NftErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -29,22 +33,42 @@ export interface NftRunnerOptions {
   readonly binary?: string;
 }
 
-function describe(error: unknown, what: string): NftError {
-  // Inside a namespace `ip netns exec` runs nft, and reports a missing binary as its own failure.
-  const missingInNetns = error instanceof ExecError && /exec of ".*" failed: No such file/.test(error.stderr);
-  if (error instanceof ExecError && error.code === 'EXEC_TIMEOUT') {
-    return new NftError('NFT_FAILED', `nft did not finish the ${what}: ${error.message}`, { cause: error });
+/** Whether a program name resolves to an executable file on PATH (or is one, given with a slash). */
+function onPath(binary: string): boolean {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir || '.', binary));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Names the failure of one nft run from what the runner knows: the process' own outcome, and whether the
+ * binary exists at all (inside a namespace `ip netns exec` runs nft, so its exit says only that *something*
+ * failed to start).
+ */
+function failure(error: unknown, failed: 'refused' | 'list', what: string, binary: string): NftError {
+  if (!(error instanceof ExecError)) {
+    return new NftError('NFT_LIST_FAILED', `nft failed on the ${what}: ${String(error)}`, { cause: error });
   }
-  if (error instanceof ExecError && (error.exitCode === null || missingInNetns)) {
+  if (error.code === 'EXEC_TIMEOUT') {
+    return new NftError('NFT_TIMEOUT', `nft did not finish the ${what}: ${error.message}`, { cause: error });
+  }
+  if (error.exitCode === null || !onPath(binary)) {
     return new NftError('NFT_MISSING', `nft could not run (${error.message}): install nftables`, {
       cause: error,
     });
   }
-  if (error instanceof ExecError) {
-    const detail = error.stderr.trim().split('\n').slice(0, 6).join('\n') || error.message;
-    return new NftError('NFT_REJECTED', `nft rejected the ${what}: ${detail}`, { cause: error });
-  }
-  return new NftError('NFT_FAILED', `nft failed on the ${what}: ${String(error)}`, { cause: error });
+  const detail = error.stderr.trim().split('\n').slice(0, 6).join('\n') || error.message;
+  return failed === 'refused'
+    ? new NftError('NFT_REJECTED', `nft rejected the ${what}: ${detail}`, { cause: error })
+    : new NftError('NFT_LIST_FAILED', `nft failed the ${what}: ${detail}`, { cause: error });
 }
 
 /**
@@ -59,30 +83,44 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
       ...(input !== undefined ? { input } : {}),
       ...(options.netns ? { netns: options.netns } : {}),
     });
+  const hasOurTable = async (): Promise<boolean> => {
+    const { stdout } = await exec(['-j', 'list', 'tables', 'inet']).catch((e: unknown) => {
+      throw failure(e, 'list', 'listing (nft -j list tables inet)', bin);
+    });
+    const items = (JSON.parse(stdout) as { nftables?: { table?: { name?: string } }[] }).nftables ?? [];
+    return items.some((item) => item.table?.name === TABLE_NAME);
+  };
   return {
     async check(script) {
       await exec(['-c', '-f', '-'], script).catch((e) => {
-        throw describe(e, 'ruleset');
+        throw failure(e, 'refused', 'ruleset', bin);
       });
     },
     async apply(script) {
       await exec(['-f', '-'], script).catch((e) => {
-        throw describe(e, 'ruleset');
+        throw failure(e, 'refused', 'ruleset', bin);
       });
     },
     async listJson(args) {
+      const what = `listing (nft -j ${args.join(' ')})`;
+      let stdout: string;
       try {
-        const { stdout } = await exec(['-j', ...args]);
-        return JSON.parse(stdout) as unknown;
+        ({ stdout } = await exec(['-j', ...args]));
       } catch (e) {
-        if (
-          e instanceof ExecError &&
-          /No such file or directory/.test(e.stderr) &&
-          args.includes(TABLE_NAME)
-        ) {
+        const failed = failure(e, 'list', what, bin);
+        // A listing of our table fails when the table is absent: ask nft which tables exist rather than
+        // reading its wording.
+        if (failed.code === 'NFT_LIST_FAILED' && args.includes(TABLE_NAME) && !(await hasOurTable())) {
           return null;
         }
-        throw describe(e, `listing (nft -j ${args.join(' ')})`);
+        throw failed;
+      }
+      try {
+        return JSON.parse(stdout) as unknown;
+      } catch (e) {
+        throw new NftError('NFT_LIST_FAILED', `nft answered the ${what} with something that is not JSON`, {
+          cause: e,
+        });
       }
     },
   };

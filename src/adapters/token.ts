@@ -1,5 +1,5 @@
-/** The API's bearer token: generated once, kept in a file only root can read, compared in constant time. */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+/** The API's bearer token: generated once, kept in a file only root can read. */
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PorttriggerError } from '../domain/errors.js';
@@ -54,12 +54,4 @@ export async function ensureApiToken(
   const announce = options.announce ?? ((m: string) => process.stderr.write(`${m}\n`));
   announce(`porttrigger: created the API token in ${path} (shown once): ${token}`);
   return { token, created: true };
-}
-
-/** Compares a presented token with the expected one in time that does not depend on where they differ. */
-export function tokensEqual(expected: string, presented: string): boolean {
-  // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the expected length.
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(presented).digest();
-  return timingSafeEqual(a, b) && expected.length > 0;
 }

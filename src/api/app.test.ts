@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, REMOTE, startFixture } from '../../test/service/fixture.js';
 import type { EventHistory } from '../service/service.js';
 import { API_PREFIX, createApp } from './app.js';
-import { OPENAPI_DOCUMENT } from './openapi.js';
+import { ROUTES } from './contract.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 const TOKEN = 'test-token-0123456789';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
@@ -538,18 +539,25 @@ describe('metrics and OpenAPI', () => {
   });
 
   it('documents every route it serves, and only those', async () => {
-    const served = app.routes
-      .filter((r) => r.method !== 'ALL')
-      .map((r) => `${r.method.toLowerCase()} ${r.path.slice(API_PREFIX.length).replace(/:(\w+)/g, '{$1}')}`)
-      .sort();
-    const documented = Object.entries(OPENAPI_DOCUMENT.paths)
+    const served = [
+      ...new Set(
+        app.routes
+          .filter((r) => r.method !== 'ALL')
+          .map(
+            (r) => `${r.method.toLowerCase()} ${r.path.slice(API_PREFIX.length).replace(/:(\w+)/g, '{$1}')}`,
+          ),
+      ),
+    ].sort();
+    expect(served).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    const res = await json('GET', '/openapi.json');
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+    const documented = Object.entries(res.body.paths as Record<string, object>)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`))
       .sort();
-    expect(served).toEqual(documented);
-    const res = await json('GET', '/openapi.json');
-    expect(res.body.openapi).toBe('3.1.0');
+    expect(documented).toEqual(served);
     // Every $ref points at something that exists.
     const refs = [...JSON.stringify(res.body).matchAll(/"\$ref":"#\/components\/(\w+)\/(\w+)"/g)];
+    expect(refs.length).toBeGreaterThan(0);
     for (const [, kind, name] of refs)
       expect(res.body.components[kind!][name!], `${kind}/${name}`).toBeDefined();
   });

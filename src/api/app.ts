@@ -4,28 +4,40 @@
  * `app.request()`.
  */
 
+import { zValidator } from '@hono/zod-validator';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
-import type { Logger } from '../adapters/logger.js';
-import { tokensEqual } from '../adapters/token.js';
+import type { z } from 'zod';
 import { parseConfigText, validateConfig } from '../domain/config.js';
 import { InvalidInputError, PorttriggerError, type Result } from '../domain/errors.js';
+import type { Logger } from '../domain/logger.js';
 import type { Config } from '../domain/types.js';
 import type { PublishedEvent } from '../service/events.js';
 import type { ConfigChange, Service } from '../service/service.js';
+import { bearerToken, tokensEqual } from './auth.js';
 import { errorResponse } from './errors.js';
-import { OPENAPI_DOCUMENT } from './openapi.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { compact, parseInput, zodIssues } from './params.js';
 import {
   checkQuery,
-  compact,
+  type checkReply,
+  type deleteReply,
+  type eventPageReply,
   eventsQuery,
-  parseInput,
+  type healthReply,
   releaseBody,
-  ruleNameParam,
+  type releaseReply,
+  type reloadReply,
+  type ruleChangeReply,
+  ruleNameParams,
+  type ruleReply,
+  type rulesReply,
   streamQuery,
-} from './params.js';
+  type tableReply,
+  type validationReply,
+} from './schemas.js';
 
 /** Every route lives under this prefix. */
 export const API_PREFIX = '/api/v1';
@@ -33,10 +45,10 @@ export const API_PREFIX = '/api/v1';
 /** The largest request body accepted (413 beyond). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** What the app needs. */
+/** What the app needs; the composition root hands it in. */
 export interface AppDeps {
   readonly service: Service;
-  /** The bearer token every route but /health requires. */
+  /** The bearer token every route but /health requires (read or created by the composition root). */
   readonly token: string;
   readonly logger?: Logger;
   /** How often an idle event stream gets a comment line (default 15 s). */
@@ -71,8 +83,29 @@ async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-function changeBody(change: ConfigChange) {
-  return { rule: change.rule, warnings: change.warnings, applied: change.applied };
+/** A reply as the schema describes it; the values the service returns are readonly, the schema's are not. */
+type Reply<S extends z.ZodType> = DeepReadonly<z.output<S>>;
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** Checks query and path parameters with their schema; a failure is INVALID_INPUT with every issue. */
+function valid<T extends 'query' | 'param', S extends z.ZodObject>(target: T, schema: S, what: string) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) {
+      throw new InvalidInputError(`invalid ${what}`, zodIssues(result.error.issues, result.data));
+    }
+  });
+}
+
+function changeBody(change: ConfigChange): Reply<typeof ruleChangeReply> {
+  return {
+    ...(change.rule ? { rule: change.rule } : {}),
+    warnings: change.warnings,
+    applied: change.applied,
+  };
 }
 
 function matches(filter: { rule?: string; host?: string; type?: string }, e: PublishedEvent): boolean {
@@ -91,7 +124,8 @@ export function createApp(deps: AppDeps): Hono {
   const { service } = deps;
   const app = new Hono();
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
-  const name = (c: Context) => parseInput(ruleNameParam, c.req.param('name'), 'rule name');
+  const named = valid('param', ruleNameParams, 'rule name');
+  const document = buildOpenApiDocument();
 
   app.onError((error, c) => {
     const { status, body } = errorResponse(error);
@@ -108,7 +142,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use('*', async (c, next) => {
     if (c.req.path === `${API_PREFIX}/health`) return next();
-    const presented = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const presented = bearerToken(c.req.header('authorization'));
     if (presented === undefined || !tokensEqual(deps.token, presented)) {
       throw new PorttriggerError(
         'UNAUTHORIZED',
@@ -133,50 +167,50 @@ export function createApp(deps: AppDeps): Hono {
 
   const api = new Hono();
 
-  api.get('/rules', (c) => c.json({ rules: service.config.rules }));
-  api.get('/rules/:name', (c) => {
-    const wanted = name(c);
-    const rule = service.config.rules.find((r) => r.name === wanted);
-    if (!rule) throw new PorttriggerError('RULE_NOT_FOUND', `no rule named "${wanted}"`);
-    return c.json({ rule });
+  api.get('/rules', (c) => c.json({ rules: service.config.rules } satisfies Reply<typeof rulesReply>));
+  api.get('/rules/:name', named, (c) => {
+    const { name } = c.req.valid('param');
+    const rule = service.config.rules.find((r) => r.name === name);
+    if (!rule) throw new PorttriggerError('RULE_NOT_FOUND', `no rule named "${name}"`);
+    return c.json({ rule } satisfies Reply<typeof ruleReply>);
   });
   api.post('/rules', async (c) => c.json(changeBody(await service.createRule(await readJson(c))), 201));
-  api.put('/rules/:name', async (c) => {
-    const wanted = name(c);
-    return c.json(changeBody(await service.replaceRule(wanted, await readJson(c))));
+  api.put('/rules/:name', named, async (c) => {
+    const { name } = c.req.valid('param');
+    return c.json(changeBody(await service.replaceRule(name, await readJson(c))));
   });
-  api.delete('/rules/:name', async (c) => {
-    const wanted = name(c);
-    const change = await service.deleteRule(wanted);
-    return c.json({ deleted: wanted, applied: change.applied });
+  api.delete('/rules/:name', named, async (c) => {
+    const { name } = c.req.valid('param');
+    const change = await service.deleteRule(name);
+    return c.json({ deleted: name, applied: change.applied } satisfies Reply<typeof deleteReply>);
   });
-  api.post('/rules/:name/enable', async (c) =>
-    c.json(changeBody(await service.setRuleEnabled(name(c), true))),
+  api.post('/rules/:name/enable', named, async (c) =>
+    c.json(changeBody(await service.setRuleEnabled(c.req.valid('param').name, true))),
   );
-  api.post('/rules/:name/disable', async (c) =>
-    c.json(changeBody(await service.setRuleEnabled(name(c), false))),
+  api.post('/rules/:name/disable', named, async (c) =>
+    c.json(changeBody(await service.setRuleEnabled(c.req.valid('param').name, false))),
   );
 
-  api.get('/table', async (c) => c.json(await service.table()));
+  api.get('/table', async (c) => c.json((await service.table()) satisfies Reply<typeof tableReply>));
   api.post('/release', async (c) => {
     const selector = parseInput(releaseBody, await readJson(c), 'release request');
-    return c.json({ released: await service.release({ ...compact(selector), rule: selector.rule }) });
+    const released = await service.release({ ...compact(selector), rule: selector.rule });
+    return c.json({ released } satisfies Reply<typeof releaseReply>);
   });
-  api.get('/check', async (c) => {
-    const { port, protocol } = parseInput(checkQuery, c.req.query(), 'query');
-    return c.json(await service.checkPort(port, protocol));
+  api.get('/check', valid('query', checkQuery, 'query'), async (c) => {
+    const { port, protocol } = c.req.valid('query');
+    return c.json((await service.checkPort(port, protocol)) satisfies Reply<typeof checkReply>);
   });
 
-  api.get('/events', (c) => {
-    const query = compact(parseInput(eventsQuery, c.req.query(), 'query'));
-    const page = service.queryEvents(query);
+  api.get('/events', valid('query', eventsQuery, 'query'), (c) => {
+    const page = service.queryEvents(compact(c.req.valid('query')));
     return c.json({
       events: page.events,
       ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}),
-    });
+    } satisfies Reply<typeof eventPageReply>);
   });
-  api.get('/events/stream', (c) => {
-    const filter = compact(parseInput(streamQuery, c.req.query(), 'query'));
+  api.get('/events/stream', valid('query', streamQuery, 'query'), (c) => {
+    const filter = compact(c.req.valid('query'));
     const lastId = Number(c.req.header('last-event-id') ?? Number.NaN);
     return streamSSE(c, async (stream) => {
       const backlog: PublishedEvent[] = [];
@@ -254,7 +288,11 @@ export function createApp(deps: AppDeps): Hono {
     if (isYaml(type)) result = parseConfigText(await c.req.text());
     else if (!type || isJson(type)) result = validateConfig(await readJson(c));
     else throw new PorttriggerError('UNSUPPORTED_MEDIA_TYPE', `expected YAML or JSON, got ${type}`);
-    return c.json({ ok: result.ok, issues: result.ok ? [] : result.issues, warnings: result.warnings });
+    return c.json({
+      ok: result.ok,
+      issues: result.ok ? [] : result.issues,
+      warnings: result.warnings,
+    } satisfies Reply<typeof validationReply>);
   });
   api.post('/reload', async (c) => {
     const result = await service.reload();
@@ -264,14 +302,14 @@ export function createApp(deps: AppDeps): Hono {
         result.issues,
       );
     }
-    return c.json(result);
+    return c.json(result satisfies Reply<typeof reloadReply>);
   });
 
-  api.get('/openapi.json', (c) => c.json(OPENAPI_DOCUMENT));
+  api.get('/openapi.json', (c) => c.json(document));
   api.get('/metrics', (c) =>
     c.body(service.metricsText(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
-  api.get('/health', (c) => c.json(service.health()));
+  api.get('/health', (c) => c.json(service.health() satisfies Reply<typeof healthReply>));
 
   app.route(API_PREFIX, api);
   return app;

@@ -1,10 +1,7 @@
-/** The schemas of every path, query and body parameter of the API, and their conversion to issues. */
-import { z } from 'zod';
-import { MAX_PAGE } from '../adapters/event-store.js';
-import { canonicalAddress } from '../domain/address.js';
+/** Turning zod's verdicts into ours: INVALID_INPUT with every issue, and values without undefined keys. */
+import type { z } from 'zod';
 import { fromZodIssues } from '../domain/config.js';
 import { InvalidInputError, type Issue } from '../domain/errors.js';
-import { EVENT_TYPES } from '../service/events.js';
 
 /** Turns zod's issues into ours (the config validator's conversion). */
 export function zodIssues(issues: readonly z.core.$ZodIssue[], input?: unknown): Issue[] {
@@ -24,68 +21,3 @@ export function compact<T extends object>(value: T): { [K in keyof T]?: Exclude<
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
-
-const address = z.string().transform((text, ctx) => {
-  const canonical = canonicalAddress(text);
-  if (canonical === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not an IPv4 or IPv6 address` });
-    return z.NEVER;
-  }
-  return canonical;
-});
-
-/** A time as milliseconds since the epoch or an ISO 8601 date. */
-const time = z.string().transform((text, ctx) => {
-  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${text}" is not a time (milliseconds since the epoch or ISO 8601)`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const ruleName = z.string().min(1).max(64);
-const eventType = z.enum(EVENT_TYPES as ['opened', 'closed', 'conflict', 'blocked']);
-
-/** The name in `/rules/:name`. */
-export const ruleNameParam = ruleName;
-
-/** Body of `POST /release`. */
-export const releaseBody = z
-  .object({
-    rule: ruleName,
-    holder: address.optional(),
-    remote: address.optional(),
-    family: z.enum(['ipv4', 'ipv6']).optional(),
-  })
-  .strict();
-
-/** Query of `GET /events`. */
-export const eventsQuery = z
-  .object({
-    rule: ruleName.optional(),
-    host: address.optional(),
-    type: eventType.optional(),
-    since: time.optional(),
-    until: time.optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
-    cursor: z.coerce.number().int().min(0).optional(),
-    order: z.enum(['asc', 'desc']).optional(),
-  })
-  .strict();
-
-/** Query of `GET /events/stream`: only live events that match are sent. */
-export const streamQuery = z
-  .object({ rule: ruleName.optional(), host: address.optional(), type: eventType.optional() })
-  .strict();
-
-/** Query of `GET /check`. */
-export const checkQuery = z
-  .object({
-    port: z.coerce.number().int().min(1).max(65_535),
-    protocol: z.enum(['tcp', 'udp']),
-  })
-  .strict();

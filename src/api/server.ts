@@ -1,9 +1,8 @@
 /** Serves the API over HTTP with @hono/node-server: the only place that knows the Node runtime. */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Logger } from '../adapters/logger.js';
-import { ensureApiToken } from '../adapters/token.js';
 import { PorttriggerError } from '../domain/errors.js';
+import type { Logger } from '../domain/logger.js';
 import type { ApiSettings } from '../domain/types.js';
 import type { Service } from '../service/service.js';
 import { createApp } from './app.js';
@@ -12,9 +11,9 @@ export { DEFAULT_API_SETTINGS } from '../domain/config.js';
 
 /** Options for {@link serveApi} besides the config's `api` section. */
 export interface ServeOptions {
+  /** The bearer token every route but /health requires (the composition root reads or creates it). */
+  readonly token: string;
   readonly logger?: Logger;
-  /** Told once when a new token is created (default: stderr). */
-  readonly announceToken?: (message: string) => void;
   readonly heartbeatMs?: number;
 }
 
@@ -40,22 +39,18 @@ export function parseListen(listen: string): { host: string; port: number } {
 }
 
 /**
- * Starts the HTTP server of the API on `settings.listen`, creating the token file on first start.
- * @example const api = await serveApi(service, service.config.api ?? DEFAULT_API_SETTINGS)
+ * Starts the HTTP server of the API on `settings.listen`.
+ * @example const api = await serveApi(service, service.config.api ?? DEFAULT_API_SETTINGS, { token })
  */
 export async function serveApi(
   service: Service,
   settings: ApiSettings,
-  options: ServeOptions = {},
+  options: ServeOptions,
 ): Promise<ApiServer> {
   const { host, port } = parseListen(settings.listen);
-  const { token } = await ensureApiToken(
-    settings.tokenFile,
-    options.announceToken ? { announce: options.announceToken } : {},
-  );
   const app = createApp({
     service,
-    token,
+    token: options.token,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
   });

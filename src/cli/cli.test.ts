@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Hono } from 'hono';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Fixture, LAN1, LAN2, startFixture, T0 } from '../../test/service/fixture.js';
+import { createApp } from '../api/app.js';
 import { PRESETS } from '../domain/presets.js';
-import { parseSseChunk } from './api-client.js';
 import { COMMANDS, runCli } from './cli.js';
+import { parseSseChunk } from './client/sse.js';
 import { formatCheck, parsePortArg } from './commands/check.js';
 import { parseMoment } from './commands/events.js';
 import { parsePortSpecArg } from './commands/rules.js';
@@ -22,25 +26,25 @@ interface Recorded {
   readonly body?: unknown;
 }
 
-/** A fake `fetch`: answers from a handler and records every request. */
-function fakeFetch(handler: (r: Recorded) => { status: number; body?: unknown } | Error) {
+const TOKEN = 'secret-token';
+
+/**
+ * A `fetch` that hands every request to the real API app in-process (on a service over the reference model)
+ * and records it; `fail` makes it fail below HTTP instead, like a refused connection.
+ */
+function appFetch(app: Hono, fail?: () => Error) {
   const requests: Recorded[] = [];
-  const fetchFake = (async (input: string | URL, init: RequestInit = {}) => {
-    const r: Recorded = {
+  const fetchApp = (async (input: string | URL, init: RequestInit = {}) => {
+    requests.push({
       method: init.method ?? 'GET',
       url: String(input),
       headers: init.headers as Record<string, string>,
       ...(init.body !== undefined ? { body: JSON.parse(String(init.body)) } : {}),
-    };
-    requests.push(r);
-    const answer = handler(r);
-    if (answer instanceof Error) throw answer;
-    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
-      status: answer.status,
-      headers: { 'content-type': 'application/json' },
     });
+    if (fail) throw fail();
+    return app.fetch(new Request(input, init));
   }) as typeof fetch;
-  return { fetch: fetchFake, requests };
+  return { fetch: fetchApp, requests };
 }
 
 let dir: string;
@@ -49,7 +53,7 @@ let tokenFile: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'porttrigger-cli-test-'));
   tokenFile = join(dir, 'token');
-  await writeFile(tokenFile, 'secret-token\n');
+  await writeFile(tokenFile, `${TOKEN}\n`);
 });
 
 afterAll(async () => {
@@ -194,70 +198,97 @@ describe('presets', () => {
 });
 
 describe('commands that talk to the service', () => {
+  let fx: Fixture;
+  let app: Hono;
+  let api: ReturnType<typeof appFetch>;
+
+  beforeEach(async () => {
+    fx = await startFixture();
+    app = createApp({ service: fx.service, token: TOKEN });
+    api = appFetch(app);
+  });
+  afterEach(async () => {
+    await fx.cleanup();
+  });
+
   it('reads the table with the bearer token and prints it', async () => {
-    const { fetch, requests } = fakeFetch(() => ({
-      status: 200,
-      body: {
-        at: 1000,
-        entries: [{ rule: 'g', family: 'ipv4', holder: '192.168.1.10', expiresAt: 61_000 }],
-        conflicts: [],
-        blocked: [],
-      },
-    }));
-    const r = await run(['status', ...API, tokenFile], { fetch });
+    fx.model.trigger(LAN1, 5000);
+    const r = await run(['status', ...API, tokenFile], { fetch: api.fetch });
     expect(r.code).toBe(0);
-    expect(requests[0]).toMatchObject({ method: 'GET', url: 'http://127.0.0.1:1/api/v1/table' });
-    expect(requests[0]!.headers['authorization']).toBe('Bearer secret-token');
-    expect(r.out).toContain('g\tipv4\t192.168.1.10\tany\t-\t1m 00s');
+    expect(api.requests[0]).toMatchObject({ method: 'GET', url: 'http://127.0.0.1:1/api/v1/table' });
+    expect(api.requests[0]!.headers['authorization']).toBe(`Bearer ${TOKEN}`);
+    expect(r.out).toContain(`game\tipv4\t${LAN1}\tany\t0s ago\t30s`);
+    const json = JSON.parse((await run(['status', '--json', ...API, tokenFile], { fetch: api.fetch })).out);
+    expect(json.entries).toMatchObject([{ rule: 'game', holder: LAN1, expiresAt: T0 + 30_000 }]);
   });
 
   it('exits 4 when the service is unreachable or refuses the token', async () => {
-    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-    const down = await run(['status', ...API, tokenFile], { fetch: fakeFetch(() => refused).fetch });
+    const refused = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    const down = await run(['status', ...API, tokenFile], { fetch: appFetch(app, refused).fetch });
     expect(down.code).toBe(4);
     expect(down.err).toContain('cannot reach the porttrigger service at http://127.0.0.1:1: ECONNREFUSED');
-    const denied = fakeFetch(() => ({
-      status: 401,
-      body: { error: { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' } },
-    }));
-    const r = await run(['rules', 'list', ...API, tokenFile], { fetch: denied.fetch });
+    const wrongToken = join(dir, 'wrong-token');
+    await writeFile(wrongToken, 'not-the-token\n');
+    const r = await run(['rules', 'list', '--json', ...API, wrongToken], { fetch: api.fetch });
     expect(r.code).toBe(4);
-    expect(r.err).toContain('the service refused the API token');
+    expect(r.err).toContain('the service refused the API token (401: a valid bearer token is required');
+    expect(JSON.parse(r.err.split('\n')[0]!).error.code).toBe('UNAUTHORIZED');
     const noToken = await run(['status', ...API, join(dir, 'missing')]);
     expect(noToken.code).toBe(4);
     expect(noToken.err).toContain('cannot read the API token file');
   });
 
   it('exits 5 when the service reports an nft failure, 3 for a missing rule', async () => {
-    const nft = fakeFetch(() => ({
-      status: 502,
-      body: { error: { code: 'NFT_REJECTED', message: 'nft rejected the ruleset: line 3' } },
-    }));
-    const r = await run(['rules', 'enable', 'x', ...API, tokenFile], { fetch: nft.fetch });
+    fx.model.failNextApply = true;
+    const r = await run(['rules', 'disable', 'game', '--json', ...API, tokenFile], { fetch: api.fetch });
     expect(r.code).toBe(5);
-    expect(r.err).toContain('enabling rule "x": nft rejected the ruleset: line 3');
-    const gone = fakeFetch(() => ({
-      status: 404,
-      body: { error: { code: 'RULE_NOT_FOUND', message: 'no rule named "x"' } },
-    }));
-    expect((await run(['release', 'x', ...API, tokenFile], { fetch: gone.fetch })).code).toBe(3);
+    expect(JSON.parse(r.err).error).toEqual({
+      code: 'NFT_REJECTED',
+      message: 'disabling rule "game": nft rejected the ruleset: test',
+    });
+    const gone = await run(['release', 'x', '--json', ...API, tokenFile], { fetch: api.fetch });
+    expect(gone.code).toBe(3);
+    expect(JSON.parse(gone.err).error.code).toBe('RULE_NOT_FOUND');
+  });
+
+  it("keeps the server's codes: a taken name is RULE_EXISTS, a hand-edited file CONFIG_FILE_CHANGED", async () => {
+    const add = ['rules', 'add', '--name', 'GAME', '--trigger', 'tcp:6970', '--open', 'udp:9000', '--json'];
+    const taken = await run([...add, ...API, tokenFile], { fetch: api.fetch });
+    expect(taken.code).toBe(3);
+    expect(JSON.parse(taken.err).error.code).toBe('RULE_EXISTS');
+    await writeFile(fx.configPath, `${readFileSync(fx.configPath, 'utf8')}# edited by hand\n`);
+    const edited = await run(
+      [
+        'rules',
+        'add',
+        '--name',
+        'other',
+        '--trigger',
+        'tcp:6970',
+        '--open',
+        'udp:9000',
+        '--json',
+        ...API,
+        tokenFile,
+      ],
+      { fetch: api.fetch },
+    );
+    expect(edited.code).toBe(3);
+    expect(JSON.parse(edited.err).error.code).toBe('CONFIG_FILE_CHANGED');
+    expect(fx.service.config.rules.map((rule) => rule.name)).toEqual(['game', 'voice call']);
   });
 
   it('adds a rule from flags, validated before anything is sent', async () => {
-    const { fetch, requests } = fakeFetch((req) => ({
-      status: 201,
-      body: { rule: { ...(req.body as object), enabled: true }, warnings: [] },
-    }));
     const r = await run(
       [
         'rules',
         'add',
         '--name',
-        'Game',
+        'Game2',
         '--trigger',
         'tcp:6970',
         '--open',
-        'udp:7000-7010',
+        'udp:8000-8010',
         '--timeout',
         '5m',
         '--lan-hosts',
@@ -267,39 +298,40 @@ describe('commands that talk to the service', () => {
         ...API,
         tokenFile,
       ],
-      { fetch },
+      { fetch: api.fetch },
     );
     expect(r.code).toBe(0);
-    expect(requests[0]).toMatchObject({
+    expect(api.requests[0]).toMatchObject({
       method: 'POST',
       url: 'http://127.0.0.1:1/api/v1/rules',
       body: {
-        name: 'Game',
+        name: 'Game2',
         trigger: [{ protocol: 'tcp', ports: '6970' }],
-        open: [{ protocol: 'udp', ports: '7000-7010' }],
+        open: [{ protocol: 'udp', ports: '8000-8010' }],
         idleTimeout: 300,
         lanHosts: ['192.168.1.10', '192.168.1.0/24'],
         remote: 'contacted',
       },
     });
-    expect(r.out).toContain('✔ added rule "Game": trigger tcp 6970 → open udp 7000-7010');
+    expect(r.out).toContain('✔ added rule "Game2": trigger tcp 6970 → open udp 8000-8010');
+    expect(fx.service.config.rules.at(-1)).toMatchObject({ name: 'Game2', idleTimeout: 300, enabled: true });
   });
 
   it('adds a rule from a preset with overrides', async () => {
-    const { fetch, requests } = fakeFetch((req) => ({ status: 201, body: { rule: req.body } }));
     const r = await run(['rules', 'add', '--preset', 'irc-dcc', '--timeout', '30', ...API, tokenFile], {
-      fetch,
+      fetch: api.fetch,
     });
     expect(r.code).toBe(0);
-    expect(requests[0]!.body).toMatchObject({
+    expect(api.requests[0]!.body).toMatchObject({
       name: 'IRC DCC',
       idleTimeout: 30,
       trigger: [{ protocol: 'tcp', ports: '6660-6669' }],
     });
+    expect(fx.service.config.rules.at(-1)).toMatchObject({ name: 'IRC DCC', idleTimeout: 30 });
   });
 
   it('refuses an invalid rule with its issues (3), an unknown preset (3) and missing flags (2) without a request', async () => {
-    const { fetch, requests } = fakeFetch(() => ({ status: 500 }));
+    const { fetch, requests } = api;
     const bad = await run(
       ['rules', 'add', '--name', 'x', '--trigger', 'tcp:0', '--open', 'udp:1-2-3', ...API, tokenFile],
       { fetch },
@@ -324,62 +356,50 @@ describe('commands that talk to the service', () => {
   });
 
   it('releases one holder and says how many entries closed', async () => {
-    const { fetch, requests } = fakeFetch(() => ({ status: 200, body: { released: 1 } }));
-    const r = await run(['release', 'IRC DCC', '192.168.1.10', ...API, tokenFile], { fetch });
-    expect(requests[0]).toMatchObject({ method: 'POST', body: { rule: 'IRC DCC', holder: '192.168.1.10' } });
-    expect(r.out).toBe('Released 1 entry of rule "IRC DCC" held by 192.168.1.10.\n');
+    fx.model.trigger(LAN1, 5000);
+    const r = await run(['release', 'game', LAN1, ...API, tokenFile], { fetch: api.fetch });
+    expect(api.requests[0]).toMatchObject({ method: 'POST', body: { rule: 'game', holder: LAN1 } });
+    expect(r.out).toBe(`Released 1 entry of rule "game" held by ${LAN1}.\n`);
+    expect((await fx.model.readTable()).entries).toEqual([]);
   });
 
   it('checks both protocols when none is given', async () => {
-    const { fetch, requests } = fakeFetch((req) => {
-      const protocol = new URL(req.url).searchParams.get('protocol');
-      return { status: 200, body: { port: 4000, protocol, open: false, matches: [] } };
-    });
-    const r = await run(['check', '4000', ...API, tokenFile], { fetch });
+    const r = await run(['check', '4000', ...API, tokenFile], { fetch: api.fetch });
     expect(r.code).toBe(0);
-    expect(requests.map((q) => new URL(q.url).search)).toEqual([
+    expect(api.requests.map((q) => new URL(q.url).search)).toEqual([
       '?port=4000&protocol=tcp',
       '?port=4000&protocol=udp',
     ]);
     expect(r.out).toBe('✘ tcp 4000 is closed: no rule opens it.\n✘ udp 4000 is closed: no rule opens it.\n');
+    fx.model.trigger(LAN1, 5000);
+    const open = await run(['check', '7005/udp', ...API, tokenFile], { fetch: api.fetch });
+    expect(open.out).toContain(`✔ udp 7005 is open now:\n    rule "game" forwards it to ${LAN1}`);
   });
 
-  it('pages through the event history and prints it oldest first', async () => {
-    const { fetch, requests } = fakeFetch((req) => {
-      const cursor = new URL(req.url).searchParams.get('cursor');
-      return cursor === null
-        ? {
-            status: 200,
-            body: {
-              events: [
-                {
-                  id: 2,
-                  at: 2000,
-                  type: 'conflict',
-                  rule: 'g',
-                  family: 'ipv4',
-                  contender: '192.168.1.20',
-                  holder: '192.168.1.10',
-                },
-              ],
-              nextCursor: '2',
-            },
-          }
-        : {
-            status: 200,
-            body: {
-              events: [{ id: 1, at: 1000, type: 'opened', rule: 'g', family: 'ipv4', host: '192.168.1.10' }],
-            },
-          };
-    });
-    const r = await run(['events', '--rule', 'g', '--since', '1h', '--json', ...API, tokenFile], { fetch });
+  it('reads the newest events of the history and prints them oldest first', async () => {
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.poll();
+    fx.model.advance(1_000);
+    fx.model.trigger(LAN2, 5000);
+    await fx.service.poll();
+    fx.model.advance(31_000);
+    await fx.service.poll();
+    const r = await run(['events', '--rule', 'game', '--json', ...API, tokenFile], { fetch: api.fetch });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).map((e: { id: number }) => e.id)).toEqual([1, 2]);
-    const first = new URL(requests[0]!.url).searchParams;
-    expect(first.get('rule')).toBe('g');
-    expect(Date.parse(first.get('since')!)).toBeGreaterThan(Date.now() - 3_700_000);
-    expect(new URL(requests[1]!.url).searchParams.get('cursor')).toBe('2');
-    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch })).code).toBe(2);
+    const events = JSON.parse(r.out) as { id: number; type: string; host?: string; contender?: string }[];
+    expect(events.map((e) => e.type)).toEqual(['opened', 'conflict', 'closed']);
+    expect(events.map((e) => e.host ?? e.contender)).toEqual([LAN1, LAN2, LAN1]);
+    expect(new URL(api.requests[0]!.url).searchParams.get('rule')).toBe('game');
+    const newest = await run(['events', '--limit', '2', ...API, tokenFile], { fetch: api.fetch });
+    expect(new URL(api.requests.at(-1)!.url).searchParams.get('limit')).toBe('2');
+    expect(newest.out).toMatch(
+      /conflict\tgame\tipv4\t192\.168\.1\.20 refused, held by 192\.168\.1\.10\n.*closed\tgame\tipv4\t192\.168\.1\.10 no longer holds it: expired\n$/,
+    );
+    const since = await run(['events', '--since', '1h', ...API, tokenFile], { fetch: api.fetch });
+    expect(since.code).toBe(0);
+    const query = new URL(api.requests.at(-1)!.url).searchParams;
+    expect(Date.parse(query.get('since')!)).toBeGreaterThan(Date.now() - 3_700_000);
+    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch: api.fetch })).code).toBe(2);
   });
 });
 

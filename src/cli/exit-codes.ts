@@ -1,4 +1,4 @@
-import { PorttriggerError } from '../domain/errors.js';
+import { type ErrorCode, PorttriggerError } from '../domain/errors.js';
 
 /** The exit codes of `porttrigger`, documented in docs/cli.md. */
 export const EXIT_CODES = {
@@ -28,42 +28,55 @@ export class UsageError extends PorttriggerError {
   }
 }
 
-const BY_CODE: Readonly<Record<string, ExitCode>> = {
+/** The exit code of every error code; typed so that a new code does not compile until it has one. */
+export const EXIT_CODE_BY_ERROR: Readonly<Record<ErrorCode, ExitCode>> = {
   USAGE: EXIT_CODES.usage,
   INVALID_INPUT: EXIT_CODES.invalid,
   INVALID_CONFIG: EXIT_CODES.invalid,
-  CONFIG_INVALID: EXIT_CODES.invalid,
   CONFIG_NOT_FOUND: EXIT_CODES.invalid,
-  NOT_FOUND: EXIT_CODES.invalid,
-  RULE_NOT_FOUND: EXIT_CODES.invalid,
-  PRESET_NOT_FOUND: EXIT_CODES.invalid,
-  CONFLICT: EXIT_CODES.invalid,
-  RULE_EXISTS: EXIT_CODES.invalid,
   CONFIG_READ_FAILED: EXIT_CODES.invalid,
+  CONFIG_WRITE_FAILED: EXIT_CODES.failure,
   CONFIG_FILE_CHANGED: EXIT_CODES.invalid,
-  API_UNREACHABLE: EXIT_CODES.unreachable,
-  API_UNAUTHORIZED: EXIT_CODES.unreachable,
+  RULE_NOT_FOUND: EXIT_CODES.invalid,
+  RULE_EXISTS: EXIT_CODES.invalid,
+  PRESET_NOT_FOUND: EXIT_CODES.invalid,
+  NOT_FOUND: EXIT_CODES.invalid,
   UNAUTHORIZED: EXIT_CODES.unreachable,
-  TOKEN_MISSING: EXIT_CODES.unreachable,
+  PAYLOAD_TOO_LARGE: EXIT_CODES.invalid,
+  UNSUPPORTED_MEDIA_TYPE: EXIT_CODES.invalid,
   SERVICE_STOPPED: EXIT_CODES.unreachable,
+  EVENT_STORE_FAILED: EXIT_CODES.failure,
   NFT_MISSING: EXIT_CODES.kernel,
+  NFT_TIMEOUT: EXIT_CODES.kernel,
   NFT_REJECTED: EXIT_CODES.kernel,
-  NFT_FAILED: EXIT_CODES.kernel,
-  NETNS_FAILED: EXIT_CODES.kernel,
+  NFT_LIST_FAILED: EXIT_CODES.kernel,
+  EXEC_MISSING: EXIT_CODES.kernel,
+  EXEC_TIMEOUT: EXIT_CODES.kernel,
   EXEC_FAILED: EXIT_CODES.kernel,
   EXEC_EXIT: EXIT_CODES.kernel,
-  KERNEL_FAILED: EXIT_CODES.kernel,
+  NETNS_FAILED: EXIT_CODES.kernel,
   PREREQUISITES_MISSING: EXIT_CODES.kernel,
+  NOT_ROOT: EXIT_CODES.failure,
+  PROBE_FAILED: EXIT_CODES.kernel,
+  LAB_FAILED: EXIT_CODES.failure,
+  ABORTED: EXIT_CODES.failure,
+  DOCTOR_FAILED: EXIT_CODES.failure,
+  TOKEN_FAILED: EXIT_CODES.failure,
+  TOKEN_MISSING: EXIT_CODES.unreachable,
+  API_LISTEN_FAILED: EXIT_CODES.failure,
+  API_UNREACHABLE: EXIT_CODES.unreachable,
+  API_FAILED: EXIT_CODES.failure,
+  INTERNAL: EXIT_CODES.failure,
 };
 
 /**
- * The one mapping from an error to the exit code of the process: by the stable `code` of a
- * {@link PorttriggerError} (case-insensitive), 1 for anything else.
+ * The one mapping from an error to the exit code of the process: by the `code` of a {@link PorttriggerError},
+ * 1 for anything else.
  * @example exitCodeFor(new NftError('NFT_REJECTED', '...')) // 5
  */
 export function exitCodeFor(error: unknown): ExitCode {
   if (!(error instanceof PorttriggerError)) return EXIT_CODES.failure;
-  return BY_CODE[error.code.toUpperCase()] ?? EXIT_CODES.failure;
+  return EXIT_CODE_BY_ERROR[error.code];
 }
 
 /** A failure the command has already explained on its output: only its exit code remains to be set. */

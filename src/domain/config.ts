@@ -39,16 +39,19 @@ const portSpecSchema = z
     ports: z
       .union([z.string(), z.number().int()])
       .transform((v) => String(v))
-      .superRefine((text, ctx) => {
-        const parsed = PORTS.test(text) ? parsePortList(text) : { error: 'not a port list' };
-        if ('error' in parsed) {
-          ctx.addIssue({
-            code: 'custom',
-            params: { code: 'bad_ports' },
-            message: `${parsed.error} (use "N", "N-M" or "N-M,K")`,
-          });
-        }
-      }),
+      // Piped into a string so that the output side (the API's rule replies) is a plain string schema.
+      .pipe(
+        z.string().superRefine((text, ctx) => {
+          const parsed = PORTS.test(text) ? parsePortList(text) : { error: 'not a port list' };
+          if ('error' in parsed) {
+            ctx.addIssue({
+              code: 'custom',
+              params: { code: 'bad_ports' },
+              message: `${parsed.error} (use "N", "N-M" or "N-M,K")`,
+            });
+          }
+        }),
+      ),
   })
   .strict();
 

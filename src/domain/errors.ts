@@ -1,10 +1,14 @@
+import type { ErrorCode } from './error-codes.js';
+
+export type { ErrorCode } from './error-codes.js';
+
 /**
- * The one family of operational errors. Every failure carries a stable `code` that the CLI maps to an exit
- * code and the API to an HTTP status, in one place each.
+ * The one family of operational errors. Every failure carries a stable `code` from the closed list in
+ * error-codes.ts, which the CLI maps to an exit code and the API to an HTTP status, in one place each.
  */
 export class PorttriggerError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger, isLogThreshold } from '../adapters/logger.js';
+import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import { formatPath, InvalidInputError } from '../domain/errors.js';
 import { startService } from '../service/service.js';
@@ -45,9 +46,10 @@ async function main(): Promise<void> {
     logger.error('the service could not start', { error });
     process.exit(1);
   }
+  const settings = service.config.api ?? DEFAULT_API_SETTINGS;
   const api = values['no-api']
     ? undefined
-    : await serveApi(service, service.config.api ?? DEFAULT_API_SETTINGS, { logger });
+    : await serveApi(service, settings, { token: (await ensureApiToken(settings.tokenFile)).token, logger });
 
   process.on('SIGHUP', () => {
     logger.info('SIGHUP: reloading the config');

@@ -1,6 +1,7 @@
 /** The service with its REST API, as `porttrigger run` and `porttrigger lab` start it in-process. */
 
 import type { Logger } from '../adapters/logger.js';
+import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import type { ReloadResult, Service } from '../service/service.js';
 import { startService } from '../service/service.js';
@@ -42,10 +43,12 @@ export async function startServiceHost(options: ServiceHostOptions): Promise<Ser
   let api: Awaited<ReturnType<typeof serveApi>> | undefined;
   if (!options.noApi) {
     try {
-      api = await serveApi(service, service.config.api ?? DEFAULT_API_SETTINGS, {
-        logger: options.logger,
-        ...(options.announceToken ? { announceToken: options.announceToken } : {}),
-      });
+      const settings = service.config.api ?? DEFAULT_API_SETTINGS;
+      const { token } = await ensureApiToken(
+        settings.tokenFile,
+        options.announceToken ? { announce: options.announceToken } : {},
+      );
+      api = await serveApi(service, settings, { token, logger: options.logger });
     } catch (error) {
       await service.stop().catch(() => undefined);
       throw error;

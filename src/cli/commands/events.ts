@@ -32,18 +32,22 @@ export function parseMoment(text: string, now: number, flag = '--since'): number
 }
 
 function describeEvent(e: ApiEvent): string {
+  const to = e.type !== 'blocked' && e.remote ? ` for ${e.remote}` : '';
   switch (e.type) {
     case 'opened':
-      return `${e.host ?? '?'} holds it${e.remote ? ` for ${e.remote}` : ''}`;
+      return `${e.host} holds it${to}`;
     case 'closed':
-      return `${e.host ?? '?'} no longer holds it${e.remote ? ` for ${e.remote}` : ''}: ${e.reason ?? 'closed'}`;
+      return `${e.host} no longer holds it${to}: ${e.reason}`;
     case 'conflict':
-      return `${e.contender ?? e.host ?? '?'} refused, held by ${e.holder ?? '?'}${e.remote ? ` for ${e.remote}` : ''}`;
+      return `${e.contender} refused, held by ${e.holder ?? '?'}${to}`;
     case 'blocked':
-      return `${e.host ?? e.contender ?? '?'} is not in lanHosts`;
-    default:
-      return '';
+      return `${e.host} is not in lanHosts`;
   }
+}
+
+/** The hosts an event is about: holder, contender. */
+function hostsOf(e: ApiEvent): (string | undefined)[] {
+  return e.type === 'conflict' ? [e.contender, e.holder] : [e.host];
 }
 
 /** One event as a table row: time, type, rule, family, what happened. */
@@ -142,7 +146,7 @@ export const eventsCommand: Command = {
           if (e.id !== undefined && seen.has(e.id)) return;
           if (filter.rule !== undefined && e.rule !== filter.rule) return;
           if (filter.type !== undefined && e.type !== filter.type) return;
-          if (filter.host !== undefined && ![e.host, e.contender, e.holder].includes(filter.host)) return;
+          if (filter.host !== undefined && !hostsOf(e).includes(filter.host)) return;
           ctx.stdout.write(json ? `${JSON.stringify(e)}\n` : `${eventRow(e).join(tty ? '  ' : '\t')}\n`);
         },
         aborter.signal,

@@ -1,7 +1,7 @@
 import { createLogger, isLogThreshold } from '../../adapters/logger.js';
 import { startServiceHost } from '../../main/service-host.js';
-import { configPathOf } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
+import { configPathOf } from '../client/lookup.js';
 import type { CliSignal, Command } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 

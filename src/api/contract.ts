@@ -1,0 +1,383 @@
+/**
+ * Every route of the API with the schemas of its parameters, body and reply, the error codes it answers, and
+ * examples. The app registers exactly these routes and validates with these schemas; openapi.ts turns this
+ * table into the OpenAPI document; a test checks that both agree and that every example validates.
+ */
+import type { z } from 'zod';
+import type { ErrorCode } from '../domain/error-codes.js';
+import {
+  applyReport,
+  checkQuery,
+  checkReply,
+  configInput,
+  deleteReply,
+  eventPageReply,
+  eventsQuery,
+  healthReply,
+  releaseBody,
+  releaseReply,
+  reloadReply,
+  ruleChangeReply,
+  ruleInput,
+  ruleNameParams,
+  ruleReply,
+  rulesReply,
+  streamQuery,
+  tableReply,
+  validationReply,
+} from './schemas.js';
+
+/** The methods the API uses. */
+export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
+
+/** One documented route. `path` is in OpenAPI form (`/rules/{name}`), under `/api/v1`. */
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: 'rules' | 'state' | 'events' | 'config' | 'meta';
+  /** False for the one route served without a token. */
+  readonly auth?: false;
+  readonly params?: z.ZodObject;
+  readonly query?: { readonly schema: z.ZodObject; readonly example: Record<string, string> };
+  readonly headers?: readonly { readonly name: string; readonly description: string }[];
+  readonly body?: {
+    readonly schema: z.ZodType;
+    readonly example: unknown;
+    /** Other media types the body may come as, described in words (YAML as text). */
+    readonly alternatives?: readonly string[];
+  };
+  readonly reply: {
+    readonly status: 200 | 201;
+    readonly description: string;
+    /** A JSON reply; absent for text replies. */
+    readonly schema?: z.ZodType;
+    readonly example?: unknown;
+    readonly contentType?: 'text/plain' | 'text/event-stream';
+  };
+  /** The codes this route answers besides UNAUTHORIZED (implied by `auth`). */
+  readonly errors: readonly ErrorCode[];
+}
+
+const rule = {
+  name: 'Game',
+  enabled: true,
+  family: 'both',
+  trigger: [{ protocol: 'tcp', ports: '6970' }],
+  open: [{ protocol: 'udp', ports: '7000-7010' }],
+  idleTimeout: 600,
+  lanHosts: 'any',
+  remote: 'any',
+  onExpire: 'keep',
+} as const;
+const entry = {
+  rule: 'Game',
+  family: 'ipv4',
+  holder: '192.168.1.10',
+  openedAt: 1_750_000_000_000,
+  expiresAt: 1_750_000_600_000,
+} as const;
+const change = { rule, warnings: [], applied: { kept: 0, dropped: 0 } };
+const CHANGE_ERRORS: readonly ErrorCode[] = [
+  'INVALID_INPUT',
+  'RULE_EXISTS',
+  'CONFIG_FILE_CHANGED',
+  'CONFIG_WRITE_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'NFT_REJECTED',
+  'NFT_TIMEOUT',
+  'NFT_MISSING',
+  'SERVICE_STOPPED',
+];
+const RULE_ERRORS: readonly ErrorCode[] = ['RULE_NOT_FOUND', 'INVALID_INPUT', ...CHANGE_ERRORS];
+
+/** Every route of the API. */
+export const ROUTES: readonly RouteSpec[] = [
+  {
+    method: 'get',
+    path: '/rules',
+    summary: 'The rules of the running config, defaults filled in',
+    tag: 'rules',
+    reply: { status: 200, description: 'The rules', schema: rulesReply, example: { rules: [rule] } },
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/rules',
+    summary: 'Add a rule',
+    description: 'Validated with the whole config, applied, then written to the config file.',
+    tag: 'rules',
+    body: {
+      schema: ruleInput,
+      example: {
+        name: 'Game',
+        trigger: [{ protocol: 'tcp', ports: '6970' }],
+        open: [{ protocol: 'udp', ports: 7000 }],
+      },
+    },
+    reply: { status: 201, description: 'Created and applied', schema: ruleChangeReply, example: change },
+    errors: CHANGE_ERRORS,
+  },
+  {
+    method: 'get',
+    path: '/rules/{name}',
+    summary: 'One rule',
+    tag: 'rules',
+    params: ruleNameParams,
+    reply: { status: 200, description: 'The rule', schema: ruleReply, example: { rule } },
+    errors: ['RULE_NOT_FOUND', 'INVALID_INPUT'],
+  },
+  {
+    method: 'put',
+    path: '/rules/{name}',
+    summary: 'Replace a rule',
+    description: 'The body may rename the rule; without `name` it keeps the one in the path.',
+    tag: 'rules',
+    params: ruleNameParams,
+    body: { schema: ruleInput, example: { ...rule, idleTimeout: 300 } },
+    reply: {
+      status: 200,
+      description: 'Replaced and applied',
+      schema: ruleChangeReply,
+      example: { ...change, rule: { ...rule, idleTimeout: 300 }, applied: { kept: 1, dropped: 0 } },
+    },
+    errors: RULE_ERRORS,
+  },
+  {
+    method: 'delete',
+    path: '/rules/{name}',
+    summary: 'Delete a rule (its entries close)',
+    tag: 'rules',
+    params: ruleNameParams,
+    reply: {
+      status: 200,
+      description: 'Deleted',
+      schema: deleteReply,
+      example: { deleted: 'Game', applied: { kept: 0, dropped: 1 } },
+    },
+    errors: RULE_ERRORS,
+  },
+  {
+    method: 'post',
+    path: '/rules/{name}/enable',
+    summary: 'Enable a rule',
+    tag: 'rules',
+    params: ruleNameParams,
+    reply: { status: 200, description: 'Enabled', schema: ruleChangeReply, example: change },
+    errors: RULE_ERRORS,
+  },
+  {
+    method: 'post',
+    path: '/rules/{name}/disable',
+    summary: 'Disable a rule (its entries close)',
+    tag: 'rules',
+    params: ruleNameParams,
+    reply: {
+      status: 200,
+      description: 'Disabled',
+      schema: ruleChangeReply,
+      example: { ...change, rule: { ...rule, enabled: false }, applied: { kept: 0, dropped: 1 } },
+    },
+    errors: RULE_ERRORS,
+  },
+  {
+    method: 'get',
+    path: '/table',
+    summary: 'The live trigger table',
+    tag: 'state',
+    reply: {
+      status: 200,
+      description: 'The table, read now',
+      schema: tableReply,
+      example: {
+        at: 1_750_000_001_000,
+        entries: [entry],
+        conflicts: [
+          {
+            rule: 'Game',
+            family: 'ipv4',
+            contender: '192.168.1.20',
+            holder: '192.168.1.10',
+            at: 1_750_000_000_500,
+          },
+        ],
+        blocked: [],
+      },
+    },
+    errors: ['NFT_LIST_FAILED', 'NFT_TIMEOUT', 'NFT_MISSING', 'SERVICE_STOPPED'],
+  },
+  {
+    method: 'post',
+    path: '/release',
+    summary: 'Close entries of a rule now',
+    tag: 'state',
+    body: { schema: releaseBody, example: { rule: 'Game', holder: '192.168.1.10' } },
+    reply: { status: 200, description: 'How many closed', schema: releaseReply, example: { released: 1 } },
+    errors: [
+      'INVALID_INPUT',
+      'RULE_NOT_FOUND',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'NFT_REJECTED',
+      'NFT_TIMEOUT',
+      'NFT_MISSING',
+      'SERVICE_STOPPED',
+    ],
+  },
+  {
+    method: 'get',
+    path: '/check',
+    summary: 'Is a port open now, for which rule, to which host',
+    tag: 'state',
+    query: { schema: checkQuery, example: { port: '7000', protocol: 'udp' } },
+    reply: {
+      status: 200,
+      description: 'The answer',
+      schema: checkReply,
+      example: {
+        port: 7000,
+        protocol: 'udp',
+        open: true,
+        matches: [{ rule: 'Game', enabled: true, entries: [entry] }],
+      },
+    },
+    errors: ['INVALID_INPUT', 'NFT_LIST_FAILED', 'NFT_TIMEOUT', 'NFT_MISSING', 'SERVICE_STOPPED'],
+  },
+  {
+    method: 'get',
+    path: '/events',
+    summary: 'The event history, newest first, by pages',
+    tag: 'events',
+    query: { schema: eventsQuery, example: { rule: 'Game', since: '2025-06-01T00:00:00Z', limit: '50' } },
+    reply: {
+      status: 200,
+      description: 'A page of events',
+      schema: eventPageReply,
+      example: {
+        events: [
+          {
+            id: 2,
+            type: 'closed',
+            at: 1_750_000_600_000,
+            rule: 'Game',
+            family: 'ipv4',
+            host: '192.168.1.10',
+            reason: 'expired',
+            openedAt: 1_750_000_000_000,
+          },
+          {
+            id: 1,
+            type: 'opened',
+            at: 1_750_000_000_000,
+            rule: 'Game',
+            family: 'ipv4',
+            host: '192.168.1.10',
+            expiresAt: 1_750_000_600_000,
+          },
+        ],
+        nextCursor: '1',
+      },
+    },
+    errors: ['INVALID_INPUT', 'EVENT_STORE_FAILED'],
+  },
+  {
+    method: 'get',
+    path: '/events/stream',
+    summary: 'Live events (Server-Sent Events)',
+    description:
+      'Each event is sent as `event: <type>`, `data: <event JSON>` (the schema of `GET /events` items), ' +
+      '`id: <id>`; a comment line every 15 s keeps the connection open. With `Last-Event-ID`, stored events ' +
+      'after that id are sent first.',
+    tag: 'events',
+    query: { schema: streamQuery, example: { type: 'opened' } },
+    headers: [{ name: 'Last-Event-ID', description: 'Replay the stored events after this id first.' }],
+    reply: { status: 200, description: 'The event stream', contentType: 'text/event-stream' },
+    errors: ['INVALID_INPUT'],
+  },
+  {
+    method: 'post',
+    path: '/config/validate',
+    summary: 'Validate a config without applying it',
+    description: 'The body is JSON, or YAML text with `Content-Type: text/yaml` or `application/yaml`.',
+    tag: 'config',
+    body: {
+      schema: configInput,
+      example: { interfaces: { lan: ['br-lan'], wan: ['eth0'] }, rules: [rule] },
+      alternatives: ['text/yaml', 'application/yaml'],
+    },
+    reply: {
+      status: 200,
+      description: 'Every issue and warning',
+      schema: validationReply,
+      example: {
+        ok: false,
+        issues: [
+          {
+            path: ['rules', 0, 'open', 0, 'ports'],
+            code: 'bad_ports',
+            message: '"8000-7000": range goes backwards (use "N", "N-M" or "N-M,K")',
+          },
+        ],
+        warnings: [],
+      },
+    },
+    errors: ['INVALID_INPUT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
+  },
+  {
+    method: 'post',
+    path: '/reload',
+    summary: 'Read the config file again and apply it',
+    description: 'An invalid file changes nothing: 400 with every issue.',
+    tag: 'config',
+    reply: {
+      status: 200,
+      description: 'Applied',
+      schema: reloadReply,
+      example: { ok: true, warnings: [], applied: applyReport.parse({ kept: 2, dropped: 0 }) },
+    },
+    errors: [
+      'INVALID_INPUT',
+      'CONFIG_READ_FAILED',
+      'NFT_REJECTED',
+      'NFT_TIMEOUT',
+      'NFT_MISSING',
+      'SERVICE_STOPPED',
+    ],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tag: 'meta',
+    reply: { status: 200, description: 'OpenAPI 3.1' },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    tag: 'meta',
+    reply: { status: 200, description: 'Text exposition format 0.0.4', contentType: 'text/plain' },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness and the state of the datapath and the event history (no authentication)',
+    tag: 'meta',
+    auth: false,
+    reply: {
+      status: 200,
+      description: 'ok, or degraded when a part fails',
+      schema: healthReply,
+      example: {
+        status: 'ok',
+        datapath: { status: 'ok', entries: 1, lastReadAt: 1_750_000_001_000 },
+        eventStore: { status: 'ok', path: '/var/lib/porttrigger/events.db' },
+        uptime: 3600,
+      },
+    },
+    errors: [],
+  },
+];

@@ -1,0 +1,304 @@
+/**
+ * The zod schemas of everything the API takes and gives: routes validate with them, the OpenAPI document is
+ * generated from them (openapi.ts), and the CLI parses the service's replies with them (its types are
+ * `z.infer` of these). Nothing else describes the API.
+ */
+import { z } from 'zod';
+import { canonicalAddress } from '../domain/address.js';
+import { LIMITS, ruleSchema } from '../domain/config.js';
+import { ERROR_CODES, type ErrorCode } from '../domain/error-codes.js';
+import { MAX_PAGE } from '../domain/paging.js';
+import { CLOSE_REASONS, EVENT_TYPES } from '../service/events.js';
+
+// ---- building blocks
+
+const address = z
+  .string()
+  .transform((text, ctx) => {
+    const canonical = canonicalAddress(text);
+    if (canonical === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not an IPv4 or IPv6 address` });
+      return z.NEVER;
+    }
+    return canonical;
+  })
+  .meta({ description: 'An IPv4 or IPv6 address.' });
+
+/** An address as the service reports it (canonical form). */
+const addressOut = z.string().meta({ description: 'An IPv4 or IPv6 address.' });
+
+/** A time as milliseconds since the epoch or an ISO 8601 date. */
+const time = z
+  .string()
+  .transform((text, ctx) => {
+    const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a time (milliseconds since the epoch or ISO 8601)`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'Milliseconds since the epoch, or an ISO 8601 date.' });
+
+const ms = z.number().int().meta({ description: 'Milliseconds since the Unix epoch.' });
+const family = z.enum(['ipv4', 'ipv6']);
+const ruleName = z.string().min(1).max(LIMITS.ruleName);
+const eventType = z.enum(EVENT_TYPES as ['opened', 'closed', 'conflict', 'blocked']);
+const closeReason = z.enum(
+  CLOSE_REASONS as ['expired', 'released', 'rule-disabled', 'rule-removed', 'rule-changed', 'stopped'],
+);
+
+// ---- inputs
+
+/** The path parameters of `/rules/{name}`. */
+export const ruleNameParams = z.object({
+  name: ruleName.meta({ description: 'The rule name (URL-encoded: `voice%20call`).' }),
+});
+
+/** A rule as written in the config file; omitted fields take their defaults (the domain's schema). */
+export const ruleInput = ruleSchema;
+
+/** Body of `POST /release`. */
+export const releaseBody = z
+  .object({
+    rule: ruleName,
+    holder: address.optional(),
+    remote: address.optional(),
+    family: family.optional(),
+  })
+  .strict();
+
+const filters = {
+  rule: ruleName.optional().meta({ description: 'Only events of this rule.' }),
+  host: address.optional().meta({ description: 'Only events of this host (holder, contender).' }),
+  type: eventType.optional(),
+};
+
+/** Query of `GET /events`. */
+export const eventsQuery = z
+  .object({
+    ...filters,
+    since: time.optional(),
+    until: time.optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional().meta({ description: 'Default 100.' }),
+    cursor: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'The `nextCursor` of the previous page.' }),
+    order: z.enum(['asc', 'desc']).optional().meta({ description: 'Default desc: newest first.' }),
+  })
+  .strict();
+
+/** Query of `GET /events/stream`: only live events that match are sent. */
+export const streamQuery = z.object(filters).strict();
+
+/** Query of `GET /check`. */
+export const checkQuery = z
+  .object({
+    port: z.coerce.number().int().min(1).max(65_535),
+    protocol: z.enum(['tcp', 'udp']),
+  })
+  .strict();
+
+/** Body of `POST /config/validate` as JSON (YAML is sent as text). */
+export const configInput = z
+  .record(z.string(), z.unknown())
+  .meta({ description: 'A whole config, as the config file holds it.' });
+
+// ---- outputs
+
+/** One problem found in input. */
+export const issueSchema = z.object({
+  path: z.array(z.union([z.string(), z.number().int()])),
+  code: z.string().meta({ description: 'Stable code, e.g. bad_ports, open_overlap, required.' }),
+  message: z.string(),
+});
+
+/** The body of every error answer. */
+export const errorReply = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES as unknown as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    issues: z.array(issueSchema).optional(),
+  }),
+});
+
+/** A rule as the service holds it: validated, defaults filled in. */
+export const ruleOutput = ruleSchema;
+
+/** What an apply did to the entries active before it. */
+export const applyReport = z.object({
+  kept: z.number().int().meta({ description: 'Entries carried over.' }),
+  dropped: z.number().int().meta({ description: 'Entries closed by the change.' }),
+});
+
+/** `GET /rules`. */
+export const rulesReply = z.object({ rules: z.array(ruleOutput) });
+
+/** `GET /rules/{name}`. */
+export const ruleReply = z.object({ rule: ruleOutput });
+
+/** A rule created or changed, with the warnings of the new config and what the apply did. */
+export const ruleChangeReply = z.object({
+  rule: ruleOutput.optional(),
+  warnings: z.array(issueSchema),
+  applied: applyReport,
+});
+
+/** `DELETE /rules/{name}`. */
+export const deleteReply = z.object({ deleted: z.string(), applied: applyReport });
+
+/** One active entry of the trigger table. */
+export const triggerEntry = z.object({
+  rule: z.string(),
+  family,
+  holder: addressOut,
+  remote: addressOut
+    .optional()
+    .meta({ description: 'The only remote admitted (rules with remote: contacted).' }),
+  openedAt: ms.optional(),
+  expiresAt: ms,
+});
+
+/** `GET /table`: the trigger table now. */
+export const tableReply = z.object({
+  at: ms,
+  entries: z.array(triggerEntry),
+  conflicts: z.array(
+    z.object({
+      rule: z.string(),
+      family,
+      contender: addressOut,
+      holder: addressOut.optional(),
+      remote: addressOut.optional(),
+      at: ms,
+    }),
+  ),
+  blocked: z.array(z.object({ rule: z.string(), family, host: addressOut, at: ms })),
+});
+
+/** `POST /release`. */
+export const releaseReply = z.object({ released: z.number().int() });
+
+/** `GET /check`. */
+export const checkReply = z.object({
+  port: z.number().int(),
+  protocol: z.enum(['tcp', 'udp']),
+  open: z.boolean().meta({ description: 'Some entry forwards this port now.' }),
+  matches: z.array(
+    z.object({
+      rule: z.string(),
+      enabled: z.boolean().meta({ description: 'The rule is enabled and so is the global switch.' }),
+      entries: z.array(triggerEntry),
+    }),
+  ),
+});
+
+const eventBase = {
+  id: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: 'Position in the history (absent if it could not be stored).' }),
+  at: ms,
+  rule: z.string(),
+  family,
+};
+
+/** One event of the service. */
+export const eventSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...eventBase,
+    type: z.literal('opened'),
+    host: addressOut,
+    remote: addressOut.optional(),
+    expiresAt: ms,
+    adopted: z
+      .literal(true)
+      .optional()
+      .meta({ description: 'Already in the kernel when the service started.' }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('closed'),
+    host: addressOut,
+    remote: addressOut.optional(),
+    reason: closeReason,
+    openedAt: ms,
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('conflict'),
+    contender: addressOut,
+    holder: addressOut.optional(),
+    remote: addressOut.optional(),
+  }),
+  z.object({ ...eventBase, type: z.literal('blocked'), host: addressOut }),
+]);
+
+/** `GET /events`: one page. */
+export const eventPageReply = z.object({
+  events: z.array(eventSchema),
+  nextCursor: z
+    .string()
+    .regex(/^\d+$/)
+    .optional()
+    .meta({ description: 'Pass as `cursor` for the next page; absent on the last.' }),
+});
+
+/** `POST /config/validate`. */
+export const validationReply = z.object({
+  ok: z.boolean(),
+  issues: z.array(issueSchema),
+  warnings: z.array(issueSchema),
+});
+
+/** `POST /reload` when the file was valid (an invalid one is a 400 INVALID_INPUT). */
+export const reloadReply = z.object({
+  ok: z.literal(true),
+  warnings: z.array(issueSchema),
+  applied: applyReport,
+});
+
+const componentStatus = z.enum(['ok', 'failing']);
+
+/** `GET /health`. */
+export const healthReply = z.object({
+  status: z.enum(['ok', 'degraded']),
+  datapath: z.object({
+    status: componentStatus,
+    error: z.string().optional(),
+    entries: z.number().int(),
+    lastReadAt: ms.optional(),
+  }),
+  eventStore: z.object({ status: componentStatus, error: z.string().optional(), path: z.string() }),
+  uptime: z.number().int().meta({ description: 'Seconds since the service started.' }),
+});
+
+/**
+ * A parsed reply as the rest of the program types it: zod types an optional property as `T | undefined`, but a
+ * parse never sets one to undefined, so under `exactOptionalPropertyTypes` it is simply optional.
+ */
+export type Wire<T> = T extends readonly (infer U)[]
+  ? Wire<U>[]
+  : T extends object
+    ? { [K in keyof T]: Wire<Exclude<T[K], undefined>> }
+    : T;
+
+/** A rule as the service returns it. */
+export type RuleReply = Wire<z.output<typeof ruleOutput>>;
+/** The trigger table as the service returns it. */
+export type TableReply = Wire<z.output<typeof tableReply>>;
+/** One event as the service returns it. */
+export type EventReply = Wire<z.output<typeof eventSchema>>;
+/** A page of the event history. */
+export type EventPageReply = Wire<z.output<typeof eventPageReply>>;
+/** The answer of a port check. */
+export type CheckReply = Wire<z.output<typeof checkReply>>;
+/** The body of an error answer. */
+export type ErrorReply = Wire<z.output<typeof errorReply>>;

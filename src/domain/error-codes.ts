@@ -1,0 +1,57 @@
+/**
+ * The closed list of error codes. Every {@link PorttriggerError} carries one; the API maps each to an HTTP
+ * status and the CLI to an exit code with maps typed `Record<ErrorCode, …>`, so a new code does not compile
+ * until both say what it means. docs/api.md and docs/cli.md list them (a test keeps them in step).
+ */
+
+/** Every error code with what it means, in the order the docs list them. */
+export const ERROR_CODE_MEANINGS = {
+  USAGE: 'the command line is wrong: unknown command or option, missing argument',
+  INVALID_INPUT: 'a body, query, path parameter or command argument is invalid (`issues` says what)',
+  INVALID_CONFIG: 'the config file is invalid (every issue is listed)',
+  CONFIG_NOT_FOUND: 'the config file named cannot be read',
+  CONFIG_READ_FAILED: 'the config file exists but cannot be read',
+  CONFIG_WRITE_FAILED: 'the config file cannot be written (nothing changed)',
+  CONFIG_FILE_CHANGED: 'the config file was edited since it was loaded: reload first',
+  RULE_NOT_FOUND: 'no rule has that name',
+  RULE_EXISTS: 'a rule with that name exists (names are unique regardless of case)',
+  PRESET_NOT_FOUND: 'no preset has that id',
+  NOT_FOUND: 'no such route',
+  UNAUTHORIZED: 'no bearer token, or a wrong one',
+  PAYLOAD_TOO_LARGE: 'the body is over the limit (256 KiB)',
+  UNSUPPORTED_MEDIA_TYPE: 'the body is neither JSON (nor YAML, where YAML is accepted)',
+  SERVICE_STOPPED: 'the service is stopping',
+  EVENT_STORE_FAILED: 'the event history cannot be read or written',
+  NFT_MISSING: 'nft cannot run: install nftables',
+  NFT_TIMEOUT: 'nft did not finish in time (nothing changed)',
+  NFT_REJECTED: 'nft refused the ruleset (nothing changed)',
+  NFT_LIST_FAILED: 'nft failed to list the ruleset, or listed something unreadable',
+  EXEC_MISSING: 'a program (such as `ip`) is not installed',
+  EXEC_TIMEOUT: 'a program did not finish in time',
+  EXEC_FAILED: 'a program could not be started',
+  EXEC_EXIT: 'a program exited with an error',
+  NETNS_FAILED: 'a network namespace of the lab could not be built or removed',
+  PREREQUISITES_MISSING: 'programs the command needs (`ip`, `nft`) are missing',
+  NOT_ROOT: 'the command needs root privileges',
+  PROBE_FAILED: 'a probe agent of the lab failed or did not answer',
+  LAB_FAILED: 'some steps of the lab did not go as described',
+  ABORTED: 'interrupted by a signal',
+  DOCTOR_FAILED: 'some checks of the doctor failed',
+  TOKEN_FAILED: 'the API token file cannot be read or created',
+  TOKEN_MISSING: 'the CLI cannot read the API token file',
+  API_LISTEN_FAILED: 'the API cannot listen on `api.listen`',
+  API_UNREACHABLE: 'the CLI cannot reach the service, or the event stream broke',
+  API_FAILED: 'the service answered something the CLI cannot read',
+  INTERNAL: 'a bug: see the service log',
+} as const satisfies Readonly<Record<string, string>>;
+
+/** One stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODE_MEANINGS;
+
+/** Every error code, in the order of {@link ERROR_CODE_MEANINGS}. */
+export const ERROR_CODES = Object.keys(ERROR_CODE_MEANINGS) as readonly ErrorCode[];
+
+/** Whether a string (an API answer, say) is one of our codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODE_MEANINGS, value);
+}
