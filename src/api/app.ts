@@ -17,6 +17,7 @@ import type { Config } from '../domain/types.js';
 import type { PublishedEvent } from '../service/events.js';
 import type { ConfigChange, Service } from '../service/service.js';
 import { bearerToken, tokensEqual } from './auth.js';
+import { API_PREFIX } from './contract.js';
 import { errorResponse } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { compact, parseInput, zodIssues } from './params.js';
@@ -39,8 +40,7 @@ import {
   type validationReply,
 } from './schemas.js';
 
-/** Every route lives under this prefix. */
-export const API_PREFIX = '/api/v1';
+export { API_PREFIX } from './contract.js';
 
 /** The largest request body accepted (413 beyond). */
 export const MAX_BODY_BYTES = 256 * 1024;

@@ -27,6 +27,9 @@ import {
   validationReply,
 } from './schemas.js';
 
+/** Every route lives under this prefix. */
+export const API_PREFIX = '/api/v1';
+
 /** The methods the API uses. */
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 

@@ -3,13 +3,11 @@
  * API's own schemas, and error answers decoded into {@link ApiError} with the server's code kept.
  */
 import type { z } from 'zod';
+import { API_PREFIX } from '../../api/contract.js';
 import { errorReply, type Wire } from '../../api/schemas.js';
 import { type ErrorCode, isErrorCode } from '../../domain/error-codes.js';
 import type { Issue } from '../../domain/errors.js';
 import { PorttriggerError } from '../../domain/errors.js';
-
-/** Every route of the API lives under this prefix. */
-export const API_PREFIX = '/api/v1';
 
 /** An error answer of the API, or no answer at all; `code` says which (the server's own code when it gave one). */
 export class ApiError extends PorttriggerError {
