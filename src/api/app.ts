@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { parseConfigText, validateConfig } from '../domain/config.js';
 import { InvalidInputError, PorttriggerError, type Result } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
+import { MAX_PAGE } from '../domain/paging.js';
 import type { Config } from '../domain/types.js';
 import type { PublishedEvent } from '../service/events.js';
 import type { ConfigChange, Service } from '../service/service.js';
@@ -58,7 +59,8 @@ export interface AppDeps {
 
 // A client that reads slower than events come is dropped rather than buffered without bound.
 const MAX_STREAM_BACKLOG = 1_000;
-const REPLAY_LIMIT = 1_000;
+// A reconnecting client gets at most one page of the history replayed.
+const REPLAY_LIMIT = MAX_PAGE;
 
 function isJson(type: string): boolean {
   return /^application\/([\w.+-]+\+)?json\b/i.test(type);
