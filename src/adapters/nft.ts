@@ -87,7 +87,14 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
     const { stdout } = await exec(['-j', 'list', 'tables', 'inet']).catch((e: unknown) => {
       throw failure(e, 'list', 'listing (nft -j list tables inet)', bin);
     });
-    const items = (JSON.parse(stdout) as { nftables?: { table?: { name?: string } }[] }).nftables ?? [];
+    let items: { table?: { name?: string } }[];
+    try {
+      items = (JSON.parse(stdout) as { nftables?: { table?: { name?: string } }[] }).nftables ?? [];
+    } catch (e) {
+      throw new NftError('NFT_LIST_FAILED', 'nft listed its tables as something that is not JSON', {
+        cause: e,
+      });
+    }
     return items.some((item) => item.table?.name === TABLE_NAME);
   };
   return {
