@@ -6,50 +6,25 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PorttriggerError } from '../domain/errors.js';
+import {
+  type EventHistory,
+  type EventPage,
+  type EventQuery,
+  type EventRecord,
+  MAX_PAGE,
+  type RetentionSettings,
+} from '../domain/event-history.js';
 
-/** What the history needs to know of an event to index it; the rest is stored as JSON. */
-export interface EventRecord {
-  readonly type: string;
-  /** Milliseconds since the epoch. */
-  readonly at: number;
-  readonly rule: string;
-  readonly host?: string;
-  readonly contender?: string;
-  readonly holder?: string;
-}
-
-/** A stored event: the event and its id (ids only grow; they are the paging cursor). */
-export type StoredEvent<E extends EventRecord> = E & { readonly id: number };
-
-/** Filters and paging of a query; every filter is optional. */
-export interface EventQuery {
-  readonly rule?: string;
-  /** Matches the event's host, contender or holder. */
-  readonly host?: string;
-  readonly type?: string;
-  /** Events at or after this time (ms). */
-  readonly since?: number;
-  /** Events before this time (ms). */
-  readonly until?: number;
-  /** At most this many events (default 100, at most 1000). */
-  readonly limit?: number;
-  /** Continue after this id: older ids for `desc`, newer ones for `asc`. */
-  readonly cursor?: number;
-  /** `desc` (default): newest first. */
-  readonly order?: 'asc' | 'desc';
-}
-
-/** One page of events; `nextCursor` is there when more match. */
-export interface EventPage<E extends EventRecord> {
-  readonly events: readonly StoredEvent<E>[];
-  readonly nextCursor?: number;
-}
-
-/** How much history to keep. */
-export interface RetentionSettings {
-  readonly retentionDays: number;
-  readonly maxEvents: number;
-}
+/** The history port's types, re-exported for the callers of the store. */
+export type {
+  EventPage,
+  EventQuery,
+  EventRecord,
+  RetentionSettings,
+  StoredEvent,
+} from '../domain/event-history.js';
+/** The largest page a query returns. */
+export { MAX_PAGE };
 
 /** Options for {@link EventStore.open}. */
 export interface EventStoreOptions extends RetentionSettings {
@@ -65,8 +40,6 @@ export class EventStoreError extends PorttriggerError {
   }
 }
 
-/** The most events one query returns. */
-export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 const DAY_MS = 86_400_000;
 // Trimming costs a delete per table scan of the index: often enough to bound growth, rarely enough to be free.
@@ -96,7 +69,7 @@ function fail(what: string, path: string, error: unknown): EventStoreError {
 }
 
 /** The SQLite event history. Synchronous (better-sqlite3): each call takes microseconds to milliseconds. */
-export class EventStore<E extends EventRecord> {
+export class EventStore<E extends EventRecord> implements EventHistory<E> {
   readonly #db: Database.Database;
   readonly #path: string;
   readonly #clock: () => number;

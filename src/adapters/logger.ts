@@ -3,27 +3,13 @@
  * watches the terminal.
  */
 
-/** Severity levels, least severe first. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import type { LogFields, Logger, LogLevel } from '../domain/logger.js';
+
+/** The logging port's types, re-exported for the callers of {@link createLogger}. */
+export type { LogFields, Logger, LogLevel } from '../domain/logger.js';
 
 /** The levels a logger can be set to; `silent` logs nothing. */
 export type LogThreshold = LogLevel | 'silent';
-
-/** Every log level, least severe first. */
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-/** Context attached to a log line: rule, host, error… */
-export type LogFields = Readonly<Record<string, unknown>>;
-
-/** Writes log lines; every part of the service takes one. */
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line. */
-  child(fields: LogFields): Logger;
-}
 
 /** Where lines go: process.stderr or anything with `write`. */
 export interface LogSink {

@@ -139,7 +139,7 @@ export async function createKernelTarget(): Promise<ScenarioTarget> {
       };
     },
     wait: (ms) => delay(ms),
-    table: () => datapath.readTable(),
+    table: async () => (await datapath.read()).table,
     release: (selector) => datapath.release(selector),
     remove: () => datapath.remove(),
     async installForeign(script) {
