@@ -21,6 +21,8 @@ export interface NftRunner {
   apply(script: string): Promise<void>;
   /** Runs `nft -j <args>` and parses the JSON; resolves null when our table does not exist. */
   listJson(args: readonly string[]): Promise<unknown | null>;
+  /** The output of `nft --version`. */
+  version(): Promise<string>;
 }
 
 /** Options for {@link createNftRunner}. */
@@ -69,6 +71,13 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
       await exec(['-f', '-'], script).catch((e) => {
         throw describe(e, 'ruleset');
       });
+    },
+    async version() {
+      try {
+        return (await exec(['--version'])).stdout;
+      } catch (e) {
+        throw describe(e, 'version query');
+      }
     },
     async listJson(args) {
       try {
