@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import type { NftRunner } from '../../src/adapters/nft.js';
-import { createNftRunner } from '../../src/adapters/nft.js';
+import { createNftRunner, NftError } from '../../src/adapters/nft.js';
 import { PorttriggerError } from '../../src/domain/errors.js';
 import { planConfig } from '../../src/nft/plan.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
@@ -41,6 +41,22 @@ describeKernel('kernel datapath adapter', () => {
     expect(entry?.holder).toBe('192.168.1.10');
     expect(entry!.expiresAt - Date.now()).toBeGreaterThan(90_000);
     expect(entry!.expiresAt - Date.now()).toBeLessThanOrEqual(100_000);
+    await dp.remove();
+  });
+
+  it('reports a failing listing as a failure, not as a table that is gone', async () => {
+    const real = createNftRunner({ netns });
+    // The real runner, except that listing the forward chain fails as a timed-out nft would.
+    const failingList: NftRunner = {
+      ...real,
+      listJson: (args) =>
+        args.includes('forward')
+          ? Promise.reject(new NftError('NFT_FAILED', 'nft did not finish the listing: timed out'))
+          : real.listJson(args),
+    };
+    const dp = new KernelDatapath({ nft: failingList });
+    await dp.apply(config);
+    await expect(dp.read()).rejects.toMatchObject({ code: 'NFT_FAILED' });
     await dp.remove();
   });
 
