@@ -23,8 +23,11 @@ import { checkPort, type PortCheck } from './port-check.js';
 import type { ServiceOptions } from './ports.js';
 import { TableTracker } from './tracker.js';
 
+/** The results of config changes and reloads. */
 export type { ConfigChange, ReloadResult } from './config-changes.js';
+/** What `/health` reports. */
 export type { ComponentHealth, Health } from './health.js';
+/** What the service receives. */
 export type { EventHistory, OpenHistory, ServiceOptions } from './ports.js';
 
 /** Receives live events. */
