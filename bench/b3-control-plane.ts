@@ -259,7 +259,7 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
       const list: number[] = [];
       let count = -1;
       for (let rep = 0; rep < reps; rep++) {
-        const r = await timeMs(() => datapath.readTable());
+        const r = await timeMs(async () => (await datapath.read()).table);
         read.push(r.ms);
         count = r.value.entries.length;
         list.push(
@@ -278,11 +278,11 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
       part.rows.push(
         row(
           `read-${size}`,
-          'B3 read-back of active entries (KernelDatapath.readTable)',
+          'B3 read-back of active entries (KernelDatapath.read)',
           `${n} entries (1 remote: contacted rule)`,
           value,
           summarize(list),
-          '`nft -j list sets table inet porttrigger` alone (the listing readTable parses), same run',
+          '`nft -j list sets table inet porttrigger` alone (the listing read parses), same run',
           {
             ...(size === 65_000
               ? {
@@ -292,7 +292,7 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
                   },
                 }
               : {}),
-            ...(count !== size ? { note: `readTable returned ${count} entries, ${size} were seeded` } : {}),
+            ...(count !== size ? { note: `read returned ${count} entries, ${size} were seeded` } : {}),
           },
         ),
       );
@@ -350,7 +350,7 @@ export async function runB3(ctx: BenchContext, missing: ReadonlyMap<string, stri
     'Rules: the measured rule plus fillers (trigger 10000+i, open 30000+i, both protocols), default `family: both`, standalone mode; given to validateConfig as a parsed document.',
     "Phases per repetition: validateConfig; planConfig + renderApplyScript (against an empty table); KernelDatapath.apply into a fresh namespace (reads the table, `nft -c -f -`, then `nft -f -`, as the service does). Baseline: one `nft -f` of a static port-forward ruleset with the same number of DNAT rules into a fresh namespace; second reference: one `nft -f` of porttrigger's own rendered script.",
     `Repetitions: ${reps}, or fewer when one size has used its ${b3.sizeBudgetS} s budget (at least one runs); a failed apply ends that size.`,
-    'Read-back: one `remote: contacted` rule; entries seeded with `nft add element` batches into its IPv4 sets (remotes from 198.18.0.0/15, holder lan2), cumulatively to each size; KernelDatapath.readTable timed against the bare `nft -j list sets table inet porttrigger` it runs.',
+    'Read-back: one `remote: contacted` rule; entries seeded with `nft add element` batches into its IPv4 sets (remotes from 198.18.0.0/15, holder lan2), cumulatively to each size; KernelDatapath.read timed against the bare `nft -j list sets table inet porttrigger` it runs.',
   );
   const started = Date.now();
   const bySize = await measureApply(ctx, part);

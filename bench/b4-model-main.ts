@@ -85,7 +85,7 @@ async function buildWorkload(rules: number, entries: number): Promise<Workload> 
       });
     }
   }
-  const table = await model.readTable();
+  const table = (await model.read()).table;
   const random = prng(42);
   const pool: ModelPacket[] = [];
   for (let k = 0; k < POOL; k++) {

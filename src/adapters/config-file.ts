@@ -7,14 +7,15 @@ import { copyFile, open, readFile, rename, stat, unlink } from 'node:fs/promises
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfigText, validateRule } from '../domain/config.js';
-import { PorttriggerError, type Result } from '../domain/errors.js';
+import type { ConfigFileContents, ConfigStore } from '../domain/config-store.js';
+import { PorttriggerError } from '../domain/errors.js';
+import { stableJson } from '../domain/stable-json.js';
 import type { Config, Rule } from '../domain/types.js';
 
-/** A config file as read: its exact text and the result of validating it. */
-export interface ConfigFileContents {
-  readonly text: string;
-  readonly result: Result<Config>;
-}
+/** A config file as read (the port's type, re-exported for the callers of {@link readConfigFile}). */
+export type { ConfigFileContents } from '../domain/config-store.js';
+/** JSON with sorted keys (re-exported: the config-file tests compare with it). */
+export { stableJson };
 
 /** Reads and validates a config file; CONFIG_READ_FAILED when it cannot be read at all. */
 export async function readConfigFile(path: string): Promise<ConfigFileContents> {
@@ -31,15 +32,6 @@ export async function readConfigFile(path: string): Promise<ConfigFileContents> 
     );
   }
   return { text, result: parseConfigText(text) };
-}
-
-/** JSON with sorted keys: equal values give equal text whatever the key order. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
 
 const TOP_LEVEL = ['interfaces', 'mode', 'enabled', 'ipv6', 'api', 'events'] as const;
@@ -235,4 +227,18 @@ export async function writeConfigFile(path: string, text: string): Promise<void>
       },
     );
   }
+}
+
+/**
+ * The config file as the service's {@link ConfigStore}: reads and validates it, renders an edited config keeping
+ * the layout, writes atomically.
+ * @example const store = createConfigFileStore('/etc/porttrigger/config.yaml'); const { result } = await store.read();
+ */
+export function createConfigFileStore(path: string): ConfigStore {
+  return {
+    path,
+    read: () => readConfigFile(path),
+    render: renderConfigText,
+    write: (text) => writeConfigFile(path, text),
+  };
 }

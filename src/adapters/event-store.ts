@@ -6,51 +6,25 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PorttriggerError } from '../domain/errors.js';
+import type {
+  EventHistory,
+  EventPage,
+  EventQuery,
+  EventRecord,
+  RetentionSettings,
+} from '../domain/event-history.js';
 import { DEFAULT_PAGE, MAX_PAGE } from '../domain/paging.js';
 
-/** What the history needs to know of an event to index it; the rest is stored as JSON. */
-export interface EventRecord {
-  readonly type: string;
-  /** Milliseconds since the epoch. */
-  readonly at: number;
-  readonly rule: string;
-  readonly host?: string;
-  readonly contender?: string;
-  readonly holder?: string;
-}
-
-/** A stored event: the event and its id (ids only grow; they are the paging cursor). */
-export type StoredEvent<E extends EventRecord> = E & { readonly id: number };
-
-/** Filters and paging of a query; every filter is optional. */
-export interface EventQuery {
-  readonly rule?: string;
-  /** Matches the event's host, contender or holder. */
-  readonly host?: string;
-  readonly type?: string;
-  /** Events at or after this time (ms). */
-  readonly since?: number;
-  /** Events before this time (ms). */
-  readonly until?: number;
-  /** At most this many events (default 100, at most 1000). */
-  readonly limit?: number;
-  /** Continue after this id: older ids for `desc`, newer ones for `asc`. */
-  readonly cursor?: number;
-  /** `desc` (default): newest first. */
-  readonly order?: 'asc' | 'desc';
-}
-
-/** One page of events; `nextCursor` is there when more match. */
-export interface EventPage<E extends EventRecord> {
-  readonly events: readonly StoredEvent<E>[];
-  readonly nextCursor?: number;
-}
-
-/** How much history to keep. */
-export interface RetentionSettings {
-  readonly retentionDays: number;
-  readonly maxEvents: number;
-}
+/** The history port's types, re-exported for the callers of the store. */
+export type {
+  EventPage,
+  EventQuery,
+  EventRecord,
+  RetentionSettings,
+  StoredEvent,
+} from '../domain/event-history.js';
+/** The largest page a query returns. */
+export { MAX_PAGE };
 
 /** Options for {@link EventStore.open}. */
 export interface EventStoreOptions extends RetentionSettings {
@@ -94,7 +68,7 @@ function fail(what: string, path: string, error: unknown): EventStoreError {
 }
 
 /** The SQLite event history. Synchronous (better-sqlite3): each call takes microseconds to milliseconds. */
-export class EventStore<E extends EventRecord> {
+export class EventStore<E extends EventRecord> implements EventHistory<E> {
   readonly #db: Database.Database;
   readonly #path: string;
   readonly #clock: () => number;

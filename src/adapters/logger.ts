@@ -3,18 +3,13 @@
  * watches the terminal.
  */
 
-/** Severity levels, least severe first. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import type { LogFields, Logger, LogLevel } from '../domain/logger.js';
+
+/** The logging port's types, re-exported for the callers of {@link createLogger}. */
+export type { LogFields, Logger, LogLevel } from '../domain/logger.js';
 
 /** The levels a logger can be set to; `silent` logs nothing. */
 export type LogThreshold = LogLevel | 'silent';
-
-/** Every log level, least severe first. */
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-import type { LogFields, Logger } from '../domain/logger.js';
-
-export type { LogFields, Logger } from '../domain/logger.js';
 
 /** Where lines go: process.stderr or anything with `write`. */
 export interface LogSink {

@@ -25,6 +25,8 @@ export interface NftRunner {
   apply(script: string): Promise<void>;
   /** Runs `nft -j <args>` and parses the JSON; resolves null when our table does not exist. */
   listJson(args: readonly string[]): Promise<unknown | null>;
+  /** The output of `nft --version`. */
+  version(): Promise<string>;
 }
 
 /** Options for {@link createNftRunner}. */
@@ -107,6 +109,13 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
       await exec(['-f', '-'], script).catch((e) => {
         throw failure(e, 'refused', 'ruleset', bin);
       });
+    },
+    async version() {
+      try {
+        return (await exec(['--version'])).stdout;
+      } catch (e) {
+        throw failure(e, 'list', 'version query', bin);
+      }
     },
     async listJson(args) {
       const what = `listing (nft -j ${args.join(' ')})`;

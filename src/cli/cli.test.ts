@@ -360,7 +360,7 @@ describe('commands that talk to the service', () => {
     const r = await run(['release', 'game', LAN1, ...API, tokenFile], { fetch: api.fetch });
     expect(api.requests[0]).toMatchObject({ method: 'POST', body: { rule: 'game', holder: LAN1 } });
     expect(r.out).toBe(`Released 1 entry of rule "game" held by ${LAN1}.\n`);
-    expect((await fx.model.readTable()).entries).toEqual([]);
+    expect((await fx.model.read()).table.entries).toEqual([]);
   });
 
   it('checks both protocols when none is given', async () => {

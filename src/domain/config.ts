@@ -2,7 +2,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
-import { parsePortList, protocolsOf, rangesByProtocol, rangesOverlap } from './ports.js';
+import { parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
 
 /** Limits that the validator enforces (the API refuses the same). */
@@ -209,7 +209,6 @@ function specsValid(rule: Rule): boolean {
   );
 }
 
-/** Cross-rule checks: unique names, no two enabled rules opening the same port for the same protocol and family. */
 /** Names must be unique, case-insensitively; checked on every rule that has a name, valid or not. */
 function checkNames(rules: readonly unknown[], issues: Issue[]): void {
   const seen = new Map<string, number>();
@@ -353,9 +352,4 @@ export function parseConfigText(text: string): Result<Config> {
     };
   }
   return validateConfig(doc.toJS());
-}
-
-/** The protocols a rule's open side uses, for messages and docs. */
-export function openProtocols(rule: Rule): Protocol[] {
-  return [...new Set(rule.open.flatMap((s) => protocolsOf(s.protocol)))];
 }

@@ -16,15 +16,29 @@ export interface ApplyReport {
   readonly dropped: number;
 }
 
+/** One read of the datapath: the trigger table, and whether what the last apply installed is all still there. */
+export interface DatapathReading {
+  readonly table: TriggerTable;
+  /**
+   * False before the first apply, and when another tool removed or flushed what the last apply installed: the
+   * service then applies again with the entries it remembers.
+   */
+  readonly intact: boolean;
+}
+
 /**
  * The port that both implementations of the semantics provide: the reference model and the kernel datapath.
  * The service talks only to this.
  */
 export interface Datapath {
-  /** Makes the config the running one, keeping the entries that still fit it (docs/semantics.md, 12). */
-  apply(config: Config): Promise<ApplyReport>;
-  /** The trigger table as it is now. */
-  readTable(): Promise<TriggerTable>;
+  /**
+   * Makes the config the running one, keeping the entries that still fit it (docs/semantics.md, 12).
+   * `remembered` is a table read earlier: entries of it that the datapath lost are seeded back with the time
+   * they had left.
+   */
+  apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport>;
+  /** The trigger table as it is now and whether the datapath is intact, from one read. */
+  read(): Promise<DatapathReading>;
   /** Drops the selected entries now; resolves with how many were dropped. */
   release(selector: ReleaseSelector): Promise<number>;
   /** Removes everything this datapath installed. */

@@ -1,12 +1,10 @@
-/**
- * The logging port: what every part of the program may log through. The adapter in src/adapters/logger.ts
- * writes the lines; the composition root hands it to whoever needs one.
- */
+/** Severity levels, least severe first. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Context attached to a log line: rule, host, error… */
 export type LogFields = Readonly<Record<string, unknown>>;
 
-/** Writes log lines; every part of the service takes one. */
+/** The logging port: every part of the service takes one; src/adapters/logger.ts writes the lines. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;

@@ -8,7 +8,8 @@ import { createLogger, isLogThreshold } from '../adapters/logger.js';
 import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import { formatPath, InvalidInputError } from '../domain/errors.js';
-import { startService } from '../service/service.js';
+import type { Service } from '../service/service.js';
+import { startKernelService } from './start-service.js';
 
 const USAGE = 'usage: main.js --config FILE [--netns NS] [--keep-table] [--no-api] [--log-level LEVEL]';
 
@@ -28,9 +29,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ level });
-  let service: Awaited<ReturnType<typeof startService>>;
+  let service: Service;
   try {
-    service = await startService({
+    service = await startKernelService({
       configPath: values.config,
       logger,
       keepTableOnStop: values['keep-table'],

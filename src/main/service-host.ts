@@ -4,7 +4,7 @@ import type { Logger } from '../adapters/logger.js';
 import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import type { ReloadResult, Service } from '../service/service.js';
-import { startService } from '../service/service.js';
+import { startKernelService } from './start-service.js';
 
 /** Options for {@link startServiceHost}. */
 export interface ServiceHostOptions {
@@ -34,7 +34,7 @@ export interface ServiceHost {
  * @example const host = await startServiceHost({ configPath, logger }); await host.stop();
  */
 export async function startServiceHost(options: ServiceHostOptions): Promise<ServiceHost> {
-  const service = await startService({
+  const service = await startKernelService({
     configPath: options.configPath,
     logger: options.logger,
     ...(options.netns ? { netns: options.netns } : {}),

@@ -114,7 +114,7 @@ describe('ReferenceModel before the first apply and after remove', () => {
     const model = newModel();
     model.process(trigger(H1));
     expect(model.process(inbound(R1, GW4))).toEqual(LOCAL);
-    expect((await model.readTable()).entries).toEqual([]);
+    expect(await model.read()).toMatchObject({ intact: false, table: { entries: [] } });
   });
 
   it('forgets entries, records and connections on remove and then decides like an absent datapath', async () => {
@@ -123,8 +123,12 @@ describe('ReferenceModel before the first apply and after remove', () => {
     model.process(trigger(H2));
     const first = inbound(R1, GW4);
     expect(model.process(first)).toEqual(forward(H1));
+    expect((await model.read()).intact).toBe(true);
     await model.remove();
-    expect(await model.readTable()).toEqual({ at: 0, entries: [], conflicts: [], blocked: [] });
+    expect(await model.read()).toEqual({
+      table: { at: 0, entries: [], conflicts: [], blocked: [] },
+      intact: false,
+    });
     expect(model.process(first)).toEqual(LOCAL);
     expect(model.process(replyTo(first, H1))).toEqual(forward(R1));
     expect(model.process(inbound(V6R1, V6H1))).toEqual(PASS);
@@ -137,7 +141,7 @@ describe('ReferenceModel triggers', () => {
     model.advance(1000);
     expect(model.process(trigger(H1))).toEqual(forward(R1));
     expect(model.process(inbound(R2, GW4, 7005))).toEqual(forward(H1));
-    const table = await model.readTable();
+    const table = (await model.read()).table;
     expect(table.at).toBe(1000);
     expect(table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, openedAt: 1000, expiresAt: 1000 + IDLE_MS },
@@ -156,7 +160,7 @@ describe('ReferenceModel triggers', () => {
   ])('opens nothing when %s', async (_title, ruleOverrides, configOverrides, packet) => {
     const model = await modelWith([makeRule(ruleOverrides)], configOverrides);
     model.process(packet);
-    expect((await model.readTable()).entries).toEqual([]);
+    expect((await model.read()).table.entries).toEqual([]);
   });
 
   it('still forwards a trigger that opens nothing', async () => {
@@ -169,7 +173,7 @@ describe('ReferenceModel triggers', () => {
     const model = await modelWith([rule]);
     model.process({ ...trigger(H1), protocol: 'udp', dport: 6100 });
     model.process({ ...trigger(V6H1), protocol: 'tcp', dport: 5005 });
-    const holders = (await model.readTable()).entries.map((e) => e.holder);
+    const holders = (await model.read()).table.entries.map((e) => e.holder);
     expect(holders).toEqual([H1, V6H1]);
   });
 
@@ -179,7 +183,7 @@ describe('ReferenceModel triggers', () => {
       makeRule({ name: 'game', open: [{ protocol: 'tcp', ports: '7000' }] }),
     ]);
     model.process(trigger(H1));
-    const entries = (await model.readTable()).entries;
+    const entries = (await model.read()).table.entries;
     expect(entries.map((e) => e.rule)).toEqual(['game', 'voice']);
     expect(model.process(inbound(R1, GW4, 8000))).toEqual(forward(H1));
     expect(model.process(inbound(R1, GW4, 7000, 50000, 'tcp'))).toEqual(forward(H1));
@@ -189,7 +193,7 @@ describe('ReferenceModel triggers', () => {
     const model = await modelWith([makeRule()]);
     model.process(trigger(H1));
     model.process(trigger(V6H2));
-    const entries = (await model.readTable()).entries;
+    const entries = (await model.read()).table.entries;
     expect(entries.map((e) => [e.family, e.holder])).toEqual([
       ['ipv4', H1],
       ['ipv6', V6H2],
@@ -203,7 +207,7 @@ describe('ReferenceModel with remote: any', () => {
     model.process(trigger(H1));
     model.advance(10_000);
     model.process(trigger(H1));
-    expect((await model.readTable()).entries).toEqual([
+    expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, openedAt: 0, expiresAt: 10_000 + IDLE_MS },
     ]);
   });
@@ -214,7 +218,7 @@ describe('ReferenceModel with remote: any', () => {
     model.advance(5000);
     expect(model.process(trigger(H2))).toEqual(forward(R1));
     expect(model.process(inbound(R1, GW4))).toEqual(forward(H1));
-    const table = await model.readTable();
+    const table = (await model.read()).table;
     expect(table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, openedAt: 0, expiresAt: 5000 + IDLE_MS },
     ]);
@@ -226,7 +230,7 @@ describe('ReferenceModel with remote: any', () => {
     model.process(trigger(H1));
     model.advance(20_000);
     model.process(trigger(H2));
-    expect((await model.readTable()).entries[0]?.expiresAt).toBe(IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(IDLE_MS);
   });
 
   it('lets the next trigger take the rule once the entry has expired', async () => {
@@ -234,7 +238,7 @@ describe('ReferenceModel with remote: any', () => {
     model.process(trigger(H1));
     model.advance(IDLE_MS);
     model.process(trigger(H2));
-    expect((await model.readTable()).entries).toEqual([
+    expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H2, openedAt: IDLE_MS, expiresAt: 2 * IDLE_MS },
     ]);
     expect(model.process(inbound(R1, GW4))).toEqual(forward(H2));
@@ -249,7 +253,7 @@ describe('ReferenceModel with remote: contacted', () => {
     model.process(trigger(H1, R1));
     expect(model.process(inbound(R1, GW4))).toEqual(forward(H1));
     expect(model.process(inbound(R2, GW4))).toEqual(LOCAL);
-    expect((await model.readTable()).entries).toEqual([
+    expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, remote: R1, openedAt: 0, expiresAt: IDLE_MS },
     ]);
   });
@@ -260,7 +264,7 @@ describe('ReferenceModel with remote: contacted', () => {
     model.process(trigger(H2, R2));
     expect(model.process(inbound(R1, GW4))).toEqual(forward(H1));
     expect(model.process(inbound(R2, GW4))).toEqual(forward(H2));
-    expect((await model.readTable()).entries.map((e) => [e.holder, e.remote])).toEqual([
+    expect((await model.read()).table.entries.map((e) => [e.holder, e.remote])).toEqual([
       [H1, R1],
       [H2, R2],
     ]);
@@ -271,7 +275,7 @@ describe('ReferenceModel with remote: contacted', () => {
     model.process(trigger(H1, R1));
     model.advance(1000);
     model.process(trigger(H2, R1));
-    const table = await model.readTable();
+    const table = (await model.read()).table;
     expect(table.entries.map((e) => e.holder)).toEqual([H1]);
     expect(table.conflicts).toEqual([
       { rule: 'game', family: 'ipv4', contender: H2, holder: H1, remote: R1, at: 1000 },
@@ -292,7 +296,7 @@ describe('ReferenceModel lanHosts', () => {
     const model = await modelWith([makeRule({ lanHosts: ['192.168.1.0/28', '2001:db8:1::/64'] })]);
     model.advance(2000);
     expect(model.process(trigger('192.168.1.20'))).toEqual(forward(R1));
-    const table = await model.readTable();
+    const table = (await model.read()).table;
     expect(table.entries).toEqual([]);
     expect(table.blocked).toEqual([{ rule: 'game', family: 'ipv4', host: '192.168.1.20', at: 2000 }]);
     expect(model.process(inbound(R1, GW4))).toEqual(LOCAL);
@@ -304,13 +308,13 @@ describe('ReferenceModel lanHosts', () => {
   ])('lets %s trigger', async (_title, host) => {
     const model = await modelWith([makeRule({ lanHosts: ['192.168.1.0/28', '2001:db8:1::/64'] })]);
     model.process(trigger(host));
-    expect((await model.readTable()).entries.map((e) => e.holder)).toEqual([host]);
+    expect((await model.read()).table.entries.map((e) => e.holder)).toEqual([host]);
   });
 
   it('blocks every host of a family that lanHosts does not list', async () => {
     const model = await modelWith([makeRule({ lanHosts: [H1] })]);
     model.process(trigger(V6H1));
-    const table = await model.readTable();
+    const table = (await model.read()).table;
     expect(table.entries).toEqual([]);
     expect(table.blocked).toEqual([{ rule: 'game', family: 'ipv6', host: V6H1, at: 0 }]);
   });
@@ -321,7 +325,7 @@ describe('ReferenceModel lanHosts', () => {
       makeRule({ name: 'open' }),
     ]);
     model.process(trigger(H1));
-    const table = await model.readTable();
+    const table = (await model.read()).table;
     expect(table.entries.map((e) => e.rule)).toEqual(['open']);
     expect(table.blocked.map((b) => b.rule)).toEqual(['strict']);
   });
@@ -336,7 +340,7 @@ describe('ReferenceModel records', () => {
     model.advance(30_000);
     model.process(trigger(H1));
     model.process(trigger(H2));
-    expect((await model.readTable()).conflicts).toEqual([
+    expect((await model.read()).table.conflicts).toEqual([
       { rule: 'game', family: 'ipv4', contender: H2, holder: H1, at: 1000 },
     ]);
   });
@@ -345,9 +349,9 @@ describe('ReferenceModel records', () => {
     const model = await modelWith([makeRule({ lanHosts: [H2] })]);
     model.process(trigger(H1));
     model.advance(60_000);
-    expect((await model.readTable()).blocked).toEqual([]);
+    expect((await model.read()).table.blocked).toEqual([]);
     model.process(trigger(H1));
-    expect((await model.readTable()).blocked).toEqual([
+    expect((await model.read()).table.blocked).toEqual([
       { rule: 'game', family: 'ipv4', host: H1, at: 60_000 },
     ]);
   });
@@ -356,9 +360,9 @@ describe('ReferenceModel records', () => {
     const model = await modelWith([makeRule({ lanHosts: [H2] })]);
     model.process(trigger(H1));
     model.advance(59_999);
-    expect((await model.readTable()).blocked).toHaveLength(1);
+    expect((await model.read()).table.blocked).toHaveLength(1);
     model.advance(1);
-    expect((await model.readTable()).blocked).toEqual([]);
+    expect((await model.read()).table.blocked).toEqual([]);
   });
 
   it('keeps separate conflict records per contender and per remote', async () => {
@@ -368,7 +372,7 @@ describe('ReferenceModel records', () => {
     model.process(trigger(H2, R1));
     model.process(trigger(H2, R2));
     model.process(trigger('192.168.1.12', R1));
-    const conflicts = (await model.readTable()).conflicts;
+    const conflicts = (await model.read()).table.conflicts;
     expect(conflicts.map((c) => [c.contender, c.remote])).toEqual([
       [H2, R1],
       [H2, R2],
@@ -412,10 +416,10 @@ describe('ReferenceModel inbound IPv4', () => {
     model.process(trigger(H1));
     model.advance(10_000);
     model.process(inbound(R1, GW4));
-    expect((await model.readTable()).entries[0]?.expiresAt).toBe(10_000 + IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(10_000 + IDLE_MS);
     model.advance(25_000);
     expect(model.process(inbound(R1, GW4))).toEqual(forward(H1));
-    expect((await model.readTable()).entries[0]?.expiresAt).toBe(35_000 + IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(35_000 + IDLE_MS);
   });
 
   it('keeps an established connection on its host after a takeover (onExpire: keep), without refreshing', async () => {
@@ -427,7 +431,7 @@ describe('ReferenceModel inbound IPv4', () => {
     model.process(trigger(H2));
     expect(model.process(first)).toEqual(forward(H1));
     expect(model.process(inbound(R1, GW4, OPEN_PORT, 50001))).toEqual(forward(H2));
-    expect((await model.readTable()).entries[0]).toMatchObject({ holder: H2, expiresAt: 2 * IDLE_MS });
+    expect((await model.read()).table.entries[0]).toMatchObject({ holder: H2, expiresAt: 2 * IDLE_MS });
   });
 
   it('keeps an established connection going after its entry expired (onExpire: keep)', async () => {
@@ -438,7 +442,7 @@ describe('ReferenceModel inbound IPv4', () => {
     model.advance(IDLE_MS);
     expect(model.process(first)).toEqual(forward(H1));
     expect(model.process(inbound(R1, GW4, OPEN_PORT, 50001))).toEqual(LOCAL);
-    expect((await model.readTable()).entries).toEqual([]);
+    expect((await model.read()).table.entries).toEqual([]);
   });
 
   it.each([
@@ -523,7 +527,7 @@ describe('ReferenceModel inbound IPv6', () => {
     const first = inbound(V6R1, V6H1);
     model.advance(20_000);
     model.process(first);
-    expect((await model.readTable()).entries[0]?.expiresAt).toBe(20_000 + IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(20_000 + IDLE_MS);
     model.advance(IDLE_MS);
     expect(model.process(first)).toEqual(forward(V6H1));
     expect(model.process(inbound(V6R1, V6H1, OPEN_PORT, 50001))).toEqual(DROP);
@@ -534,10 +538,10 @@ describe('ReferenceModel inbound IPv6', () => {
     model.process(trigger('2001:DB8:1:0::10'));
     expect(model.process(inbound('2001:DB8:99:0::5', V6H1))).toEqual(forward(V6H1));
     model.process(trigger(V6H1));
-    expect((await model.readTable()).entries).toEqual([
+    expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv6', holder: V6H1, openedAt: 0, expiresAt: IDLE_MS },
     ]);
-    expect((await model.readTable()).conflicts).toEqual([]);
+    expect((await model.read()).table.conflicts).toEqual([]);
   });
 });
 
@@ -549,7 +553,7 @@ describe('ReferenceModel reply traffic', () => {
     model.process(first);
     model.advance(10_000);
     expect(model.process(replyTo(first, H1))).toEqual(forward(R1));
-    expect((await model.readTable()).entries[0]?.expiresAt).toBe(IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(IDLE_MS);
   });
 
   it('forwards the IPv6 reply and drops it once the holder lost the entry (onExpire: close)', async () => {
@@ -580,7 +584,7 @@ describe('ReferenceModel reply traffic', () => {
     model.process(first);
     model.advance(10_000);
     expect(model.process(replyTo(first, H1))).toEqual(forward(R1));
-    expect((await model.readTable()).entries[0]?.expiresAt).toBe(10_000 + IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(10_000 + IDLE_MS);
   });
 });
 
@@ -636,7 +640,7 @@ describe('ReferenceModel expiry', () => {
     expect(model.process(inbound(R1, GW4, OPEN_PORT, 50001))).toEqual(forward(H1));
     model.advance(IDLE_MS);
     expect(model.process(inbound(R1, GW4, OPEN_PORT, 50002))).toEqual(LOCAL);
-    expect((await model.readTable()).entries).toEqual([]);
+    expect((await model.read()).table.entries).toEqual([]);
   });
 
   it('does not let the holder refresh an expired entry: its trigger opens a new one', async () => {
@@ -644,7 +648,7 @@ describe('ReferenceModel expiry', () => {
     model.process(trigger(H1));
     model.advance(IDLE_MS);
     model.process(trigger(H1));
-    expect((await model.readTable()).entries).toEqual([
+    expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, openedAt: IDLE_MS, expiresAt: 2 * IDLE_MS },
     ]);
   });
@@ -675,7 +679,7 @@ describe('ReferenceModel apply', () => {
     model.advance(10_000);
     const report = await model.apply(makeConfig([makeRule(ruleOverrides)], configOverrides));
     expect(report).toEqual({ kept: 1, dropped: 0 });
-    expect((await model.readTable()).entries).toEqual([
+    expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, openedAt: 0, expiresAt },
     ]);
   });
@@ -694,7 +698,7 @@ describe('ReferenceModel apply', () => {
     model.process(trigger(H1));
     const report = await model.apply(makeConfig(rules, configOverrides));
     expect(report).toEqual({ kept: 0, dropped: 1 });
-    expect((await model.readTable()).entries).toEqual([]);
+    expect((await model.read()).table.entries).toEqual([]);
     expect(model.process(inbound(R1, GW4))).toEqual(LOCAL);
   });
 
@@ -703,7 +707,7 @@ describe('ReferenceModel apply', () => {
     model.process(trigger(H1));
     model.process(trigger(V6H1));
     expect(await model.apply(makeConfig([makeRule()], { ipv6: false }))).toEqual({ kept: 1, dropped: 1 });
-    expect((await model.readTable()).entries.map((e) => e.family)).toEqual(['ipv4']);
+    expect((await model.read()).table.entries.map((e) => e.family)).toEqual(['ipv4']);
   });
 
   it('does not count entries that expired before the reload', async () => {
@@ -726,7 +730,7 @@ describe('ReferenceModel apply', () => {
         makeRule({ name: 'off', enabled: false, open: [{ protocol: 'udp', ports: '9000' }] }),
       ]),
     );
-    expect((await model.readTable()).blocked.map((b) => b.rule)).toEqual(['stays']);
+    expect((await model.read()).table.blocked.map((b) => b.rule)).toEqual(['stays']);
   });
 
   it('drops every record when the global switch goes off', async () => {
@@ -734,7 +738,7 @@ describe('ReferenceModel apply', () => {
     model.process(trigger(H1));
     model.process(trigger(H2));
     await model.apply(makeConfig([makeRule()], { enabled: false }));
-    expect((await model.readTable()).conflicts).toEqual([]);
+    expect((await model.read()).table.conflicts).toEqual([]);
   });
 
   it('stops policing connections of a removed rule, as the kernel whose chains are gone (onExpire: close)', async () => {
@@ -799,9 +803,9 @@ describe('ReferenceModel release', () => {
     ['nothing for a holder without entries', { rule: 'game', holder: '192.168.1.99' }, 0],
   ])('releases %s', async (_title, selector, count) => {
     const model = await heldModel();
-    const before = (await model.readTable()).entries.length;
+    const before = (await model.read()).table.entries.length;
     expect(await model.release(selector)).toBe(count);
-    expect((await model.readTable()).entries).toHaveLength(before - count);
+    expect((await model.read()).table.entries).toHaveLength(before - count);
   });
 
   it('closes a released entry as if it had expired', async () => {
@@ -820,7 +824,7 @@ describe('ReferenceModel release', () => {
   });
 });
 
-describe('ReferenceModel readTable', () => {
+describe('ReferenceModel read', () => {
   it('sorts entries by rule, family, holder and remote', async () => {
     const model = await modelWith([
       makeRule({ name: 'b', remote: 'contacted' }),
@@ -830,7 +834,7 @@ describe('ReferenceModel readTable', () => {
     model.process(trigger(H2, R2));
     model.process(trigger(H1, R2));
     model.process(trigger(H1, R1));
-    const entries = (await model.readTable()).entries;
+    const entries = (await model.read()).table.entries;
     expect(entries.map((e) => [e.rule, e.family, e.holder, e.remote ?? '-'])).toEqual([
       ['a', 'ipv4', H2, '-'],
       ['a', 'ipv6', V6H1, '-'],

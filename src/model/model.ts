@@ -10,7 +10,7 @@ import {
   parsePrefix,
   prefixContains,
 } from '../domain/address.js';
-import type { ApplyReport, Datapath, ReleaseSelector } from '../domain/datapath.js';
+import type { ApplyReport, Datapath, DatapathReading, ReleaseSelector } from '../domain/datapath.js';
 import { formatPortList, rangesByProtocol } from '../domain/ports.js';
 import {
   type BlockedRecord,
@@ -185,8 +185,11 @@ export class ReferenceModel implements Datapath {
       : this.processInbound(packet, config, src, dst);
   }
 
-  /** Makes the config the running one, keeping the entries that still fit it (docs/semantics.md, 12). */
-  async apply(config: Config): Promise<ApplyReport> {
+  /**
+   * Makes the config the running one, keeping the entries that still fit it (docs/semantics.md, 12). The model
+   * never loses its entries to another tool, so a remembered table has nothing to seed back and is ignored.
+   */
+  async apply(config: Config, _remembered?: TriggerTable): Promise<ApplyReport> {
     const rules = this.compileRules(config);
     const report = this.carryEntries(config, rules);
     this.carryRecords(config, rules);
@@ -197,8 +200,13 @@ export class ReferenceModel implements Datapath {
     return report;
   }
 
+  /** The trigger table now, and intact once a config is applied (nothing outside the model removes it). */
+  async read(): Promise<DatapathReading> {
+    return { table: this.table(), intact: this.config !== undefined };
+  }
+
   /** The trigger table now: live entries sorted by rule, family, holder, remote; records inside the window. */
-  async readTable(): Promise<TriggerTable> {
+  private table(): TriggerTable {
     const entries = this.entries.live(this.clock).sort(compareEntries).map(toTriggerEntry);
     const { conflicts, blocked } = this.freshRecords();
     conflicts.sort(compareConflicts);
@@ -647,7 +655,7 @@ function compareText(a: string | undefined, b: string | undefined): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Entry order of readTable: rule, family, holder, remote. */
+/** Entry order of the table: rule, family, holder, remote. */
 function compareEntries(a: LiveEntry, b: LiveEntry): number {
   return (
     compareText(a.slot.rule, b.slot.rule) ||
@@ -657,7 +665,7 @@ function compareEntries(a: LiveEntry, b: LiveEntry): number {
   );
 }
 
-/** Conflict order of readTable: rule, family, contender, remote. */
+/** Conflict order of the table: rule, family, contender, remote. */
 function compareConflicts(a: ConflictRecord, b: ConflictRecord): number {
   return (
     compareText(a.rule, b.rule) ||
@@ -667,7 +675,7 @@ function compareConflicts(a: ConflictRecord, b: ConflictRecord): number {
   );
 }
 
-/** Blocked order of readTable: rule, family, host. */
+/** Blocked order of the table: rule, family, host. */
 function compareBlocked(a: BlockedRecord, b: BlockedRecord): number {
   return compareText(a.rule, b.rule) || compareText(a.family, b.family) || compareText(a.host, b.host);
 }

@@ -22,8 +22,3 @@ export function entryIdentity(rule: Rule): string {
     .join('|');
   return hash32(`${rule.name}\u0000${ports}\u0000${rule.remote}`);
 }
-
-/** Identity of the rule by name alone: its conflict and blocked records live as long as the rule does. */
-export function nameIdentity(rule: Pick<Rule, 'name'>): string {
-  return hash32(`name\u0000${rule.name}`);
-}

@@ -312,6 +312,11 @@ export function renderApplyScript(
   return `${lines.join('\n')}\n${renderTable(plan)}${ordered.map(elementLine).join('\n')}${ordered.length ? '\n' : ''}`;
 }
 
+/** A script of element operations alone, in the order given (a release). */
+export function renderElementScript(elements: readonly SeedElement[]): string {
+  return `${elements.map(elementLine).join('\n')}\n`;
+}
+
 /** The script that removes our table and nothing else. */
 export function renderRemoveScript(): string {
   return `table ${T}\ndelete table ${T}\n`;

@@ -1,5 +1,5 @@
 import { parseAddress, parsePrefix, prefixContains } from '../domain/address.js';
-import type { Family, TriggerTable } from '../domain/types.js';
+import type { Family, TriggerEntry, TriggerTable } from '../domain/types.js';
 import type { Plan, RulePlan } from './plan.js';
 import { indexRulePlans, sharedSetName } from './plan.js';
 import type { SeedElement } from './render.js';
@@ -29,7 +29,10 @@ interface StoredEntry {
 }
 
 /** The elements of all shared sets that make up one entry, as delete or add operations. */
-function entryElements(e: StoredEntry, add?: { timeoutMs: number; expiresMs: number }): SeedElement[] {
+function entryElements(
+  e: Omit<StoredEntry, 'leftMs'>,
+  add?: { timeoutMs: number; expiresMs: number },
+): SeedElement[] {
   const name = (kind: Parameters<typeof sharedSetName>[0]) => sharedSetName(kind, e.family);
   const at = add ?? {};
   if (e.remote === undefined) {
@@ -133,4 +136,27 @@ export function planEntryChanges(
     kept,
     dropped,
   };
+}
+
+/**
+ * The element deletes that drop these entries of the trigger table now (a release), one group per entry the
+ * plan knows; entries of rules the plan does not have are left out.
+ */
+export function releaseElements(plan: Plan, entries: readonly TriggerEntry[]): SeedElement[][] {
+  const byName = new Map(plan.rules.map((r) => [`${r.family}/${r.rule.name}`, r]));
+  const out: SeedElement[][] = [];
+  for (const e of entries) {
+    const r = byName.get(`${e.family}/${e.rule}`);
+    if (!r) continue;
+    // Addresses of a read table are canonical output of the core's parser, so they are safe in a script.
+    out.push(
+      entryElements({
+        family: e.family,
+        id: r.id,
+        holder: e.holder,
+        ...(e.remote !== undefined ? { remote: e.remote } : {}),
+      }),
+    );
+  }
+  return out;
 }

@@ -26,13 +26,20 @@ export interface KernelState {
 
 type Json = unknown;
 
-function objects(doc: Json, kind: string): Record<string, Json>[] {
+/**
+ * Every object of one kind (`set`, `map`, `chain`, `rule`…) in `nft -j list` output, of every table.
+ * Throws when the document is not nft JSON output.
+ */
+export function nftObjects(doc: Json, kind: string): Record<string, Json>[] {
   const list = (doc as { nftables?: Json[] } | null)?.nftables;
   if (!Array.isArray(list)) throw new Error('not nft JSON output: no "nftables" array');
   return list
     .map((o) => (o as Record<string, Json>)[kind])
-    .filter((o): o is Record<string, Json> => typeof o === 'object' && o !== null)
-    .filter((o) => o.family === 'inet' && o.table === TABLE_NAME);
+    .filter((o): o is Record<string, Json> => typeof o === 'object' && o !== null);
+}
+
+function objects(doc: Json, kind: string): Record<string, Json>[] {
+  return nftObjects(doc, kind).filter((o) => o.family === 'inet' && o.table === TABLE_NAME);
 }
 
 function keyParts(val: Json): string[] {

@@ -49,8 +49,11 @@ describe('service', () => {
     // A second service on the same model and files: like a restart after kill -9.
     const { startService } = await import('./service.js');
     const { silentLogger } = await import('../adapters/logger.js');
+    const { createConfigFileStore } = await import('../adapters/config-file.js');
+    const { openSqliteHistory } = await import('../main/start-service.js');
     const again = await startService({
-      configPath: fx.configPath,
+      configStore: createConfigFileStore(fx.configPath),
+      openHistory: openSqliteHistory,
       logger: silentLogger,
       datapath: fx.model,
       clock: () => fx!.model.now(),
@@ -152,14 +155,14 @@ describe('service', () => {
     await fx.service.poll();
     await fx.service.stop();
     expect(events.at(-1)).toMatchObject({ type: 'closed', reason: 'stopped', host: LAN2 });
-    expect((await fx.model.readTable()).entries).toEqual([]);
+    expect((await fx.model.read()).table.entries).toEqual([]);
     await expect(fx.service.table()).rejects.toMatchObject({ code: 'SERVICE_STOPPED' });
 
     const kept = await startFixture({ keepTableOnStop: true });
     kept.model.trigger(LAN2, 5000);
     await kept.service.poll();
     await kept.service.stop();
-    expect((await kept.model.readTable()).entries).toHaveLength(1);
+    expect((await kept.model.read()).table.entries).toHaveLength(1);
     await kept.cleanup();
   });
 });

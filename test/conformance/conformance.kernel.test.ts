@@ -6,5 +6,6 @@ import { describeConformance } from './scenarios.js';
 describeKernel('kernel datapath', () => {
   describeConformance('conformance: nftables in network namespaces', createKernelTarget, {
     concurrent: true,
+    capabilities: ['foreign-ruleset'],
   });
 });

@@ -83,8 +83,9 @@ export async function createKernelTarget(): Promise<ScenarioTarget> {
       if (!r.ok)
         throw new Error(`trigger from ${from} to ${to} tcp ${flow.port} did not connect: ${r.error}`);
       await net.host(from).writeTcp(r.conn, token);
-      await net.host(to).waitFor(token, 5000);
+      const arrived = await net.host(to).waitFor(token, 5000);
       await net.host(from).closeTcp(r.conn);
+      if (!arrived) throw new Error(`trigger from ${from} to ${to} tcp ${flow.port} never left the gateway`);
       return;
     }
     if (!(await net.host(to).waitFor(token, 5000))) {
@@ -139,7 +140,7 @@ export async function createKernelTarget(): Promise<ScenarioTarget> {
       };
     },
     wait: (ms) => delay(ms),
-    table: () => datapath.readTable(),
+    table: async () => (await datapath.read()).table,
     release: (selector) => datapath.release(selector),
     remove: () => datapath.remove(),
     async installForeign(script) {

@@ -64,7 +64,7 @@ export async function createModelTarget(): Promise<ScenarioTarget> {
     async wait(ms) {
       model.advance(ms);
     },
-    table: () => model.readTable(),
+    table: async () => (await model.read()).table,
     release: (selector) => model.release(selector),
     remove: () => model.remove(),
     async dispose() {},

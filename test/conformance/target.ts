@@ -1,6 +1,9 @@
 import type { ApplyReport, ReleaseSelector } from '../../src/domain/datapath.js';
 import type { Config, Family, Protocol, TriggerTable } from '../../src/domain/types.js';
 
+/** What some targets can do beyond the packets: `foreign-ruleset` installs and reads tables of other tools. */
+export type TargetCapability = 'foreign-ruleset';
+
 /** The LAN hosts of the test network. */
 export type LanHost = 'lan1' | 'lan2';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import type { NftRunner } from '../../src/adapters/nft.js';
-import { createNftRunner } from '../../src/adapters/nft.js';
+import { createNftRunner, NftError } from '../../src/adapters/nft.js';
 import { PorttriggerError } from '../../src/domain/errors.js';
 import { planConfig } from '../../src/nft/plan.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
@@ -20,27 +20,43 @@ describeKernel('kernel datapath adapter', () => {
   it('notices a deleted or flushed table, and restores remembered entries with their remaining time', async () => {
     const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
     await dp.apply(config);
-    expect(await dp.isIntact()).toBe(true);
+    expect((await dp.read()).intact).toBe(true);
     const id = planConfig(config).rules[0]!.id;
     const add = (set: string, element: string) =>
       nft(['add', 'element', 'inet', 'porttrigger', set, `{ ${element} }`]);
     await add('target4', `${id} timeout 300s expires 100s : 192.168.1.10`);
     await add('hold4', `${id} . 192.168.1.10 timeout 300s expires 100s`);
     await add('held4', `${id} timeout 300s expires 100s`);
-    const remembered = await dp.readTable();
+    const { table: remembered } = await dp.read();
     expect(remembered.entries.map((e) => e.holder)).toEqual(['192.168.1.10']);
 
     await nft(['flush', 'table', 'inet', 'porttrigger']);
-    expect(await dp.isIntact()).toBe(false);
+    expect((await dp.read()).intact).toBe(false);
     await nft(['delete', 'table', 'inet', 'porttrigger']);
-    expect(await dp.isIntact()).toBe(false);
+    expect((await dp.read()).intact).toBe(false);
 
     await dp.apply(config, remembered);
-    expect(await dp.isIntact()).toBe(true);
-    const [entry] = (await dp.readTable()).entries;
+    expect((await dp.read()).intact).toBe(true);
+    const [entry] = (await dp.read()).table.entries;
     expect(entry?.holder).toBe('192.168.1.10');
     expect(entry!.expiresAt - Date.now()).toBeGreaterThan(90_000);
     expect(entry!.expiresAt - Date.now()).toBeLessThanOrEqual(100_000);
+    await dp.remove();
+  });
+
+  it('reports a failing listing as a failure, not as a table that is gone', async () => {
+    const real = createNftRunner({ netns });
+    // The real runner, except that listing the forward chain fails as a timed-out nft would.
+    const failingList: NftRunner = {
+      ...real,
+      listJson: (args) =>
+        args.includes('forward')
+          ? Promise.reject(new NftError('NFT_TIMEOUT', 'nft did not finish the listing: timed out'))
+          : real.listJson(args),
+    };
+    const dp = new KernelDatapath({ nft: failingList });
+    await dp.apply(config);
+    await expect(dp.read()).rejects.toMatchObject({ code: 'NFT_TIMEOUT' });
     await dp.remove();
   });
 

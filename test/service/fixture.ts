@@ -5,10 +5,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConfigFileStore } from '../../src/adapters/config-file.js';
 import { silentLogger } from '../../src/adapters/logger.js';
 import { NftError } from '../../src/adapters/nft.js';
-import type { ApplyReport } from '../../src/domain/datapath.js';
+import type { ApplyReport, DatapathReading } from '../../src/domain/datapath.js';
 import type { Config, Protocol, TriggerTable } from '../../src/domain/types.js';
+import { openSqliteHistory } from '../../src/main/start-service.js';
 import { ReferenceModel } from '../../src/model/model.js';
 import { type Service, type ServiceOptions, startService } from '../../src/service/service.js';
 
@@ -47,7 +49,7 @@ events:
 `;
 }
 
-/** The reference model with the kernel's extras: it records applies, can refuse one, can "lose" its table. */
+/** The reference model for service tests: it records applies, can refuse one, can "lose" its table. */
 export class TestModel extends ReferenceModel {
   readonly applied: Config[] = [];
   readonly remembered: TriggerTable[] = [];
@@ -69,8 +71,9 @@ export class TestModel extends ReferenceModel {
     return super.apply(config);
   }
 
-  async isIntact(): Promise<boolean> {
-    return this.intact;
+  override async read(): Promise<DatapathReading> {
+    const reading = await super.read();
+    return { ...reading, intact: reading.intact && this.intact };
   }
 
   /** One trigger packet from a LAN host to a remote. */
@@ -106,7 +109,8 @@ export async function startFixture(
   const model = new TestModel();
   const { text: _text, ...rest } = options;
   const service = await startService({
-    configPath,
+    configStore: createConfigFileStore(configPath),
+    openHistory: openSqliteHistory,
     logger: silentLogger,
     datapath: model,
     clock: () => model.now(),

@@ -6,10 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -71,16 +70,18 @@ class Daemon {
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  async waitForLog(msg: string | RegExp, timeoutMs = 10_000): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg ?? '')));
-      if (hit) return hit;
-      if (Date.now() > deadline || this.proc.exitCode !== null) {
-        throw new Error(`no log "${msg}"; logs:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`);
-      }
-      await delay(20);
-    }
+  waitForLog(msg: string | RegExp, timeoutMs = 10_000): Promise<LogLine> {
+    return vi.waitFor(
+      () => {
+        const hit = this.logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg ?? '')));
+        if (hit) return hit;
+        const state = this.proc.exitCode !== null ? ` (exited with ${this.proc.exitCode})` : '';
+        throw new Error(
+          `no log "${msg}"${state}; logs:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`,
+        );
+      },
+      { timeout: timeoutMs, interval: 20 },
+    );
   }
 }
 
@@ -141,18 +142,19 @@ describeKernel('the porttrigger service in a virtual network', () => {
     })().catch(() => undefined);
   }
 
-  async function until<T>(
+  function until<T>(
     what: string,
     probe: () => Promise<T | undefined> | T | undefined,
     timeoutMs = 5_000,
   ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await delay(50);
-    }
+    return vi.waitFor(
+      async () => {
+        const value = await probe();
+        if (value === undefined) throw new Error(`timed out waiting for ${what}`);
+        return value;
+      },
+      { timeout: timeoutMs, interval: 50 },
+    );
   }
 
   async function tableExists(): Promise<boolean> {

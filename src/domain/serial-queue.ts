@@ -1,4 +1,7 @@
-/** Runs tasks one at a time, in call order: every change to the datapath, the config and the tracker. */
+/**
+ * Runs tasks one at a time, in call order: the service's changes to the datapath, the config and the tracker,
+ * and the kernel datapath's nft transactions.
+ */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -7,10 +10,5 @@ export class SerialQueue {
     const run = this.#tail.then(task, task);
     this.#tail = run.catch(() => undefined);
     return run;
-  }
-
-  /** Resolves once every task queued so far has finished. */
-  idle(): Promise<void> {
-    return this.#tail.then(() => undefined);
   }
 }

@@ -2,19 +2,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
+import { kernelFeatureScript, parseNftVersion } from '../nft/feature-probe.js';
+import { findBlockingForwardChains, findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
 import {
   configCheck,
-  findBlockingForwardChains,
-  findStaticDnatOverlaps,
   forwardingCheck,
   forwardPolicyCheck,
   interfacesCheck,
-  kernelFeatureScript,
   missingInterfaces,
   nftVersionCheck,
-  parseNftVersion,
   staticDnatCheck,
-} from './doctor.js';
+} from './checks.js';
 
 // `nft -j list ruleset` of a box with OpenWrt-like fw4 (forward drop, port forwards accepted through a jump),
 // an iptables-nft-like `ip filter` (forward drop, nothing for DNAT), static forwards in both, and our own table.

@@ -1,0 +1,132 @@
+/** The doctor's checks: each turns what was read from the system into a status, a detail and a hint. Pure. */
+import type { Result } from '../domain/errors.js';
+import type { Config } from '../domain/types.js';
+import { parseNftVersion } from '../nft/feature-probe.js';
+import { findBlockingForwardChains, findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
+import {
+  type CheckId,
+  describeBlockingChains,
+  describeIssue,
+  describeOverlaps,
+  HINTS,
+  plural,
+  TITLES,
+} from './wording.js';
+
+/** How a check came out. */
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+/** One check of the doctor: what was looked at, how it came out, and what to do about it. */
+export interface DoctorCheck {
+  /** Stable, for scripts: `nft`, `kernel`, `forwarding`, `config`, `interfaces`, `forward-policy`, `static-dnat`. */
+  readonly id: CheckId;
+  readonly title: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+  readonly hint?: string;
+}
+
+/** A check with its title filled in from its id. */
+export function check(id: CheckId, status: CheckStatus, detail: string, hint?: string): DoctorCheck {
+  return { id, title: TITLES[id], status, detail, ...(hint !== undefined ? { hint } : {}) };
+}
+
+/** The check of an `nft --version` output: 1.0 or later is needed. */
+export function nftVersionCheck(output: string): DoctorCheck {
+  const v = parseNftVersion(output);
+  if (!v) return check('nft', 'fail', `cannot read the version from "${output.trim()}"`);
+  const text = `${v.major}.${v.minor}.${v.patch}`;
+  return v.major >= 1
+    ? check('nft', 'ok', `nftables v${text} (1.0 or later is needed)`)
+    : check('nft', 'fail', `nftables v${text} is too old`, HINTS.nftTooOld);
+}
+
+/** The check of IP forwarding from the two sysctl values (`1` on, `0` off, undefined unreadable). */
+export function forwardingCheck(
+  ipv4: string | undefined,
+  ipv6: string | undefined,
+  config?: Config,
+): DoctorCheck {
+  const v4 = ipv4?.trim() === '1';
+  const v6 = ipv6?.trim() === '1';
+  const wantV6 = config ? config.ipv6 && config.rules.some((r) => r.family !== 'ipv4') : true;
+  if (!v4) {
+    return check(
+      'forwarding',
+      'fail',
+      ipv4 === undefined ? 'cannot read net.ipv4.ip_forward' : 'net.ipv4.ip_forward is 0: nothing is routed',
+      HINTS.ipv4Forwarding,
+    );
+  }
+  if (!v6 && wantV6) {
+    return check(
+      'forwarding',
+      'warn',
+      'IPv4 is forwarded, IPv6 is not (net.ipv6.conf.all.forwarding is not 1): IPv6 entries reach nobody',
+      HINTS.ipv6Forwarding,
+    );
+  }
+  return check('forwarding', 'ok', v6 ? 'on for IPv4 and IPv6' : 'on for IPv4 (IPv6 is not used)');
+}
+
+/** The config names (with nft's trailing `*` wildcard) that match none of the links of `ip -j link`. */
+export function missingInterfaces(links: unknown, names: readonly string[]): string[] {
+  const present = (Array.isArray(links) ? links : [])
+    .map((l) => (l as { ifname?: unknown }).ifname)
+    .filter((n): n is string => typeof n === 'string');
+  return names.filter((name) =>
+    name.endsWith('*') ? !present.some((p) => p.startsWith(name.slice(0, -1))) : !present.includes(name),
+  );
+}
+
+/** The check of the configured interfaces against `ip -j link` output. */
+export function interfacesCheck(links: unknown, config: Config): DoctorCheck {
+  const names = [...config.interfaces.lan, ...config.interfaces.wan];
+  const missing = missingInterfaces(links, names);
+  return missing.length === 0
+    ? check('interfaces', 'ok', `${names.join(', ')} present`)
+    : check('interfaces', 'warn', `not present now: ${missing.join(', ')}`, HINTS.interfaces);
+}
+
+/** The check of other tables' forward chains. */
+export function forwardPolicyCheck(ruleset: unknown): DoctorCheck {
+  const blocking = findBlockingForwardChains(ruleset);
+  return blocking.length === 0
+    ? check('forward-policy', 'ok', 'no other forward chain drops DNAT-ed connections')
+    : check('forward-policy', 'warn', describeBlockingChains(blocking), HINTS.forwardPolicy);
+}
+
+/** The check of static port forwards against our open ports. */
+export function staticDnatCheck(ruleset: unknown, config: Config): DoctorCheck {
+  const overlaps = findStaticDnatOverlaps(ruleset, config);
+  return overlaps.length === 0
+    ? check('static-dnat', 'ok', 'no other table forwards one of the open ports')
+    : check('static-dnat', 'warn', describeOverlaps(overlaps), HINTS.staticDnat);
+}
+
+/** The check of a config file: valid, invalid (with its issues) or missing. */
+export function configCheck(path: string, result: Result<Config> | 'missing'): DoctorCheck {
+  if (result === 'missing') {
+    return check(
+      'config',
+      'warn',
+      `no config at ${path}: interface and port checks skipped`,
+      HINTS.configExample,
+    );
+  }
+  if (!result.ok) {
+    return check(
+      'config',
+      'fail',
+      `${path} is invalid: ${plural(result.issues.length, 'issue')}, e.g. ${describeIssue(result.issues[0])}`,
+      `porttrigger validate ${path}`,
+    );
+  }
+  const warnings = result.warnings.length;
+  return check(
+    'config',
+    warnings > 0 ? 'warn' : 'ok',
+    `${path} is valid: ${result.value.rules.length} rules, ${result.value.mode} mode${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''}`,
+    warnings > 0 ? `porttrigger validate ${path}` : undefined,
+  );
+}

@@ -1,0 +1,20 @@
+import type { Result } from './errors.js';
+import type { Config } from './types.js';
+
+/** A config file as read: its exact text and the result of validating it. */
+export interface ConfigFileContents {
+  readonly text: string;
+  readonly result: Result<Config>;
+}
+
+/** The config-store port: where the running config comes from and where rule edits are saved. */
+export interface ConfigStore {
+  /** Where the config lives, for messages and logs. */
+  readonly path: string;
+  /** Reads and validates the config; CONFIG_READ_FAILED when it cannot be read at all. */
+  read(): Promise<ConfigFileContents>;
+  /** The text of `config`, keeping the layout and comments of `previousText` where nothing changed. */
+  render(previousText: string, config: Config): string;
+  /** Replaces the stored config with `text` at once; CONFIG_WRITE_FAILED when it cannot. */
+  write(text: string): Promise<void>;
+}

@@ -1,0 +1,53 @@
+/**
+ * The production wiring of the service: the kernel datapath on the nft runner, the SQLite event history and the
+ * config file. `run`, `lab` (through service-host.ts) and the daemon entry point start the service here.
+ */
+import { createConfigFileStore } from '../adapters/config-file.js';
+import { EventStore } from '../adapters/event-store.js';
+import { KernelDatapath } from '../adapters/kernel-datapath.js';
+import { createNftRunner } from '../adapters/nft.js';
+import type { Clock } from '../domain/clock.js';
+import type { Logger } from '../domain/logger.js';
+import type { TriggerEvent } from '../service/events.js';
+import type { OpenHistory, Service } from '../service/service.js';
+import { startService } from '../service/service.js';
+
+/** Options for {@link startKernelService}. */
+export interface KernelServiceOptions {
+  /** The YAML config file; API rule changes are written back to it. */
+  readonly configPath: string;
+  readonly logger: Logger;
+  /** Run nft inside this network namespace (the lab and the tests). */
+  readonly netns?: string;
+  /** Leave the nftables table (and its entries) in place on stop, for a restart that adopts them. */
+  readonly keepTableOnStop?: boolean;
+  readonly clock?: Clock;
+}
+
+/** Opens the SQLite event history at `settings.database`. */
+export const openSqliteHistory: OpenHistory = (settings, clock) =>
+  EventStore.open<TriggerEvent>({
+    path: settings.database,
+    retentionDays: settings.retentionDays,
+    maxEvents: settings.maxEvents,
+    clock,
+  });
+
+/**
+ * Starts the service on nftables: validates the config file, applies it, then polls the kernel.
+ * @example const service = await startKernelService({ configPath: '/etc/porttrigger/config.yaml', logger })
+ */
+export function startKernelService(options: KernelServiceOptions): Promise<Service> {
+  const clock = options.clock ?? Date.now;
+  return startService({
+    datapath: new KernelDatapath({
+      nft: createNftRunner(options.netns ? { netns: options.netns } : {}),
+      clock,
+    }),
+    configStore: createConfigFileStore(options.configPath),
+    openHistory: openSqliteHistory,
+    logger: options.logger,
+    clock,
+    ...(options.keepTableOnStop ? { keepTableOnStop: true } : {}),
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * Changes to the running config: rule create/replace/delete/enable through the API, written back to the config
+ * store, and reloads of the store. Each validates first, applies, and only then saves: nothing half-done.
+ */
+import { parseConfigText, validateConfig, validateRule } from '../domain/config.js';
+import type { ConfigStore } from '../domain/config-store.js';
+import type { ApplyReport } from '../domain/datapath.js';
+import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
+import { stableJson } from '../domain/stable-json.js';
+import type { Config, Rule } from '../domain/types.js';
+import {
+  findRule,
+  issuesForRule,
+  withRuleAdded,
+  withRuleEnabled,
+  withRuleRemoved,
+  withRuleReplaced,
+} from './config-edit.js';
+import type { ServiceContext } from './context.js';
+import type { ServiceHistory } from './history.js';
+import type { KernelObserver } from './observer.js';
+
+/** The result of a config change through the API. */
+export interface ConfigChange {
+  readonly config: Config;
+  /** The rule created or changed (absent for a deletion). */
+  readonly rule?: Rule;
+  readonly warnings: readonly Issue[];
+  readonly applied: ApplyReport;
+}
+
+/** The result of a reload: applied, or refused with every issue (the running config is unchanged then). */
+export type ReloadResult =
+  | { readonly ok: true; readonly warnings: readonly Issue[]; readonly applied: ApplyReport }
+  | { readonly ok: false; readonly issues: readonly Issue[]; readonly warnings: readonly Issue[] };
+
+/** The running config and its text, changed only through this; every method runs in the service's queue. */
+export class ConfigChanges {
+  readonly #ctx: ServiceContext;
+  readonly #store: ConfigStore;
+  readonly #observer: KernelObserver;
+  readonly #history: ServiceHistory;
+  #config: Config;
+  #text: string;
+
+  constructor(
+    ctx: ServiceContext,
+    parts: { store: ConfigStore; observer: KernelObserver; history: ServiceHistory },
+    config: Config,
+    text: string,
+  ) {
+    this.#ctx = ctx;
+    this.#store = parts.store;
+    this.#observer = parts.observer;
+    this.#history = parts.history;
+    this.#config = config;
+    this.#text = text;
+  }
+
+  /** The running config. */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** Adds a rule; RULE_EXISTS if the name is taken. */
+  createRule(input: unknown): Promise<ConfigChange> {
+    const rule = validRule(input);
+    return this.#change('create rule', (config) => {
+      const next = withRuleAdded(config, rule);
+      return { config: next, index: next.rules.length - 1, name: rule.name };
+    });
+  }
+
+  /** Replaces rule `name` (the body may rename it); RULE_NOT_FOUND if there is none. */
+  replaceRule(name: string, input: unknown): Promise<ConfigChange> {
+    // The name may be left out of the body: it is the one in the path then.
+    const body = input && typeof input === 'object' && !('name' in input) ? { ...input, name } : input;
+    const rule = validRule(body);
+    return this.#change('replace rule', (config) => {
+      const next = withRuleReplaced(config, name, rule);
+      return { config: next, index: next.rules.findIndex((r) => r.name === rule.name), name: rule.name };
+    });
+  }
+
+  /** Deletes rule `name`. */
+  deleteRule(name: string): Promise<ConfigChange> {
+    return this.#change('delete rule', (config) => ({ config: withRuleRemoved(config, name) }));
+  }
+
+  /** Enables or disables rule `name`. */
+  setRuleEnabled(name: string, enabled: boolean): Promise<ConfigChange> {
+    return this.#change(enabled ? 'enable rule' : 'disable rule', (config) => ({
+      config: withRuleEnabled(config, name, enabled),
+      index: config.rules.findIndex((r) => r.name === name),
+      name,
+    }));
+  }
+
+  /** Reads the config store again and applies it; an invalid config changes nothing. */
+  reload(): Promise<ReloadResult> {
+    const { queue, log, metrics } = this.#ctx;
+    return queue.run(async () => {
+      this.#assertRunning();
+      const { text, result } = await this.#store.read();
+      if (!result.ok) {
+        metrics.reloadFailures++;
+        log.error('reload refused: the config file is invalid, the running config is unchanged', {
+          path: this.#store.path,
+          issues: result.issues.length,
+        });
+        for (const issue of result.issues) {
+          log.error(issue.message, { path: issue.path.join('.'), code: issue.code });
+        }
+        return { ok: false, issues: result.issues, warnings: result.warnings };
+      }
+      for (const w of result.warnings) log.warn(w.message, { path: w.path.join('.'), code: w.code });
+      await this.#observer.observeQuietly();
+      let applied: ApplyReport;
+      try {
+        applied = await this.#observer.apply(result.value);
+      } catch (error) {
+        metrics.reloadFailures++;
+        log.error('reload failed: the datapath refused the config, the running config is unchanged', {
+          error,
+        });
+        throw error;
+      }
+      this.#config = result.value;
+      this.#text = text;
+      metrics.reloads++;
+      this.#history.updateSettings(this.#config);
+      log.info('config reloaded', { path: this.#store.path, rules: result.value.rules.length, ...applied });
+      await this.#observer.observeQuietly({ kind: 'applied' });
+      return { ok: true, warnings: result.warnings, applied };
+    });
+  }
+
+  /**
+   * Validates the edited config, applies it, and only then writes the file; a refused apply writes nothing, a
+   * failed write puts the previous config back into the kernel.
+   */
+  #change(
+    what: string,
+    edit: (config: Config) => { config: Config; index?: number; name?: string },
+  ): Promise<ConfigChange> {
+    const { queue, log, metrics, tracker, clock } = this.#ctx;
+    return queue.run(async () => {
+      this.#assertRunning();
+      const { config: candidate, index, name } = edit(this.#config);
+      const result = validateConfig(candidate);
+      const relative = (issues: readonly Issue[]) =>
+        index === undefined ? [...issues] : issuesForRule(issues, index);
+      if (!result.ok) {
+        metrics.reloadFailures++;
+        throw new InvalidInputError(
+          `${what}: the config would be invalid, nothing changed`,
+          relative(result.issues),
+        );
+      }
+      await this.#assertStoreUnchanged();
+      const next = result.value;
+      const text = this.#store.render(this.#text, next);
+      const reread = parseConfigText(text);
+      if (!reread.ok || stableJson(reread.value) !== stableJson(next)) {
+        throw new PorttriggerError(
+          'INTERNAL',
+          `${what}: the config file would not read back as the new config`,
+        );
+      }
+      await this.#observer.observeQuietly();
+      const before = this.#config;
+      const applied = await this.#observer.apply(next);
+      try {
+        await this.#store.write(text);
+      } catch (error) {
+        log.error(`${what}: writing the config file failed, putting the previous config back`, { error });
+        await this.#observer
+          .apply(before, tracker.remembered(clock()))
+          .catch((e) => log.error('re-applying the previous config failed', { error: e }));
+        throw error;
+      }
+      this.#config = next;
+      this.#text = text;
+      metrics.reloads++;
+      log.info(`${what}: applied and saved`, { rule: name, ...applied });
+      await this.#observer.observeQuietly({ kind: 'applied' });
+      const rule = name === undefined ? undefined : findRule(next, name);
+      return { config: next, ...(rule ? { rule } : {}), warnings: relative(result.warnings), applied };
+    });
+  }
+
+  async #assertStoreUnchanged(): Promise<void> {
+    const { text } = await this.#store.read();
+    if (text !== this.#text) {
+      throw new PorttriggerError(
+        'CONFIG_FILE_CHANGED',
+        `${this.#store.path} changed on disk since it was loaded: reload it first (SIGHUP or POST /api/v1/reload)`,
+      );
+    }
+  }
+
+  #assertRunning(): void {
+    if (this.#ctx.stopping()) throw new PorttriggerError('SERVICE_STOPPED', 'the service is stopping');
+  }
+}
+
+function validRule(input: unknown): Rule {
+  const result = validateRule(input);
+  if (!result.ok) throw new InvalidInputError('the rule is invalid: nothing changed', result.issues);
+  return result.value;
+}

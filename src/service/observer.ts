@@ -1,0 +1,98 @@
+/**
+ * Observing the kernel: reads the datapath, turns what changed into events, and is the watchdog that applies
+ * again, with the entries it remembers, when another tool removed or flushed the table.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ApplyReport, DatapathReading } from '../domain/datapath.js';
+import type { Config, TriggerTable } from '../domain/types.js';
+import { describeError, type ServiceContext } from './context.js';
+import type { ObserveCause } from './tracker.js';
+
+/** The datapath part of the service's health. */
+export interface DatapathStatus {
+  /** Why the last read failed; undefined when it worked. */
+  readonly error: string | undefined;
+  readonly lastReadAt: number | undefined;
+}
+
+/** Reads the datapath, restores it when it was removed, applies configs; call it from the service's queue only. */
+export class KernelObserver {
+  readonly #ctx: ServiceContext;
+  readonly #config: () => Config;
+  #error: string | undefined;
+  #lastReadAt: number | undefined;
+
+  constructor(ctx: ServiceContext, config: () => Config) {
+    this.#ctx = ctx;
+    this.#config = config;
+  }
+
+  /** Whether the last read worked, and when it was. */
+  status(): DatapathStatus {
+    return { error: this.#error, lastReadAt: this.#lastReadAt };
+  }
+
+  /** Reads the table (restoring it first if another tool removed it) and emits what changed. */
+  async observe(cause?: ObserveCause, adopted = false): Promise<TriggerTable> {
+    const { metrics, log, tracker } = this.#ctx;
+    let table: TriggerTable;
+    try {
+      const read = await this.#read();
+      table = read.intact ? read.table : await this.#restore(read.table);
+    } catch (error) {
+      metrics.pollErrors++;
+      if (this.#error === undefined) log.error('reading the trigger table failed', { error });
+      this.#error = describeError(error);
+      throw error;
+    }
+    if (this.#error !== undefined) log.info('reading the trigger table works again');
+    this.#error = undefined;
+    this.#lastReadAt = table.at;
+    const observed = tracker.observe(table, {
+      config: this.#config(),
+      adopted,
+      ...(cause ? { cause } : {}),
+    });
+    metrics.activeEntries = observed.table.entries.length;
+    this.#ctx.publish(observed.events);
+    return observed.table;
+  }
+
+  /** Reads first, so entries that expired before a change are reported as expired, not as changed by it. */
+  async observeQuietly(cause?: ObserveCause): Promise<void> {
+    await this.observe(cause).catch(() => undefined);
+  }
+
+  /** Applies a config, timing it; `remembered` entries are seeded back where the datapath lost them. */
+  async apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
+    const started = performance.now();
+    const report = await this.#ctx.datapath.apply(config, remembered);
+    this.#ctx.metrics.applyDuration.observe((performance.now() - started) / 1_000);
+    return report;
+  }
+
+  async #read(): Promise<DatapathReading> {
+    const started = performance.now();
+    const read = await this.#ctx.datapath.read();
+    this.#ctx.metrics.readbackDuration.observe((performance.now() - started) / 1_000);
+    return read;
+  }
+
+  async #restore(partial: TriggerTable): Promise<TriggerTable> {
+    const { tracker, log, metrics, clock } = this.#ctx;
+    const remembered = tracker.remembered(clock(), partial);
+    log.warn('the porttrigger table was removed or flushed by another tool: restoring it', {
+      entries: remembered.entries.length,
+    });
+    try {
+      await this.apply(this.#config(), remembered);
+    } catch (error) {
+      metrics.restoreFailures++;
+      throw error;
+    }
+    metrics.restores++;
+    const { table } = await this.#read();
+    log.info('the porttrigger table is restored', { entries: table.entries.length });
+    return table;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What the service receives from the composition root (src/main): its datapath, its event history, its config
+ * store, a logger and a clock. The service builds none of them, so unit tests hand it the reference model and
+ * the same production code runs on both.
+ */
+import type { Clock } from '../domain/clock.js';
+import type { ConfigStore } from '../domain/config-store.js';
+import type { Datapath } from '../domain/datapath.js';
+import type { EventHistory as HistoryPort, OpenEventHistory } from '../domain/event-history.js';
+import type { Logger } from '../domain/logger.js';
+import type { TriggerEvent } from './events.js';
+
+/** The event history of the service: the history port for trigger events. */
+export type EventHistory = HistoryPort<TriggerEvent>;
+
+/** Opens the service's event history (again after a failure). */
+export type OpenHistory = OpenEventHistory<TriggerEvent>;
+
+/** Everything {@link startService} needs. */
+export interface ServiceOptions {
+  /** The kernel datapath in production, the reference model in unit tests. */
+  readonly datapath: Datapath;
+  /** The config file: the running config comes from it, API rule changes are written back to it. */
+  readonly configStore: ConfigStore;
+  /** Opens the event history at `config.events.database`. */
+  readonly openHistory: OpenHistory;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch (default Date.now). */
+  readonly clock?: Clock;
+  /** How often the trigger table is read back (default 1000 ms). */
+  readonly pollIntervalMs?: number;
+  /** Leave the datapath (and its entries) in place on stop, for a restart that adopts them. */
+  readonly keepTableOnStop?: boolean;
+}
