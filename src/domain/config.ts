@@ -1,9 +1,9 @@
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
 import { parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
+import { readYaml } from './yaml-document.js';
 
 /** Limits that the validator enforces (the API refuses the same). */
 export const LIMITS = {
@@ -336,20 +336,10 @@ export function validateRule(input: unknown): Result<Rule> {
   return { ok: true, value: rule, warnings: warnings.map((x) => ({ ...x, path: x.path.slice(2) })) };
 }
 
-/** Parses YAML text and validates it; syntax errors are issues too, with their line. */
+/** Parses YAML text and validates it; every YAML problem (syntax, duplicate keys, aliases) is an issue too. */
 export function parseConfigText(text: string): Result<Config> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => ({
-        path: [],
-        code: 'yaml_syntax',
-        message: `line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`,
-      })),
-      warnings: [],
-    };
-  }
-  return validateConfig(doc.toJS());
+  const read = readYaml(text);
+  if (!read.ok) return read;
+  const result = validateConfig(read.value);
+  return read.warnings.length > 0 ? { ...result, warnings: [...read.warnings, ...result.warnings] } : result;
 }

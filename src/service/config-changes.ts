@@ -101,7 +101,12 @@ export class ConfigChanges {
     const { queue, log, metrics } = this.#ctx;
     return queue.run(async () => {
       this.#assertRunning();
-      const { text, result } = await this.#store.read();
+      const { text, result } = await this.#store.read().catch((error: unknown) => {
+        // A file that cannot be read (deleted, unreadable) is a refused reload too: SIGHUP has no other voice.
+        metrics.reloadFailures++;
+        log.error('reload refused: the running config is unchanged', { error });
+        throw error;
+      });
       if (!result.ok) {
         metrics.reloadFailures++;
         log.error('reload refused: the config file is invalid, the running config is unchanged', {
