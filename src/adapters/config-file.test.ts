@@ -1,12 +1,15 @@
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,5 +153,25 @@ describe('config files', () => {
     expect(readFileSync(path, 'utf8')).toBe(TEXT);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(path)).toBe(true);
+  });
+
+  it('writes through a symlink: the target gets the new text atomically, the link stays a link', async () => {
+    const real = join(dir, 'store');
+    const etc = join(dir, 'etc');
+    mkdirSync(real);
+    mkdirSync(etc);
+    const target = join(real, 'porttrigger.yaml');
+    const link = join(etc, 'config.yaml');
+    writeFileSync(target, TEXT);
+    chmodSync(target, 0o600);
+    symlinkSync('../store/porttrigger.yaml', link);
+    await writeConfigFile(link, 'new: text\n');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('../store/porttrigger.yaml');
+    expect(readFileSync(target, 'utf8')).toBe('new: text\n');
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`${target}.bak`, 'utf8')).toBe(TEXT);
+    expect(readdirSync(etc)).toEqual(['config.yaml']);
+    expect(readdirSync(real).sort()).toEqual(['porttrigger.yaml', 'porttrigger.yaml.bak']);
   });
 });

@@ -3,7 +3,7 @@
  * previous version kept as `<file>.bak`) while keeping the operator's layout and comments where nothing changed.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfigText, validateRule } from '../domain/config.js';
@@ -191,8 +191,11 @@ function fresh(config: Config): string {
 /**
  * Writes `text` to `path` atomically: a temp file in the same directory, fsync, the current file copied to
  * `<path>.bak`, rename, fsync of the directory. A crash leaves either the old or the new file, never half of one.
+ * When `configPath` is a symlink, its target is the file replaced (and backed up); the link is left as it is.
  */
-export async function writeConfigFile(path: string, text: string): Promise<void> {
+export async function writeConfigFile(configPath: string, text: string): Promise<void> {
+  // Through a symlink, the target is replaced and the link stays (configuration management, /etc overlays).
+  const path = await realpath(configPath).catch(() => configPath);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const mode = await stat(path).then(
@@ -221,7 +224,7 @@ export async function writeConfigFile(path: string, text: string): Promise<void>
     await unlink(tmp).catch(() => undefined);
     throw new PorttriggerError(
       'CONFIG_WRITE_FAILED',
-      `cannot write the config file ${path}: ${(error as Error).message}`,
+      `cannot write the config file ${configPath}${path !== configPath ? ` (a link to ${path})` : ''}: ${(error as Error).message}`,
       {
         cause: error,
       },
