@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
 import { parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
+import { ruleNameProblem } from './rule-name.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
 import { readYaml } from './yaml-document.js';
 
@@ -63,8 +64,10 @@ export const ruleSchema = z
       .trim()
       .min(1, 'name must not be empty')
       .max(LIMITS.ruleName, `name must be at most ${LIMITS.ruleName} characters`)
-      // Names never reach the nft script, but they do reach logs and terminals.
-      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'name must not contain control characters'),
+      .superRefine((name, ctx) => {
+        const problem = ruleNameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', params: { code: 'bad_name' }, message: problem });
+      }),
     description: z.string().max(LIMITS.description).optional(),
     enabled: z.boolean().default(true),
     family: z.enum(['ipv4', 'ipv6', 'both']).default('both'),
