@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -116,6 +116,25 @@ describe('EventStore', () => {
     for (let i = 0; i < 150; i++) store.insert(opened(NOW + i));
     store.setRetention({ retentionDays: 30, maxEvents: 100 });
     expect(store.query({ limit: 1000 }).events).toHaveLength(100);
+  });
+
+  it('creates the database 0600 in a new 0700 directory, its WAL files too, and tightens an existing one', () => {
+    const umask = process.umask(0o022);
+    try {
+      const path = join(dir, 'var', 'lib', 'events.db');
+      const store = open({ path });
+      store.insert(opened(NOW));
+      expect(statSync(join(dir, 'var')).mode & 0o777).toBe(0o700);
+      expect(statSync(join(dir, 'var', 'lib')).mode & 0o777).toBe(0o700);
+      for (const file of [path, `${path}-wal`, `${path}-shm`])
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+      const existing = join(dir, 'existing.db');
+      writeFileSync(existing, '', { mode: 0o644 });
+      open({ path: existing });
+      expect(statSync(existing).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(umask);
+    }
   });
 
   it('reports a database it cannot open as an EventStoreError', () => {

@@ -2,7 +2,7 @@
  * The event history: an SQLite database (WAL) of the service's events, queried by page and filter, trimmed by
  * age and count. Every failure is an EventStoreError: the service catches it and goes on triggering.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PorttriggerError } from '../domain/errors.js';
@@ -95,6 +95,10 @@ export class EventStore<E extends EventRecord> implements EventHistory<E> {
     let db: Database.Database | undefined;
     try {
       mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+      // The history names hosts and rules: readable by root only. SQLite gives its -wal and -shm files the
+      // database file's mode, so creating that one 0600 (and tightening an existing one) covers all three.
+      closeSync(openSync(options.path, 'a', 0o600));
+      chmodSync(options.path, 0o600);
       db = new Database(options.path);
       db.pragma('journal_mode = WAL');
       // WAL with NORMAL is durable across application crashes; an OS crash may lose the last events only.

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureApiToken } from './token.js';
+import { ensureApiToken, MIN_TOKEN_BYTES } from './token.js';
 
 let dir: string;
 beforeEach(() => {
@@ -20,7 +20,8 @@ describe('API token', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'sub')).mode & 0o777).toBe(0o700);
     expect(told).toHaveLength(1);
-    expect(told[0]).toContain(first.token);
+    expect(told[0]).toContain(path);
+    expect(told[0]).not.toContain(first.token);
     const second = await ensureApiToken(path, { announce: (m) => told.push(m) });
     expect(second).toEqual({ token: first.token, created: false });
     expect(told).toHaveLength(1);
@@ -29,8 +30,31 @@ describe('API token', () => {
 
   it('tightens the mode of an existing token file', async () => {
     const path = join(dir, 'api-token');
-    writeFileSync(path, 'secret\n', { mode: 0o644 });
-    expect((await ensureApiToken(path)).token).toBe('secret');
+    const secret = 'a-long-enough-secret-0123456789abcdef';
+    writeFileSync(path, `${secret}\n`, { mode: 0o644 });
+    expect((await ensureApiToken(path)).token).toBe(secret);
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    ['one character', 'x'],
+    ['31 bytes', 'a'.repeat(31)],
+    ['15 two-byte characters (30 bytes)', 'é'.repeat(15)],
+  ])(
+    'refuses a token file of %s with TOKEN_TOO_SHORT naming the file and the minimum',
+    async (_what, short) => {
+      const path = join(dir, 'api-token');
+      writeFileSync(path, `${short}\n`, { mode: 0o600 });
+      const refused = ensureApiToken(path);
+      await expect(refused).rejects.toMatchObject({ code: 'TOKEN_TOO_SHORT' });
+      await expect(refused).rejects.toThrow(new RegExp(`${path}.*at least ${MIN_TOKEN_BYTES}`));
+      expect(readFileSync(path, 'utf8')).toBe(`${short}\n`);
+    },
+  );
+
+  it('accepts a token of exactly 32 bytes', async () => {
+    const path = join(dir, 'api-token');
+    writeFileSync(path, 'b'.repeat(32), { mode: 0o600 });
+    expect((await ensureApiToken(path)).token).toBe('b'.repeat(32));
   });
 });

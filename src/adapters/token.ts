@@ -6,9 +6,12 @@ import { PorttriggerError } from '../domain/errors.js';
 
 /** Options for {@link ensureApiToken}. */
 export interface EnsureTokenOptions {
-  /** Told once when a new token is created (default: a line on stderr, so the operator can copy it). */
+  /** Told once when a new token is created, with the file's path and never the token (default: stderr). */
   readonly announce?: (message: string) => void;
 }
+
+/** The shortest token accepted from a file: a guessable token would protect nothing. */
+export const MIN_TOKEN_BYTES = 32;
 
 /** A new random token: 32 bytes, base64url. */
 export function generateToken(): string {
@@ -16,7 +19,8 @@ export function generateToken(): string {
 }
 
 /**
- * Reads the token at `path`, creating it (mode 0600, directories 0700) when the file is missing or empty.
+ * Reads the token at `path`, creating it (mode 0600, directories 0700) when the file is missing or empty;
+ * TOKEN_TOO_SHORT when the file holds fewer than {@link MIN_TOKEN_BYTES} bytes.
  * @example const { token } = await ensureApiToken('/var/lib/porttrigger/api-token')
  */
 export async function ensureApiToken(
@@ -32,6 +36,13 @@ export async function ensureApiToken(
       });
     },
   );
+  if (existing && Buffer.byteLength(existing) < MIN_TOKEN_BYTES) {
+    throw new PorttriggerError(
+      'TOKEN_TOO_SHORT',
+      `the API token in ${path} is ${Buffer.byteLength(existing)} bytes long: at least ${MIN_TOKEN_BYTES} are required. ` +
+        'Delete the file to have a new token generated on start, or write a longer one (e.g. `openssl rand -base64 32`)',
+    );
+  }
   if (existing) {
     // A token that others could read is no secret: tighten it rather than refuse to start.
     await chmod(path, 0o600).catch(() => undefined);
@@ -52,6 +63,9 @@ export async function ensureApiToken(
     );
   }
   const announce = options.announce ?? ((m: string) => process.stderr.write(`${m}\n`));
-  announce(`porttrigger: created the API token in ${path} (shown once): ${token}`);
+  // The token itself never goes to a log (journald keeps logs readable by more than root): only where it is.
+  announce(
+    `porttrigger: created a new API token in ${path} (readable by root only; the CLI reads it from there)`,
+  );
   return { token, created: true };
 }

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { PorttriggerError } from '../domain/errors.js';
+import { parseListenAddress } from '../domain/listen.js';
 import type { Logger } from '../domain/logger.js';
 import type { ApiSettings } from '../domain/types.js';
 import type { Service } from '../service/service.js';
@@ -25,17 +26,11 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Splits `host:port`, `[v6]:port` or `:port` (all addresses). */
+/** Splits `host:port`, `[v6]:port` or `:port` (all addresses); INVALID_INPUT when it is none of them. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen.trim());
-  const port = Number(m?.[3]);
-  if (!m || !(port >= 0 && port <= 65_535)) {
-    throw new PorttriggerError(
-      'INVALID_INPUT',
-      `api.listen must be host:port or [ipv6]:port, got "${listen}"`,
-    );
-  }
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+  const parsed = parseListenAddress(listen);
+  if ('error' in parsed) throw new PorttriggerError('INVALID_INPUT', parsed.error);
+  return { host: parsed.host || '0.0.0.0', port: parsed.port };
 }
 
 /**

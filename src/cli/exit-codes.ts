@@ -62,6 +62,7 @@ export const EXIT_CODE_BY_ERROR: Readonly<Record<ErrorCode, ExitCode>> = {
   ABORTED: EXIT_CODES.failure,
   DOCTOR_FAILED: EXIT_CODES.failure,
   TOKEN_FAILED: EXIT_CODES.failure,
+  TOKEN_TOO_SHORT: EXIT_CODES.invalid,
   TOKEN_MISSING: EXIT_CODES.unreachable,
   API_LISTEN_FAILED: EXIT_CODES.failure,
   API_UNREACHABLE: EXIT_CODES.unreachable,

@@ -84,7 +84,7 @@ describe('validateConfig', () => {
     ['an unknown rule key', rule({ timeout: 5 }), 'rules[0]', 'unknown_key'],
     ['an empty name', rule({ name: '' }), 'rules[0].name', 'out_of_range'],
     ['a name of 65 characters', rule({ name: 'x'.repeat(65) }), 'rules[0].name', 'out_of_range'],
-    ['a name with a newline', rule({ name: 'a\nb' }), 'rules[0].name', 'invalid'],
+    ['a name with a newline', rule({ name: 'a\nb' }), 'rules[0].name', 'bad_name'],
     ['no open ports', rule({ open: [] }), 'rules[0].open', 'out_of_range'],
     ['a bad remote', rule({ remote: 'everyone' }), 'rules[0].remote', 'invalid_value'],
   ])('refuses %s', (_what, r, path, code) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
+import { isWildcardHost, parseListenAddress } from './listen.js';
 import { parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
 import { ruleNameProblem } from './rule-name.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
@@ -279,6 +280,19 @@ function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
   }
 }
 
+function checkListen(listen: string, issues: Issue[], warnings: Issue[]): void {
+  const path = ['api', 'listen'];
+  const parsed = parseListenAddress(listen);
+  if ('error' in parsed) issues.push({ path, code: 'bad_listen', message: parsed.error });
+  else if (isWildcardHost(parsed.host)) {
+    warnings.push({
+      path,
+      code: 'api_listen_all',
+      message: `"${listen}" serves the API and the panel on every address, the WAN included: listen on 127.0.0.1 or a LAN address`,
+    });
+  }
+}
+
 /**
  * Validates a parsed config document. Never throws: all problems at once, errors apart from warnings.
  * @example validateConfig({ interfaces: { lan: ['br-lan'], wan: ['eth0'] }, rules: [] })
@@ -315,6 +329,7 @@ export function validateConfig(input: unknown): Result<Config> {
       message: `"${name}" is listed as both LAN and WAN`,
     });
   }
+  if (config.api) checkListen(config.api.listen, issues, warnings);
   // Indexes of the rules that parsed, so that semantic issues point at the right place in the document.
   const index = parsed.data.rules.flatMap((raw, i) => (ruleSchema.safeParse(raw).success ? [i] : []));
   const local: Issue[] = [];

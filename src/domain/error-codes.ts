@@ -38,6 +38,8 @@ export const ERROR_CODE_MEANINGS = {
   ABORTED: 'interrupted by a signal',
   DOCTOR_FAILED: 'some checks of the doctor failed',
   TOKEN_FAILED: 'the API token file cannot be read or created',
+  TOKEN_TOO_SHORT:
+    'the API token file holds fewer than 32 bytes: write a longer one or delete it to get a new one',
   TOKEN_MISSING: 'the CLI cannot read the API token file',
   API_LISTEN_FAILED: 'the API cannot listen on `api.listen`',
   API_UNREACHABLE: 'the CLI cannot reach the service, or the event stream broke',
