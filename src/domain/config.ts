@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { parsePrefix } from './address.js';
 import type { Issue, Result } from './errors.js';
 import { isWildcardHost, parseListenAddress } from './listen.js';
-import { parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
+import { formatPortList, parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
+import { riskyPortsIn } from './risky-ports.js';
 import { ruleNameProblem } from './rule-name.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
 import { readYaml } from './yaml-document.js';
@@ -197,11 +198,23 @@ export function ruleFamilies(rule: Pick<Rule, 'family'>, ipv6: boolean): Family[
 function checkRule(rule: Rule, index: number, warnings: Issue[]): void {
   rule.open.forEach((spec, j) => {
     const parsed = parsePortList(spec.ports);
-    if (!('error' in parsed) && parsed.ranges.some((r) => r.from < 1024)) {
+    if ('error' in parsed) return;
+    const path = ['rules', index, 'open', j, 'ports'];
+    const risky = riskyPortsIn(spec.protocol, parsed.ranges);
+    if (risky.length > 0) {
       warnings.push({
-        path: ['rules', index, 'open', j, 'ports'],
+        path,
+        code: 'risky_port',
+        message: `opens commonly attacked ports: ${risky.map((h) => `${h.protocol} ${h.ports} (${h.risk})`).join('; ')}. Open them only if that service is meant to be reached from the internet`,
+      });
+    }
+    const low = parsed.ranges.filter((r) => r.from < 1024);
+    if (low.length > 0) {
+      const shown = formatPortList(low.map((r) => ({ from: r.from, to: Math.min(r.to, 1023) })));
+      warnings.push({
+        path,
         code: 'privileged_port',
-        message: 'opens ports below 1024, which are usually services of the gateway or well-known daemons',
+        message: `opens ports below 1024 (${spec.protocol} ${shown}), which are usually services of the gateway or well-known daemons`,
       });
     }
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateRule } from './config.js';
 import { formatPath } from './errors.js';
+import { rangesByProtocol } from './ports.js';
 import { findPreset, PRESETS, presetRuleInput } from './presets.js';
 
 describe('presets', () => {
@@ -18,8 +19,23 @@ describe('presets', () => {
     }
     expect(result.value.name).toBe(preset.name);
     expect(result.value.idleTimeout).toBe(preset.idleTimeout);
-    // Only the privileged-port warning is expected (FTP's data port 20); never a rule that opens its own trigger.
-    for (const w of result.warnings) expect(w.code).toBe('privileged_port');
+    // Narrow, harmless ranges: no commonly attacked or privileged port, never a rule that opens its own trigger.
+    expect(result.warnings).toEqual([]);
+    expect(preset.setup.length).toBeGreaterThan(10);
+    expect(preset.sharing).toMatch(/one device at a time/);
+  });
+
+  it.each(PRESETS.map((p) => [p.id, p] as const))('%s opens at most 30 ports per protocol', (_id, preset) => {
+    const ranges = rangesByProtocol(preset.open);
+    for (const protocol of ['tcp', 'udp'] as const) {
+      expect(ranges[protocol].reduce((n, r) => n + r.to - r.from + 1, 0)).toBeLessThanOrEqual(30);
+    }
+  });
+
+  it("ftp-active opens the client's data ports, never the server's port 20", () => {
+    const ftp = findPreset('ftp-active')!;
+    expect(ftp.open).toEqual([{ protocol: 'tcp', ports: '50000-50009' }]);
+    expect(ftp.setup).toMatch(/WAN address/);
   });
 
   it.each([

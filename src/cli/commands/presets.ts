@@ -12,7 +12,9 @@ export const presetsCommand: Command = {
     options: {},
     positionals: { min: 0, max: 0 },
     json: true,
-    details: 'Add one as a rule: porttrigger rules add --preset irc-dcc [--timeout 300]',
+    details:
+      'Add one as a rule: porttrigger rules add --preset irc-dcc [--timeout 300]\n' +
+      'On a terminal each preset also says what to set in the application and what happens with two devices.',
   },
   async run(args, ctx) {
     if (args.values['json'] === true) {
@@ -31,7 +33,9 @@ export const presetsCommand: Command = {
     ctx.stdout.write(renderTable(['ID', 'APPLICATION', 'TRIGGER', 'OPEN', 'IDLE', 'REMOTE'], rows, { tty }));
     if (tty) {
       ctx.stdout.write('\n');
-      for (const p of PRESETS) ctx.stdout.write(`  ${p.id}: ${p.note}\n`);
+      for (const p of PRESETS) {
+        ctx.stdout.write(`  ${p.id}: ${p.note}\n    set up: ${p.setup}\n    two devices: ${p.sharing}\n`);
+      }
     }
   },
 };
