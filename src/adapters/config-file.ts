@@ -81,7 +81,9 @@ export function renderConfigText(previousText: string, config: Config): string {
   const spliced = onlyRules ? spliceRules(previousText, config) : undefined;
   // Whatever is written must read back as the config: otherwise fall back to a rewrite by the YAML library.
   if (spliced !== undefined && readsBackAs(spliced, config)) return spliced;
-  return rewrite(previousText, config);
+  const rewritten = rewrite(previousText, config);
+  // Keys of an invalid previous text (unknown, misspelt) would survive a rewrite: then only a fresh file is right.
+  return readsBackAs(rewritten, config) ? rewritten : fresh(config);
 }
 
 function readsBackAs(text: string, config: Config): boolean {
