@@ -18,7 +18,10 @@ export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 /** One check of the doctor: what was looked at, how it came out, and what to do about it. */
 export interface DoctorCheck {
-  /** Stable, for scripts: `nft`, `kernel`, `forwarding`, `config`, `interfaces`, `forward-policy`, `static-dnat`. */
+  /**
+   * Stable, for scripts: `nft`, `kernel`, `forwarding`, `config`, `interfaces`, `wan-address`, `api-listen`,
+   * `forward-policy`, `static-dnat`.
+   */
   readonly id: CheckId;
   readonly title: string;
   readonly status: CheckStatus;

@@ -17,6 +17,7 @@ import {
   nftVersionCheck,
   staticDnatCheck,
 } from './checks.js';
+import { apiListenCheck, wanAddressCheck } from './wan-checks.js';
 import { HINTS, KERNEL_OK } from './wording.js';
 
 /** The check types, re-exported for the command that prints them. */
@@ -107,6 +108,17 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
       checks.push(interfacesCheck(JSON.parse(stdout) as unknown, options.config));
     } catch (error) {
       checks.push(check('interfaces', 'warn', `cannot list interfaces: ${failureText(error)}`));
+    }
+  }
+
+  if (options.config) {
+    try {
+      const ns = options.netns ? { netns: options.netns } : {};
+      const { stdout } = await runProgram('ip', ['-j', 'addr', 'show'], { ...ns, timeoutMs: 10_000 });
+      const addresses = JSON.parse(stdout) as unknown;
+      checks.push(wanAddressCheck(addresses, options.config), apiListenCheck(addresses, options.config));
+    } catch (error) {
+      checks.push(check('wan-address', 'warn', `cannot list addresses: ${failureText(error)}`));
     }
   }
 

@@ -10,6 +10,8 @@ export const TITLES = {
   forwarding: 'IP forwarding',
   config: 'config',
   interfaces: 'interfaces',
+  'wan-address': 'reachable from the internet',
+  'api-listen': 'API listen address',
   'forward-policy': 'host firewall',
   'static-dnat': 'static port forwards',
 } as const;
@@ -27,6 +29,7 @@ export const HINTS = {
   ipv6Forwarding: 'sysctl -w net.ipv6.conf.all.forwarding=1, or set `ipv6: false` in the config',
   interfaces:
     'check interfaces.lan and interfaces.wan (`ip link`); an interface that appears later (ppp0) is fine',
+  apiListen: 'set api.listen to 127.0.0.1:8080 or a LAN address of this gateway',
   forwardPolicy:
     'add `ct status dnat accept` to that chain (OpenWrt fw4 and firewalld have it for port forwards), or use `mode: standalone` on a box without another firewall',
   staticDnat:

@@ -56,6 +56,8 @@ describeKernel('porttrigger doctor in a router namespace', () => {
       'kernel',
       'forwarding',
       'interfaces',
+      'wan-address',
+      'api-listen',
       'forward-policy',
       'static-dnat',
     ]);
