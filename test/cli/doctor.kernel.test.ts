@@ -131,6 +131,8 @@ describeKernel('porttrigger doctor in a router namespace', () => {
       'kernel:ok',
       'forwarding:ok',
       'interfaces:ok',
+      'wan-address:ok',
+      'api-listen:ok',
       'forward-policy:ok',
       'static-dnat:ok',
     ]);
