@@ -115,6 +115,14 @@ describe('renderConfigText', () => {
     expect(parsed(text)).toEqual(none);
   });
 
+  it.each(['a: *x\n', 'a: 1\n', 'interfaces: *nope\n'])(
+    'writes a fresh file over the invalid text %j',
+    (before) => {
+      const config = parsed(TEXT);
+      expect(parsed(renderConfigText(before, config))).toEqual(config);
+    },
+  );
+
   it('writes a fresh file when the old text is not a mapping', () => {
     const config = parsed(TEXT);
     expect(parsed(renderConfigText('', config))).toEqual(config);

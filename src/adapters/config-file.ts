@@ -81,9 +81,14 @@ export function renderConfigText(previousText: string, config: Config): string {
   const spliced = onlyRules ? spliceRules(previousText, config) : undefined;
   // Whatever is written must read back as the config: otherwise fall back to a rewrite by the YAML library.
   if (spliced !== undefined && readsBackAs(spliced, config)) return spliced;
-  const rewritten = rewrite(previousText, config);
+  let rewritten: string | undefined;
+  try {
+    rewritten = rewrite(previousText, config);
+  } catch {
+    // The YAML library throws on what the previous text holds (an alias to nowhere): start afresh.
+  }
   // Keys of an invalid previous text (unknown, misspelt) would survive a rewrite: then only a fresh file is right.
-  return readsBackAs(rewritten, config) ? rewritten : fresh(config);
+  return rewritten !== undefined && readsBackAs(rewritten, config) ? rewritten : fresh(config);
 }
 
 function readsBackAs(text: string, config: Config): boolean {
