@@ -47,6 +47,7 @@ export type { Finding } from './views/pages.js';
 
 /** The part of a logger the panel uses (the service's logger fits). */
 export interface PanelLogger {
+  debug?(message: string, fields?: Readonly<Record<string, unknown>>): void;
   info(message: string, fields?: Readonly<Record<string, unknown>>): void;
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
   error(message: string, fields?: Readonly<Record<string, unknown>>): void;
@@ -167,11 +168,22 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
     status: 200 | 400 | 404 | 409 | 429 | 500 | 502 | 503 = 200,
   ) => c.html(`<!doctype html>${String(<Layout {...props} />)}`, status);
 
+  app.use('*', async (c, next) => {
+    const started = clock();
+    await next();
+    log?.debug?.('panel request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: clock() - started,
+    });
+  });
   app.use(
     '*',
     secureHeaders({
       contentSecurityPolicy: CSP,
-      referrerPolicy: 'no-referrer',
+      // Not no-referrer: with it, browsers send `Origin: null` on form posts and the Origin check fails.
+      referrerPolicy: 'same-origin',
       xFrameOptions: 'DENY',
       xContentTypeOptions: 'nosniff',
       crossOriginResourcePolicy: 'same-origin',
