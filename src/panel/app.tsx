@@ -33,6 +33,7 @@ import { Layout, type LayoutProps } from './views/layout.js';
 import { LiveTable } from './views/live.js';
 import {
   type Finding,
+  Findings,
   type HistoryFilter,
   HistoryList,
   HistoryPage,
@@ -315,7 +316,6 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
             config={service.config}
             table={await service.table()}
             health={service.health()}
-            findings={await doctor()}
             csrf={csrfOf(c)}
           />
         ),
@@ -326,6 +326,8 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
   app.get('/overview/live', async (c) =>
     c.html(<OverviewLive config={service.config} table={await service.table()} health={service.health()} />),
   );
+  // The checks run programs: the page comes first, the findings follow.
+  app.get('/overview/doctor', async (c) => c.html(<Findings findings={await doctor()} />));
   app.post('/switch', async (c) => {
     const form = await c.req.parseBody();
     const on = form['enabled'] === 'on';

@@ -96,7 +96,6 @@ export function Overview(props: {
   readonly config: Config;
   readonly table: TriggerTable;
   readonly health: Health;
-  readonly findings: readonly Finding[] | undefined;
   readonly csrf: string;
 }) {
   const { config } = props;
@@ -147,24 +146,28 @@ export function Overview(props: {
       </section>
       <section aria-labelledby="doctor-title">
         <h2 id="doctor-title">What could stop ports from opening</h2>
-        {props.findings === undefined ? (
-          <p class="muted">The system checks are not available here.</p>
-        ) : props.findings.filter((f) => f.status !== 'ok').length === 0 ? (
-          <p>The system checks found nothing in the way.</p>
-        ) : (
-          <ul class="findings">
-            {props.findings
-              .filter((f) => f.status !== 'ok')
-              .map((f) => (
-                <li class={f.status}>
-                  <strong>{f.title}:</strong> {f.detail}
-                  {f.hint && <span class="hint"> What to do: {f.hint}</span>}
-                </li>
-              ))}
-          </ul>
-        )}
+        <div id="doctor" hx-get="/overview/doctor" hx-trigger="load">
+          <p class="muted">Checking the system…</p>
+        </div>
       </section>
     </>
+  );
+}
+
+/** The doctor's findings in plain words: only what is in the way. */
+export function Findings(props: { readonly findings: readonly Finding[] | undefined }) {
+  if (props.findings === undefined) return <p class="muted">The system checks are not available here.</p>;
+  const problems = props.findings.filter((f) => f.status !== 'ok');
+  if (problems.length === 0) return <p>The system checks found nothing in the way.</p>;
+  return (
+    <ul class="findings">
+      {problems.map((f) => (
+        <li class={f.status}>
+          <strong>{f.title}:</strong> {f.detail}
+          {f.hint && <span class="hint"> What to do: {f.hint}</span>}
+        </li>
+      ))}
+    </ul>
   );
 }
 
