@@ -3,7 +3,7 @@
  *   domain  <- model, nft                 pure: no node:* and no I/O
  *   adapters                               talk to the system; implement the ports the domain declares
  *   service                                the running service; receives its adapters
- *   api, cli, doctor, lab                  faces and features
+ *   api, panel, cli, doctor, lab           faces and features
  *   main                                   the composition root: the only place that wires adapters in
  */
 const PURE = '^src/(domain|model|nft)/';
@@ -40,9 +40,10 @@ module.exports = {
     onlyFrom('adapters', ['domain', 'nft'], 'Adapters implement ports; they know no feature and no face.'),
     onlyFrom('service', ['domain', 'nft'], 'The service receives its adapters from the composition root.'),
     onlyFrom('api', ['domain', 'service'], 'The API speaks for the service; it is handed what it needs.'),
+    onlyFrom('panel', ['domain', 'service'], 'The panel is a face like the API: it is handed what it needs.'),
     onlyFrom('doctor', ['domain', 'nft', 'adapters'], 'The doctor reads the system through adapters.'),
     onlyFrom('lab', ['domain', 'adapters'], 'The lab builds its network through adapters; main runs its service.'),
-    onlyFrom('main', ['domain', 'model', 'nft', 'adapters', 'service', 'api', 'lab', 'doctor'], 'The root wires.'),
+    onlyFrom('main', ['domain', 'model', 'nft', 'adapters', 'service', 'api', 'panel', 'lab', 'doctor'], 'The root wires.'),
     onlyFrom('cli', ['domain', 'nft', 'adapters', 'api', 'doctor', 'lab', 'main', 'service'], 'The CLI is a face.'),
     {
       name: 'tests-stay-out',

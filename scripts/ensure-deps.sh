@@ -7,6 +7,8 @@ need_apt=()
 command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
+# The browser tests of the panel drive Debian's Chromium; a browser is never downloaded.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "porttrigger: missing system packages: ${need_apt[*]} (run as root, or install them)" >&2

@@ -16,6 +16,13 @@ export interface ServeOptions {
   readonly token: string;
   readonly logger?: Logger;
   readonly heartbeatMs?: number;
+  /** A handler for every path outside `/api/` (the web panel). */
+  readonly site?: SiteHandler;
+}
+
+/** What serves the paths outside `/api/` (a hono app fits). */
+export interface SiteHandler {
+  fetch(request: Request, env?: unknown): Response | Promise<Response>;
 }
 
 /** A running HTTP server. */
@@ -49,8 +56,14 @@ export async function serveApi(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
   });
+  const site = options.site;
+  // The API keeps `/api/`; everything else is the site's, on the same origin.
+  const fetch = site
+    ? (request: Request, env: unknown) =>
+        new URL(request.url).pathname.startsWith('/api/') ? app.fetch(request, env) : site.fetch(request, env)
+    : app.fetch;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+    const s = serve({ fetch, hostname: host, port }, () => resolve(s));
     s.once('error', (error) =>
       reject(
         new PorttriggerError('API_LISTEN_FAILED', `cannot listen on ${settings.listen}: ${error.message}`, {

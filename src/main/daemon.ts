@@ -9,6 +9,7 @@ import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import { formatPath, InvalidInputError } from '../domain/errors.js';
 import type { Service } from '../service/service.js';
+import { panelFor } from './panel-wiring.js';
 import { startKernelService } from './start-service.js';
 
 const USAGE = 'usage: main.js --config FILE [--netns NS] [--keep-table] [--no-api] [--log-level LEVEL]';
@@ -48,9 +49,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const settings = service.config.api ?? DEFAULT_API_SETTINGS;
+  const apiToken = values['no-api'] ? '' : (await ensureApiToken(settings.tokenFile)).token;
   const api = values['no-api']
     ? undefined
-    : await serveApi(service, settings, { token: (await ensureApiToken(settings.tokenFile)).token, logger });
+    : await serveApi(service, settings, {
+        token: apiToken,
+        logger,
+        site: panelFor(service, apiToken, { logger, ...(values.netns ? { netns: values.netns } : {}) }),
+      });
 
   process.on('SIGHUP', () => {
     logger.info('SIGHUP: reloading the config');

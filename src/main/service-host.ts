@@ -4,6 +4,7 @@ import type { Logger } from '../adapters/logger.js';
 import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import type { ReloadResult, Service } from '../service/service.js';
+import { panelFor } from './panel-wiring.js';
 import { startKernelService } from './start-service.js';
 
 /** Options for {@link startServiceHost}. */
@@ -48,7 +49,14 @@ export async function startServiceHost(options: ServiceHostOptions): Promise<Ser
         settings.tokenFile,
         options.announceToken ? { announce: options.announceToken } : {},
       );
-      api = await serveApi(service, settings, { token, logger: options.logger });
+      api = await serveApi(service, settings, {
+        token,
+        logger: options.logger,
+        site: panelFor(service, token, {
+          logger: options.logger,
+          ...(options.netns ? { netns: options.netns } : {}),
+        }),
+      });
     } catch (error) {
       await service.stop().catch(() => undefined);
       throw error;

@@ -88,6 +88,13 @@ export class ConfigChanges {
   }
 
   /** Enables or disables rule `name`. */
+  /** The global switch: off opens nothing, on applies the rules again. */
+  setEnabled(enabled: boolean): Promise<ConfigChange> {
+    return this.#change(enabled ? 'switch on' : 'switch off', (config) => ({
+      config: { ...config, enabled },
+    }));
+  }
+
   setRuleEnabled(name: string, enabled: boolean): Promise<ConfigChange> {
     return this.#change(enabled ? 'enable rule' : 'disable rule', (config) => ({
       config: withRuleEnabled(config, name, enabled),

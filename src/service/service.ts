@@ -51,6 +51,8 @@ export interface Service {
   deleteRule(name: string): Promise<ConfigChange>;
   /** Enables or disables rule `name`; disabling closes its entries with reason `rule-disabled`. */
   setRuleEnabled(name: string, enabled: boolean): Promise<ConfigChange>;
+  /** The global switch: off opens nothing (every entry closes), on applies the rules again. */
+  setEnabled(enabled: boolean): Promise<ConfigChange>;
   /** Releases entries of a rule now; resolves with how many. */
   release(selector: ReleaseSelector): Promise<number>;
   /** Reads the config file again and applies it; an invalid file changes nothing. */
@@ -198,6 +200,10 @@ class PorttriggerService implements Service {
 
   setRuleEnabled(name: string, enabled: boolean): Promise<ConfigChange> {
     return this.#changes.setRuleEnabled(name, enabled);
+  }
+
+  setEnabled(enabled: boolean): Promise<ConfigChange> {
+    return this.#changes.setEnabled(enabled);
   }
 
   reload(): Promise<ReloadResult> {

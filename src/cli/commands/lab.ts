@@ -128,6 +128,7 @@ export const labCommand: Command = {
         );
         if (!noWait && !aborter.signal.aborted) {
           if (json) printJson(ctx, labJson(lab, false));
+          const token = (await readFile(lab.tokenFile, 'utf8')).trim();
           say(
             `\nThe service keeps running on the virtual router; its API is on your localhost:\n` +
               `  API:        ${lab.apiUrl}/api/v1\n` +
@@ -136,6 +137,9 @@ export const labCommand: Command = {
               `  try:        curl -H "Authorization: Bearer $(cat ${lab.tokenFile})" ${lab.apiUrl}/api/v1/table\n` +
               `              porttrigger status --api ${lab.apiUrl} --token-file ${lab.tokenFile}\n` +
               `              ip netns exec ${lab.routerNamespace} nft list table inet porttrigger\n` +
+              `\nOpen the panel and sign in with the token:\n` +
+              `  panel:      ${lab.apiUrl}/\n` +
+              `  token:      ${token}\n` +
               `Press Ctrl-C to stop and remove everything.\n`,
           );
           await Promise.race([

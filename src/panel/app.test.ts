@@ -1,0 +1,223 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import { createPanel, SESSION_COOKIE } from './app.js';
+
+const TOKEN = 'panel-test-token-0123456789';
+const HOST = '127.0.0.1:8080';
+const ORIGIN = `http://${HOST}`;
+
+interface Logged {
+  level: string;
+  message: string;
+  fields?: Readonly<Record<string, unknown>>;
+}
+
+describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
+  let fx: Fixture;
+  let now: number;
+  let logs: Logged[];
+  let panel: ReturnType<typeof createPanel>;
+
+  beforeEach(async () => {
+    fx = await startFixture();
+    now = 1_900_000_000_000;
+    logs = [];
+    const logger = {
+      info: (message: string, fields?: Readonly<Record<string, unknown>>) =>
+        logs.push({ level: 'info', message, ...(fields ? { fields } : {}) }),
+      warn: (message: string, fields?: Readonly<Record<string, unknown>>) =>
+        logs.push({ level: 'warn', message, ...(fields ? { fields } : {}) }),
+      error: (message: string, fields?: Readonly<Record<string, unknown>>) =>
+        logs.push({ level: 'error', message, ...(fields ? { fields } : {}) }),
+    };
+    panel = createPanel({
+      service: fx.service,
+      verifyToken: (t) => t === TOKEN,
+      allowedHosts: { addresses: ['127.0.0.1', '::1'], names: ['localhost', 'router.lan'] },
+      logger,
+      clock: () => now,
+      sessions: { idleMs: 60_000 },
+      logins: { failures: 3, windowMs: 60_000 },
+    });
+  });
+  afterEach(() => fx.cleanup());
+
+  function request(path: string, init: RequestInit & { host?: string; url?: string } = {}) {
+    const headers = new Headers(init.headers);
+    if (!headers.has('host')) headers.set('host', init.host ?? HOST);
+    return panel.request(init.url ?? `http://${init.host ?? HOST}${path}`, { ...init, headers });
+  }
+
+  function post(path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+    return request(path, {
+      method: 'POST',
+      body: new URLSearchParams(form),
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+  }
+
+  async function signIn(): Promise<{ cookie: string; csrf: string }> {
+    const res = await post('/sign-in', { token: TOKEN });
+    expect(res.status).toBe(303);
+    const cookie = /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+    const page = await (await request('/', { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    return { cookie, csrf };
+  }
+
+  it('sends a signed-out browser to the sign-in page and refuses fragments and streams', async () => {
+    const res = await request('/');
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/sign-in');
+    expect((await request('/table/live', { headers: { 'hx-request': 'true' } })).status).toBe(401);
+    expect((await request('/events')).status).toBe(401);
+    expect((await request('/sign-in')).status).toBe(200);
+  });
+
+  it('sets a strict HttpOnly session cookie, Secure under TLS, and logs the attempt without the token', async () => {
+    const res = await post('/sign-in', { token: TOKEN });
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=`));
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).not.toMatch(/Secure/);
+    const tls = await request('/sign-in', {
+      url: `https://${HOST}/sign-in`,
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN }),
+      headers: { origin: `https://${HOST}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(tls.headers.get('set-cookie')).toMatch(/Secure/);
+    expect(logs.some((l) => l.message === 'panel sign-in')).toBe(true);
+    expect(JSON.stringify(logs)).not.toContain(TOKEN);
+  });
+
+  it('rate-limits failed sign-ins per client and logs them without the token presented', async () => {
+    for (let i = 0; i < 3; i++) expect((await post('/sign-in', { token: `wrong-${i}` })).status).toBe(400);
+    const limited = await post('/sign-in', { token: TOKEN });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(logs.filter((l) => l.message === 'panel sign-in failed')).toHaveLength(3);
+    expect(JSON.stringify(logs)).not.toMatch(/wrong-\d/);
+    now += 61_000;
+    expect((await post('/sign-in', { token: TOKEN })).status).toBe(303);
+  });
+
+  it('ends a session after the idle timeout and on sign-out', async () => {
+    const a = await signIn();
+    now += 30_000;
+    expect((await request('/rules', { headers: { cookie: a.cookie } })).status).toBe(200);
+    now += 61_000;
+    expect((await request('/rules', { headers: { cookie: a.cookie } })).status).toBe(303);
+    const b = await signIn();
+    expect((await post('/sign-out', { _csrf: b.csrf }, { cookie: b.cookie })).status).toBe(303);
+    expect((await request('/rules', { headers: { cookie: b.cookie } })).status).toBe(303);
+  });
+
+  it('refuses a state change without the session CSRF token, and accepts it with the token', async () => {
+    const { cookie, csrf } = await signIn();
+    expect((await post('/rules/game/disable', {}, { cookie })).status).toBe(403);
+    expect((await post('/rules/game/disable', { _csrf: 'x'.repeat(csrf.length) }, { cookie })).status).toBe(
+      403,
+    );
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+    expect(logs.some((l) => l.message.includes('CSRF'))).toBe(true);
+    const ok = await post('/rules/game/disable', {}, { cookie, 'x-csrf-token': csrf });
+    expect(ok.status).toBe(303);
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(false);
+  });
+
+  it('refuses a foreign Host (DNS rebinding) and a foreign Origin', async () => {
+    const { cookie, csrf } = await signIn();
+    expect((await request('/sign-in', { host: 'evil.example:8080' })).status).toBe(421);
+    expect((await request('/', { host: '10.99.99.99:8080', headers: { cookie } })).status).toBe(421);
+    expect((await request('/sign-in', { host: 'router.lan:8080' })).status).toBe(200);
+    expect((await request('/sign-in', { host: '[::1]:8080' })).status).toBe(200);
+    const foreign = await post(
+      '/rules/game/disable',
+      { _csrf: csrf },
+      { cookie, origin: 'http://evil.example' },
+    );
+    expect(foreign.status).toBe(403);
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+  });
+
+  it('sends a strict CSP, frame-ancestors none, nosniff and a referrer policy', async () => {
+    const res = await request('/sign-in');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const js = await request('/assets/htmx.min.js');
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+  });
+
+  it('shows every problem of a rule next to its field and changes nothing', async () => {
+    const { cookie, csrf } = await signIn();
+    const before = readFileSync(fx.configPath, 'utf8');
+    const applies = fx.model.applied.length;
+    const res = await post(
+      '/rules/new',
+      {
+        _csrf: csrf,
+        name: 'broken',
+        'trigger.0.protocol': 'tcp',
+        'trigger.0.ports': '6000-5000',
+        'open.0.protocol': 'udp',
+        'open.0.ports': '70000',
+        idleTimeout: '600',
+        lanHosts: 'any',
+        remote: 'any',
+        onExpire: 'keep',
+        family: 'both',
+        enabled: 'on',
+      },
+      { cookie },
+    );
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toMatch(/id="f-trigger-0-ports-problems"[^>]*><li>[^<]*6000-5000/);
+    expect(html).toMatch(/id="f-open-0-ports-problems"[^>]*><li>[^<]*70000/);
+    expect(readFileSync(fx.configPath, 'utf8')).toBe(before);
+    expect(fx.model.applied.length).toBe(applies);
+    expect(fx.service.config.rules.map((r) => r.name)).toEqual(['game', 'voice call']);
+  });
+
+  it('adds a rule from a preset and shows the live table with the holder', async () => {
+    const { cookie, csrf } = await signIn();
+    const form = await (await request('/rules/new?preset=irc-dcc', { headers: { cookie } })).text();
+    expect(form).toContain('value="IRC DCC"');
+    expect(form).toContain('value="6660-6669"');
+    const res = await post(
+      '/rules/new',
+      {
+        _csrf: csrf,
+        name: 'IRC DCC',
+        'trigger.0.protocol': 'tcp',
+        'trigger.0.ports': '6660-6669',
+        'open.0.protocol': 'tcp',
+        'open.0.ports': '1024-5000',
+        idleTimeout: '600',
+        lanHosts: 'any',
+        remote: 'any',
+        onExpire: 'keep',
+        family: 'both',
+        enabled: 'on',
+      },
+      { cookie },
+    );
+    expect(res.status).toBe(303);
+    expect(fx.service.config.rules.map((r) => r.name)).toContain('IRC DCC');
+    expect(readFileSync(fx.configPath, 'utf8')).toContain('IRC DCC');
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.poll();
+    const live = await (await request('/table/live', { headers: { cookie } })).text();
+    expect(live).toContain(LAN1);
+    expect(live).toContain('Release');
+  });
+});

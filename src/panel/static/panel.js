@@ -1,0 +1,38 @@
+// porttrigger panel: count-downs, and the notice while the live connection is down. No inline script anywhere.
+(() => {
+  function formatSeconds(total) {
+    if (total <= 0) return 'closing';
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    if (total < 60) return s + ' s';
+    return [h ? h + ' h' : '', m ? m + ' min' : '', s ? s + ' s' : ''].filter(Boolean).join(' ');
+  }
+
+  // The server's clock counts: each count-down carries the server time it was rendered at.
+  function tick() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll('.countdown[data-expires]')) {
+      if (el.ptOffset === undefined) el.ptOffset = Number(el.dataset.now) - now;
+      const left = Math.round((Number(el.dataset.expires) - (now + el.ptOffset)) / 1000);
+      el.textContent = formatSeconds(left);
+    }
+  }
+  setInterval(tick, 1000);
+
+  let lost = false;
+  function banner(show) {
+    const el = document.getElementById('connection');
+    if (el) el.hidden = !show;
+  }
+  document.addEventListener('htmx:sseError', () => {
+    lost = true;
+    banner(true);
+  });
+  document.addEventListener('htmx:sseOpen', () => {
+    banner(false);
+    // Whatever happened while the stream was down: fetch every live part again.
+    if (lost && window.htmx) window.htmx.trigger(document.body, 'catchup');
+    lost = false;
+  });
+})();

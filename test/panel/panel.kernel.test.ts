@@ -1,0 +1,351 @@
+/**
+ * The web panel in a real browser (Debian's Chromium through playwright-core) against the real service driving
+ * nftables in the router namespace of a virtual network, with real packets from the LAN and WAN hosts.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AxeBuilder } from '@axe-core/playwright';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
+import { createLogger, silentLogger } from '../../src/adapters/logger.js';
+import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
+import { describeKernel } from '../harness/kernel-gate.js';
+
+const A = LAB_ADDRESSES;
+const LAN1 = A.hosts.lan1.ipv4;
+const LAN2 = A.hosts.lan2.ipv4;
+const WAN1 = A.hosts.wan1.ipv4;
+const GATEWAY = A.router.wan.ipv4;
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = fileURLToPath(new URL('../../test-results/panel/', import.meta.url));
+const README_SHOT = fileURLToPath(new URL('../../docs/panel.png', import.meta.url));
+// How long "not delivered" is waited for: packets take microseconds, a loaded machine reports them late.
+const SILENCE_MS = 1_500;
+
+function configText(dir: string): string {
+  return `interfaces:
+  lan: [br-lan]
+  wan: [wan0]
+mode: standalone
+rules:
+  - name: game
+    trigger: [{ protocol: udp, ports: "5000" }]
+    open: [{ protocol: udp, ports: "7000" }]
+    idleTimeout: 60
+api:
+  listen: 127.0.0.1:0
+  tokenFile: ${join(dir, 'token')}
+events:
+  database: ${join(dir, 'events.db')}
+  retentionDays: 1
+  maxEvents: 1000
+`;
+}
+
+// A browser, the service and nft on a shared, busy machine: generous limits, every wait is for a condition.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
+
+describeKernel('the web panel in Chromium against the service in a virtual network', () => {
+  let net: VirtualNetwork;
+  let dir: string;
+  let configPath: string;
+  let host: ServiceHost;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let url: string;
+  let token: string;
+  let tokens = 0;
+  const nextToken = () => `panel${process.pid}-${++tokens}`;
+
+  /** A trigger from `from` to wan1, then one datagram from wan1 to the gateway: did lan1 receive it? */
+  async function inboundReachesLan1(port: number): Promise<boolean> {
+    const t = nextToken();
+    await net.host('wan1').sendUdp({ to: GATEWAY, port, token: t });
+    return (await net.host('lan1').waitFor(t, SILENCE_MS)) !== null;
+  }
+
+  /** A TCP connection from wan1 to the gateway: did it reach lan1, the only host listening there? */
+  async function connectionReachesLan1(port: number): Promise<boolean> {
+    const result = await net.host('wan1').connectTcp({ to: GATEWAY, port, timeoutMs: SILENCE_MS });
+    if (result.ok) await net.host('wan1').closeTcp(result.conn);
+    return result.ok;
+  }
+
+  async function trigger(from: 'lan1' | 'lan2', port: number): Promise<void> {
+    await net.host(from).sendUdp({ to: WAN1, port, token: nextToken() });
+  }
+
+  /** The ruleset without set elements (`-t`), which change with every packet. */
+  async function rulesetShape(): Promise<string> {
+    return (await net.exec('router', 'nft', ['-t', 'list', 'table', 'inet', 'porttrigger'])).stdout;
+  }
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function expectAccessible(): Promise<void> {
+    const result = await new AxeBuilder({ page }).analyze();
+    expect(
+      result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    ).toEqual([]);
+  }
+
+  /** A raw HTTP request, so that the Host header can be anything. */
+  function raw(
+    path: string,
+    options: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<number> {
+    const target = new URL(path, url);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: options.method ?? 'GET',
+          headers: options.headers,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'pt-panel-'));
+    configPath = join(dir, 'config.yaml');
+    writeFileSync(configPath, configText(dir));
+    net = await createVirtualNetwork({ prefix: 'ptp' });
+    await Promise.all([net.host('lan1').listen('udp', 7000), net.host('lan1').listen('tcp', 20000)]);
+    host = await startServiceHost({
+      configPath,
+      netns: net.namespaces.router,
+      logger: process.env['PT_DEBUG'] ? createLogger({ level: 'debug', sink: process.stderr }) : silentLogger,
+    });
+    url = host.url!;
+    token = readFileSync(join(dir, 'token'), 'utf8').trim();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.stop();
+    await net?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async (ctx) => {
+    // A failed step leaves its page behind for a person to look at.
+    if (ctx.task.result?.state === 'fail')
+      await shot(`failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+  });
+
+  it('signs in with the API token and shows the overview', async () => {
+    await page.goto(url);
+    await expect.poll(() => page.url()).toBe(`${url}/sign-in`);
+    await expectAccessible();
+    await shot('sign-in');
+    await page.getByLabel('API token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not the API token' }).waitFor();
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('heading', { name: 'Port triggering is on' }).waitFor();
+    await expectAccessible();
+    await shot('overview');
+  });
+
+  it('adds a rule from a preset', async () => {
+    await page.goto(`${url}/rules/new`);
+    await page.getByLabel('Start from a preset').selectOption('icq');
+    await page.getByRole('button', { name: 'Fill in' }).click();
+    await expect.poll(() => page.getByLabel('Name').inputValue()).toBe('ICQ');
+    expect(await page.getByLabel('Trigger ports 1: ports').inputValue()).toBe('4000');
+    expect(await page.getByLabel('Open ports 1: ports').inputValue()).toBe('20000-20019');
+    await expectAccessible();
+    await shot('rule-form');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByText('The rule is saved and applied.').waitFor();
+    await page
+      .getByText('When a device on the LAN sends UDP to port 4000, open TCP ports 20000-20019')
+      .waitFor();
+    expect(readFileSync(configPath, 'utf8')).toContain('ICQ');
+    await expectAccessible();
+    await shot('rules');
+  });
+
+  it('shows a real trigger without a reload, forwards to the holder, names the holder of a conflict, releases', async () => {
+    await page.goto(`${url}/table`);
+    await page.getByText('Nothing is open now.').waitFor();
+    await page.getByText('its traffic to UDP port 4000 opens TCP ports 20000-20019').waitFor();
+    // Survives only if the page is never loaded again.
+    await page.evaluate(() => {
+      (globalThis as unknown as { ptMarker: number }).ptMarker = 42;
+    });
+    await trigger('lan1', 4000);
+    const row = page.getByRole('row').filter({ hasText: LAN1 });
+    await row.waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { ptMarker?: number }).ptMarker)).toBe(42);
+    await expect.poll(() => row.textContent()).toContain('ICQ');
+    expect(await connectionReachesLan1(20000)).toBe(true);
+
+    await trigger('lan2', 4000);
+    const conflict = page
+      .getByRole('listitem')
+      .filter({ hasText: new RegExp(`^${LAN2}\\b.* wanted ICQ, but ${LAN1}\\b.* holds it`) });
+    await conflict.waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { ptMarker?: number }).ptMarker)).toBe(42);
+    await expectAccessible();
+    await shot('live-table');
+    if (process.env['PORTTRIGGER_UPDATE_SCREENSHOT'] === '1') {
+      await page.screenshot({ path: README_SHOT, fullPage: true });
+    }
+
+    await page.getByRole('button', { name: `Release ICQ from ${LAN1}` }).click();
+    await page.getByText('Released: the ports are closed for that device.').waitFor();
+    expect(await page.getByRole('row').filter({ hasText: LAN1 }).count()).toBe(0);
+    expect(await connectionReachesLan1(20000)).toBe(false);
+  });
+
+  it('shows a port 70000 and a reversed range next to their fields and applies nothing', async () => {
+    const shape = await rulesetShape();
+    const file = readFileSync(configPath, 'utf8');
+    await page.goto(`${url}/rules/new`);
+    await page.getByLabel('Name').fill('broken');
+    await page.getByLabel('Trigger ports 1: ports').fill('6000-5000');
+    await page.getByLabel('Open ports 1: protocol').selectOption('udp');
+    await page.getByLabel('Open ports 1: ports').fill('70000');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByText('Nothing was saved: 2 problems').waitFor();
+    const triggerProblems = await page.locator('#f-trigger-0-ports-problems').textContent();
+    const openProblems = await page.locator('#f-open-0-ports-problems').textContent();
+    expect(triggerProblems).toContain('6000-5000');
+    expect(openProblems).toContain('70000');
+    expect(await page.getByLabel('Open ports 1: ports').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Open ports 1: ports').getAttribute('aria-describedby')).toBe(
+      'f-open-0-ports-problems',
+    );
+    await expectAccessible();
+    await shot('rule-form-problems');
+    expect(await rulesetShape()).toBe(shape);
+    expect(readFileSync(configPath, 'utf8')).toBe(file);
+  });
+
+  it('turns a rule off and on, and port triggering as a whole, in the kernel', async () => {
+    await page.goto(`${url}/rules`);
+    await page.getByRole('button', { name: 'Turn off game' }).click();
+    await page.getByText('The rule is off.').waitFor();
+    await trigger('lan1', 5000);
+    expect(await inboundReachesLan1(7000)).toBe(false);
+    await page.getByRole('button', { name: 'Turn on game' }).click();
+    await page.getByText('The rule is on.').waitFor();
+    await trigger('lan1', 5000);
+    await expect.poll(() => inboundReachesLan1(7000), { timeout: 10_000 }).toBe(true);
+
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Switch port triggering off' }).click();
+    await page.getByRole('heading', { name: 'Port triggering is off' }).waitFor();
+    expect(readFileSync(configPath, 'utf8')).toMatch(/^enabled: false$/m);
+    await trigger('lan1', 5000);
+    expect(await inboundReachesLan1(7000)).toBe(false);
+    await page.getByRole('button', { name: 'Switch port triggering on' }).click();
+    await page.getByRole('heading', { name: 'Port triggering is on' }).waitFor();
+    await trigger('lan1', 5000);
+    await expect.poll(() => inboundReachesLan1(7000), { timeout: 10_000 }).toBe(true);
+  });
+
+  it('answers the port check and shows the history, live', async () => {
+    await page.goto(`${url}/check`);
+    await page.getByLabel('Port').fill('7000');
+    await page.getByLabel('Protocol').selectOption('udp');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByRole('heading', { name: 'UDP 7000 is open now' }).waitFor();
+    await page.getByText(`Open for rule game to ${LAN1}`).waitFor();
+    await expectAccessible();
+    await shot('port-check');
+
+    await page.goto(`${url}/history`);
+    await page.getByRole('cell', { name: `ICQ opened to ${LAN1}` }).waitFor();
+    const before = await page.getByRole('row').count();
+    await trigger('lan2', 5000);
+    await page
+      .getByRole('cell', { name: `${LAN2} wanted game` })
+      .first()
+      .waitFor();
+    expect(await page.getByRole('row').count()).toBeGreaterThan(before);
+    await expectAccessible();
+    await shot('history');
+  });
+
+  it('says so when the live connection drops, then catches up', async () => {
+    await page.goto(`${url}/table`);
+    await page.getByRole('row').filter({ hasText: LAN1 }).waitFor();
+    // From now on the browser cannot reach the stream: the page loaded again finds it down.
+    await page.route('**/events', (route) => route.abort());
+    await page.goto(`${url}/table`);
+    await page.locator('#connection').waitFor({ state: 'visible' });
+    // Meanwhile the table changes: a REST client releases the entry.
+    const released = await fetch(`${url}/api/v1/release`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ rule: 'game' }),
+    });
+    expect(released.status).toBe(200);
+    await shot('reconnecting');
+    await page.unroute('**/events');
+    await page.locator('#connection').waitFor({ state: 'hidden', timeout: 20_000 });
+    await expect
+      .poll(() => page.getByRole('row').filter({ hasText: LAN1 }).count(), { timeout: 15_000 })
+      .toBe(0);
+  });
+
+  it('refuses requests without a session, with a wrong CSRF token, a foreign Host or a foreign Origin', async () => {
+    const cookies = await context.cookies(url);
+    const session = cookies.find((c) => c.name === 'porttrigger_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false });
+    const cookie = `porttrigger_session=${session!.value}`;
+    const hostHeader = new URL(url).host;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+    expect(await raw('/rules', { headers: { host: hostHeader } })).toBe(303);
+    expect(await raw('/rules', { headers: { host: hostHeader, cookie } })).toBe(200);
+    expect(
+      await raw('/rules/game/disable', {
+        method: 'POST',
+        headers: { host: hostHeader, cookie, origin: url, ...form },
+        body: '_csrf=forged',
+      }),
+    ).toBe(403);
+    expect(await raw('/rules', { headers: { host: 'rebind.example:80', cookie } })).toBe(421);
+    const csrf = await page
+      .goto(`${url}/rules`)
+      .then(() => page.locator('input[name="_csrf"]').first().getAttribute('value'));
+    expect(
+      await raw('/rules/game/disable', {
+        method: 'POST',
+        headers: { host: hostHeader, cookie, origin: 'http://evil.example', ...form },
+        body: `_csrf=${encodeURIComponent(csrf!)}`,
+      }),
+    ).toBe(403);
+    expect(host.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+    // The API keeps its bearer token.
+    const api = await fetch(`${url}/api/v1/rules`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(200);
+    expect((await fetch(`${url}/api/v1/rules`)).status).toBe(401);
+  });
+});
