@@ -160,18 +160,18 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S5',
     title: 'one holder per rule: a second host is refused, recorded as a conflict, and wins after expiry',
     async run(t) {
-      await t.apply(labConfig([rule({ name: 'game', idleTimeout: 3 })]));
+      await t.apply(labConfig([rule({ name: 'game', idleTimeout: 4 })]));
       await t.trigger('lan1', 'wan1', tcp(6970));
       await t.wait(1000);
       await t.trigger('lan2', 'wan1', tcp(6970)); // must not refresh lan1's entry
-      expect(await t.inbound('wan1', udp(7000))).toBe('lan1'); // refreshes: expires 3 s from now
+      expect(await t.inbound('wan1', udp(7000))).toBe('lan1'); // refreshes: expires 4 s from now
       const table = await t.table();
       expect(table.entries.map((e) => e.holder)).toEqual([A.lan1.ipv4]);
       expect(table.conflicts.map((c) => [c.rule, c.family, c.contender, c.holder])).toEqual([
         ['game', 'ipv4', A.lan2.ipv4, A.lan1.ipv4],
       ]);
       // Past the expiry, and past the kernel's collection of the expired holder (docs/semantics.md).
-      await t.wait(5500);
+      await t.wait(6500);
       expect(await t.inbound('wan1', udp(7000))).toBeNull();
       await t.trigger('lan2', 'wan1', tcp(6970));
       expect(await t.inbound('wan1', udp(7000))).toBe('lan2');
