@@ -25,10 +25,12 @@ import { newPart, type PartResult, type Row } from './lib/results.js';
 import {
   baselineNatScript,
   benchConfig,
+  hostMasqueradeScript,
   MEASURED_RULE,
   SEED_HOLDER,
   seedContactedScript,
   seedHolderScript,
+  statefulFirewallScript,
 } from './lib/rulesets.js';
 import { ratioOf, type Summary, summarize, timeMs } from './lib/stats.js';
 
@@ -44,6 +46,8 @@ interface Subject {
   readonly id: string;
   readonly label: string;
   readonly kind: 'baseline' | 'porttrigger' | 'miniupnpd';
+  /** The baseline this one is compared with (default: masquerade + static DNAT). */
+  readonly baselineId?: string;
   readonly bn: BenchNetwork;
   readonly notes: string[];
   readonly setup: Record<string, number | string>;
@@ -228,6 +232,19 @@ async function setupBaseline(ctx: BenchContext): Promise<Subject> {
   };
 }
 
+async function setupFirewallBaseline(ctx: BenchContext): Promise<Subject> {
+  const bn = await createBenchNetwork(ctx, 'firewall', { rps: true, sinks: true });
+  await loadScript(bn, statefulFirewallScript());
+  return {
+    id: 'firewall',
+    label: 'baseline + a standard stateful forward policy',
+    kind: 'baseline',
+    bn,
+    notes: [],
+    setup: {},
+  };
+}
+
 /** Checks that the measured rule (number `id`) has an entry held by `holder` in a shared set. */
 async function measuredEntryExists(
   bn: BenchNetwork,
@@ -256,14 +273,19 @@ async function setupPorttrigger(
   bin: string,
   rules: number,
   contactedEntries: number,
+  mode: 'companion' | 'standalone' = 'companion',
 ): Promise<Subject & { plan: ReturnType<typeof planConfig> }> {
   const contacted = contactedEntries > 0;
-  const id = contacted ? `pt-contacted-${contactedEntries}` : `pt-${rules}`;
+  const standalone = mode === 'standalone';
+  const id = `${contacted ? `pt-contacted-${contactedEntries}` : `pt-${rules}`}${standalone ? '-sa' : ''}`;
   const bn = await createBenchNetwork(ctx, id, { rps: true, sinks: true });
   const config = benchConfig(rules, {
     family: 'both',
+    mode,
     ...(contacted ? { remote: 'contacted' as const } : {}),
   });
+  // Companion mode: the host's own table masquerades, as fw4 or firewalld would.
+  if (!standalone) await loadScript(bn, hostMasqueradeScript());
   const plan = planConfig(config);
   ctx.log(`  B1: applying porttrigger with ${rules} rule(s) to ${bn.name}`);
   // As the service installs it: KernelDatapath.apply (B3 measures how long that takes).
@@ -284,10 +306,13 @@ async function setupPorttrigger(
   }
   return {
     id,
-    label: contacted
-      ? `porttrigger: 1 rule (remote: contacted), ${contactedEntries.toLocaleString('en')} entries`
-      : `porttrigger: ${rules.toLocaleString('en')} rule${rules > 1 ? 's' : ''}, 1 entry`,
+    label: `${
+      contacted
+        ? `porttrigger: 1 rule (remote: contacted), ${contactedEntries.toLocaleString('en')} entries`
+        : `porttrigger: ${rules.toLocaleString('en')} rule${rules > 1 ? 's' : ''}, 1 entry`
+    }${standalone ? ', standalone' : ''}`,
     kind: 'porttrigger',
+    ...(standalone ? { baselineId: 'firewall' } : {}),
     bn,
     plan,
     notes: [],
@@ -410,10 +435,11 @@ function pairedRange(values: readonly number[], baseline: readonly number[]): [n
 
 function rowsOf(subjects: readonly Subject[], phase: PhaseResult, baselineId: string): Row[] {
   const rows: Row[] = [];
-  const base = phase.samples.get(baselineId)!;
   for (const key of Object.keys(METRIC_INFO) as (keyof Samples)[]) {
     for (const s of subjects) {
       if (s.kind === 'baseline') continue;
+      const base = phase.samples.get(s.baselineId ?? baselineId);
+      if (!base) continue;
       const values = phase.samples.get(s.id)![key];
       const value = summarize(values);
       const baseline = summarize(base[key]);
@@ -432,7 +458,9 @@ function rowsOf(subjects: readonly Subject[], phase: PhaseResult, baselineId: st
         label: s.label,
         unit: METRIC_INFO[key].unit,
         better: 'higher',
-        baselineLabel: 'masquerade + 1 static DNAT, same run',
+        baselineLabel: s.baselineId
+          ? 'masquerade + 1 static DNAT + a standard stateful forward policy, same run'
+          : 'masquerade + 1 static DNAT, same run',
         baseline,
         value,
         ratio,
@@ -461,10 +489,10 @@ export async function runB1(ctx: BenchContext, missing: ReadonlyMap<string, stri
   part.method.push(
     "Topology: the project's virtual network (src/lab/virtual-network.ts): router namespace between lan1/lan2 and wan1/wan2 over veth and bridges; one network per configuration, all built before the first round.",
     `UDP: a small C generator (bench/gen/pktgen.c: AF_PACKET, sendmmsg, qdisc bypass) sends 64-byte frames (60 + FCS, 18-byte UDP payload) of ONE flow for ${b1.udpSeconds} s, pinned to CPU ${GENERATOR_CPU}. RPS on the router's veth ports moves all router packet work (bridge, conntrack, nftables, NAT) to CPU ${ROUTER_CPU}. A netdev-ingress counter on the far host counts what the router forwarded (and drops it there, so no socket limits the count).`,
-    "Before each UDP run one packet goes each way, so the flow is an established connection (as a game's would be). WAN→LAN goes to 203.0.113.1:7000 (the opened port / static DNAT); LAN→WAN goes from lan1 to wan1 port 6000, the measured rule's trigger port, so every packet is also a trigger refresh.",
+    "Before each UDP run one packet goes each way, so the flow is an established connection (as a game's would be). WAN→LAN goes to 203.0.113.1:7000 (the opened port / static DNAT); LAN→WAN goes from lan1 to wan1 port 6000, the measured rule's trigger port: its first packet was the trigger, the later ones are traffic of the entry that the connection tracker carries (they refresh it through the control plane, never through a chain of ours).",
     '"Forwarded packets per second" is the far-end count ÷ generator time: it is the router\'s capacity only while the generator offers more than the router forwards (backlog drops > 0, JSON: backlogDrops). "Router capacity" is forwarded packets ÷ softirq seconds on the router CPU (/proc/stat): the per-packet cost of the router, independent of the generator and of other processes on the machine.',
     `TCP: iperf3 3.x, one stream for ${b1.tcpSeconds} s, client and server pinned to CPU ${GENERATOR_CPU}, receiver throughput.`,
-    'porttrigger: standalone mode, dual-stack rules, installed with KernelDatapath.apply as the service does. The measured rule (trigger 6000, open 7000, both protocols) is rule 0; fillers trigger on 10000+i and open 30000+i.',
+    'porttrigger: companion mode next to a host table that masquerades (as fw4 or firewalld would), dual-stack rules, installed with KernelDatapath.apply as the service does; compared with masquerade + static DNAT. One configuration in standalone mode (porttrigger masquerades and drops unadmitted WAN→LAN itself) is compared with the same baseline plus a standard stateful forward policy (established,related first), which any standalone firewall costs. The measured rule (trigger 6000, open 7000, both protocols) is rule 0; fillers trigger on 10000+i and open 30000+i.',
     'Entries: the measured entry is opened by a real trigger packet from lan1. "10,000 entries" = every filler rule holds an IPv4 entry of lan2, seeded with `nft add element` into the shared sets (held4, hold4, target4) exactly as a trigger would leave them; the contacted variant seeds 9,999 (remote, holder) entries of the measured `remote: contacted` rule (taken4, pair4, rtarget4; remotes from 198.18.0.0/15, no traffic to them).',
     "miniupnpd: Debian miniupnpd-nftables in the router namespace with the ruleset of its nft_init.sh (+ masquerade); mappings of lan1 port 7000 UDP and TCP added by `upnpc -a` run in lan1. For the large size, upnpc adds mappings (`upnpc -r`, 10 per call) until a time budget, because each mapping costs miniupnpd more the more it holds; the rest are installed with nft in miniupnpd's rule form (one DNAT rule + one accept rule per mapping, as miniupnpd lists them; the DNAT rule has one more `meta l4proto udp` that nft's parser requires). The measured flow is established, so it never walks these rules: only the first packet of a connection does.",
     `Rounds: each round measures every configuration once (order rotated per round); ${ctx.plan.reps} rounds; medians with min and max; ratio = configuration median ÷ baseline median from the same phase; the range after the ratio is the smallest and largest per-round ratio.`,
@@ -509,11 +537,13 @@ async function measureAll(
   };
   const baseline = await setupBaseline(ctx);
   subjects.push(baseline);
+  await attempt('firewall baseline', () => setupFirewallBaseline(ctx));
   let largest: (Subject & { plan: ReturnType<typeof planConfig> }) | undefined;
   for (const n of b1.ruleSizes) {
     const s = await attempt(`porttrigger ${n} rules`, () => setupPorttrigger(ctx, bin, n, 0));
     if (s && n === Math.max(...b1.ruleSizes)) largest = s;
   }
+  await attempt('porttrigger standalone', () => setupPorttrigger(ctx, bin, 1, 0, 'standalone'));
   await attempt('porttrigger contacted', () => setupPorttrigger(ctx, bin, 1, b1.manyEntries));
   if (missing.has('miniupnpd') || missing.has('upnpc')) {
     const why = missing.get('miniupnpd') ?? missing.get('upnpc');
@@ -727,7 +757,7 @@ async function investigate(
     ].map((m) => `${m[1]} (${m[2]!.trim()} ${(m[3]!.match(/ : /g) ?? []).length} elements)`);
     const interval = maps.some((m) => m.includes('flags interval'));
     part.findings.push(
-      `Ruleset shape at ${largest.plan.config.rules.length.toLocaleString('en')} dual-stack rules: every LAN→WAN packet and every WAN→LAN packet of an entry's connection is looked up in a dispatch verdict map keyed by \`meta l4proto . th dport\` (dnat4 only for a connection's first packet): ${maps.join(', ')}.` +
+      `Ruleset shape at ${largest.plan.config.rules.length.toLocaleString('en')} dual-stack rules: the dispatch verdict maps keyed by \`meta l4proto . th dport\` are looked up in NAT chains only, i.e. for the first packet of a connection; established packets pass no chain of porttrigger (companion mode) or only the standard stateful forward policy (standalone): ${maps.join(', ')}.` +
         (interval
           ? ' The kernel stores interval concatenations in its pipapo set type, whose lookup walks bitmaps as long as the number of elements.'
           : ' Without `flags interval` these are hash lookups, whose cost does not grow with the number of elements.'),

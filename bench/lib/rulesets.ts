@@ -1,4 +1,4 @@
-import type { Config, FamilyChoice, RemotePolicy, Rule } from '../../src/domain/types.js';
+import type { Config, FamilyChoice, Mode, RemotePolicy, Rule } from '../../src/domain/types.js';
 import { TABLE_NAME } from '../../src/domain/types.js';
 import { LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
 import { type Plan, sharedSetName } from '../../src/nft/plan.js';
@@ -18,6 +18,8 @@ export const BENCH_IDLE_S = 3600;
 export interface RuleSetOptions {
   readonly family: FamilyChoice;
   readonly remote?: RemotePolicy;
+  /** Standalone (default) or companion, where the host's own table masquerades. */
+  readonly mode?: Mode;
 }
 
 /**
@@ -44,7 +46,7 @@ export function rawRules(count: number, options: RuleSetOptions): Record<string,
 export function rawConfig(count: number, options: RuleSetOptions): Record<string, unknown> {
   return {
     interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-    mode: 'standalone',
+    mode: options.mode ?? 'standalone',
     rules: rawRules(count, options),
   };
 }
@@ -67,7 +69,7 @@ export function benchConfig(count: number, options: RuleSetOptions): Config {
   }));
   return {
     interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-    mode: 'standalone',
+    mode: options.mode ?? 'standalone',
     enabled: true,
     ipv6: true,
     rules,
@@ -84,6 +86,34 @@ export function baselineNatScript(): string {
   chain srcnat {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan0" meta nfproto ipv4 masquerade
+  }
+}
+`;
+}
+
+/** The host's own masquerade, as next to porttrigger in companion mode (fw4, firewalld, a hand-written table). */
+export function hostMasqueradeScript(): string {
+  return `table inet bench_host {
+  chain srcnat {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan0" meta nfproto ipv4 masquerade
+  }
+}
+`;
+}
+
+/**
+ * The baseline of standalone mode: the B1 baseline plus a standard stateful forward policy (established and
+ * related first, invalid dropped, LAN out, DNAT-ed in), what any standalone firewall costs.
+ */
+export function statefulFirewallScript(): string {
+  return `${baselineNatScript()}table inet bench_firewall {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iifname "br-lan" accept
+    ct status dnat accept
   }
 }
 `;

@@ -6,17 +6,46 @@ import { TABLE_NAME } from '../domain/types.js';
 import type { Plan } from '../nft/plan.js';
 import { planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
 import { readTriggerTable } from '../nft/read-back.js';
+import { entryKey, planRefresh } from '../nft/refresh.js';
 import { renderApplyScript, renderElementScript, renderRemoveScript } from '../nft/render.js';
 import { planEntryChanges, releaseElements } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { parseKernelState } from '../nft/state.js';
+import type { ConntrackRunner } from './conntrack.js';
+import { createConntrackRunner } from './conntrack.js';
+import type { KeeperRound } from './entry-keeper.js';
+import { EntryKeeper } from './entry-keeper.js';
 import type { NftRunner } from './nft.js';
-import { NftError } from './nft.js';
+import { createNftRunner, NftError } from './nft.js';
 
 /** Options for {@link KernelDatapath}. */
 export interface KernelDatapathOptions {
   readonly nft: NftRunner;
   readonly clock?: () => number;
+  /**
+   * The connection tracker. With it, traffic of an entry's connections keeps the entry open (docs/semantics.md,
+   * 4); without it, an entry closes idleTimeout after its last new connection.
+   */
+  readonly conntrack?: ConntrackRunner;
+  /** A failed background refresh (the keeper retries); it is reported, never thrown. */
+  readonly onRefreshError?: (error: unknown) => void;
+}
+
+/**
+ * A refresh runs this long before the earliest expiry, so that a slow round still lands in time; for short idle
+ * timeouts half of it, so that rounds never run back to back.
+ */
+const CHECK_AHEAD_MS = 2_000;
+/** The shortest pause while no entry is open: rounds of a quiet table must not keep the machine busy. */
+const MIN_IDLE_PAUSE_MS = 1_000;
+/** The longest pause between refreshes, so that a quiet table is still looked at now and then. */
+const MAX_PAUSE_MS = 60_000;
+
+/** What one refresh from the connection tracker did. */
+export interface RefreshReport extends KeeperRound {
+  readonly entries: number;
+  readonly connections: number;
+  readonly extended: number;
 }
 
 // An element may expire between the read and the transaction that deletes it, which fails the whole
@@ -32,12 +61,24 @@ export class KernelDatapath implements Datapath {
   readonly #nft: NftRunner;
   readonly #clock: () => number;
   #plan: Plan | undefined;
-  // Applies, releases and removals run one at a time, in call order.
+  readonly #conntrack: ConntrackRunner | undefined;
+  readonly #keeper: EntryKeeper | undefined;
+  /** The expiries the last refreshes set, to the millisecond: read-back only has whole seconds. */
+  #extended = new Map<string, number>();
+  // Applies, releases, refreshes and removals run one at a time, in call order.
   readonly #queue = new SerialQueue();
 
   constructor(options: KernelDatapathOptions) {
     this.#nft = options.nft;
     this.#clock = options.clock ?? Date.now;
+    this.#conntrack = options.conntrack;
+    this.#keeper = options.conntrack
+      ? new EntryKeeper({
+          refresh: () => this.refreshFromConntrack(),
+          clock: this.#clock,
+          ...(options.onRefreshError ? { onError: options.onRefreshError } : {}),
+        })
+      : undefined;
   }
 
   /** Reads our table: sets with elements, map and chain names. */
@@ -69,31 +110,34 @@ export class KernelDatapath implements Datapath {
         };
         const script = renderApplyScript(plan, existing, changes.elements);
         try {
-          // Check first: a refused script leaves the running ruleset exactly as it was.
-          await this.#nft.check(script);
+          // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
           await this.#nft.apply(script);
         } catch (error) {
           if (vanished(error) && attempt < ATTEMPTS) continue;
           throw error;
         }
         this.#plan = plan;
+        this.#keeper?.start();
         return { kept: changes.kept, dropped: changes.dropped };
       }
     });
   }
 
   /**
-   * The trigger table and whether our table is intact, from one listing of the sets and one of the forward
-   * chain: the service's poll needs both every second, so they share the listing. A listing that fails is a
-   * failure (thrown), not a table that is gone.
+   * The trigger table and whether our table is intact, from one listing of the sets and one of a chain that
+   * the plan fills with rules (`nft flush table` keeps the sets but empties every chain). A listing that fails
+   * is a failure (thrown), not a table that is gone.
    */
   async read(): Promise<DatapathReading> {
     const now = this.#clock();
     const plan = this.#plan;
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
+    const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
     const [sets, forward] = await Promise.all([
       this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]),
-      this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, 'forward']),
+      probe
+        ? this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, probe])
+        : Promise.resolve({ nftables: [{ rule: {} }] }),
     ]);
     const state = parseKernelState(
       sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
@@ -101,12 +145,10 @@ export class KernelDatapath implements Datapath {
     const table = readTriggerTable(plan, state, now);
     if (sets === null || forward === null) return { table, intact: false };
     const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
-    // `nft flush table` keeps the sets but empties every chain.
     const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
       (o) => 'rule' in (o as object),
     );
-    const expectRules = plan.config.mode === 'standalone' || plan.rules.length > 0;
-    return { table, intact: setsThere && (!expectRules || rules.length > 0) };
+    return { table, intact: setsThere && rules.length > 0 };
   }
 
   release(selector: ReleaseSelector): Promise<number> {
@@ -137,10 +179,77 @@ export class KernelDatapath implements Datapath {
     });
   }
 
-  remove(): Promise<void> {
+  /**
+   * One refresh from the connection tracker: every entry whose marked connections carried a packet within its
+   * idle timeout gets its expiry moved to the last packet + idleTimeout. Entries are never re-created here: the
+   * kernel closes an entry that nothing refreshes, and that stays the safe failure when this does not run.
+   */
+  refreshFromConntrack(): Promise<RefreshReport> {
     return this.#queue.run(async () => {
+      const plan = this.#plan;
+      const now = this.#clock();
+      const minIdleMs = Math.min(...(plan?.rules.map((r) => r.rule.idleTimeout * 1000) ?? []), MAX_PAUSE_MS);
+      const ahead = Math.min(CHECK_AHEAD_MS, minIdleMs / 2);
+      const pause = Math.max(minIdleMs - ahead, MIN_IDLE_PAUSE_MS);
+      const idle = { entries: 0, connections: 0, extended: 0, nextCheckAt: now + pause };
+      if (!plan || !this.#conntrack || plan.rules.length === 0)
+        return { ...idle, nextCheckAt: now + MAX_PAUSE_MS };
+      const { table } = await this.read();
+      if (table.entries.length === 0) return idle;
+      const [connections, timeouts] = await Promise.all([
+        this.#conntrack.listMarked(),
+        this.#conntrack.timeouts(),
+      ]);
+      const refresh = planRefresh(plan, table, connections, timeouts, this.#clock(), this.#extended);
+      if (refresh.elements.length > 0) await this.#nft.apply(renderElementScript(refresh.elements));
+      const known = new Map<string, number>();
+      for (const e of table.entries) {
+        const at = this.#extended.get(entryKey(e));
+        if (at !== undefined && at > now) known.set(entryKey(e), at);
+      }
+      for (const x of refresh.extensions) known.set(entryKey(x.entry), x.expiresAt);
+      this.#extended = known;
+      const earliest = Math.min(
+        ...table.entries.map((e) => Math.max(known.get(entryKey(e)) ?? 0, e.expiresAt)),
+      );
+      return {
+        entries: table.entries.length,
+        connections: connections.length,
+        extended: refresh.extensions.length,
+        nextCheckAt: Math.min(earliest - ahead, idle.nextCheckAt),
+      };
+    });
+  }
+
+  /** Stops background work (the refresh from the connection tracker); the table stays as it is. */
+  close(): Promise<void> {
+    return this.#keeper?.stop() ?? Promise.resolve();
+  }
+
+  async remove(): Promise<void> {
+    // Stopped outside the queue: a round already queued runs first and finds no plan afterwards; awaiting it
+    // inside the queue would wait for itself.
+    const stopping = this.#keeper?.stop();
+    await this.#queue.run(async () => {
       await this.#nft.apply(renderRemoveScript());
       this.#plan = undefined;
     });
+    await stopping;
   }
+}
+
+/**
+ * The kernel datapath of a gateway (or of a namespace): nft for the table, conntrack for the refresh.
+ * @example const datapath = createKernelDatapath({ onRefreshError: (e) => log.warn(String(e)) })
+ */
+export function createKernelDatapath(
+  options: { netns?: string } & Omit<KernelDatapathOptions, 'nft' | 'conntrack'> = {},
+): KernelDatapath {
+  const { netns, ...rest } = options;
+  const where = netns ? { netns } : {};
+  return new KernelDatapath({
+    ...rest,
+    nft: createNftRunner(where),
+    conntrack: createConntrackRunner(where),
+  });
 }

@@ -29,6 +29,9 @@ export interface NftRunner {
   version(): Promise<string>;
 }
 
+const LIST_TIMEOUT_MS = 15_000;
+const APPLY_TIMEOUT_MS = 60_000;
+
 /** Options for {@link createNftRunner}. */
 export interface NftRunnerOptions {
   readonly netns?: string;
@@ -79,9 +82,11 @@ function failure(error: unknown, failed: 'refused' | 'list', what: string, binar
  */
 export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
   const bin = options.binary ?? 'nft';
+  // A listing of 65,000 elements takes well under a second and an apply of 10,000 rules a few: the timeouts
+  // leave room for a slow machine, and a hung nft is reported instead of blocking the caller for minutes.
   const exec = (args: readonly string[], input?: string) =>
     runProgram(bin, args, {
-      timeoutMs: 120_000,
+      timeoutMs: input === undefined ? LIST_TIMEOUT_MS : APPLY_TIMEOUT_MS,
       ...(input !== undefined ? { input } : {}),
       ...(options.netns ? { netns: options.netns } : {}),
     });

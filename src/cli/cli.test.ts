@@ -168,8 +168,8 @@ describe('compile', () => {
       r.out.startsWith('table inet porttrigger\nflush table inet porttrigger\ntable inet porttrigger {\n'),
     ).toBe(true);
     expect(r.out).not.toContain('delete ');
-    expect(r.out).toContain('type filter hook forward priority filter; policy accept;');
-    expect(r.out).toContain('udp . 7000 : jump in4_');
+    expect(r.out).toContain('type nat hook prerouting priority dstnat; policy accept;');
+    expect(r.out).toContain('udp . 7000-7010 : jump in4_');
     expect(r.out).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ map @target4/);
     expect(r.out).toMatch(/\n}\n$/);
   });

@@ -4,8 +4,7 @@
  */
 import { createConfigFileStore } from '../adapters/config-file.js';
 import { EventStore } from '../adapters/event-store.js';
-import { KernelDatapath } from '../adapters/kernel-datapath.js';
-import { createNftRunner } from '../adapters/nft.js';
+import { createKernelDatapath } from '../adapters/kernel-datapath.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { TriggerEvent } from '../service/events.js';
@@ -40,8 +39,10 @@ export const openSqliteHistory: OpenHistory = (settings, clock) =>
 export function startKernelService(options: KernelServiceOptions): Promise<Service> {
   const clock = options.clock ?? Date.now;
   return startService({
-    datapath: new KernelDatapath({
-      nft: createNftRunner(options.netns ? { netns: options.netns } : {}),
+    datapath: createKernelDatapath({
+      ...(options.netns ? { netns: options.netns } : {}),
+      onRefreshError: (error) =>
+        options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
       clock,
     }),
     configStore: createConfigFileStore(options.configPath),

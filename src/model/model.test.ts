@@ -350,7 +350,7 @@ describe('ReferenceModel records', () => {
     model.process(trigger(H1));
     model.advance(60_000);
     expect((await model.read()).table.blocked).toEqual([]);
-    model.process(trigger(H1));
+    model.process(trigger(H1, R1, 40001));
     expect((await model.read()).table.blocked).toEqual([
       { rule: 'game', family: 'ipv4', host: H1, at: 60_000 },
     ]);
@@ -476,7 +476,7 @@ describe('ReferenceModel inbound IPv4', () => {
     model.process(first);
     model.advance(IDLE_MS);
     expect(model.process(first)).toEqual(DROP);
-    model.process(trigger(H1));
+    model.process(trigger(H1, R1, 40001));
     expect(model.process(first)).toEqual(forward(H1));
   });
 
@@ -546,14 +546,14 @@ describe('ReferenceModel inbound IPv6', () => {
 });
 
 describe('ReferenceModel reply traffic', () => {
-  it('forwards the IPv4 holder reply to the remote without refreshing the entry', async () => {
+  it('forwards the IPv4 holder reply to the remote and counts it as traffic of the entry', async () => {
     const model = await modelWith([makeRule()]);
     model.process(trigger(H1));
     const first = inbound(R1, GW4, 7003, 51000);
     model.process(first);
     model.advance(10_000);
     expect(model.process(replyTo(first, H1))).toEqual(forward(R1));
-    expect((await model.read()).table.entries[0]?.expiresAt).toBe(IDLE_MS);
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(10_000 + IDLE_MS);
   });
 
   it('forwards the IPv6 reply and drops it once the holder lost the entry (onExpire: close)', async () => {
@@ -647,10 +647,46 @@ describe('ReferenceModel expiry', () => {
     const model = await modelWith([makeRule()]);
     model.process(trigger(H1));
     model.advance(IDLE_MS);
-    model.process(trigger(H1));
+    model.process(trigger(H1, R1, 40001));
     expect((await model.read()).table.entries).toEqual([
       { rule: 'game', family: 'ipv4', holder: H1, openedAt: IDLE_MS, expiresAt: 2 * IDLE_MS },
     ]);
+  });
+
+  it('keeps an entry open while its trigger connection carries packets, either direction', async () => {
+    const model = await modelWith([makeRule()]);
+    const first = trigger(H1);
+    model.process(first);
+    model.advance(IDLE_MS - 1);
+    model.process(first); // a later packet of the same connection: traffic, not a new trigger
+    model.advance(IDLE_MS - 1);
+    expect(model.process(inbound(R1, GW4, first.sport, TRIGGER_PORT, 'tcp'))).toEqual(forward(H1)); // its reply
+    model.advance(IDLE_MS - 1);
+    expect((await model.read()).table.entries.map((e) => e.holder)).toEqual([H1]);
+    model.advance(1);
+    expect((await model.read()).table.entries).toEqual([]);
+  });
+
+  it('does not let a later packet of a connection open an entry: only a new connection triggers', async () => {
+    const model = await modelWith([makeRule()]);
+    const first = trigger(H1);
+    model.process(first);
+    model.advance(IDLE_MS);
+    model.process(first);
+    expect((await model.read()).table.entries).toEqual([]);
+  });
+
+  it('does not let a contender connection refresh or take the entry later', async () => {
+    const model = await modelWith([makeRule()]);
+    model.process(trigger(H1));
+    const contender = trigger(H2);
+    model.process(contender);
+    model.advance(IDLE_MS - 1);
+    model.process(contender);
+    model.advance(1);
+    expect((await model.read()).table.entries).toEqual([]);
+    model.process(contender);
+    expect((await model.read()).table.entries).toEqual([]);
   });
 
   it('refuses to move the clock backwards', () => {

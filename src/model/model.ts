@@ -107,7 +107,10 @@ interface CompiledRule {
   readonly allowed: Map<string, boolean>;
 }
 
-/** An inbound connection admitted by an entry: it remembers that entry, its host and its rule's policy. */
+/**
+ * A connection of an entry (docs/semantics.md, 4): an inbound connection it admitted, or a trigger connection
+ * that claimed or refreshed it. It remembers that entry, its host and its rule's policy.
+ */
 interface AdmittedConnection {
   /** The entry it was last seen held by: while that one is stored and unexpired, no lookup is needed. */
   entry: LiveEntry;
@@ -116,6 +119,12 @@ interface AdmittedConnection {
   readonly remoteKey: RemoteKey | undefined;
   readonly host: string;
   readonly close: boolean;
+}
+
+/** A LAN-initiated connection: its host, and the entries its first packet claimed or refreshed. */
+interface OutboundConnection {
+  readonly host: string;
+  readonly links: AdmittedConnection[];
 }
 
 /** An address as the hot path uses it: canonical text, a numeric id for flow keys, and whether it is ours. */
@@ -147,8 +156,10 @@ export class ReferenceModel implements Datapath {
   private readonly admittedReplies = new BoundedFlowTable<AdmittedConnection>(CONNECTION_LIMIT);
   /** Ports that some admitted connection uses on the LAN side: most packets skip the lookups above. */
   private readonly admittedPorts: Record<Protocol, Uint8Array> = emptyPortMarks();
-  /** LAN-initiated connections by the 5-tuple their replies arrive with (gateway: MASQUERADED_ID) → host. */
-  private readonly outbound = new BoundedFlowTable<string>(CONNECTION_LIMIT);
+  /** LAN-initiated connections by the 5-tuple their replies arrive with (gateway: MASQUERADED_ID). */
+  private readonly outbound = new BoundedFlowTable<OutboundConnection>(CONNECTION_LIMIT);
+  /** The same connections by their original 5-tuple: a packet found here is not a new connection. */
+  private readonly outboundOriginal = new BoundedFlowTable<OutboundConnection>(CONNECTION_LIMIT);
   private readonly gatewayIpv4: readonly number[];
   /** IPv6 address text as written → its info; several texts of one address share one info. */
   private readonly addresses = new Map<string, AddressInfo>();
@@ -240,19 +251,26 @@ export class ReferenceModel implements Datapath {
     this.forgetConnections();
   }
 
-  /** A LAN packet: original traffic or a reply of an admitted connection; either may trigger rules. */
+  /**
+   * A LAN packet: a reply of an admitted connection, a later packet of a LAN-initiated connection (both are
+   * traffic of the entries they belong to), or the first packet of a new connection, which may trigger rules.
+   */
   private processOutbound(packet: ModelPacket, config: Config, src: AddressInfo, dst: AddressInfo): Decision {
     const { protocol, sport, dport } = packet;
     const admitted =
       this.admittedPorts[protocol][sport] === 1
         ? this.admittedReplies.get(src.id, sport, dst.id, dport, protocol)
         : undefined;
-    if (admitted === undefined) this.trackOutbound(packet, config, src, dst);
-    // A reply refreshes nothing as traffic of its entry, and with onExpire close it dies with the entry; like
-    // any LAN packet on a trigger port it still triggers (the kernel matches triggers in both directions).
-    else if (this.closes(admitted) && this.holdingEntry(admitted) === undefined) return DROP;
+    if (admitted !== undefined) return this.continueAdmitted(admitted, dst.text);
+    const existing = this.outboundOriginal.get(src.id, sport, dst.id, dport, protocol);
+    if (existing !== undefined) {
+      this.refreshLinks(existing);
+      return forwardTo(dst.text);
+    }
+    const connection = this.trackOutbound(packet, config, src, dst);
     for (const rule of lookupPort(this.triggers[packet.family][protocol], dport)) {
-      this.triggerRule(rule, packet.family, src, dst);
+      const entry = this.triggerRule(rule, packet.family, src, dst);
+      if (entry !== undefined) connection.links.push(linkOf(entry, false));
     }
     return forwardTo(dst.text);
   }
@@ -264,24 +282,38 @@ export class ReferenceModel implements Datapath {
       this.admittedPorts[protocol][dport] === 1
         ? this.admitted.get(src.id, sport, dst.id, dport, protocol)
         : undefined;
-    if (admitted !== undefined) return this.continueAdmitted(admitted);
+    if (admitted !== undefined) return this.continueAdmitted(admitted, admitted.host);
     const toGateway = packet.family === 'ipv4' && dst.gateway;
     const replyDst = toGateway && config.mode === 'standalone' ? MASQUERADED_ID : dst.id;
-    const host = this.outbound.get(src.id, sport, replyDst, dport, protocol);
-    if (host !== undefined) return forwardTo(host);
+    const outbound = this.outbound.get(src.id, sport, replyDst, dport, protocol);
+    if (outbound !== undefined) {
+      this.refreshLinks(outbound);
+      return forwardTo(outbound.host);
+    }
     if (packet.family === 'ipv6') return this.admitIpv6(packet, config, src, dst);
     if (toGateway) return this.admitIpv4(packet, src, dst);
     return config.mode === 'standalone' ? DROP : PASS;
   }
 
-  /** An established inbound packet of an admitted connection: refreshes its entry while its host holds it. */
-  private continueAdmitted(connection: AdmittedConnection): Decision {
+  /**
+   * A later packet of an admitted connection, either direction (`to` is where it goes): refreshes its entry
+   * while its host holds it; with `onExpire: close` it is dropped once the host does not.
+   */
+  private continueAdmitted(connection: AdmittedConnection, to: string): Decision {
     const entry = this.holdingEntry(connection);
     if (entry !== undefined) {
       entry.expiresAt = this.clock + entry.idleMs;
-      return forwardTo(connection.host);
+      return forwardTo(to);
     }
-    return this.closes(connection) ? DROP : forwardTo(connection.host);
+    return this.closes(connection) ? DROP : forwardTo(to);
+  }
+
+  /** A later packet of a LAN-initiated connection: refreshes the entries it claimed while its host holds them. */
+  private refreshLinks(connection: OutboundConnection): void {
+    for (const link of connection.links) {
+      const entry = this.holdingEntry(link);
+      if (entry !== undefined) entry.expiresAt = this.clock + entry.idleMs;
+    }
   }
 
   /**
@@ -327,14 +359,7 @@ export class ReferenceModel implements Datapath {
   ): void {
     const { protocol, sport, dport } = packet;
     entry.expiresAt = this.clock + entry.idleMs;
-    const connection: AdmittedConnection = {
-      entry,
-      slot: entry.slot,
-      family: entry.family,
-      remoteKey: entry.remoteKey,
-      host: entry.holder,
-      close: rule.close,
-    };
+    const connection = linkOf(entry, rule.close);
     this.admitted.set(src.id, sport, dst.id, dport, protocol, connection);
     // The port is kept through DNAT, so the host answers from the port the remote connected to.
     const host = this.address(entry.family, entry.holder);
@@ -342,25 +367,41 @@ export class ReferenceModel implements Datapath {
     this.admittedPorts[protocol][dport] = 1;
   }
 
-  /** Remembers a LAN-initiated connection by the 5-tuple its replies will arrive with. */
-  private trackOutbound(packet: ModelPacket, config: Config, src: AddressInfo, dst: AddressInfo): void {
+  /** Remembers a new LAN-initiated connection by its own 5-tuple and by the one its replies arrive with. */
+  private trackOutbound(
+    packet: ModelPacket,
+    config: Config,
+    src: AddressInfo,
+    dst: AddressInfo,
+  ): OutboundConnection {
     // Standalone masquerades IPv4 leaving through the WAN: replies come back to a gateway address.
     const replyDst = packet.family === 'ipv4' && config.mode === 'standalone' ? MASQUERADED_ID : src.id;
-    this.outbound.set(dst.id, packet.dport, replyDst, packet.sport, packet.protocol, src.text);
+    const connection: OutboundConnection = { host: src.text, links: [] };
+    this.outbound.set(dst.id, packet.dport, replyDst, packet.sport, packet.protocol, connection);
+    this.outboundOriginal.set(src.id, packet.sport, dst.id, packet.dport, packet.protocol, connection);
+    return connection;
   }
 
-  /** One rule's reaction to a trigger: blocked, opened, refreshed or a conflict. */
-  private triggerRule(rule: CompiledRule, family: Family, src: AddressInfo, dst: AddressInfo): void {
+  /**
+   * One rule's reaction to a trigger: blocked, opened, refreshed or a conflict; resolves with the entry the
+   * trigger connection now belongs to (opened or refreshed), if any.
+   */
+  private triggerRule(
+    rule: CompiledRule,
+    family: Family,
+    src: AddressInfo,
+    dst: AddressInfo,
+  ): LiveEntry | undefined {
     const host = src.text;
     if (rule.lanHosts !== 'any' && !isHostAllowed(rule, host)) {
       this.recordBlocked(rule.slot, family, host);
-      return;
+      return undefined;
     }
     const entry = this.findRuleEntry(rule, family, dst);
     if (entry === undefined) {
       const opened = this.clock;
       const idleMs = rule.idleMs;
-      this.entries.add({
+      const created: LiveEntry = {
         slot: rule.slot,
         family,
         holder: host,
@@ -370,12 +411,16 @@ export class ReferenceModel implements Datapath {
         expiresAt: opened + idleMs,
         idleMs,
         stored: true,
-      });
-    } else if (entry.holder === host) {
-      entry.expiresAt = this.clock + entry.idleMs;
-    } else {
-      this.recordConflict(rule.slot, family, host, entry.holder, entry.remote);
+      };
+      this.entries.add(created);
+      return created;
     }
+    if (entry.holder === host) {
+      entry.expiresAt = this.clock + entry.idleMs;
+      return entry;
+    }
+    this.recordConflict(rule.slot, family, host, entry.holder, entry.remote);
+    return undefined;
   }
 
   /** Adds a conflict record unless the same one is still inside its window (the first one stays). */
@@ -535,6 +580,7 @@ export class ReferenceModel implements Datapath {
     this.admittedReplies.clear();
     for (const protocol of PROTOCOLS) this.admittedPorts[protocol].fill(0);
     this.outbound.clear();
+    this.outboundOriginal.clear();
     this.addresses.clear();
     this.nextAddressId = INTERNED_BASE;
   }
@@ -544,6 +590,18 @@ export class ReferenceModel implements Datapath {
 function decideAbsent(packet: ModelPacket, dst: AddressInfo): Decision {
   if (packet.side === 'lan') return forwardTo(dst.text);
   return packet.family === 'ipv4' && dst.gateway ? LOCAL : PASS;
+}
+
+/** The link of a connection to the entry it belongs to. */
+function linkOf(entry: LiveEntry, close: boolean): AdmittedConnection {
+  return {
+    entry,
+    slot: entry.slot,
+    family: entry.family,
+    remoteKey: entry.remoteKey,
+    host: entry.holder,
+    close,
+  };
 }
 
 /** A forward decision. */

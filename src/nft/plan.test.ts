@@ -23,7 +23,7 @@ const config = (rules: Rule[], over: Partial<Config> = {}): Config => ({
 });
 
 describe('planConfig', () => {
-  it('dispatches every port of shared trigger ranges, fanning out where rules share a port', () => {
+  it('dispatches trigger ranges, cut and fanned out where rules share ports', () => {
     const plan = planConfig(
       config(
         [
@@ -43,11 +43,14 @@ describe('planConfig', () => {
     );
     const [a, b] = plan.rules;
     const fan = plan.fanouts[0]!;
-    expect(plan.dispatch.trigger4.map((e) => [e.port, e.chain])).toEqual([
-      [100, a!.chains.trigger],
-      [101, a!.chains.trigger],
-      [102, fan.name],
-      [103, b!.chains.trigger],
+    expect(plan.dispatch.trigger4.map((e) => [e.from, e.to, e.chain])).toEqual([
+      [100, 101, a!.chains.trigger],
+      [102, 102, fan.name],
+      [103, 103, b!.chains.trigger],
+    ]);
+    expect(plan.dispatch.inbound4.map((e) => [e.protocol, e.from, e.to])).toEqual([
+      ['udp', 1, 1],
+      ['udp', 2, 2],
     ]);
     expect(fan.targets).toEqual([a!.chains.trigger, b!.chains.trigger].sort());
   });
@@ -86,9 +89,9 @@ describe('planConfig', () => {
     expect(new Set(ids).size).toBe(3000);
   });
 
-  it('plans a DNAT chain for IPv4 only and a reply chain only for onExpire: close', () => {
+  it('plans a DNAT chain for IPv4 only and a close chain only for onExpire: close', () => {
     const [v4, v6] = planConfig(config([rule({ name: 'a', onExpire: 'close' })])).rules;
-    expect(Object.keys(v4!.chains)).toEqual(['trigger', 'inbound', 'dnat', 'reply']);
-    expect(Object.keys(v6!.chains)).toEqual(['trigger', 'inbound', 'reply']);
+    expect(Object.keys(v4!.chains)).toEqual(['trigger', 'inbound', 'dnat', 'close']);
+    expect(Object.keys(v6!.chains)).toEqual(['trigger', 'inbound', 'close']);
   });
 });

@@ -49,14 +49,20 @@ export interface RulePlan {
     readonly trigger: string;
     readonly inbound: string;
     readonly dnat?: string;
-    readonly reply?: string;
+    /** `onExpire: close`: drops packets of the entry's connections once their host no longer holds it. */
+    readonly close?: string;
   };
 }
 
-/** An element of a dispatch verdict map: one protocol and port to a chain. */
+/**
+ * An element of a dispatch verdict map: one protocol and port range to a chain. The maps are interval maps:
+ * they are looked up only for the first packet of a connection, so a rule spanning thousands of ports costs
+ * one element, as a one-port rule does.
+ */
 export interface DispatchElement {
   readonly protocol: Protocol;
-  readonly port: number;
+  readonly from: number;
+  readonly to: number;
   readonly chain: string;
 }
 
@@ -81,8 +87,8 @@ export const DISPATCH_MAPS = [
   'dnat4',
   'inbound4',
   'inbound6',
-  'reply4',
-  'reply6',
+  'close4',
+  'close6',
 ] as const;
 
 /** One of {@link DISPATCH_MAPS}. */
@@ -132,36 +138,52 @@ function planRule(rule: Rule, family: Family, id: number): RulePlan {
       trigger: `tr${f}_${key}`,
       inbound: `in${f}_${key}`,
       ...(family === 'ipv4' ? { dnat: `dn4_${key}` } : {}),
-      ...(rule.onExpire === 'close' ? { reply: `rp${f}_${key}` } : {}),
+      ...(rule.onExpire === 'close' ? { close: `cl${f}_${key}` } : {}),
     },
   };
 }
 
-/** Every port of the ranges: dispatch maps hold single ports, so the kernel looks them up in a hash. */
-function* portsOf(ranges: readonly PortRange[]): Generator<number> {
-  for (const r of ranges) for (let p = r.from; p <= r.to; p++) yield p;
-}
-
+/**
+ * The trigger map of a family: the ranges of every rule, cut where they overlap, so that each piece jumps to
+ * the one rule that has it or to a fan-out chain of the rules that share it.
+ */
 function triggerDispatch(plans: readonly RulePlan[], fanouts: Map<string, FanoutChain>): DispatchElement[] {
   const out: DispatchElement[] = [];
   for (const protocol of ['tcp', 'udp'] as const) {
-    const owners = new Map<number, string[]>();
+    // A sweep over range starts and ends: between two boundaries the set of covering rules is constant.
+    const events: { at: number; chain: string; delta: 1 | -1 }[] = [];
     for (const p of plans) {
-      for (const port of portsOf(p.trigger[protocol])) {
-        const list = owners.get(port);
-        if (list) list.push(p.chains.trigger);
-        else owners.set(port, [p.chains.trigger]);
+      for (const r of p.trigger[protocol]) {
+        events.push({ at: r.from, chain: p.chains.trigger, delta: 1 });
+        events.push({ at: r.to + 1, chain: p.chains.trigger, delta: -1 });
       }
     }
-    for (const [port, chains] of [...owners].sort((a, b) => a[0] - b[0])) {
-      let chain = chains[0]!;
-      if (chains.length > 1) {
-        const targets = [...new Set(chains)].sort();
+    events.sort((x, y) => x.at - y.at);
+    const active = new Map<string, number>();
+    let i = 0;
+    while (i < events.length) {
+      const at = events[i]!.at;
+      for (; i < events.length && events[i]!.at === at; i++) {
+        const e = events[i]!;
+        const n = (active.get(e.chain) ?? 0) + e.delta;
+        if (n === 0) active.delete(e.chain);
+        else active.set(e.chain, n);
+      }
+      if (active.size === 0 || i >= events.length) continue;
+      const to = events[i]!.at - 1;
+      const targets = [...active.keys()].sort();
+      let chain = targets[0]!;
+      if (targets.length > 1) {
         const name = `fan${plans[0]!.family === 'ipv4' ? '4' : '6'}_${hash32(targets.join(','))}`;
         fanouts.set(name, { name, targets });
         chain = name;
       }
-      out.push({ protocol, port, chain });
+      const last = out[out.length - 1];
+      if (last && last.protocol === protocol && last.chain === chain && last.to === at - 1) {
+        out[out.length - 1] = { ...last, to };
+      } else {
+        out.push({ protocol, from: at, to, chain });
+      }
     }
   }
   return out;
@@ -174,8 +196,9 @@ function openDispatch(
   return plans.flatMap((p) => {
     const chain = chainOf(p);
     if (!chain) return [];
+    // Open ports of different rules never overlap (validation), so each range is one element.
     return (['tcp', 'udp'] as const).flatMap((protocol) =>
-      Array.from(portsOf(p.open[protocol]), (port) => ({ protocol, port, chain })),
+      p.open[protocol].map((r) => ({ protocol, from: r.from, to: r.to, chain })),
     );
   });
 }
@@ -202,8 +225,8 @@ export function planConfig(config: Config): Plan {
       dnat4: openDispatch(v4, (p) => p.chains.dnat),
       inbound4: openDispatch(v4, (p) => p.chains.inbound),
       inbound6: openDispatch(v6, (p) => p.chains.inbound),
-      reply4: openDispatch(v4, (p) => p.chains.reply),
-      reply6: openDispatch(v6, (p) => p.chains.reply),
+      close4: openDispatch(v4, (p) => p.chains.close),
+      close6: openDispatch(v6, (p) => p.chains.close),
     },
     fanouts: [...fanouts.values()],
   };

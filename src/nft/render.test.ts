@@ -61,7 +61,6 @@ describe('renderApplyScript', () => {
     expect(deletes).toEqual([
       'delete map inet porttrigger dnat4',
       'delete map inet porttrigger trigger4',
-      'delete chain inet porttrigger srcnat',
       'delete chain inet porttrigger tr4_00000000',
       'delete map inet porttrigger d4_00000000_00000000',
       'delete set inet porttrigger h4_00000000_00000000',
@@ -114,5 +113,45 @@ describe('renderApplyScript', () => {
 
   it('removes only its own table', () => {
     expect(renderRemoveScript()).toBe('table inet porttrigger\ndelete table inet porttrigger\n');
+  });
+});
+
+describe('the hooks', () => {
+  const base = {
+    enabled: true,
+    family: 'both',
+    trigger: [{ protocol: 'tcp', ports: '6970' }],
+    open: [{ protocol: 'udp', ports: '7000' }],
+    idleTimeout: 60,
+    lanHosts: 'any',
+    remote: 'any',
+    onExpire: 'keep',
+  } as const;
+  const config = (mode: 'companion' | 'standalone', onExpire: 'keep' | 'close'): Config => ({
+    interfaces: { lan: ['br-lan'], wan: ['wan0'] },
+    mode,
+    enabled: true,
+    ipv6: true,
+    rules: [{ ...base, name: 'game', onExpire }],
+  });
+
+  it('puts no chain of ours on established packets in companion mode', () => {
+    const script = renderTable(planConfig(config('companion', 'keep')));
+    expect(script).not.toContain('hook forward');
+    expect(script).toContain('type nat hook prerouting');
+    expect(script).toContain('ct mark set ct mark & 0xf1ffffff | 0x08000000');
+  });
+
+  it('adds one mark test to the forward hook for onExpire: close, before the standalone policy', () => {
+    const forward = renderTable(planConfig(config('standalone', 'close'))).split('chain forward {')[1]!;
+    const rules = forward
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && l !== '}');
+    expect(rules.slice(0, 3)).toEqual([
+      'type filter hook forward priority filter; policy drop;',
+      'ct mark & 0x02000000 == 0x02000000 jump closing',
+      'ct state established,related accept',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { parsePrefix } from '../domain/address.js';
 import type { Family } from '../domain/types.js';
 import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../domain/types.js';
+import { CT_MARK, markHex, setMarkStatement } from './marks.js';
 import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
 import { SET_SIZES, SHARED_SET_NAMES, sharedSetName } from './plan.js';
 
@@ -134,7 +135,9 @@ function triggerChain(r: RulePlan): string[] {
       `${id} . ${dst} @${set('taken')} ${id} . ${dst} . ${src} != @${set('pair')} add @${set('rconflict')} { ${id} . ${src} . ${dst} } return`,
     );
   }
-  lines.push(entryUpdates(r, src, dst));
+  // The mark lets the connection tracker carry the trigger connection: its later packets refresh the entry
+  // from the control plane, without passing through any chain of ours.
+  lines.push(`${entryUpdates(r, src, dst)} ${setMarkStatement(CT_MARK.ours)}`);
   return lines;
 }
 
@@ -147,20 +150,25 @@ function heldBy(r: RulePlan, host: string, remote: string, negate = false): stri
     : `${id} . ${remote} . ${host} ${not}@${sharedSetName('pair', r.family)}`;
 }
 
-/** Inbound traffic of an entry, original direction, after DNAT: refresh; for IPv6 also admit. */
+/**
+ * The first packet of a new inbound connection of an entry (IPv4: after DNAT, in postrouting; IPv6: in
+ * prerouting): refresh the entry and mark the connection, which admits it (IPv6) and lets it refresh later.
+ */
 function inboundChain(r: RulePlan): string[] {
   const remote = addr(r, 'saddr');
   const host = addr(r, 'daddr');
-  const verdict = r.family === 'ipv4' ? 'return' : 'accept';
-  const lines = [`${heldBy(r, host, remote)} ${entryUpdates(r, host, remote)} ${verdict}`];
-  // Only connections that the entry admitted are cut; a new one is the host firewall's business (companion).
-  if (r.rule.onExpire === 'close') lines.push('ct state != new drop');
-  return lines;
+  const bits = CT_MARK.ours | CT_MARK.inbound | (r.rule.onExpire === 'close' ? CT_MARK.close : 0);
+  return [`${heldBy(r, host, remote)} ${entryUpdates(r, host, remote)} ${setMarkStatement(bits)} return`];
 }
 
-/** Reply direction of an entry's connections (onExpire: close): drop once the host no longer holds it. */
-function replyChain(r: RulePlan): string[] {
-  return [`${heldBy(r, addr(r, 'saddr'), addr(r, 'daddr'), true)} drop`];
+/**
+ * `onExpire: close`: a packet of an admitted connection, either direction, is dropped once its host no longer
+ * holds the entry. The connection's own tuples name the host and the remote whatever the direction.
+ */
+function closeChain(r: RulePlan): string[] {
+  const host = r.family === 'ipv4' ? 'ct reply ip saddr' : 'ct original ip6 daddr';
+  const remote = r.family === 'ipv4' ? 'ct original ip saddr' : 'ct original ip6 saddr';
+  return [`${heldBy(r, host, remote, true)} drop`];
 }
 
 function dnatChain(r: RulePlan): string[] {
@@ -175,11 +183,12 @@ function chain(name: string, lines: readonly string[]): string {
 
 function element(e: DispatchElement): string {
   const verb = e.chain.startsWith('dn4_') ? 'goto' : 'jump';
-  return `${e.protocol} . ${e.port} : ${verb} ${e.chain}`;
+  const ports = e.from === e.to ? `${e.from}` : `${e.from}-${e.to}`;
+  return `${e.protocol} . ${ports} : ${verb} ${e.chain}`;
 }
 
 function dispatchMap(name: DispatchMap, elements: readonly DispatchElement[]): string {
-  // Several elements a line: port ranges become one element per port, so maps can be long.
+  // Several elements a line, so that a config of many rules stays a readable script.
   const rows: string[] = [];
   for (let i = 0; i < elements.length; i += 6)
     rows.push(
@@ -189,50 +198,81 @@ function dispatchMap(name: DispatchMap, elements: readonly DispatchElement[]): s
         .join(', '),
     );
   const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
-  return `\tmap ${name} {\n\t\ttype inet_proto . inet_service : verdict;\n\t\telements = {\n${body}\n\t\t}\n\t}`;
+  return `\tmap ${name} {\n\t\ttype inet_proto . inet_service : verdict; flags interval;\n\t\telements = {\n${body}\n\t\t}\n\t}`;
 }
 
+/** The names of the base chains a plan renders; the others are rule chains. */
+export function baseChainNames(plan: Plan): string[] {
+  const hasClose = plan.dispatch.close4.length > 0 || plan.dispatch.close6.length > 0;
+  const standalone = plan.config.mode === 'standalone';
+  return [
+    'dstnat',
+    'srcnat',
+    ...(hasClose ? ['closing'] : []),
+    ...(standalone || hasClose ? ['forward'] : []),
+  ];
+}
+
+/**
+ * The hooks. porttrigger's work runs in the NAT chains, which the kernel evaluates only for the first packet
+ * of a connection: established packets never pass a chain of ours. A forward chain exists only for what must
+ * see every packet: the standalone firewall (a standard stateful policy) and `onExpire: close` (one test of
+ * the connection mark).
+ */
 function baseChains(plan: Plan): string[] {
   const { interfaces, mode } = plan.config;
   const lan = quoteIfaces(interfaces.lan);
   const wan = quoteIfaces(interfaces.wan);
   const has = (m: DispatchMap) => plan.dispatch[m].length > 0;
-  const forward: string[] = [];
-  const when = (m: DispatchMap, line: string) => has(m) && forward.push(`${line} vmap @${m}`);
-  when(
-    'inbound4',
-    `iifname ${wan} ct direction original meta nfproto ipv4 ct status dnat meta l4proto . th dport`,
-  );
-  when('inbound6', `iifname ${wan} ct direction original meta nfproto ipv6 meta l4proto . th dport`);
-  when(
-    'reply4',
-    `oifname ${wan} ct direction reply meta nfproto ipv4 ct status dnat meta l4proto . th sport`,
-  );
-  when('reply6', `oifname ${wan} ct direction reply meta nfproto ipv6 meta l4proto . th sport`);
-  when('trigger4', `iifname ${lan} oifname ${wan} meta nfproto ipv4 meta l4proto . th dport`);
-  when('trigger6', `iifname ${lan} oifname ${wan} meta nfproto ipv6 meta l4proto . th dport`);
   const standalone = mode === 'standalone';
+  const dstnat: string[] = [];
+  const srcnat: string[] = [];
+  const when = (into: string[], m: DispatchMap, line: string) => has(m) && into.push(`${line} vmap @${m}`);
+  // A trigger arrives on a LAN interface and is routed out through a WAN interface.
+  when(
+    dstnat,
+    'trigger4',
+    `iifname ${lan} fib daddr oifname ${wan} meta nfproto ipv4 meta l4proto . th dport`,
+  );
+  when(
+    dstnat,
+    'trigger6',
+    `iifname ${lan} fib daddr oifname ${wan} meta nfproto ipv6 meta l4proto . th dport`,
+  );
+  when(dstnat, 'dnat4', `iifname ${wan} meta nfproto ipv4 fib daddr type local meta l4proto . th dport`);
+  when(dstnat, 'inbound6', `iifname ${wan} meta nfproto ipv6 meta l4proto . th dport`);
+  // After DNAT the destination is the holder: refresh its entry and mark the connection.
+  when(srcnat, 'inbound4', 'ct status dnat meta nfproto ipv4 meta l4proto . th dport');
+  if (standalone) srcnat.push(`oifname ${wan} meta nfproto ipv4 masquerade`);
+  const out = [
+    chain('dstnat', ['type nat hook prerouting priority dstnat; policy accept;', ...dstnat]),
+    chain('srcnat', ['type nat hook postrouting priority srcnat; policy accept;', ...srcnat]),
+  ];
+  const names = baseChainNames(plan);
+  const forward: string[] = [];
+  if (names.includes('closing')) {
+    const closing: string[] = [];
+    when(closing, 'close4', 'ct direction original meta nfproto ipv4 meta l4proto . th dport');
+    when(closing, 'close4', 'ct direction reply meta nfproto ipv4 meta l4proto . th sport');
+    when(closing, 'close6', 'ct direction original meta nfproto ipv6 meta l4proto . th dport');
+    when(closing, 'close6', 'ct direction reply meta nfproto ipv6 meta l4proto . th sport');
+    out.push(chain('closing', closing));
+    // One test of the mark per packet; only connections of `onExpire: close` rules go further.
+    forward.push(`ct mark & ${markHex(CT_MARK.close)} == ${markHex(CT_MARK.close)} jump closing`);
+  }
   if (standalone) {
+    const admitted = CT_MARK.ours | CT_MARK.inbound;
     forward.push(
       'ct state established,related accept',
       'ct state invalid drop',
       `iifname ${lan} accept`,
-      'ct status dnat accept comment "entries of porttrigger"',
+      'ct status dnat accept comment "IPv4 entries of porttrigger"',
+      `ct mark & ${markHex(admitted)} == ${markHex(admitted)} accept comment "IPv6 entries of porttrigger"`,
     );
   }
-  const policy = standalone ? 'drop' : 'accept';
-  const out = [chain('forward', [`type filter hook forward priority filter; policy ${policy};`, ...forward])];
-  const dstnat = has('dnat4')
-    ? [`iifname ${wan} meta nfproto ipv4 fib daddr type local meta l4proto . th dport vmap @dnat4`]
-    : [];
-  out.push(chain('dstnat', ['type nat hook prerouting priority dstnat; policy accept;', ...dstnat]));
-  if (standalone) {
-    out.push(
-      chain('srcnat', [
-        'type nat hook postrouting priority srcnat; policy accept;',
-        `oifname ${wan} meta nfproto ipv4 masquerade`,
-      ]),
-    );
+  if (names.includes('forward')) {
+    const policy = standalone ? 'drop' : 'accept';
+    out.push(chain('forward', [`type filter hook forward priority filter; policy ${policy};`, ...forward]));
   }
   return out;
 }
@@ -251,7 +291,7 @@ export function renderTable(plan: Plan): string {
     parts.push(chain(r.chains.trigger, triggerChain(r)));
     parts.push(chain(r.chains.inbound, inboundChain(r)));
     if (r.chains.dnat) parts.push(chain(r.chains.dnat, dnatChain(r)));
-    if (r.chains.reply) parts.push(chain(r.chains.reply, replyChain(r)));
+    if (r.chains.close) parts.push(chain(r.chains.close, closeChain(r)));
   }
   for (const f of plan.fanouts)
     parts.push(
@@ -264,13 +304,14 @@ export function renderTable(plan: Plan): string {
   return `table ${T} {\n${parts.join('\n')}\n}\n`;
 }
 
-function elementLine(e: SeedElement): string {
+/** One element add (with timeout and expiry) or delete as an nft command line. */
+export function elementLine(e: SeedElement): string {
   if (e.timeoutMs === undefined) return `delete element ${T} ${e.set} { ${e.key} }`;
   const value = e.value === undefined ? '' : ` : ${e.value}`;
   return `add element ${T} ${e.set} { ${e.key} timeout ${e.timeoutMs}ms expires ${e.expiresMs}ms${value} }`;
 }
 
-const DISPATCH = /^(trigger|dnat|inbound|reply)[46]$/;
+const DISPATCH = /^(trigger|dnat|inbound|reply|close)[46]$/;
 
 /**
  * One atomic transaction from whatever our table holds now to the plan: flush the rules, delete every
@@ -288,9 +329,7 @@ export function renderApplyScript(
     const keepChains = new Set([
       ...plan.rules.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
       ...plan.fanouts.map((f) => f.name),
-      'forward',
-      'dstnat',
-      ...(plan.config.mode === 'standalone' ? ['srcnat'] : []),
+      ...baseChainNames(plan),
     ]);
     const shared = new Set(SHARED_SET_NAMES);
     // Maps first: their verdict elements hold references to the chains deleted below.

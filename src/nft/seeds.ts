@@ -160,3 +160,24 @@ export function releaseElements(plan: Plan, entries: readonly TriggerEntry[]): S
   }
   return out;
 }
+
+/**
+ * The element adds that set a live entry's expiry to `leftMs` from now. On a kernel that updates the expiry of
+ * an existing element (Linux 6.12 and later) an add does exactly that, with no window where the entry is gone.
+ */
+export function entryExpiryElements(plan: Plan, entry: TriggerEntry, leftMs: number): SeedElement[] {
+  const r = plan.rules.find((p) => p.rule.name === entry.rule && p.family === entry.family);
+  if (!r || (r.rule.remote === 'contacted') !== (entry.remote !== undefined)) return [];
+  const timeoutMs = r.rule.idleTimeout * 1000;
+  const stored = {
+    family: entry.family,
+    id: r.id,
+    holder: entry.holder,
+    ...(entry.remote !== undefined ? { remote: entry.remote } : {}),
+    leftMs,
+  };
+  const safe = (text: string) => text.split(' . ').every((k) => /^\d+$/.test(k) || parseAddress(k));
+  return entryElements(stored, { timeoutMs, expiresMs: Math.max(1, Math.min(leftMs, timeoutMs)) }).filter(
+    (x) => safe(x.key) && (!x.value || parseAddress(x.value)),
+  );
+}

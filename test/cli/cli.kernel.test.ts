@@ -329,7 +329,7 @@ describeKernel('porttrigger run', () => {
     try {
       await waitFor('API listening');
       expect(stderr).toContain('created a new API token');
-      expect(await ourTable()).toContain('chain forward');
+      expect(await ourTable()).toContain('chain dstnat');
       const status = await porttrigger([
         'status',
         '--json',

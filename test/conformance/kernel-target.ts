@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { createConntrackRunner } from '../../src/adapters/conntrack.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
 import type { Config } from '../../src/domain/types.js';
@@ -14,11 +15,20 @@ const SILENCE_MS = 1500;
 let tokens = 0;
 const nextToken = () => `t${process.pid}-${++tokens}`;
 
-/** The nftables datapath in a real virtual network: real packets, real time. */
-export async function createKernelTarget(): Promise<ScenarioTarget> {
+/**
+ * The nftables datapath in a real virtual network: real packets, real time. `refresh: false` leaves out the
+ * refresh from conntrack, as when the service is not running.
+ */
+export async function createKernelTarget(options: { refresh?: boolean } = {}): Promise<ScenarioTarget> {
   const net = await createVirtualNetwork({ prefix: 'ptc' });
   const nft = createNftRunner({ netns: net.namespaces.router });
-  const datapath = new KernelDatapath({ nft });
+  const conntrack = createConntrackRunner({ netns: net.namespaces.router });
+  const refreshErrors: unknown[] = [];
+  const datapath = new KernelDatapath({
+    nft,
+    ...(options.refresh === false ? {} : { conntrack }),
+    onRefreshError: (e) => refreshErrors.push(e),
+  });
   const listening = new Set<string>();
   const fam = (flow: Flow) => flow.family ?? 'ipv4';
 
@@ -97,6 +107,27 @@ export async function createKernelTarget(): Promise<ScenarioTarget> {
     name: 'kernel',
     apply: (config: Config) => datapath.apply(config),
     trigger: (from, to, flow) => sendFromLan(from, to, flow),
+    async openTrigger(from, to, flow) {
+      if (flow.protocol !== 'udp')
+        throw new Error('openTrigger sends UDP: one source port is one connection');
+      const key = `${to}/${flow.protocol}/${flow.port}`;
+      if (!wanListening.has(key)) {
+        await net.host(to).listen(flow.protocol, flow.port);
+        wanListening.add(key);
+      }
+      const dest = A.hosts[to][fam(flow)];
+      const send = async (sport?: number) => {
+        const token = nextToken();
+        const sent = await net
+          .host(from)
+          .sendUdp({ to: dest, port: flow.port, token, ...(sport ? { sport } : {}) });
+        if (!(await net.host(to).waitFor(token, 5000)))
+          throw new Error(`trigger from ${from} never left the gateway`);
+        return sent.sport;
+      };
+      const sport = await send();
+      return { send: async () => void (await send(sport)) };
+    },
     triggerFromWan: (from, flow) => sendTo(from, flow, A.router.wan[fam(flow)]),
     async inbound(from, flow, to) {
       await listenAll(flow);
@@ -151,6 +182,11 @@ export async function createKernelTarget(): Promise<ScenarioTarget> {
       // Everything but our own table, byte for byte.
       return stdout.replace(/^table inet porttrigger \{[\s\S]*?^\}\n/m, '');
     },
-    dispose: () => net.destroy(),
+    async dispose() {
+      await datapath.close();
+      await net.destroy();
+      if (refreshErrors.length > 0)
+        throw new Error(`refresh from conntrack failed: ${String(refreshErrors[0])}`);
+    },
   };
 }

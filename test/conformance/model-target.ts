@@ -49,6 +49,15 @@ export async function createModelTarget(): Promise<ScenarioTarget> {
     async trigger(from, to, flow) {
       model.process(packet('lan', A.hosts[from][fam(flow)], A.hosts[to][fam(flow)], flow));
     },
+    async openTrigger(from, to, flow) {
+      const first = packet('lan', A.hosts[from][fam(flow)], A.hosts[to][fam(flow)], flow);
+      model.process(first);
+      return {
+        async send() {
+          model.process(first);
+        },
+      };
+    },
     async triggerFromWan(from, flow) {
       model.process(packet('wan', A.hosts[from][fam(flow)], A.router.wan[fam(flow)], flow));
     },

@@ -32,6 +32,11 @@ export interface ScenarioTarget {
   apply(config: Config): Promise<ApplyReport>;
   /** Trigger traffic: one UDP datagram or one TCP connection attempt from a LAN host to a WAN host. */
   trigger(from: LanHost, to: WanHost, flow: Flow): Promise<void>;
+  /**
+   * A trigger connection kept for later packets (UDP, one source port): its first packet is the trigger, later
+   * ones are its traffic. Resolves once the first packet has left the gateway.
+   */
+  openTrigger(from: LanHost, to: WanHost, flow: Flow): Promise<{ send(): Promise<void> }>;
   /** Trigger-port traffic arriving on the WAN side, addressed to the gateway. */
   triggerFromWan(from: WanHost, flow: Flow): Promise<void>;
   /**

@@ -46,11 +46,11 @@ describeKernel('kernel datapath adapter', () => {
 
   it('reports a failing listing as a failure, not as a table that is gone', async () => {
     const real = createNftRunner({ netns });
-    // The real runner, except that listing the forward chain fails as a timed-out nft would.
+    // The real runner, except that listing the probed chain fails as a timed-out nft would.
     const failingList: NftRunner = {
       ...real,
       listJson: (args) =>
-        args.includes('forward')
+        args.includes('dstnat')
           ? Promise.reject(new NftError('NFT_TIMEOUT', 'nft did not finish the listing: timed out'))
           : real.listJson(args),
     };

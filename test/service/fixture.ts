@@ -76,14 +76,16 @@ export class TestModel extends ReferenceModel {
     return { ...reading, intact: reading.intact && this.intact };
   }
 
-  /** One trigger packet from a LAN host to a remote. */
+  #nextPort = 40_000;
+
+  /** One trigger: the first packet of a new connection (a fresh source port) from a LAN host to a remote. */
   trigger(host: string, port: number, protocol: Protocol = 'udp', remote = REMOTE): void {
     this.process({
       side: 'lan',
       family: 'ipv4',
       protocol,
       src: host,
-      sport: 40_000,
+      sport: this.#nextPort++,
       dst: remote,
       dport: port,
     });

@@ -27,7 +27,7 @@ rules:
   - name: game
     trigger: [{ protocol: udp, ports: "5000" }]
     open: [{ protocol: udp, ports: "7000" }]
-    idleTimeout: 3
+    idleTimeout: 5
   - name: call
     trigger: [{ protocol: tcp, ports: "6000" }]
     open: [{ protocol: udp, ports: "7100" }]
@@ -285,7 +285,7 @@ describeKernel('the porttrigger service in a virtual network', () => {
     await daemon!.waitForLog(/^reload refused/);
     const rules = (await api('/rules')).body.rules;
     expect(rules.map((r: { name: string; idleTimeout: number }) => [r.name, r.idleTimeout])).toEqual([
-      ['game', 3],
+      ['game', 5],
       ['call', 60],
     ]);
     expect(await inboundReachesLan1(7100)).toBe(true);

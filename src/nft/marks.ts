@@ -1,0 +1,27 @@
+/**
+ * The connection mark bits porttrigger owns. A connection of an entry is marked on its first packet, so that
+ * the connection tracker carries it from then on: the control plane finds an entry's connections by these bits
+ * (refresh, restore), and `onExpire: close` checks only connections that carry CLOSE. Other bits of the mark
+ * are left as other tools set them.
+ */
+export const CT_MARK = {
+  /** Every bit porttrigger may set. */
+  mask: 0x0e00_0000,
+  /** A connection of an entry: the holder's trigger connection or an admitted inbound one. */
+  ours: 0x0800_0000,
+  /** An inbound connection admitted by an entry (without it: a trigger connection). */
+  inbound: 0x0400_0000,
+  /** Admitted by a rule with `onExpire: close`: cut when its host no longer holds the entry. */
+  close: 0x0200_0000,
+} as const;
+
+/** A mark value as nft and conntrack write it. */
+export function markHex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+/** The nft statement that sets our bits of a connection's mark to `bits`, keeping the others. */
+export function setMarkStatement(bits: number): string {
+  const keep = ~CT_MARK.mask >>> 0;
+  return `ct mark set ct mark & ${markHex(keep)} | ${markHex(bits)}`;
+}
