@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import { findPreset } from '../domain/presets.js';
 import { createPanel, SESSION_COOKIE } from './app.js';
 
 const TOKEN = 'panel-test-token-0123456789';
@@ -190,18 +191,19 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
 
   it('adds a rule from a preset and shows the live table with the holder', async () => {
     const { cookie, csrf } = await signIn();
+    const preset = findPreset('irc-dcc')!;
     const form = await (await request('/rules/new?preset=irc-dcc', { headers: { cookie } })).text();
     expect(form).toContain('value="IRC DCC"');
-    expect(form).toContain('value="6660-6669"');
+    expect(form).toContain(`value="${preset.trigger[0]!.ports}"`);
     const res = await post(
       '/rules/new',
       {
         _csrf: csrf,
         name: 'IRC DCC',
         'trigger.0.protocol': 'tcp',
-        'trigger.0.ports': '6660-6669',
+        'trigger.0.ports': preset.trigger[0]!.ports,
         'open.0.protocol': 'tcp',
-        'open.0.ports': '1024-5000',
+        'open.0.ports': preset.open[0]!.ports,
         idleTimeout: '600',
         lanHosts: 'any',
         remote: 'any',
