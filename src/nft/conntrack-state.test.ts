@@ -3,6 +3,7 @@ import {
   connectionRole,
   DEFAULT_CONNTRACK_TIMEOUTS,
   lastPacketAgeS,
+  parseConntrackEvent,
   parseConntrackListing,
   parseConntrackTimeouts,
 } from './conntrack-state.js';
@@ -58,5 +59,43 @@ describe('parseConntrackTimeouts', () => {
     expect(t.udpStream).toBe(120);
     expect(t.tcp['ESTABLISHED']).toBe(7200);
     expect(t.tcp['TIME_WAIT']).toBe(120);
+  });
+});
+
+describe('parseConntrackEvent', () => {
+  it('reads the time, the kind and the connection of an event line', () => {
+    const line =
+      '[1796018165.174966]\t    [NEW] ipv4     2 udp      17 30 src=192.168.1.10 dst=203.0.113.10 sport=40714 dport=9999 [UNREPLIED] src=203.0.113.10 dst=192.168.1.10 sport=9999 dport=40714 mark=134217728 id=3561889567';
+    const event = parseConntrackEvent(line);
+    expect(event?.type).toBe('new');
+    expect(event?.at).toBe(1_796_018_165_175);
+    expect(event?.connection.original).toEqual({
+      src: '192.168.1.10',
+      dst: '203.0.113.10',
+      sport: 40714,
+      dport: 9999,
+    });
+    expect(event?.connection.mark).toBe(0x0800_0000);
+    expect(event?.connection.id).toBe('3561889567');
+  });
+
+  it('reads a destroy event with the fields the tracker adds at the end', () => {
+    const line =
+      '[1796018165.501014]\t[DESTROY] ipv6     10 tcp      6 src=2001:db8::10 dst=2001:db8:9::1 sport=5000 dport=6970 src=2001:db8:9::1 dst=2001:db8::10 sport=6970 dport=5000 [ASSURED] mark=0 id=7 [USERSPACE] portid=3562573132';
+    const event = parseConntrackEvent(line);
+    expect(event?.type).toBe('destroy');
+    expect(event?.connection.family).toBe('ipv6');
+    expect(event?.connection.protocol).toBe('tcp');
+  });
+
+  it('ignores summary lines and other protocols', () => {
+    expect(parseConntrackEvent('conntrack v1.4.7 (conntrack-tools): 4 flow events have been shown.')).toBe(
+      undefined,
+    );
+    expect(
+      parseConntrackEvent(
+        '[1.5]\t    [NEW] ipv4     2 icmp     1 30 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=1 src=10.0.0.2 dst=10.0.0.1 type=0 code=0 id=1 mark=0',
+      ),
+    ).toBe(undefined);
   });
 });

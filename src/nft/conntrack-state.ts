@@ -174,3 +174,28 @@ export function connectionRole(c: TrackedConnection): ConnectionRole {
   const holder = c.family === 'ipv4' ? c.reply.src : c.original.dst;
   return { kind: 'inbound', holder, remote: c.original.src, port: c.original.dport };
 }
+
+/** What happened to a connection, as `conntrack -E` reports it. */
+export type ConntrackEventType = 'new' | 'update' | 'destroy';
+
+/** One event of `conntrack -E -o timestamp,id,extended`. */
+export interface ConntrackEvent {
+  readonly type: ConntrackEventType;
+  /** When the tracker reported it, in milliseconds since the epoch (microseconds in the text). */
+  readonly at: number;
+  readonly connection: TrackedConnection;
+}
+
+const EVENT_TYPES: Record<string, ConntrackEventType> = { NEW: 'new', UPDATE: 'update', DESTROY: 'destroy' };
+
+/** One line of `conntrack -E -o timestamp,id,extended`, or undefined for anything else (other protocols). */
+export function parseConntrackEvent(line: string): ConntrackEvent | undefined {
+  const head = /^\s*\[(\d+(?:\.\d+)?)\]\s*\[(NEW|UPDATE|DESTROY)\]\s+/.exec(line);
+  if (!head?.[1] || !head[2]) return undefined;
+  // A destroyed connection may come without the remaining timeout: it counts as 0.
+  const rest = line.slice(head[0].length).replace(/^(\S+\s+\d+\s+\S+\s+\d+)\s+(?=src=)/, '$1 0 ');
+  const connection = parseConntrackLine(rest);
+  const type = EVENT_TYPES[head[2]];
+  if (!connection || !type) return undefined;
+  return { type, at: Math.round(Number(head[1]) * 1_000), connection };
+}
