@@ -6,6 +6,7 @@ import { kernelFeatureScript, parseNftVersion } from '../nft/feature-probe.js';
 import { findBlockingForwardChains, findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
 import {
   configCheck,
+  conntrackCheck,
   forwardingCheck,
   forwardPolicyCheck,
   interfacesCheck,
@@ -224,5 +225,21 @@ describe('configCheck', () => {
     expect(configCheck('x.yaml', bad)).toMatchObject({ status: 'fail', detail: /rules\[0\]/ });
     const good = validateConfig({ interfaces: { lan: ['br-lan'], wan: ['eth0'] } });
     expect(configCheck('x.yaml', good).status).toBe('ok');
+  });
+});
+
+describe('conntrackCheck', () => {
+  it('is ok with the version conntrack prints', () => {
+    const c = conntrackCheck('conntrack v1.4.7 (conntrack-tools)\n');
+    expect(c.status).toBe('ok');
+    expect(c.detail).toContain('v1.4.7');
+  });
+
+  it('warns, naming what is lost and how to install it, when conntrack is missing or fails', () => {
+    const missing = conntrackCheck(undefined);
+    expect(missing.status).toBe('warn');
+    expect(missing.detail).toMatch(/not installed/);
+    expect(missing.hint).toMatch(/apt-get install conntrack/);
+    expect(conntrackCheck(null).status).toBe('warn');
   });
 });

@@ -19,7 +19,7 @@ export type CheckStatus = 'ok' | 'warn' | 'fail';
 /** One check of the doctor: what was looked at, how it came out, and what to do about it. */
 export interface DoctorCheck {
   /**
-   * Stable, for scripts: `nft`, `kernel`, `forwarding`, `config`, `interfaces`, `wan-address`, `api-listen`,
+   * Stable, for scripts: `nft`, `kernel`, `forwarding`, `conntrack`, `config`, `interfaces`, `wan-address`, `api-listen`,
    * `forward-policy`, `static-dnat`.
    */
   readonly id: CheckId;
@@ -42,6 +42,26 @@ export function nftVersionCheck(output: string): DoctorCheck {
   return v.major >= 1
     ? check('nft', 'ok', `nftables v${text} (1.0 or later is needed)`)
     : check('nft', 'fail', `nftables v${text} is too old`, HINTS.nftTooOld);
+}
+
+/**
+ * The check of the `conntrack` program from its `--version` output (undefined: not installed; null: it failed). Without it
+ * traffic does not keep entries open and the service cannot hear the kernel's events.
+ */
+export function conntrackCheck(output: string | undefined | null): DoctorCheck {
+  if (output === null) {
+    return check('conntrack', 'warn', 'conntrack --version failed', HINTS.conntrackMissing);
+  }
+  if (output === undefined) {
+    return check(
+      'conntrack',
+      'warn',
+      'conntrack is not installed: entries close idleTimeout after their last new connection, even while their connections carry traffic, and the service notices new entries only at its slow reconciliation',
+      HINTS.conntrackMissing,
+    );
+  }
+  const version = /v(\d+\.\d+\.\d+)/.exec(output)?.[1];
+  return check('conntrack', 'ok', `conntrack-tools ${version ? `v${version}` : output.trim()}`);
 }
 
 /** The check of IP forwarding from the two sysctl values (`1` on, `0` off, undefined unreadable). */

@@ -10,6 +10,7 @@ import type { Config } from '../domain/types.js';
 import { kernelFeatureScript } from '../nft/feature-probe.js';
 import {
   check,
+  conntrackCheck,
   type DoctorCheck,
   forwardingCheck,
   forwardPolicyCheck,
@@ -100,6 +101,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
     readSysctl('/proc/sys/net/ipv6/conf/all/forwarding', options.netns),
   ]);
   checks.push(forwardingCheck(v4, v6, options.config));
+
+  const conntrack = await runProgram('conntrack', ['--version'], { timeoutMs: 10_000 }).then(
+    ({ stdout, stderr }) => `${stdout}${stderr}`,
+    (error: unknown) => (error instanceof ExecError && error.code === 'EXEC_MISSING' ? undefined : null),
+  );
+  checks.push(conntrackCheck(conntrack));
 
   if (options.config) {
     try {

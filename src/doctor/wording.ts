@@ -8,6 +8,7 @@ export const TITLES = {
   nft: 'nft version',
   kernel: 'kernel features',
   forwarding: 'IP forwarding',
+  conntrack: 'connection tracker tool',
   config: 'config',
   interfaces: 'interfaces',
   'wan-address': 'reachable from the internet',
@@ -35,6 +36,7 @@ export const HINTS = {
   staticDnat:
     "a static forward wins over the trigger and the holder never gets those connections: remove it, or change the rule's open ports",
   listRuleset: 'run as root',
+  conntrackMissing: 'apt-get install conntrack (or your distribution’s conntrack-tools package)',
   configExample: 'pass --config FILE (examples/gateway.yaml shows one)',
 } as const;
 

@@ -55,6 +55,7 @@ describeKernel('porttrigger doctor in a router namespace', () => {
       'nft',
       'kernel',
       'forwarding',
+      'conntrack',
       'interfaces',
       'wan-address',
       'api-listen',
