@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only b1,b3] [-- --render-only]`: the benchmarks side by side (issue 4). The only bench file
+ * `npm run bench [-- --quick] [-- --only b1,b3,b5] [-- --render-only]`: the benchmarks side by side (issue 4). The only bench file
  * that touches the process: arguments, signals, exit code, the output files.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { runB1 } from './b1-forwarding.js';
 import { runB2 } from './b2-trigger-open.js';
 import { runB3 } from './b3-control-plane.js';
 import { runB4 } from './b4-model.js';
+import { runB5 } from './b5-observer.js';
 import { BenchContext, benchPlan } from './lib/context.js';
 import { busyOthers, processTicks } from './lib/cpu.js';
 import { REPO_ROOT } from './lib/lab.js';
@@ -17,7 +18,7 @@ import { describeMachine, ensureTools, loadNow, preflight, type ToolName } from 
 import { newPart, type PartResult, type RunResults } from './lib/results.js';
 import { formatRatio, renderResults } from './report.js';
 
-const PARTS = ['b1', 'b2', 'b3', 'b4'] as const;
+const PARTS = ['b1', 'b2', 'b3', 'b4', 'b5'] as const;
 type PartId = (typeof PARTS)[number];
 
 function log(line: string): void {
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
   const only = values.only ? values.only.split(',').map((s) => s.trim().toLowerCase()) : [...PARTS];
   const unknown = only.filter((p) => !PARTS.includes(p as PartId));
   if (unknown.length > 0) {
-    log(`unknown part(s): ${unknown.join(', ')} (use b1, b2, b3, b4)`);
+    log(`unknown part(s): ${unknown.join(', ')} (use b1, b2, b3, b4, b5)`);
     return 2;
   }
   const problems = await preflight();
@@ -121,12 +122,14 @@ async function main(): Promise<number> {
       b2: () => runB2(ctx, missing),
       b3: () => runB3(ctx, missing),
       b4: () => runB4(ctx),
+      b5: () => runB5(ctx),
     };
     const titles: Record<PartId, string> = {
       b1: 'B1 forwarding cost',
       b2: 'B2 trigger-to-open',
       b3: 'B3 control plane',
       b4: 'B4 reference model',
+      b5: 'B5 observing the kernel',
     };
     for (const id of PARTS) {
       if (!only.includes(id)) continue;
