@@ -2,7 +2,7 @@
  * The event history: an SQLite database (WAL) of the service's events, queried by page and filter, trimmed by
  * age and count. Every failure is an EventStoreError: the service catches it and goes on triggering.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PorttriggerError } from '../domain/errors.js';
@@ -73,6 +73,8 @@ export class EventStore<E extends EventRecord> implements EventHistory<E> {
   readonly #path: string;
   readonly #clock: () => number;
   readonly #insert: Database.Statement;
+  /** The file the connection has open, to notice a file deleted or put in its place. */
+  readonly #identity: { readonly dev: bigint; readonly ino: bigint };
   #retention: RetentionSettings;
   #sincePrune = 0;
   #lastPrune = 0;
@@ -82,6 +84,8 @@ export class EventStore<E extends EventRecord> implements EventHistory<E> {
     this.#path = options.path;
     this.#clock = options.clock ?? Date.now;
     this.#retention = { retentionDays: options.retentionDays, maxEvents: options.maxEvents };
+    const { dev, ino } = statSync(options.path, { bigint: true });
+    this.#identity = { dev, ino };
     this.#insert = db.prepare(
       'INSERT INTO events (at, type, rule, host, holder, data) VALUES (@at, @type, @rule, @host, @holder, @data)',
     );
@@ -197,6 +201,16 @@ export class EventStore<E extends EventRecord> implements EventHistory<E> {
       return old.changes + excess.changes;
     } catch (error) {
       throw fail('trim', this.#path, error);
+    }
+  }
+
+  /** Whether the path no longer names the file this store has open (deleted, moved away or replaced): one stat. */
+  replaced(): boolean {
+    try {
+      const { dev, ino } = statSync(this.#path, { bigint: true });
+      return dev !== this.#identity.dev || ino !== this.#identity.ino;
+    } catch {
+      return true;
     }
   }
 

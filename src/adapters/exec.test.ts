@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExecError, runProgram } from './exec.js';
+import { ExecError, KILL_GRACE_MS, runProgram } from './exec.js';
 
 describe('runProgram', () => {
   it('feeds standard input and returns the output', async () => {
@@ -23,5 +23,20 @@ describe('runProgram', () => {
     expect(error).toBeInstanceOf(ExecError);
     expect((error as ExecError).code).toBe(code);
     expect((error as ExecError).message).toMatch(message);
+  });
+});
+
+describe('runProgram with a program that will not stop', () => {
+  it('answers within the timeout and the kill grace although the program ignores SIGTERM and has a child', async () => {
+    // The shell ignores SIGTERM and its child holds stdout open: neither the exit nor the pipes end the call.
+    const started = Date.now();
+    const error = await runProgram('sh', ['-c', "trap '' TERM; sleep 10 & sleep 10; wait"], {
+      timeoutMs: 300,
+    }).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    expect(error).toBeInstanceOf(ExecError);
+    expect((error as ExecError).code).toBe('EXEC_TIMEOUT');
+    // Bounded by timeout + grace (with slack for a loaded machine), far below the program's 10 s.
+    expect(took).toBeLessThan(300 + KILL_GRACE_MS + 5_000);
   });
 });

@@ -15,7 +15,7 @@ import type { ConntrackRunner } from './conntrack.js';
 import { createConntrackRunner } from './conntrack.js';
 import type { KeeperRound } from './entry-keeper.js';
 import { EntryKeeper } from './entry-keeper.js';
-import type { NftRunner } from './nft.js';
+import type { NftRunner, NftRunnerOptions } from './nft.js';
 import { createNftRunner, NftError } from './nft.js';
 
 /** Options for {@link KernelDatapath}. */
@@ -243,13 +243,17 @@ export class KernelDatapath implements Datapath {
  * @example const datapath = createKernelDatapath({ onRefreshError: (e) => log.warn(String(e)) })
  */
 export function createKernelDatapath(
-  options: { netns?: string } & Omit<KernelDatapathOptions, 'nft' | 'conntrack'> = {},
+  options: {
+    netns?: string;
+    /** The nft program and its timeouts (tests point it at a program that hangs). */
+    nft?: Omit<NftRunnerOptions, 'netns'>;
+  } & Omit<KernelDatapathOptions, 'nft' | 'conntrack'> = {},
 ): KernelDatapath {
-  const { netns, ...rest } = options;
+  const { netns, nft, ...rest } = options;
   const where = netns ? { netns } : {};
   return new KernelDatapath({
     ...rest,
-    nft: createNftRunner(where),
+    nft: createNftRunner({ ...nft, ...where }),
     conntrack: createConntrackRunner(where),
   });
 }

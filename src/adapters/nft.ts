@@ -29,13 +29,20 @@ export interface NftRunner {
   version(): Promise<string>;
 }
 
-const LIST_TIMEOUT_MS = 15_000;
-const APPLY_TIMEOUT_MS = 60_000;
+/** How long a listing may take before it is stopped and reported (NFT_TIMEOUT). */
+export const LIST_TIMEOUT_MS = 15_000;
+/** How long an apply (or check) may take before it is stopped and reported (NFT_TIMEOUT). */
+export const APPLY_TIMEOUT_MS = 60_000;
 
 /** Options for {@link createNftRunner}. */
 export interface NftRunnerOptions {
   readonly netns?: string;
+  /** The nft program (default `nft` on PATH). */
   readonly binary?: string;
+  /** Listings and `--version` (default {@link LIST_TIMEOUT_MS}). */
+  readonly listTimeoutMs?: number;
+  /** Scripts: apply and check (default {@link APPLY_TIMEOUT_MS}). */
+  readonly applyTimeoutMs?: number;
 }
 
 /** Whether a program name resolves to an executable file on PATH (or is one, given with a slash). */
@@ -86,7 +93,10 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
   // leave room for a slow machine, and a hung nft is reported instead of blocking the caller for minutes.
   const exec = (args: readonly string[], input?: string) =>
     runProgram(bin, args, {
-      timeoutMs: input === undefined ? LIST_TIMEOUT_MS : APPLY_TIMEOUT_MS,
+      timeoutMs:
+        input === undefined
+          ? (options.listTimeoutMs ?? LIST_TIMEOUT_MS)
+          : (options.applyTimeoutMs ?? APPLY_TIMEOUT_MS),
       ...(input !== undefined ? { input } : {}),
       ...(options.netns ? { netns: options.netns } : {}),
     });

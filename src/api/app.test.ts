@@ -16,7 +16,7 @@ let app: Hono;
 
 async function setup(options: Parameters<typeof startFixture>[0] = {}): Promise<void> {
   fx = await startFixture(options);
-  app = createApp({ service: fx.service, token: TOKEN, heartbeatMs: 20 });
+  app = createApp({ service: fx.service, token: TOKEN, feed: { heartbeatMs: 20 } });
 }
 
 beforeEach(async () => {

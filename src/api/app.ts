@@ -16,6 +16,13 @@ import type { Logger } from '../domain/logger.js';
 import { MAX_PAGE } from '../domain/paging.js';
 import type { Config } from '../domain/types.js';
 import type { PublishedEvent } from '../service/events.js';
+import {
+  DEFAULT_FEED_LIMITS,
+  type FeedLimits,
+  feedSinkOf,
+  runLiveFeed,
+  sseMessage,
+} from '../service/live-feed.js';
 import type { ConfigChange, Service } from '../service/service.js';
 import { bearerToken, tokensEqual } from './auth.js';
 import { API_PREFIX } from './contract.js';
@@ -52,13 +59,11 @@ export interface AppDeps {
   /** The bearer token every route but /health requires (read or created by the composition root). */
   readonly token: string;
   readonly logger?: Logger;
-  /** How often an idle event stream gets a comment line (default 15 s). */
-  readonly heartbeatMs?: number;
+  /** The bounds of an event stream: heartbeat, backlog and write timeout of a client (default: DEFAULT_FEED_LIMITS). */
+  readonly feed?: Partial<FeedLimits>;
   readonly maxBodyBytes?: number;
 }
 
-// A client that reads slower than events come is dropped rather than buffered without bound.
-const MAX_STREAM_BACKLOG = 1_000;
 // A reconnecting client gets at most one page of the history replayed.
 const REPLAY_LIMIT = MAX_PAGE;
 
@@ -125,7 +130,7 @@ function matches(filter: { rule?: string; host?: string; type?: string }, e: Pub
 export function createApp(deps: AppDeps): Hono {
   const { service } = deps;
   const app = new Hono();
-  const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const feed: FeedLimits = { ...DEFAULT_FEED_LIMITS, ...deps.feed };
   const named = valid('param', ruleNameParams, 'rule name');
   const document = buildOpenApiDocument();
 
@@ -215,72 +220,41 @@ export function createApp(deps: AppDeps): Hono {
     const filter = compact(c.req.valid('query'));
     const lastId = Number(c.req.header('last-event-id') ?? Number.NaN);
     return streamSSE(c, async (stream) => {
-      const backlog: PublishedEvent[] = [];
-      let closed = false;
-      let wake: (() => void) | undefined;
-      const notify = () => {
-        wake?.();
-        wake = undefined;
-      };
-      // Subscribed before the replay, so nothing falls between the stored events and the live ones.
-      const unsubscribe = service.subscribe(
-        (event) => {
-          if (!matches(filter, event)) return;
-          backlog.push(event);
-          if (backlog.length > MAX_STREAM_BACKLOG) closed = true;
-          notify();
-        },
-        () => {
-          closed = true;
-          notify();
-        },
-      );
-      stream.onAbort(() => {
-        closed = true;
-        notify();
-      });
-      try {
-        let sentId = 0;
-        if (Number.isInteger(lastId) && lastId >= 0) {
+      let sentId = 0;
+      const json = (event: PublishedEvent) =>
+        sseMessage({
+          event: event.type,
+          data: JSON.stringify(event),
+          ...(event.id !== undefined ? { id: String(event.id) } : {}),
+        });
+      await runLiveFeed(feedSinkOf(stream, c.env), {
+        ...feed,
+        subscribe: (listener, onClose) => service.subscribe(listener, onClose),
+        accept: (event) => matches(filter, event),
+        // Live events the replay already sent are skipped.
+        render: (events) =>
+          events
+            .filter((e) => e.id === undefined || e.id > sentId)
+            .map(json)
+            .join(''),
+        prelude: async (write) => {
+          if (!Number.isInteger(lastId) || lastId < 0) return;
+          let replay: PublishedEvent[];
           try {
-            const replay = service.queryEvents({
-              ...filter,
-              cursor: lastId,
-              order: 'asc',
-              limit: REPLAY_LIMIT,
-            });
-            for (const event of replay.events) {
-              await stream.writeSSE({ event: event.type, data: JSON.stringify(event), id: String(event.id) });
-              sentId = event.id;
-            }
+            replay = [
+              ...service.queryEvents({ ...filter, cursor: lastId, order: 'asc', limit: REPLAY_LIMIT }).events,
+            ];
           } catch {
-            await stream.write(': the event history is unavailable, live events only\n\n');
+            await write(': the event history is unavailable, live events only\n\n');
+            return;
           }
-        }
-        await stream.write(': live\n\n');
-        while (!closed && !stream.aborted) {
-          const event = backlog.shift();
-          if (event) {
-            if (event.id !== undefined && event.id <= sentId) continue;
-            await stream.writeSSE({
-              event: event.type,
-              data: JSON.stringify(event),
-              ...(event.id !== undefined ? { id: String(event.id) } : {}),
-            });
-            continue;
+          for (const event of replay) {
+            await write(json(event));
+            sentId = event.id ?? sentId;
           }
-          const woke = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), heartbeatMs);
-            wake = () => {
-              clearTimeout(timer);
-              resolve(true);
-            };
-          });
-          if (!woke && !closed) await stream.write(': heartbeat\n\n');
-        }
-      } finally {
-        unsubscribe();
-      }
+        },
+        onDrop: (why) => deps.logger?.warn('an event stream client was dropped', { why }),
+      });
     });
   });
 

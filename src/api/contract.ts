@@ -192,7 +192,8 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'state',
     reply: {
       status: 200,
-      description: 'The table, read now',
+      description:
+        'The table, read now; when a fresh read takes longer than about 1.5 s, the last table read, marked stale',
       schema: tableReply,
       example: {
         at: 1_750_000_001_000,
@@ -243,6 +244,7 @@ export const ROUTES: readonly RouteSpec[] = [
         protocol: 'udp',
         open: true,
         matches: [{ rule: 'Game', enabled: true, entries: [entry] }],
+        at: 1_750_000_001_000,
       },
     },
     errors: ['INVALID_INPUT', 'NFT_LIST_FAILED', 'NFT_TIMEOUT', 'NFT_MISSING', 'SERVICE_STOPPED'],
@@ -372,10 +374,12 @@ export const ROUTES: readonly RouteSpec[] = [
     auth: false,
     reply: {
       status: 200,
-      description: 'ok, or degraded when a part fails',
+      description:
+        'ok, or degraded when a part fails or the last successful read of the trigger table is too old',
       schema: healthReply,
       example: {
         status: 'ok',
+        reasons: [],
         datapath: { status: 'ok', entries: 1, lastReadAt: 1_750_000_001_000 },
         eventStore: { status: 'ok', path: '/var/lib/porttrigger/events.db' },
         uptime: 3600,

@@ -180,6 +180,14 @@ export const tableReply = z.object({
     }),
   ),
   blocked: z.array(z.object({ rule: z.string(), family, host: addressOut, at: ms })),
+  stale: z
+    .literal(true)
+    .optional()
+    .meta({
+      description:
+        'Present when a fresh read did not answer in time (a slow or hung nft, a long apply): this is the last ' +
+        'table read, as of `at`.',
+    }),
 });
 
 /** `POST /release`. */
@@ -197,6 +205,10 @@ export const checkReply = z.object({
       entries: z.array(triggerEntry),
     }),
   ),
+  at: ms.meta({ description: 'When the trigger table behind the answer was read.' }),
+  stale: z.literal(true).optional().meta({
+    description: 'Present when the answer comes from the last table read because a fresh read was slow.',
+  }),
 });
 
 const eventBase = {
@@ -270,13 +282,23 @@ const componentStatus = z.enum(['ok', 'failing']);
 /** `GET /health`. */
 export const healthReply = z.object({
   status: z.enum(['ok', 'degraded']),
+  reasons: z
+    .array(z.string())
+    .meta({ description: 'Why the status is degraded, one sentence per fault; empty when ok.' }),
   datapath: z.object({
     status: componentStatus,
     error: z.string().optional(),
     entries: z.number().int(),
     lastReadAt: ms.optional(),
   }),
-  eventStore: z.object({ status: componentStatus, error: z.string().optional(), path: z.string() }),
+  eventStore: z.object({
+    status: componentStatus,
+    error: z.string().optional(),
+    path: z.string(),
+    reopenedAt: ms.optional().meta({
+      description: 'When the database was last found deleted or replaced and opened again.',
+    }),
+  }),
   uptime: z.number().int().meta({ description: 'Seconds since the service started.' }),
 });
 

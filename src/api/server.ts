@@ -5,6 +5,7 @@ import { PorttriggerError } from '../domain/errors.js';
 import { parseListenAddress } from '../domain/listen.js';
 import type { Logger } from '../domain/logger.js';
 import type { ApiSettings } from '../domain/types.js';
+import type { FeedLimits } from '../service/live-feed.js';
 import type { Service } from '../service/service.js';
 import { createApp } from './app.js';
 
@@ -15,7 +16,8 @@ export interface ServeOptions {
   /** The bearer token every route but /health requires (the composition root reads or creates it). */
   readonly token: string;
   readonly logger?: Logger;
-  readonly heartbeatMs?: number;
+  /** The bounds of an event stream's client (default: DEFAULT_FEED_LIMITS). */
+  readonly feed?: Partial<FeedLimits>;
   /** A handler for every path outside `/api/` (the web panel). */
   readonly site?: SiteHandler;
 }
@@ -54,7 +56,7 @@ export async function serveApi(
     service,
     token: options.token,
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.feed !== undefined ? { feed: options.feed } : {}),
   });
   const site = options.site;
   // The API keeps `/api/`; everything else is the site's, on the same origin.

@@ -448,12 +448,23 @@ describe('argument helpers', () => {
               entries: [{ rule: 'g', family: 'ipv4', holder: '192.168.1.10', expiresAt: 65_000 }],
             },
           ],
+          at: 5_000,
         },
       ],
       5_000,
     );
     expect(text).toBe(
       '✔ udp 7000 is open now:\n    rule "g" forwards it to 192.168.1.10 (ipv4, from anywhere), expires in 1m 00s\n',
+    );
+  });
+
+  it('says when a port check answers from the last table because the kernel was slow', () => {
+    const text = formatCheck(
+      [{ port: 7000, protocol: 'udp', open: false, matches: [], at: 5_000, stale: true }],
+      25_000,
+    );
+    expect(text).toBe(
+      'Note: the kernel did not answer in time; this is the table read 20s ago.\n✘ udp 7000 is closed: no rule opens it.\n',
     );
   });
 });

@@ -99,6 +99,16 @@ describe('formatTriggerTable', () => {
       'No active entries: every open port is closed.\n\nRecently blocked (1):\nRULE\tFAMILY\tHOST\tWHEN\nGame callback\tipv4\t192.168.1.99\t2s ago\n',
     );
   });
+
+  it('heads a stale table with how old it is', () => {
+    const text = formatTriggerTable(
+      { at: AT, entries: [], conflicts: [], blocked: [], stale: true },
+      { tty: false, readAt: AT + 14_000 },
+    );
+    expect(text).toBe(
+      'Note: the kernel did not answer in time; this is the table read 14s ago.\nNo active entries: every open port is closed.\n',
+    );
+  });
 });
 
 describe('small formatters', () => {

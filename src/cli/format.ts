@@ -58,10 +58,23 @@ export function formatIssues(issues: readonly Issue[], kind: 'error' | 'warning'
     .join('');
 }
 
-/** Formats the trigger table the way `porttrigger status` prints it, entries first, then recent conflicts. */
-export function formatTriggerTable(table: TriggerTable, options: { readonly tty: boolean }): string {
+/** The line that says an answer is the last table read because a fresh read was slow; empty when fresh. */
+export function staleNote(answer: { readonly at: number; readonly stale?: true }, now: number): string {
+  return answer.stale
+    ? `Note: the kernel did not answer in time; this is the table read ${formatDuration(Math.max(0, now - answer.at))} ago.\n`
+    : '';
+}
+
+/**
+ * Formats the trigger table the way `porttrigger status` prints it, entries first, then recent conflicts;
+ * `readAt` (default now) dates the note of a stale table.
+ */
+export function formatTriggerTable(
+  table: TriggerTable,
+  options: { readonly tty: boolean; readonly readAt?: number },
+): string {
   const now = table.at;
-  const parts: string[] = [];
+  const parts: string[] = [staleNote(table, options.readAt ?? Date.now())];
   if (table.entries.length === 0) {
     parts.push('No active entries: every open port is closed.\n');
   } else {

@@ -36,6 +36,9 @@ export interface DoctorOptions {
   readonly nft?: NftRunner;
 }
 
+/** How long each of the doctor's nft calls (version, feature probe, ruleset listing) may take. */
+export const DOCTOR_NFT_TIMEOUT_MS = 10_000;
+
 /** The text of a failure: the program's own words (stderr) where there are some. */
 function failureText(error: unknown): string {
   const exec = error instanceof ExecError ? error : error instanceof NftError ? error.cause : undefined;
@@ -61,7 +64,15 @@ async function readSysctl(path: string, netns: string | undefined): Promise<stri
  * @example const checks = await runDoctor({ config }); checks.some((c) => c.status === 'fail')
  */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorCheck[]> {
-  const nft = options.nft ?? createNftRunner(options.netns ? { netns: options.netns } : {});
+  const nft =
+    options.nft ??
+    createNftRunner({
+      ...(options.netns ? { netns: options.netns } : {}),
+      // Someone waits for the answer (a terminal, the panel), and the probes are tiny: a hung nft is reported
+      // as a failed check within seconds.
+      listTimeoutMs: DOCTOR_NFT_TIMEOUT_MS,
+      applyTimeoutMs: DOCTOR_NFT_TIMEOUT_MS,
+    });
   const checks: DoctorCheck[] = [];
 
   let nftPresent = true;

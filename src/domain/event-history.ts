@@ -56,6 +56,11 @@ export interface EventHistory<E extends EventRecord> {
   query(query: EventQuery): EventPage<E>;
   /** Applies new retention settings and trims what falls outside them (a history that cannot, leaves it out). */
   setRetention?(retention: RetentionSettings): void;
+  /**
+   * Whether the file behind the history was deleted or replaced since it was opened (writes would go to a file
+   * nobody sees): the service then opens the history again. Cheap enough to ask before every write.
+   */
+  replaced?(): boolean;
   close(): void;
 }
 

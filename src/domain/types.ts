@@ -128,10 +128,13 @@ export interface BlockedRecord {
 
 /** The state of port triggering at one moment: the same type from the model and from the kernel. */
 export interface TriggerTable {
+  /** When the table was read. */
   readonly at: number;
   readonly entries: readonly TriggerEntry[];
   readonly conflicts: readonly ConflictRecord[];
   readonly blocked: readonly BlockedRecord[];
+  /** The last table read successfully, given because a fresh read did not answer in time; `at` says how old. */
+  readonly stale?: true;
 }
 
 /**

@@ -5,6 +5,7 @@
 import { createConfigFileStore } from '../adapters/config-file.js';
 import { EventStore } from '../adapters/event-store.js';
 import { createKernelDatapath } from '../adapters/kernel-datapath.js';
+import type { NftRunnerOptions } from '../adapters/nft.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { TriggerEvent } from '../service/events.js';
@@ -21,6 +22,15 @@ export interface KernelServiceOptions {
   /** Leave the nftables table (and its entries) in place on stop, for a restart that adopts them. */
   readonly keepTableOnStop?: boolean;
   readonly clock?: Clock;
+  /**
+   * The nft program and its timeouts. Only code that starts the service in-process sets it (the fault tests
+   * point it at a program that hangs); neither the config file, the daemon's arguments nor the API reach it.
+   */
+  readonly nft?: Omit<NftRunnerOptions, 'netns'>;
+  /** How often the trigger table is read back (default: the service's). */
+  readonly pollIntervalMs?: number;
+  /** How old the last successful read may be before `/health` says degraded (default: the service's). */
+  readonly staleReadAfterMs?: number;
 }
 
 /** Opens the SQLite event history at `settings.database`. */
@@ -41,6 +51,7 @@ export function startKernelService(options: KernelServiceOptions): Promise<Servi
   return startService({
     datapath: createKernelDatapath({
       ...(options.netns ? { netns: options.netns } : {}),
+      ...(options.nft ? { nft: options.nft } : {}),
       onRefreshError: (error) =>
         options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
       clock,
@@ -50,5 +61,7 @@ export function startKernelService(options: KernelServiceOptions): Promise<Servi
     logger: options.logger,
     clock,
     ...(options.keepTableOnStop ? { keepTableOnStop: true } : {}),
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.staleReadAfterMs !== undefined ? { staleReadAfterMs: options.staleReadAfterMs } : {}),
   });
 }

@@ -221,5 +221,20 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     const live = await (await request('/table/live', { headers: { cookie } })).text();
     expect(live).toContain(LAN1);
     expect(live).toContain('Release');
+    expect(live).not.toContain('did not answer in time');
+  });
+
+  it('shows the last table with how old it is while the kernel does not answer', async () => {
+    const { cookie } = await signIn();
+    fx.model.trigger(LAN1, 5000);
+    const read = await fx.service.poll();
+    fx.model.holdReads();
+    now = read.at + 42_000;
+    const live = await (await request('/table/live', { headers: { cookie } })).text();
+    expect(live).toContain('The router did not answer in time: this is the data from 42 s ago.');
+    expect(live).toContain(LAN1);
+    const overview = await (await request('/overview/live', { headers: { cookie } })).text();
+    expect(overview).toContain('this is the data from 42 s ago');
+    fx.model.releaseReads();
   });
 });

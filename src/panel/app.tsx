@@ -17,6 +17,13 @@ import type { HostDirectory, HostInfo } from '../domain/neighbours.js';
 import { findPreset, PRESETS, presetRuleInput } from '../domain/presets.js';
 import type { Family } from '../domain/types.js';
 import { issuesForRule, withRuleAdded, withRuleReplaced } from '../service/config-edit.js';
+import {
+  DEFAULT_FEED_LIMITS,
+  type FeedLimits,
+  feedSinkOf,
+  runLiveFeed,
+  sseMessage,
+} from '../service/live-feed.js';
 import type { Service } from '../service/service.js';
 import { type Asset, loadAssets } from './assets.js';
 import { hostAllowed, sameOrigin } from './origin.js';
@@ -68,8 +75,8 @@ export interface PanelDeps {
   readonly logger?: PanelLogger;
   readonly sessions?: SessionOptions;
   readonly logins?: LoginLimiterOptions;
-  /** How often an idle event stream gets a comment line (default 15 s). */
-  readonly heartbeatMs?: number;
+  /** The bounds of the live stream: heartbeat, backlog and write timeout of a client (default: DEFAULT_FEED_LIMITS). */
+  readonly feed?: Partial<FeedLimits>;
   readonly clock?: () => number;
   /** The static files (default: read from the packages). */
   readonly assets?: ReadonlyMap<string, Asset>;
@@ -149,7 +156,7 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
   const sessions = new SessionStore({ clock, ...deps.sessions });
   const logins = new LoginLimiter({ clock, ...deps.logins });
   const assets = deps.assets ?? loadAssets();
-  const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const feed: FeedLimits = { ...DEFAULT_FEED_LIMITS, ...deps.feed };
   const log = deps.logger;
   const hostsOf = async (): Promise<ReadonlyMap<string, HostInfo>> =>
     deps.hosts ? await deps.hosts().catch(() => new Map()) : new Map();
@@ -317,6 +324,7 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
             table={await service.table()}
             health={service.health()}
             csrf={csrfOf(c)}
+            now={clock()}
           />
         ),
       },
@@ -324,7 +332,14 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
     );
   app.get('/', (c) => overview(c));
   app.get('/overview/live', async (c) =>
-    c.html(<OverviewLive config={service.config} table={await service.table()} health={service.health()} />),
+    c.html(
+      <OverviewLive
+        config={service.config}
+        table={await service.table()}
+        health={service.health()}
+        now={clock()}
+      />,
+    ),
   );
   // The checks run programs: the page comes first, the findings follow.
   app.get('/overview/doctor', async (c) => c.html(<Findings findings={await doctor()} />));
@@ -593,7 +608,7 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
       title: 'Port check',
       page: 'check',
       csrf: csrfOf(c),
-      children: <PortCheckPage {...props} issues={[]} result={result} />,
+      children: <PortCheckPage {...props} issues={[]} result={result} now={clock()} />,
     });
   });
 
@@ -685,48 +700,13 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
   // ---- live events: a signal to refresh, the fragments carry the data ----
   app.get('/events', (c) =>
     streamSSE(c, async (stream) => {
-      let closed = false;
-      let pending = 0;
-      let wake: (() => void) | undefined;
-      const notify = () => {
-        wake?.();
-        wake = undefined;
-      };
-      const unsubscribe = service.subscribe(
-        () => {
-          pending++;
-          notify();
-        },
-        () => {
-          closed = true;
-          notify();
-        },
-      );
-      stream.onAbort(() => {
-        closed = true;
-        notify();
+      await runLiveFeed(feedSinkOf(stream, c.env), {
+        ...feed,
+        subscribe: (listener, onClose) => service.subscribe(listener, onClose),
+        // Several events between two writes are one refresh.
+        render: () => sseMessage({ event: 'changed', data: String(clock()) }),
+        onDrop: (why) => log?.warn('a live panel client was dropped', { why }),
       });
-      try {
-        await stream.write(': live\n\n');
-        while (!closed && !stream.aborted) {
-          if (pending > 0) {
-            // Several events between two writes are one refresh.
-            pending = 0;
-            await stream.writeSSE({ event: 'changed', data: String(clock()) });
-            continue;
-          }
-          const woke = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), heartbeatMs);
-            wake = () => {
-              clearTimeout(timer);
-              resolve(true);
-            };
-          });
-          if (!woke && !closed) await stream.write(': heartbeat\n\n');
-        }
-      } finally {
-        unsubscribe();
-      }
     }),
   );
 

@@ -76,6 +76,14 @@ describe('checkPort', () => {
       protocol: 'udp',
       open: true,
       matches: [{ rule: 'voice', enabled: true, entries: table.entries }],
+      at: table.at,
+    });
+  });
+
+  it('dates the answer by its table and says when that table is stale', () => {
+    expect(checkPort(config, { ...table, stale: true }, 8005, 'udp')).toMatchObject({
+      at: table.at,
+      stale: true,
     });
   });
 

@@ -9,27 +9,56 @@ export interface ComponentHealth {
   readonly error?: string;
 }
 
-/** What `/health` reports. `degraded`: triggering may work but a part fails (history, read-back). */
+/**
+ * What `/health` reports. `degraded`: triggering may work but a part fails (history, read-back) or the trigger
+ * table the service shows is older than it should be; `reasons` says which, one sentence each.
+ */
 export interface Health {
   readonly status: 'ok' | 'degraded';
+  /** Why the status is `degraded`; empty when it is `ok`. */
+  readonly reasons: readonly string[];
   readonly datapath: ComponentHealth & { readonly entries: number; readonly lastReadAt?: number };
-  readonly eventStore: ComponentHealth & { readonly path: string };
+  /** `reopenedAt`: when the database was last found deleted or replaced and opened again. */
+  readonly eventStore: ComponentHealth & { readonly path: string; readonly reopenedAt?: number };
   /** Seconds since start. */
   readonly uptime: number;
 }
 
-/** The health report: degraded when the datapath read or the history fails. */
+/** The default bound on the age of the last successful read: a few reconciliation intervals, at least 10 s. */
+export function defaultStaleReadAfterMs(intervalMs: number): number {
+  return Math.max(3 * intervalMs, 10_000);
+}
+
+/** When the report is made, and how old a successful read may be before the datapath counts as failing. */
+export interface HealthClock {
+  readonly now: number;
+  readonly uptimeMs: number;
+  readonly staleReadAfterMs: number;
+}
+
+/** The health report: degraded when the datapath read or the history fails, or the last read is too old. */
 export function healthOf(
   datapath: DatapathStatus,
   history: HistoryStatus,
   entries: number,
-  uptimeMs: number,
+  clock: HealthClock,
 ): Health {
+  const age = datapath.lastReadAt === undefined ? undefined : clock.now - datapath.lastReadAt;
+  const stale =
+    age !== undefined && age > clock.staleReadAfterMs
+      ? `the trigger table was last read ${Math.round(age / 1_000)} s ago (more than ${Math.round(clock.staleReadAfterMs / 1_000)} s)`
+      : undefined;
+  const datapathError = [datapath.error, stale].filter((e) => e !== undefined).join('; ') || undefined;
+  const reasons = [
+    ...(datapathError !== undefined ? [`datapath: ${datapathError}`] : []),
+    ...(history.error !== undefined ? [`event history: ${history.error}`] : []),
+  ];
   return {
-    status: datapath.error === undefined && history.error === undefined ? 'ok' : 'degraded',
+    status: reasons.length === 0 ? 'ok' : 'degraded',
+    reasons,
     datapath: {
-      status: datapath.error === undefined ? 'ok' : 'failing',
-      ...(datapath.error !== undefined ? { error: datapath.error } : {}),
+      status: datapathError === undefined ? 'ok' : 'failing',
+      ...(datapathError !== undefined ? { error: datapathError } : {}),
       entries,
       ...(datapath.lastReadAt !== undefined ? { lastReadAt: datapath.lastReadAt } : {}),
     },
@@ -37,8 +66,9 @@ export function healthOf(
       status: history.error === undefined ? 'ok' : 'failing',
       ...(history.error !== undefined ? { error: history.error } : {}),
       path: history.path,
+      ...(history.reopenedAt !== undefined ? { reopenedAt: history.reopenedAt } : {}),
     },
-    uptime: Math.max(0, Math.round(uptimeMs / 1_000)),
+    uptime: Math.max(0, Math.round(clock.uptimeMs / 1_000)),
   };
 }
 

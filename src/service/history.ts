@@ -23,6 +23,8 @@ export interface HistoryStatus {
   /** Why the history fails; undefined when it works. */
   readonly error: string | undefined;
   readonly path: string;
+  /** When the database was last found deleted or replaced and opened again. */
+  readonly reopenedAt?: number;
 }
 
 /** The service's event history with its retries. */
@@ -36,6 +38,7 @@ export class ServiceHistory {
   #settings: EventSettings;
   #error: string | undefined;
   #retryAt = 0;
+  #reopenedAt: number | undefined;
 
   constructor(options: {
     open: OpenHistory;
@@ -72,6 +75,7 @@ export class ServiceHistory {
 
   /** Stores an event; resolves its id, or undefined when the history failed (counted and logged). */
   store(event: TriggerEvent): number | undefined {
+    this.#reopenIfReplaced();
     const history = this.#available();
     if (!history) {
       this.#metrics.eventStoreErrors++;
@@ -149,10 +153,34 @@ export class ServiceHistory {
   }
 
   status(): HistoryStatus {
+    this.#reopenIfReplaced();
     return {
       error: this.#history ? this.#error : (this.#error ?? 'not open'),
       path: this.#settings.database,
+      ...(this.#reopenedAt !== undefined ? { reopenedAt: this.#reopenedAt } : {}),
     };
+  }
+
+  /**
+   * A database deleted or replaced under the running service would swallow every later event: it is closed
+   * and opened again at its path (a new, empty one when it was deleted), logged once per replacement.
+   */
+  #reopenIfReplaced(): void {
+    if (!this.#history || this.#stopping()) return;
+    let replaced: boolean;
+    try {
+      replaced = this.#history.replaced?.() ?? false;
+    } catch {
+      replaced = false;
+    }
+    if (!replaced) return;
+    this.#log.warn('the event database was deleted or replaced: opening it again', {
+      path: this.#settings.database,
+    });
+    this.#history.close();
+    this.#history = undefined;
+    this.#reopenedAt = this.#clock();
+    this.open();
   }
 
   close(): void {

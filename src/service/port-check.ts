@@ -17,6 +17,10 @@ export interface PortCheck {
   /** Some entry forwards this port now. */
   readonly open: boolean;
   readonly matches: readonly PortCheckMatch[];
+  /** When the trigger table behind the answer was read. */
+  readonly at: number;
+  /** The answer comes from the last table read, because a fresh read did not answer in time. */
+  readonly stale?: true;
 }
 
 function opens(specs: Config['rules'][number]['open'], port: number, protocol: Protocol): boolean {
@@ -39,5 +43,12 @@ export function checkPort(config: Config, table: TriggerTable, port: number, pro
       enabled: r.enabled && config.enabled,
       entries: table.entries.filter((e) => e.rule === r.name),
     }));
-  return { port, protocol, open: matches.some((m) => m.enabled && m.entries.length > 0), matches };
+  return {
+    port,
+    protocol,
+    open: matches.some((m) => m.enabled && m.entries.length > 0),
+    matches,
+    at: table.at,
+    ...(table.stale ? { stale: true as const } : {}),
+  };
 }

@@ -29,6 +29,16 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** How often the trigger table is read back (default 1000 ms). */
   readonly pollIntervalMs?: number;
+  /**
+   * How old the last successful read may be before `/health` says degraded (default: three read intervals,
+   * at least 10 s).
+   */
+  readonly staleReadAfterMs?: number;
+  /**
+   * How long a read of the table waits for a fresh reading before it answers with the last one, marked
+   * `stale` (default 1500 ms): a slow or hung nft, or a long apply ahead in the queue, never blocks a read.
+   */
+  readonly freshReadWaitMs?: number;
   /** Leave the datapath (and its entries) in place on stop, for a restart that adopts them. */
   readonly keepTableOnStop?: boolean;
 }

@@ -1,6 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, startFixture } from '../../test/service/fixture.js';
+import type { LogFields, Logger } from '../domain/logger.js';
 import type { PublishedEvent } from './events.js';
 import type { EventHistory } from './service.js';
 
@@ -164,5 +166,79 @@ describe('service', () => {
     await kept.service.stop();
     expect((await kept.model.read()).table.entries).toHaveLength(1);
     await kept.cleanup();
+  });
+
+  it('answers reads from the last table, marked stale, while a read hangs, and fresh again after', async () => {
+    fx = await startFixture({ freshReadWaitMs: 50 });
+    fx.model.trigger(LAN1, 5000);
+    const fresh = await fx.service.poll();
+    fx.model.holdReads();
+    fx.model.advance(2_000);
+    const stale = await fx.service.table();
+    expect(stale).toMatchObject({ stale: true, at: fresh.at, entries: [{ rule: 'game', holder: LAN1 }] });
+    // A second caller joins the hanging read instead of queueing another one, and gets the same answer.
+    expect(await fx.service.checkPort(7000, 'udp')).toMatchObject({ open: true, stale: true, at: fresh.at });
+    fx.model.releaseReads();
+    await fx.service.poll();
+    const again = await fx.service.table();
+    expect(again.stale).toBeUndefined();
+    expect(again.at).toBe(fresh.at + 2_000);
+  });
+
+  it('is degraded, naming why, once the last successful read is older than the bound', async () => {
+    fx = await startFixture({ freshReadWaitMs: 50, staleReadAfterMs: 5_000 });
+    expect(fx.service.health()).toMatchObject({ status: 'ok', reasons: [] });
+    fx.model.holdReads();
+    void fx.service.poll();
+    fx.model.advance(4_000);
+    expect(fx.service.health().status).toBe('ok');
+    fx.model.advance(2_000);
+    const health = fx.service.health();
+    expect(health).toMatchObject({ status: 'degraded', datapath: { status: 'failing' } });
+    expect(health.reasons).toEqual(['datapath: the trigger table was last read 6 s ago (more than 5 s)']);
+    fx.model.releaseReads();
+    await fx.service.poll();
+    expect(fx.service.health()).toMatchObject({ status: 'ok', reasons: [], datapath: { status: 'ok' } });
+  });
+
+  it('defaults the bound on the age of the last read to three read intervals, at least 10 s', async () => {
+    fx = await startFixture({ freshReadWaitMs: 50, pollIntervalMs: 5_000 });
+    // The timer must not read in between: reads hang, the clock is the model's.
+    fx.model.holdReads();
+    fx.model.advance(15_000);
+    expect(fx.service.health().status).toBe('ok');
+    fx.model.advance(1_000);
+    expect(fx.service.health().status).toBe('degraded');
+  });
+
+  it('notices a deleted event database, opens a new one, logs it once and shows it in /health', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      error: () => undefined,
+      warn: (message: string, _fields?: LogFields) => warnings.push(message),
+      child: () => logger,
+    };
+    fx = await startFixture({ logger });
+    const database = `${fx.dir}/events.db`;
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.poll();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
+    expect(fx.service.health().eventStore).toMatchObject({ status: 'ok', reopenedAt: fx.model.now() });
+    fx.model.trigger(LAN2, 5060, 'tcp');
+    await fx.service.poll();
+    fx.model.trigger(LAN2, 5000);
+    await fx.service.poll();
+    expect(existsSync(database)).toBe(true);
+    const db = new Database(database, { readonly: true });
+    const rules = db.prepare('SELECT rule, type FROM events ORDER BY id').all();
+    db.close();
+    expect(rules).toEqual([
+      { rule: 'voice call', type: 'opened' },
+      { rule: 'game', type: 'conflict' },
+    ]);
+    expect(fx.service.queryEvents({}).events.map((e) => e.type)).toEqual(['conflict', 'opened']);
+    expect(warnings.filter((w) => /event database was deleted or replaced/.test(w))).toHaveLength(1);
   });
 });

@@ -15,12 +15,13 @@ import { type ConfigChange, ConfigChanges, type ReloadResult } from './config-ch
 import { findRule } from './config-edit.js';
 import type { ServiceContext } from './context.js';
 import type { PublishedEvent, TriggerEvent } from './events.js';
-import { type Health, healthOf, metricsTextOf } from './health.js';
+import { defaultStaleReadAfterMs, type Health, healthOf, metricsTextOf } from './health.js';
 import { ServiceHistory } from './history.js';
 import { ServiceMetrics } from './metrics.js';
 import { KernelObserver } from './observer.js';
 import { checkPort, type PortCheck } from './port-check.js';
 import type { ServiceOptions } from './ports.js';
+import { FRESH_READ_WAIT_MS, freshOrLast } from './stale-read.js';
 import { TableTracker } from './tracker.js';
 
 /** The results of config changes and reloads. */
@@ -39,7 +40,10 @@ export interface Service {
   readonly configPath: string;
   /** The running config. */
   readonly config: Config;
-  /** The trigger table now, with `openedAt` filled in (reads the datapath, emitting what changed). */
+  /**
+   * The trigger table now, with `openedAt` filled in (reads the datapath, emitting what changed). When the read
+   * is slow (a hung nft, a long apply ahead of it) it answers with the last table read, marked `stale`.
+   */
   table(): Promise<TriggerTable>;
   /** Reads the datapath now and emits events for what changed (the timer does this every poll interval). */
   poll(): Promise<TriggerTable>;
@@ -161,6 +165,18 @@ class PorttriggerService implements Service {
   // ---- reading the datapath ----
 
   table(): Promise<TriggerTable> {
+    return freshOrLast(
+      this.#readNow(),
+      () => this.#ctx.tracker.last,
+      this.#options.freshReadWaitMs ?? FRESH_READ_WAIT_MS,
+    );
+  }
+
+  poll(): Promise<TriggerTable> {
+    return this.#readNow();
+  }
+
+  #readNow(): Promise<TriggerTable> {
     // Callers that arrive while a read waits in the queue share it.
     this.#pendingPoll ??= this.#ctx.queue.run(async () => {
       this.#pendingPoll = undefined;
@@ -168,10 +184,6 @@ class PorttriggerService implements Service {
       return this.#observer.observe();
     });
     return this.#pendingPoll;
-  }
-
-  poll(): Promise<TriggerTable> {
-    return this.table();
   }
 
   #schedule(): void {
@@ -270,12 +282,13 @@ class PorttriggerService implements Service {
   // ---- state ----
 
   health(): Health {
-    return healthOf(
-      this.#observer.status(),
-      this.#history.status(),
-      this.#ctx.metrics.activeEntries,
-      this.#ctx.clock() - this.#startedAt,
-    );
+    const now = this.#ctx.clock();
+    return healthOf(this.#observer.status(), this.#history.status(), this.#ctx.metrics.activeEntries, {
+      now,
+      uptimeMs: now - this.#startedAt,
+      staleReadAfterMs:
+        this.#options.staleReadAfterMs ?? defaultStaleReadAfterMs(this.#options.pollIntervalMs ?? 1_000),
+    });
   }
 
   metricsText(): string {

@@ -78,6 +78,12 @@ export class TableTracker {
   readonly #entries = new Map<string, KnownEntry>();
   readonly #records = new Map<string, number[]>();
   #lastAt: number | undefined;
+  #last: TriggerTable | undefined;
+
+  /** The table of the last observation: what a read answers while a fresh one is slow. */
+  get last(): TriggerTable | undefined {
+    return this.#last;
+  }
 
   /** How many entries were active at the last observation. */
   get size(): number {
@@ -119,13 +125,11 @@ export class TableTracker {
     events.push(...this.#newRecords(table, now));
     this.#lastAt = now;
     events.sort((a, b) => a.at - b.at || TYPE_ORDER[a.type] - TYPE_ORDER[b.type]);
-    return {
-      table: {
-        ...table,
-        entries: [...current.values()].map(({ entry, openedAt }) => ({ ...entry, openedAt })),
-      },
-      events,
+    this.#last = {
+      ...table,
+      entries: [...current.values()].map(({ entry, openedAt }) => ({ ...entry, openedAt })),
     };
+    return { table: this.#last, events };
   }
 
   /** Closes every known entry (the service removed its table); returns the `closed` events. */

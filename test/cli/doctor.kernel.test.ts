@@ -131,6 +131,7 @@ describeKernel('porttrigger doctor in a router namespace', () => {
       'nft:ok',
       'kernel:ok',
       'forwarding:ok',
+      'conntrack:ok',
       'interfaces:ok',
       'wan-address:ok',
       'api-listen:ok',

@@ -71,7 +71,22 @@ export class TestModel extends ReferenceModel {
     return super.apply(config);
   }
 
+  readonly #held: (() => void)[] = [];
+  #holding = false;
+
+  /** From now on reads hang (like a hung nft) until {@link releaseReads}. */
+  holdReads(): void {
+    this.#holding = true;
+  }
+
+  /** Lets the hanging reads finish and later ones run at once. */
+  releaseReads(): void {
+    this.#holding = false;
+    for (const release of this.#held.splice(0)) release();
+  }
+
   override async read(): Promise<DatapathReading> {
+    if (this.#holding) await new Promise<void>((resolve) => this.#held.push(resolve));
     const reading = await super.read();
     return { ...reading, intact: reading.intact && this.intact };
   }

@@ -2,7 +2,7 @@ import type { CheckResult } from '../api-client.js';
 import { createApiClient } from '../api-client.js';
 import type { Command } from '../context.js';
 import { UsageError } from '../exit-codes.js';
-import { formatDuration, MARKS } from '../format.js';
+import { formatDuration, MARKS, staleNote } from '../format.js';
 import { printJson } from '../output.js';
 
 /**
@@ -24,6 +24,8 @@ export function parsePortArg(text: string): { port: number; protocol?: 'tcp' | '
 /** Port check answers in words: open or closed, for which rule, to which host. `now` dates the expiries. */
 export function formatCheck(results: readonly CheckResult[], now: number): string {
   const lines: string[] = [];
+  const stale = results.find((r) => r.stale);
+  if (stale) lines.push(staleNote(stale, now).trimEnd());
   for (const r of results) {
     const what = `${r.protocol} ${r.port}`;
     if (r.matches.length === 0) {

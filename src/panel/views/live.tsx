@@ -15,6 +15,23 @@ function Device(props: { readonly address: string; readonly hosts: ReadonlyMap<s
   );
 }
 
+/**
+ * Says that the numbers shown are the last ones read, when the router's kernel did not answer in time (a slow or
+ * hung nft): nothing at all when the table is fresh.
+ */
+export function StaleNotice(props: {
+  readonly answer: { readonly at: number; readonly stale?: true };
+  readonly now: number;
+}) {
+  if (!props.answer.stale) return null;
+  const age = Math.max(0, Math.round((props.now - props.answer.at) / 1_000));
+  return (
+    <p class="banner warn stale" role="status">
+      The router did not answer in time: this is the data from {durationText(age)} ago.
+    </p>
+  );
+}
+
 /** Props of {@link LiveTable}. */
 export interface LiveTableProps {
   readonly table: TriggerTable;
@@ -31,6 +48,7 @@ export function LiveTable(props: LiveTableProps) {
   return (
     <div>
       <h2>Open now</h2>
+      <StaleNotice answer={table} now={props.now} />
       {table.entries.length === 0 ? (
         <div class="empty">
           <p>Nothing is open now.</p>

@@ -7,6 +7,7 @@ import type { PortCheck } from '../../service/port-check.js';
 import type { Health } from '../../service/service.js';
 import { portsText } from '../sentence.js';
 import { Csrf, Time } from './layout.js';
+import { StaleNotice } from './live.js';
 
 /** A finding of the doctor, as the composition root hands it over. */
 export interface Finding {
@@ -52,42 +53,48 @@ export function OverviewLive(props: {
   readonly config: Config;
   readonly table: TriggerTable;
   readonly health: Health;
+  readonly now: number;
 }) {
   const { config, table, health } = props;
   const on = config.rules.filter((r) => r.enabled).length;
   return (
-    <dl class="stats">
-      <div>
-        <dt>Rules</dt>
-        <dd>
-          {config.rules.length} ({on} on)
-        </dd>
-      </div>
-      <div>
-        <dt>Open now</dt>
-        <dd>{table.entries.length}</dd>
-      </div>
-      <div>
-        <dt>Conflicts (last minute)</dt>
-        <dd>{table.conflicts.length}</dd>
-      </div>
-      <div>
-        <dt>Blocked (last minute)</dt>
-        <dd>{table.blocked.length}</dd>
-      </div>
-      <div>
-        <dt>Datapath</dt>
-        <dd class={health.datapath.status}>
-          {health.datapath.status === 'ok' ? 'working' : `failing: ${health.datapath.error ?? 'unknown'}`}
-        </dd>
-      </div>
-      <div>
-        <dt>Event history</dt>
-        <dd class={health.eventStore.status}>
-          {health.eventStore.status === 'ok' ? 'working' : `failing: ${health.eventStore.error ?? 'unknown'}`}
-        </dd>
-      </div>
-    </dl>
+    <>
+      <StaleNotice answer={table} now={props.now} />
+      <dl class="stats">
+        <div>
+          <dt>Rules</dt>
+          <dd>
+            {config.rules.length} ({on} on)
+          </dd>
+        </div>
+        <div>
+          <dt>Open now</dt>
+          <dd>{table.entries.length}</dd>
+        </div>
+        <div>
+          <dt>Conflicts (last minute)</dt>
+          <dd>{table.conflicts.length}</dd>
+        </div>
+        <div>
+          <dt>Blocked (last minute)</dt>
+          <dd>{table.blocked.length}</dd>
+        </div>
+        <div>
+          <dt>Datapath</dt>
+          <dd class={health.datapath.status}>
+            {health.datapath.status === 'ok' ? 'working' : `failing: ${health.datapath.error ?? 'unknown'}`}
+          </dd>
+        </div>
+        <div>
+          <dt>Event history</dt>
+          <dd class={health.eventStore.status}>
+            {health.eventStore.status === 'ok'
+              ? 'working'
+              : `failing: ${health.eventStore.error ?? 'unknown'}`}
+          </dd>
+        </div>
+      </dl>
+    </>
   );
 }
 
@@ -97,6 +104,7 @@ export function Overview(props: {
   readonly table: TriggerTable;
   readonly health: Health;
   readonly csrf: string;
+  readonly now: number;
 }) {
   const { config } = props;
   return (
@@ -119,7 +127,7 @@ export function Overview(props: {
       <section aria-labelledby="state-title">
         <h2 id="state-title">State</h2>
         <div id="overview-live" hx-get="/overview/live" hx-trigger="sse:changed, catchup from:body">
-          <OverviewLive config={config} table={props.table} health={props.health} />
+          <OverviewLive config={config} table={props.table} health={props.health} now={props.now} />
         </div>
         <dl class="stats">
           <div>
@@ -179,6 +187,8 @@ export function PortCheckPage(props: {
   readonly result?: PortCheck;
   readonly config: Config;
   readonly hosts: ReadonlyMap<string, HostInfo>;
+  /** Dates a stale answer (default: the answer's own time). */
+  readonly now?: number;
 }) {
   const problem = (field: string) => props.issues.filter((i) => i.path[0] === field);
   const portIssues = problem('port');
@@ -225,6 +235,7 @@ export function PortCheckPage(props: {
       </form>
       {r && (
         <section class="card answer" aria-live="polite">
+          <StaleNotice answer={r} now={props.now ?? r.at} />
           <h2>
             {r.protocol.toUpperCase()} {r.port} is {r.open ? 'open now' : 'closed'}
           </h2>

@@ -1,0 +1,28 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNftRunner } from '../adapters/nft.js';
+import { runDoctor } from './doctor.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pt-doctor-hang-'));
+const hang = join(dir, 'nft');
+writeFileSync(hang, '#!/bin/sh\nexec sleep 10\n');
+chmodSync(hang, 0o755);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the doctor with an nft that hangs', () => {
+  it('finishes, reporting the nft and kernel checks as failed because nft timed out', async () => {
+    const checks = await runDoctor({
+      nft: createNftRunner({ binary: hang, listTimeoutMs: 200, applyTimeoutMs: 200 }),
+    });
+    expect(checks.find((c) => c.id === 'nft')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/timed out after 200 ms/),
+    });
+    expect(checks.find((c) => c.id === 'kernel')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/timed out after 200 ms/),
+    });
+  });
+});
