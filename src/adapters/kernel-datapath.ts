@@ -1,5 +1,6 @@
 import { canonicalAddress } from '../domain/address.js';
 import type { ApplyReport, Datapath, DatapathReading, ReleaseSelector } from '../domain/datapath.js';
+import type { LearnCapture } from '../domain/learn/recorder.js';
 import { SerialQueue } from '../domain/serial-queue.js';
 import type { Config, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
@@ -61,6 +62,8 @@ export class KernelDatapath implements Datapath {
   readonly #nft: NftRunner;
   readonly #clock: () => number;
   #plan: Plan | undefined;
+  /** A learning session's recording: part of every apply while it is set. */
+  #capture: LearnCapture | undefined;
   readonly #conntrack: ConntrackRunner | undefined;
   readonly #keeper: EntryKeeper | undefined;
   /** The expiries the last refreshes set, to the millisecond: read-back only has whole seconds. */
@@ -98,7 +101,8 @@ export class KernelDatapath implements Datapath {
    */
   apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
     return this.#queue.run(async () => {
-      const plan = planConfig(config);
+      const planned = planConfig(config);
+      const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
       for (let attempt = 1; ; attempt++) {
         const state = await this.readState();
         const changes = planEntryChanges(plan, state, remembered, this.#clock());
@@ -121,6 +125,17 @@ export class KernelDatapath implements Datapath {
         return { kept: changes.kept, dropped: changes.dropped };
       }
     });
+  }
+
+  /**
+   * Adds a learning session's recording rules to the running table (undefined removes them), by applying the
+   * running config again: applies flush and rebuild the table, so the rules must be part of every plan while the
+   * session runs. Entries are kept as by any apply of an unchanged config.
+   */
+  async setCapture(capture: LearnCapture | undefined): Promise<void> {
+    this.#capture = capture;
+    const config = this.#plan?.config;
+    if (config) await this.apply(config);
   }
 
   /**
