@@ -82,6 +82,7 @@ interface Session {
   endedAt?: number;
   endReason?: LearnEndReason;
   error?: string;
+  /** Set when the session starts to end: what arrives after is not recorded. */
   ending?: Promise<void>;
 }
 
@@ -168,7 +169,7 @@ export class LearnSessions implements Learning {
   }
 
   #record(session: Session, c: SeenConnection): void {
-    if (session.endedAt !== undefined) return;
+    if (session.ending !== undefined) return;
     const list = c.direction === 'inbound' ? session.inbound : session.outbound;
     if (list.length >= MAX_RECORDS) {
       session.dropped++;
@@ -227,15 +228,17 @@ export class LearnSessions implements Learning {
   #end(session: Session, reason: LearnEndReason): Promise<void> {
     session.ending ??= (async () => {
       if (session.timer) clearTimeout(session.timer);
-      session.endedAt = this.#ctx.clock();
-      session.endReason = reason;
+      const endedAt = this.#ctx.clock();
+      // Finished only once the recording rule and its listener are gone.
       try {
         await session.recording?.stop();
+        session.endReason = reason;
       } catch (error) {
         session.endReason = 'failed';
         session.error = `the recording could not be removed: ${describeError(error)}`;
         this.#ctx.log.error('removing the learning recording failed', { error });
       }
+      session.endedAt = endedAt;
       this.#ctx.log.info('learning ended', {
         reason,
         outbound: session.outbound.length,
