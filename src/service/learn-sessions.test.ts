@@ -1,54 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { type Fixture, startFixture } from '../../test/service/fixture.js';
-import type { LearnCapture, LearnRecorder, SeenConnection } from '../domain/learn/recorder.js';
-
-/** A recorder that the test feeds by hand and that remembers what it was asked. */
-class FakeRecorder implements LearnRecorder {
-  captures: LearnCapture[] = [];
-  running = 0;
-  stops = 0;
-  #onSeen: ((c: SeenConnection) => void) | undefined;
-
-  async start(capture: LearnCapture, onSeen: (c: SeenConnection) => void) {
-    this.captures.push(capture);
-    this.running++;
-    this.#onSeen = onSeen;
-    return {
-      stop: async () => {
-        this.running--;
-        this.stops++;
-      },
-    };
-  }
-
-  see(c: Omit<SeenConnection, 'family' | 'sourcePort'>): void {
-    this.#onSeen?.({ family: 'ipv4', sourcePort: 40_000, ...c });
-  }
-}
 
 const DEVICE = '192.168.1.10';
 const SERVER = '203.0.113.10';
-
-function feedApplication(recorder: FakeRecorder, at: number): void {
-  recorder.see({
-    at,
-    direction: 'outbound',
-    protocol: 'tcp',
-    source: DEVICE,
-    destination: SERVER,
-    port: 6970,
-  });
-  for (let i = 0; i < 3; i++)
-    recorder.see({
-      at: at + 2000 + i * 1000,
-      direction: 'inbound',
-      protocol: 'udp',
-      source: SERVER,
-      destination: '203.0.113.1',
-      port: 8000 + i,
-    });
-}
 
 describe('learning sessions', () => {
   let fx: Fixture | undefined;
@@ -65,7 +21,7 @@ describe('learning sessions', () => {
     expect(recorder.captures).toEqual([{ host: DEVICE }]);
     await expect(fx.service.learn.start({})).rejects.toMatchObject({ code: 'LEARN_ACTIVE' });
 
-    feedApplication(recorder, fx.model.now());
+    recorder.seeApplication(fx.model.now(), DEVICE, SERVER);
     const status = fx.service.learn.status();
     expect(status).toMatchObject({ outbound: 1, inbound: 3, dropped: 0 });
     expect(fx.service.learn.status(3).recent.map((c) => c.seq)).toEqual([4]);
