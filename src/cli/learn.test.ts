@@ -57,7 +57,7 @@ describe('porttrigger learn', () => {
     expect(r.out).toContain(`Learning from ${LAN1} until`);
     expect(r.out).toMatch(new RegExp(`out  ${LAN1} connected to ${SERVER} tcp 6970`));
     expect(r.out).toContain(`in   ${SERVER} tried udp 8002 (nothing forwarded it)`);
-    expect(r.out).toContain('Seen: 1 outbound connections, 3 inbound attempts.');
+    expect(r.out).toContain('Seen: 1 outbound connection, 3 inbound attempts.');
     expect(r.out).toContain('1. Learned tcp 6970 (high confidence)');
     expect(r.out).toContain('   trigger tcp 6970; open udp 8000-8002; remote contacted; idle timeout 60 s');
     expect(recorder.running).toBe(0);

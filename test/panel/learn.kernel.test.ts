@@ -133,7 +133,7 @@ describeKernel('learn mode in the web panel', () => {
     // The live view follows without a reload.
     await page
       .getByRole('status')
-      .filter({ hasText: 'Seen so far: 1 outbound connections, 4 inbound attempts' })
+      .filter({ hasText: 'Seen so far: 1 outbound connection, 4 inbound attempts' })
       .waitFor();
     await page.getByRole('row').filter({ hasText: 'in, nothing forwarded it' }).first().waitFor();
     await expectAccessible();

@@ -137,7 +137,8 @@ export const learnCommand: Command = {
     }
     if (!json) {
       ctx.stdout.write(
-        `Seen: ${status.outbound} outbound connections, ${status.inbound} inbound attempts` +
+        `Seen: ${status.outbound} outbound connection${status.outbound === 1 ? '' : 's'}, ` +
+          `${status.inbound} inbound attempt${status.inbound === 1 ? '' : 's'}` +
           `${status.dropped ? ` (${status.dropped} more not kept)` : ''}.\n`,
       );
       ctx.stdout.write(formatProposals(proposals));

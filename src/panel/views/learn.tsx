@@ -18,6 +18,10 @@ export interface LearnPageProps {
   readonly now: number;
 }
 
+function plural(n: number, word: string): string {
+  return n === 1 ? word : `${word}s`;
+}
+
 function deviceLabel(d: HostInfo): string {
   return [d.address, d.name && `(${d.name})`, d.mac].filter(Boolean).join(' ');
 }
@@ -60,8 +64,9 @@ export function LearnLive(props: { readonly status: LearnStatus; readonly now: n
   return (
     <div id="learn-live" hx-get="/learn/live" hx-trigger="every 1s" hx-swap="outerHTML">
       <p role="status">
-        Seen so far: <strong>{s.outbound}</strong> outbound connections, <strong>{s.inbound}</strong> inbound
-        attempts{s.dropped > 0 ? ` (${s.dropped} more not kept)` : ''}.
+        Seen so far: <strong>{s.outbound}</strong> outbound {plural(s.outbound, 'connection')},{' '}
+        <strong>{s.inbound}</strong> inbound {plural(s.inbound, 'attempt')}
+        {s.dropped > 0 ? ` (${s.dropped} more not kept)` : ''}.
         {s.endsAt !== undefined && (
           <>
             {' '}
@@ -175,8 +180,8 @@ export function LearnPage(props: LearnPageProps) {
                 from <Time at={s.startedAt} />
               </>
             )}
-            : {s.outbound} outbound connections, {s.inbound} inbound attempts.
-            {s.endReason === 'time-limit' && ' The time was up.'}
+            : {s.outbound} outbound {plural(s.outbound, 'connection')}, {s.inbound} inbound{' '}
+            {plural(s.inbound, 'attempt')}.{s.endReason === 'time-limit' && ' The time was up.'}
             {s.error && ` ${s.error}.`}
           </p>
           <Proposals proposals={props.proposals} />
