@@ -100,31 +100,34 @@ export class KernelDatapath implements Datapath {
    * (another tool flushed the ruleset) are seeded back with their remaining time.
    */
   apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
-    return this.#queue.run(async () => {
-      const planned = planConfig(config);
-      const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
-      for (let attempt = 1; ; attempt++) {
-        const state = await this.readState();
-        const changes = planEntryChanges(plan, state, remembered, this.#clock());
-        const existing = {
-          table: state.table,
-          sets: new Set(state.sets.keys()),
-          maps: state.maps,
-          chains: state.chains,
-        };
-        const script = renderApplyScript(plan, existing, changes.elements);
-        try {
-          // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
-          await this.#nft.apply(script);
-        } catch (error) {
-          if (vanished(error) && attempt < ATTEMPTS) continue;
-          throw error;
-        }
-        this.#plan = plan;
-        this.#keeper?.start();
-        return { kept: changes.kept, dropped: changes.dropped };
+    return this.#queue.run(() => this.#applyNow(config, remembered));
+  }
+
+  /** An apply, inside the queue. */
+  async #applyNow(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
+    const planned = planConfig(config);
+    const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.readState();
+      const changes = planEntryChanges(plan, state, remembered, this.#clock());
+      const existing = {
+        table: state.table,
+        sets: new Set(state.sets.keys()),
+        maps: state.maps,
+        chains: state.chains,
+      };
+      const script = renderApplyScript(plan, existing, changes.elements);
+      try {
+        // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
+        await this.#nft.apply(script);
+      } catch (error) {
+        if (vanished(error) && attempt < ATTEMPTS) continue;
+        throw error;
       }
-    });
+      this.#plan = plan;
+      this.#keeper?.start();
+      return { kept: changes.kept, dropped: changes.dropped };
+    }
   }
 
   /**
@@ -132,10 +135,21 @@ export class KernelDatapath implements Datapath {
    * running config again: applies flush and rebuild the table, so the rules must be part of every plan while the
    * session runs. Entries are kept as by any apply of an unchanged config.
    */
-  async setCapture(capture: LearnCapture | undefined): Promise<void> {
-    this.#capture = capture;
-    const config = this.#plan?.config;
-    if (config) await this.apply(config);
+  setCapture(capture: LearnCapture | undefined): Promise<void> {
+    // In the queue: after a removal (the service stopping) nothing is applied again.
+    return this.#queue.run(async () => {
+      const previous = this.#capture;
+      this.#capture = capture;
+      const config = this.#plan?.config;
+      if (!config) return;
+      try {
+        await this.#applyNow(config);
+      } catch (error) {
+        // A refused script changed nothing: neither does the capture.
+        this.#capture = previous;
+        throw error;
+      }
+    });
   }
 
   /**

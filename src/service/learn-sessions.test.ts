@@ -93,4 +93,41 @@ describe('learning sessions', () => {
     });
     expect(fx.service.learn.status().state).toBe('idle');
   });
+
+  it('turns a recorder that cannot start into LEARN_UNAVAILABLE, and lets a new session start after it', async () => {
+    const recorder = new FakeRecorder();
+    let fail = true;
+    const flaky = {
+      start: (...args: Parameters<FakeRecorder['start']>) =>
+        fail ? Promise.reject(new Error('conntrack -E did not start')) : recorder.start(...args),
+    };
+    fx = await startFixture({ recorder: flaky });
+    await expect(fx.service.learn.start({})).rejects.toMatchObject({
+      code: 'LEARN_UNAVAILABLE',
+      message: 'recording could not start: conntrack -E did not start',
+    });
+    fail = false;
+    await expect(fx.service.learn.start({})).resolves.toMatchObject({ state: 'running' });
+  });
+
+  it('stops a recording that finished starting while the service stopped', async () => {
+    const recorder = new FakeRecorder();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = {
+      start: async (...args: Parameters<FakeRecorder['start']>) => {
+        await gate;
+        return recorder.start(...args);
+      },
+    };
+    fx = await startFixture({ recorder: slow });
+    const starting = fx.service.learn.start({});
+    const stopping = fx.service.stop();
+    release();
+    await expect(starting).rejects.toMatchObject({ code: 'SERVICE_STOPPED' });
+    await stopping;
+    expect(recorder.running).toBe(0);
+  });
 });

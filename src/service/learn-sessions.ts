@@ -158,8 +158,18 @@ export class LearnSessions implements Learning {
         (c) => this.#record(session, c),
         (error) => this.#ctx.log.warn('the learning recorder restarts', { error: error.message }),
       );
+    } catch (error) {
+      if (error instanceof PorttriggerError) throw error;
+      throw new PorttriggerError('LEARN_UNAVAILABLE', `recording could not start: ${describeError(error)}`, {
+        cause: error,
+      });
     } finally {
       this.#starting = false;
+    }
+    if (this.#ctx.stopping()) {
+      // The service began to stop while the recording started: it must not outlive the service.
+      await session.recording.stop().catch(() => undefined);
+      throw new PorttriggerError('SERVICE_STOPPED', 'the service is stopping');
     }
     this.#session = session;
     session.timer = setTimeout(() => void this.#end(session, 'time-limit'), durationS * 1000);
