@@ -1,5 +1,6 @@
 import { canonicalAddress } from '../domain/address.js';
 import type { ApplyReport, Datapath, DatapathReading, ReleaseSelector } from '../domain/datapath.js';
+import type { LearnCapture } from '../domain/learn/recorder.js';
 import { SerialQueue } from '../domain/serial-queue.js';
 import type { Config, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
@@ -61,6 +62,8 @@ export class KernelDatapath implements Datapath {
   readonly #nft: NftRunner;
   readonly #clock: () => number;
   #plan: Plan | undefined;
+  /** A learning session's recording: part of every apply while it is set. */
+  #capture: LearnCapture | undefined;
   readonly #conntrack: ConntrackRunner | undefined;
   readonly #keeper: EntryKeeper | undefined;
   /** The expiries the last refreshes set, to the millisecond: read-back only has whole seconds. */
@@ -97,28 +100,54 @@ export class KernelDatapath implements Datapath {
    * (another tool flushed the ruleset) are seeded back with their remaining time.
    */
   apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
+    return this.#queue.run(() => this.#applyNow(config, remembered));
+  }
+
+  /** An apply, inside the queue. */
+  async #applyNow(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
+    const planned = planConfig(config);
+    const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.readState();
+      const changes = planEntryChanges(plan, state, remembered, this.#clock());
+      const existing = {
+        table: state.table,
+        sets: new Set(state.sets.keys()),
+        maps: state.maps,
+        chains: state.chains,
+      };
+      const script = renderApplyScript(plan, existing, changes.elements);
+      try {
+        // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
+        await this.#nft.apply(script);
+      } catch (error) {
+        if (vanished(error) && attempt < ATTEMPTS) continue;
+        throw error;
+      }
+      this.#plan = plan;
+      this.#keeper?.start();
+      return { kept: changes.kept, dropped: changes.dropped };
+    }
+  }
+
+  /**
+   * Adds a learning session's recording rules to the running table (undefined removes them), by applying the
+   * running config again: applies flush and rebuild the table, so the rules must be part of every plan while the
+   * session runs. Entries are kept as by any apply of an unchanged config.
+   */
+  setCapture(capture: LearnCapture | undefined): Promise<void> {
+    // In the queue: after a removal (the service stopping) nothing is applied again.
     return this.#queue.run(async () => {
-      const plan = planConfig(config);
-      for (let attempt = 1; ; attempt++) {
-        const state = await this.readState();
-        const changes = planEntryChanges(plan, state, remembered, this.#clock());
-        const existing = {
-          table: state.table,
-          sets: new Set(state.sets.keys()),
-          maps: state.maps,
-          chains: state.chains,
-        };
-        const script = renderApplyScript(plan, existing, changes.elements);
-        try {
-          // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
-          await this.#nft.apply(script);
-        } catch (error) {
-          if (vanished(error) && attempt < ATTEMPTS) continue;
-          throw error;
-        }
-        this.#plan = plan;
-        this.#keeper?.start();
-        return { kept: changes.kept, dropped: changes.dropped };
+      const previous = this.#capture;
+      this.#capture = capture;
+      const config = this.#plan?.config;
+      if (!config) return;
+      try {
+        await this.#applyNow(config);
+      } catch (error) {
+        // A refused script changed nothing: neither does the capture.
+        this.#capture = previous;
+        throw error;
       }
     });
   }

@@ -36,6 +36,11 @@ import {
   type eventPageReply,
   eventsQuery,
   type healthReply,
+  type learnProposalsReply,
+  learnStartBody,
+  learnStatusQuery,
+  type learnStatusReply,
+  proposalParams,
   releaseBody,
   type releaseReply,
   type reloadReply,
@@ -80,7 +85,10 @@ async function readJson(c: Context): Promise<unknown> {
   if (type && !isJson(type)) {
     throw new PorttriggerError('UNSUPPORTED_MEDIA_TYPE', `expected application/json, got ${type}`);
   }
-  const text = await c.req.text();
+  return parseJson(await c.req.text());
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -280,6 +288,28 @@ export function createApp(deps: AppDeps): Hono {
     }
     return c.json(result satisfies Reply<typeof reloadReply>);
   });
+
+  api.get('/learn', valid('query', learnStatusQuery, 'query'), (c) =>
+    c.json(service.learn.status(c.req.valid('query').after) satisfies Reply<typeof learnStatusReply>),
+  );
+  api.post('/learn/start', async (c) => {
+    const text = await c.req.text();
+    const type = c.req.header('content-type') ?? '';
+    if (type && !isJson(type)) {
+      throw new PorttriggerError('UNSUPPORTED_MEDIA_TYPE', `expected application/json, got ${type}`);
+    }
+    const body = parseInput(learnStartBody, text.trim() === '' ? {} : parseJson(text), 'learning request');
+    return c.json((await service.learn.start(compact(body))) satisfies Reply<typeof learnStatusReply>, 201);
+  });
+  api.post('/learn/stop', async (c) =>
+    c.json((await service.learn.stop()) satisfies Reply<typeof learnStatusReply>),
+  );
+  api.get('/learn/proposals', (c) =>
+    c.json({ proposals: service.learn.proposals() } satisfies Reply<typeof learnProposalsReply>),
+  );
+  api.post('/learn/proposals/:id/apply', valid('param', proposalParams, 'proposal number'), async (c) =>
+    c.json(changeBody(await service.learn.apply(c.req.valid('param').id)), 201),
+  );
 
   api.get('/openapi.json', (c) => c.json(document));
   api.get('/metrics', (c) =>

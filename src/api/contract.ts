@@ -14,6 +14,11 @@ import {
   eventPageReply,
   eventsQuery,
   healthReply,
+  learnProposalsReply,
+  learnStartBody,
+  learnStatusQuery,
+  learnStatusReply,
+  proposalParams,
   releaseBody,
   releaseReply,
   reloadReply,
@@ -39,7 +44,7 @@ export interface RouteSpec {
   readonly path: string;
   readonly summary: string;
   readonly description?: string;
-  readonly tag: 'rules' | 'state' | 'events' | 'config' | 'meta';
+  readonly tag: 'rules' | 'state' | 'events' | 'config' | 'learn' | 'meta';
   /** False for the one route served without a token. */
   readonly auth?: false;
   readonly params?: z.ZodObject;
@@ -95,6 +100,131 @@ const CHANGE_ERRORS: readonly ErrorCode[] = [
   'SERVICE_STOPPED',
 ];
 const RULE_ERRORS: readonly ErrorCode[] = ['RULE_NOT_FOUND', 'INVALID_INPUT', ...CHANGE_ERRORS];
+
+const learnStatus = {
+  state: 'running',
+  host: '192.168.1.10',
+  startedAt: 1_750_000_000_000,
+  endsAt: 1_750_000_300_000,
+  outbound: 1,
+  inbound: 1,
+  dropped: 0,
+  recent: [
+    {
+      seq: 1,
+      at: 1_750_000_001_000,
+      direction: 'outbound',
+      family: 'ipv4',
+      protocol: 'tcp',
+      source: '192.168.1.10',
+      sourcePort: 40_000,
+      destination: '203.0.113.10',
+      port: 6970,
+    },
+    {
+      seq: 2,
+      at: 1_750_000_003_000,
+      direction: 'inbound',
+      family: 'ipv4',
+      protocol: 'udp',
+      source: '203.0.113.10',
+      sourcePort: 5000,
+      destination: '198.51.100.1',
+      port: 7000,
+    },
+  ],
+} as const;
+const proposal = {
+  id: 1,
+  rule: {
+    name: 'Learned tcp 6970',
+    trigger: [{ protocol: 'tcp', ports: '6970' }],
+    open: [{ protocol: 'udp', ports: '7000-7003' }],
+    remote: 'contacted',
+    idleTimeout: 60,
+  },
+  confidence: 'high',
+  evidence:
+    '3 inbound attempts on udp 7000-7003 from 203.0.113.10, 2-4 s after 192.168.1.10 connected to 203.0.113.10 tcp 6970',
+  attempts: 3,
+  sources: ['203.0.113.10'],
+  conflicts: [],
+} as const;
+
+/** The routes of learning sessions. */
+const LEARN_ROUTES: readonly RouteSpec[] = [
+  {
+    method: 'get',
+    path: '/learn',
+    summary: 'The running or last learning session: counts and the latest connections it recorded',
+    tag: 'learn',
+    query: { schema: learnStatusQuery, example: { after: '1' } },
+    reply: { status: 200, description: 'The session', schema: learnStatusReply, example: learnStatus },
+    errors: ['INVALID_INPUT'],
+  },
+  {
+    method: 'post',
+    path: '/learn/start',
+    summary: 'Start a learning session for one LAN device (or every LAN host)',
+    description:
+      "Records the device's outbound connections and the inbound attempts that nothing forwarded, until it is " +
+      'stopped or its time is up (default 300 s, at most 3600 s). One session at a time.',
+    tag: 'learn',
+    body: { schema: learnStartBody, example: { host: '192.168.1.10', durationS: 300 } },
+    reply: { status: 201, description: 'Started', schema: learnStatusReply, example: learnStatus },
+    errors: [
+      'INVALID_INPUT',
+      'LEARN_ACTIVE',
+      'LEARN_UNAVAILABLE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'NFT_REJECTED',
+      'NFT_TIMEOUT',
+      'NFT_MISSING',
+      'SERVICE_STOPPED',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/learn/stop',
+    summary: 'Stop the running learning session; its recordings and proposals stay until the next one',
+    tag: 'learn',
+    reply: {
+      status: 200,
+      description: 'The session as it ended',
+      schema: learnStatusReply,
+      example: {
+        ...learnStatus,
+        state: 'finished',
+        endsAt: undefined,
+        endedAt: 1_750_000_060_000,
+        endReason: 'stopped',
+      },
+    },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/learn/proposals',
+    summary: 'The rules the recordings of the running or last session suggest, with their evidence',
+    tag: 'learn',
+    reply: {
+      status: 200,
+      description: 'The proposals, most certain first',
+      schema: learnProposalsReply,
+      example: { proposals: [proposal] },
+    },
+    errors: ['LEARN_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/learn/proposals/{id}/apply',
+    summary: 'Add a proposal as a rule, through the same path as POST /rules',
+    tag: 'learn',
+    params: proposalParams,
+    reply: { status: 201, description: 'Created and applied', schema: ruleChangeReply, example: change },
+    errors: ['LEARN_NOT_FOUND', ...CHANGE_ERRORS],
+  },
+];
 
 /** Every route of the API. */
 export const ROUTES: readonly RouteSpec[] = [
@@ -387,4 +517,5 @@ export const ROUTES: readonly RouteSpec[] = [
     },
     errors: [],
   },
+  ...LEARN_ROUTES,
 ];

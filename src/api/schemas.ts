@@ -9,6 +9,7 @@ import { LIMITS, ruleSchema } from '../domain/config.js';
 import { ERROR_CODES, type ErrorCode } from '../domain/error-codes.js';
 import { MAX_PAGE } from '../domain/paging.js';
 import { CLOSE_REASONS, EVENT_TYPES } from '../service/events.js';
+import { LEARN_DURATION as LEARN_LIMITS } from '../service/learn-sessions.js';
 
 // ---- building blocks
 
@@ -324,3 +325,91 @@ export type EventPageReply = Wire<z.output<typeof eventPageReply>>;
 export type CheckReply = Wire<z.output<typeof checkReply>>;
 /** The body of an error answer. */
 export type ErrorReply = Wire<z.output<typeof errorReply>>;
+
+// ---- learning sessions
+
+/** Body of `POST /learn/start`. */
+export const learnStartBody = z
+  .object({
+    host: z
+      .string()
+      .optional()
+      .meta({ description: 'The IPv4 address of the LAN device to watch; absent for every LAN host.' }),
+    durationS: z
+      .number()
+      .int()
+      .min(LEARN_LIMITS.min)
+      .max(LEARN_LIMITS.max)
+      .optional()
+      .meta({ description: `Seconds until the session ends by itself (default ${LEARN_LIMITS.default}).` }),
+  })
+  .strict();
+
+/** Query of `GET /learn`. */
+export const learnStatusQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).optional().meta({
+      description: 'Only connections numbered above this in `recent` (what a live view has not seen).',
+    }),
+  })
+  .strict();
+
+/** The path parameters of `/learn/proposals/{id}/apply`. */
+export const proposalParams = z.object({
+  id: z.coerce.number().int().min(1).meta({ description: 'The number of the proposal.' }),
+});
+
+/** One connection a session recorded. */
+export const seenConnection = z.object({
+  seq: z.number().int().meta({ description: 'Its number in the session.' }),
+  at: ms,
+  direction: z.enum(['outbound', 'inbound']),
+  family,
+  protocol: z.enum(['tcp', 'udp']),
+  source: addressOut,
+  sourcePort: z.number().int(),
+  destination: addressOut,
+  port: z.number().int().meta({ description: 'The remote port (outbound) or the port attempted (inbound).' }),
+});
+
+/** `GET /learn`, and the answer of start and stop. */
+export const learnStatusReply = z.object({
+  state: z.enum(['idle', 'running', 'finished']),
+  host: addressOut.optional(),
+  startedAt: ms.optional(),
+  endsAt: ms.optional(),
+  endedAt: ms.optional(),
+  endReason: z.enum(['stopped', 'time-limit', 'service-stopped', 'failed']).optional(),
+  error: z.string().optional(),
+  outbound: z.number().int(),
+  inbound: z.number().int(),
+  dropped: z.number().int().meta({ description: 'Connections beyond the bound of a session, not kept.' }),
+  recent: z.array(seenConnection),
+});
+
+const portSpecOut = z.object({ protocol: z.enum(['tcp', 'udp']), ports: z.string() });
+
+/** One proposed rule with its evidence. */
+export const learnProposal = z.object({
+  id: z.number().int(),
+  rule: z.object({
+    name: z.string(),
+    trigger: z.array(portSpecOut),
+    open: z.array(portSpecOut),
+    remote: z.enum(['any', 'contacted']),
+    idleTimeout: z.number().int(),
+  }),
+  confidence: z.enum(['high', 'medium', 'low']),
+  evidence: z.string(),
+  attempts: z.number().int(),
+  sources: z.array(addressOut),
+  conflicts: z.array(z.string()),
+});
+
+/** `GET /learn/proposals`. */
+export const learnProposalsReply = z.object({ proposals: z.array(learnProposal) });
+
+/** The state of a learning session as the service returns it. */
+export type LearnStatusReply = Wire<z.output<typeof learnStatusReply>>;
+/** A proposal as the service returns it. */
+export type LearnProposalReply = Wire<z.output<typeof learnProposal>>;

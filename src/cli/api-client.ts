@@ -12,6 +12,10 @@ import {
   eventPageReply,
   eventSchema,
   healthReply,
+  type LearnProposalReply,
+  type LearnStatusReply,
+  learnProposalsReply,
+  learnStatusReply,
   type RuleReply,
   releaseReply,
   ruleChangeReply,
@@ -131,6 +135,43 @@ export class ApiClient {
       query: { ...query },
       what: 'reading events',
     });
+  }
+
+  /** `POST /learn/start`: starts a learning session. */
+  startLearning(request: { host?: string; durationS?: number }): Promise<LearnStatusReply> {
+    return this.#http.request('POST', '/learn/start', learnStatusReply, {
+      body: request,
+      what: 'starting to learn',
+    });
+  }
+
+  /** `GET /learn`: the running or last session; `after` keeps only newer connections in `recent`. */
+  learnStatus(after?: number): Promise<LearnStatusReply> {
+    return this.#http.request('GET', '/learn', learnStatusReply, {
+      query: after === undefined ? {} : { after },
+      what: 'reading the learning session',
+    });
+  }
+
+  /** `POST /learn/stop`. */
+  stopLearning(): Promise<LearnStatusReply> {
+    return this.#http.request('POST', '/learn/stop', learnStatusReply, { what: 'stopping learning' });
+  }
+
+  /** `GET /learn/proposals`. */
+  async learnProposals(): Promise<LearnProposalReply[]> {
+    const reply = await this.#http.request('GET', '/learn/proposals', learnProposalsReply, {
+      what: 'reading the proposals',
+    });
+    return reply.proposals;
+  }
+
+  /** `POST /learn/proposals/:id/apply`: adds the proposal as a rule. */
+  async applyProposal(id: number): Promise<RuleReply | undefined> {
+    const change = await this.#http.request('POST', `/learn/proposals/${id}/apply`, ruleChangeReply, {
+      what: `adding proposal ${id}`,
+    });
+    return change.rule;
   }
 
   /**

@@ -7,6 +7,7 @@ import { compileCommand } from './commands/compile.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { labCommand } from './commands/lab.js';
+import { learnCommand } from './commands/learn.js';
 import { presetsCommand } from './commands/presets.js';
 import { releaseCommand } from './commands/release.js';
 import { rulesCommand } from './commands/rules.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   releaseCommand,
   eventsCommand,
   checkCommand,
+  learnCommand,
   presetsCommand,
   doctorCommand,
   labCommand,

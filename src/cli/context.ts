@@ -25,6 +25,8 @@ export interface CliContext {
   readonly version: string;
   /** True when running as root (the lab and `run` need it). */
   readonly isRoot: boolean;
+  /** Asks a person a question on the terminal and resolves with the answer; absent when nobody can answer. */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /** One command: its command line and what it does. Errors are thrown, never turned into exit codes here. */

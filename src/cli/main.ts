@@ -4,6 +4,7 @@
  * process.exit. Everything else takes a {@link CliContext}.
  */
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { runCli } from './cli.js';
 import type { CliContext, CliSignal } from './context.js';
 
@@ -32,6 +33,18 @@ function nodeContext(): CliContext {
     fetch: globalThis.fetch,
     version: readVersion(),
     isRoot: process.getuid?.() === 0,
+    ...(process.stdin.isTTY
+      ? {
+          ask: async (question: string) => {
+            const rl = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return await rl.question(question);
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
   };
 }
 

@@ -16,6 +16,10 @@ export const ERROR_CODE_MEANINGS = {
   RULE_NOT_FOUND: 'no rule has that name',
   RULE_EXISTS: 'a rule with that name exists (names are unique regardless of case)',
   PRESET_NOT_FOUND: 'no preset has that id',
+  LEARN_ACTIVE: 'a learning session is already running: stop it first',
+  LEARN_NOT_FOUND: 'no learning session has run yet, or no proposal has that number',
+  LEARN_UNAVAILABLE:
+    'this service cannot record connections for learning (no kernel datapath or no conntrack)',
   NOT_FOUND: 'no such route',
   UNAUTHORIZED: 'no bearer token, or a wrong one',
   PAYLOAD_TOO_LARGE: 'the body is over the limit (256 KiB)',

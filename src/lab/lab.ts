@@ -16,6 +16,7 @@ import { ensureApiToken } from '../adapters/token.js';
 import { PorttriggerError } from '../domain/errors.js';
 import { findPreset, presetRuleInput } from '../domain/presets.js';
 import type { TriggerEntry, TriggerTable } from '../domain/types.js';
+import { type LabLearning, playLearnScenario } from './learn-scenario.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from './virtual-network.js';
 
 /** What the lab asks of the service it starts: the config file, the router namespace, where to listen. */
@@ -34,6 +35,8 @@ export interface LabServiceHandle {
   readTable(): Promise<TriggerTable>;
   /** Stops the service and removes its table. */
   stop(): Promise<void>;
+  /** Learning sessions, for the learn-mode scenario. */
+  readonly learning?: LabLearning;
 }
 
 /** Starts the real service for the lab. */
@@ -70,6 +73,8 @@ export interface LabOptions {
   readonly prefix?: string;
   /** Aborts the scenario between steps; the lab then cleans up and rejects with ABORTED. */
   readonly signal?: AbortSignal;
+  /** Which story to play (default `triggering`); `learning` needs a service with `learning`. */
+  readonly scenario?: 'triggering' | 'learning';
 }
 
 /** A lab whose scenario has run; its service keeps running until {@link RunningLab.close}. */
@@ -269,6 +274,20 @@ class Lab {
     return { reached: got1 && got2 ? 'both' : got1 ? 'lan1' : got2 ? 'lan2' : null };
   }
 
+  /** The learn-mode story: a game whose ports nobody knows is watched, its rule proposed and applied. */
+  async playLearning(): Promise<void> {
+    const learning = this.service.learning;
+    if (!learning) throw new PorttriggerError('LAB_FAILED', 'the lab service offers no learning sessions');
+    await playLearnScenario({
+      net: this.net,
+      learning,
+      step: (title) => this.#step(title),
+      check: (ok, text) => this.#check(ok, text),
+      token: (label) => this.#token(label),
+      wait: (ms) => delay(ms),
+    });
+  }
+
   async play(): Promise<void> {
     const { rule } = this;
     const tcpTrigger = `tcp ${SCENARIO.triggerPort}`;
@@ -424,7 +443,8 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     report({ kind: 'info', text: `API listening on ${service.apiUrl}` });
 
     const lab = new Lab(net, service, findPreset(LAB_PRESETS[0])!.name, idleTimeout, report, options.signal);
-    await lab.play();
+    if (options.scenario === 'learning') await lab.playLearning();
+    else await lab.play();
     return {
       ok: lab.steps.every((s) => s.checks.length > 0 && s.checks.every((c) => c.ok)),
       steps: lab.steps,

@@ -5,6 +5,7 @@
 import { createConfigFileStore } from '../adapters/config-file.js';
 import { EventStore } from '../adapters/event-store.js';
 import { createKernelDatapath } from '../adapters/kernel-datapath.js';
+import { createLearnRecorder } from '../adapters/learn-recorder.js';
 import type { NftRunnerOptions } from '../adapters/nft.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
@@ -48,14 +49,16 @@ export const openSqliteHistory: OpenHistory = (settings, clock) =>
  */
 export function startKernelService(options: KernelServiceOptions): Promise<Service> {
   const clock = options.clock ?? Date.now;
+  const datapath = createKernelDatapath({
+    ...(options.netns ? { netns: options.netns } : {}),
+    ...(options.nft ? { nft: options.nft } : {}),
+    onRefreshError: (error) =>
+      options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
+    clock,
+  });
   return startService({
-    datapath: createKernelDatapath({
-      ...(options.netns ? { netns: options.netns } : {}),
-      ...(options.nft ? { nft: options.nft } : {}),
-      onRefreshError: (error) =>
-        options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
-      clock,
-    }),
+    datapath,
+    recorder: createLearnRecorder({ datapath, ...(options.netns ? { netns: options.netns } : {}) }),
     configStore: createConfigFileStore(options.configPath),
     openHistory: openSqliteHistory,
     logger: options.logger,

@@ -5,7 +5,7 @@
  * are left as other tools set them.
  */
 export const CT_MARK = {
-  /** Every bit porttrigger may set. */
+  /** Every bit of an entry; the learning bits below are only ever added, never cleared by a rule. */
   mask: 0x0e00_0000,
   /** A connection of an entry: the holder's trigger connection or an admitted inbound one. */
   ours: 0x0800_0000,
@@ -13,6 +13,10 @@ export const CT_MARK = {
   inbound: 0x0400_0000,
   /** Admitted by a rule with `onExpire: close`: cut when its host no longer holds the entry. */
   close: 0x0200_0000,
+  /** Recorded by a learning session (only while one runs): an outbound connection or an inbound attempt. */
+  learn: 0x1000_0000,
+  /** With `learn`: an inbound attempt from the WAN that nothing forwarded. */
+  learnInbound: 0x2000_0000,
 } as const;
 
 /** A mark value as nft and conntrack write it. */

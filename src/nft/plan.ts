@@ -1,6 +1,7 @@
 import type { IpPrefix } from '../domain/address.js';
 import { formatPrefix, parsePrefix } from '../domain/address.js';
 import { ruleFamilies } from '../domain/config.js';
+import type { LearnCapture } from '../domain/learn/recorder.js';
 import { rangesByProtocol } from '../domain/ports.js';
 import type { Config, Family, PortRange, Protocol, Rule } from '../domain/types.js';
 import { entryIdentity, hash32 } from './names.js';
@@ -78,6 +79,8 @@ export interface Plan {
   readonly rules: readonly RulePlan[];
   readonly dispatch: Readonly<Record<DispatchMap, readonly DispatchElement[]>>;
   readonly fanouts: readonly FanoutChain[];
+  /** A learning session's recording, rendered last in `dstnat` while the session runs. */
+  readonly learn?: LearnCapture;
 }
 
 /** The static verdict maps, re-created on every apply. */

@@ -1,6 +1,7 @@
 import { parsePrefix } from '../domain/address.js';
 import type { Family } from '../domain/types.js';
 import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../domain/types.js';
+import { learnRules } from './learn-rules.js';
 import { CT_MARK, markHex, setMarkStatement } from './marks.js';
 import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
 import { SET_SIZES, SHARED_SET_NAMES, sharedSetName } from './plan.js';
@@ -243,6 +244,7 @@ function baseChains(plan: Plan): string[] {
   when(dstnat, 'inbound6', `iifname ${wan} meta nfproto ipv6 meta l4proto . th dport`);
   // After DNAT the destination is the holder: refresh its entry and mark the connection.
   when(srcnat, 'inbound4', 'ct status dnat meta nfproto ipv4 meta l4proto . th dport');
+  if (plan.learn) dstnat.push(...learnRules(plan.learn, interfaces));
   if (standalone) srcnat.push(`oifname ${wan} meta nfproto ipv4 masquerade`);
   const out = [
     chain('dstnat', ['type nat hook prerouting priority dstnat; policy accept;', ...dstnat]),

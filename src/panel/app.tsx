@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { canonicalAddress } from '../domain/address.js';
 import { fromZodIssues, validateConfig, validateRule } from '../domain/config.js';
 import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
+import type { LearnProposal } from '../domain/learn/proposals.js';
 import type { HostDirectory, HostInfo } from '../domain/neighbours.js';
 import { findPreset, PRESETS, presetRuleInput } from '../domain/presets.js';
 import type { Family } from '../domain/types.js';
@@ -26,6 +27,7 @@ import {
 } from '../service/live-feed.js';
 import type { Service } from '../service/service.js';
 import { type Asset, loadAssets } from './assets.js';
+import { learnRoutes } from './learn-routes.js';
 import { hostAllowed, sameOrigin } from './origin.js';
 import { EMPTY_FIELDS, fieldsFromForm, fieldsFromRule, type RuleFields, ruleInput } from './rule-form.js';
 import {
@@ -370,6 +372,7 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
       status,
     );
   app.get('/rules', (c) => rulesPage(c));
+  learnRoutes(app, { service, clock, hostsOf, page });
 
   const formPage = (
     c: Context<Env>,
@@ -407,6 +410,20 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
     );
 
   app.get('/rules/new', (c) => {
+    // A proposal of learn mode: the normal form, filled in, to edit before saving.
+    const learned = c.req.query('learned');
+    if (learned !== undefined) {
+      let proposals: readonly LearnProposal[] = [];
+      try {
+        proposals = service.learn.proposals();
+      } catch {
+        // no session yet: an empty form
+      }
+      const proposal = proposals.find((p) => String(p.id) === learned);
+      const checked = proposal ? validateRule(proposal.rule) : undefined;
+      const fields = checked?.ok ? fieldsFromRule(checked.value) : EMPTY_FIELDS;
+      return formPage(c, { fields, action: '/rules/new' });
+    }
     const preset = findPreset(c.req.query('preset') ?? '');
     if (!preset) return formPage(c, { fields: EMPTY_FIELDS, action: '/rules/new' });
     const checked = validateRule(presetRuleInput(preset));

@@ -7,6 +7,7 @@ import type { Clock } from '../domain/clock.js';
 import type { ConfigStore } from '../domain/config-store.js';
 import type { Datapath } from '../domain/datapath.js';
 import type { EventHistory as HistoryPort, OpenEventHistory } from '../domain/event-history.js';
+import type { LearnRecorder } from '../domain/learn/recorder.js';
 import type { Logger } from '../domain/logger.js';
 import type { TriggerEvent } from './events.js';
 
@@ -41,4 +42,6 @@ export interface ServiceOptions {
   readonly freshReadWaitMs?: number;
   /** Leave the datapath (and its entries) in place on stop, for a restart that adopts them. */
   readonly keepTableOnStop?: boolean;
+  /** Records connections for learning sessions; without it, learning answers LEARN_UNAVAILABLE. */
+  readonly recorder?: LearnRecorder;
 }

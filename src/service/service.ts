@@ -17,6 +17,7 @@ import type { ServiceContext } from './context.js';
 import type { PublishedEvent, TriggerEvent } from './events.js';
 import { defaultStaleReadAfterMs, type Health, healthOf, metricsTextOf } from './health.js';
 import { ServiceHistory } from './history.js';
+import { type Learning, LearnSessions } from './learn-sessions.js';
 import { ServiceMetrics } from './metrics.js';
 import { KernelObserver } from './observer.js';
 import { checkPort, type PortCheck } from './port-check.js';
@@ -28,6 +29,8 @@ import { TableTracker } from './tracker.js';
 export type { ConfigChange, ReloadResult } from './config-changes.js';
 /** What `/health` reports. */
 export type { ComponentHealth, Health } from './health.js';
+/** Learning sessions. */
+export type { Learning, LearnStart, LearnStatus } from './learn-sessions.js';
 /** What the service receives. */
 export type { EventHistory, OpenHistory, ServiceOptions } from './ports.js';
 
@@ -40,6 +43,8 @@ export interface Service {
   readonly configPath: string;
   /** The running config. */
   readonly config: Config;
+  /** Learning sessions: watch a device, propose rules from what it did. */
+  readonly learn: Learning;
   /**
    * The trigger table now, with `openedAt` filled in (reads the datapath, emitting what changed). When the read
    * is slow (a hung nft, a long apply ahead of it) it answers with the last table read, marked `stale`.
@@ -100,6 +105,7 @@ class PorttriggerService implements Service {
   readonly #observer: KernelObserver;
   readonly #history: ServiceHistory;
   readonly #changes: ConfigChanges;
+  readonly #learn: LearnSessions;
   readonly #listeners = new Map<EventListener, (() => void) | undefined>();
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -137,6 +143,15 @@ class PorttriggerService implements Service {
       config,
       text,
     );
+    this.#learn = new LearnSessions(this.#ctx, {
+      recorder: options.recorder,
+      config: () => this.#changes.config,
+      createRule: (input) => this.createRule(input),
+    });
+  }
+
+  get learn(): Learning {
+    return this.#learn;
   }
 
   get config(): Config {
@@ -308,6 +323,8 @@ class PorttriggerService implements Service {
     if (this.#timer) clearTimeout(this.#timer);
     const { queue, log, tracker, datapath, clock } = this.#ctx;
     try {
+      // The recording rule and its listener go first: nothing of a session outlives the service.
+      await this.#learn.close().catch((error: unknown) => log.error('ending learning failed', { error }));
       await queue.run(async () => {
         if (this.#options.keepTableOnStop) {
           log.info('stopped; the porttrigger table stays in place', { entries: tracker.size });

@@ -108,6 +108,33 @@ describeKernel('porttrigger lab', () => {
     expect(existsSync(dirname(report.configPath))).toBe(false);
   }, 90_000);
 
+  it('learns a game whose ports nobody knows, applies the proposed rule, and the game works', async () => {
+    const r = await runCli(['lab', '--learn', '--no-wait', '--json', '--port', '0']);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      steps: { title: string; checks: { ok: boolean; text: string }[] }[];
+    };
+    expect(report.steps.map((s) => s.title)).toEqual([
+      expect.stringContaining('porttrigger watches PC 1'),
+      expect.stringContaining('PC 1 starts the game'),
+      expect.stringContaining('proposes a rule'),
+      expect.stringContaining('The proposed rule is applied'),
+    ]);
+    for (const step of report.steps) {
+      expect(step.checks.length).toBeGreaterThan(0);
+      for (const check of step.checks) expect(check, step.title).toMatchObject({ ok: true });
+    }
+    const texts = report.steps.flatMap((s) => s.checks.map((c) => c.text));
+    expect(texts).toContainEqual(
+      'proposal 1 of 1: "Learned tcp 6970", trigger tcp 6970, open udp 7000-7003, remote contacted',
+    );
+    expect(texts).toContainEqual(expect.stringContaining('reaches PC 1 (192.168.1.10): the game works'));
+    expect(report.ok).toBe(true);
+    expect(r.code).toBe(0);
+    expect(namespacesOf(r.pid)).toEqual([]);
+  }, 90_000);
+
   it('narrates each step with ✔ and prints the trigger table as it changes', async () => {
     const r = await runCli(['lab', '--no-wait', '--port', '0', '--timeout', '2']);
     expect(r.code).toBe(0);

@@ -43,7 +43,18 @@ async function startLabService(request: LabServiceRequest, ctx: CliContext) {
   const url = host.url!;
   const token = (await readFile(request.tokenFile, 'utf8')).trim();
   const api = new ApiClient({ baseUrl: url, token, fetch: ctx.fetch });
-  return { apiUrl: url, readTable: () => api.readTable(), stop: () => host.stop() };
+  return {
+    apiUrl: url,
+    readTable: () => api.readTable(),
+    stop: () => host.stop(),
+    learning: {
+      start: (request: { host: string; durationS: number }) => api.startLearning(request),
+      status: () => api.learnStatus(),
+      stop: () => api.stopLearning(),
+      proposals: () => api.learnProposals(),
+      apply: (id: number) => api.applyProposal(id),
+    },
+  };
 }
 
 function labJson(lab: RunningLab, cleanedUp: boolean) {
@@ -64,8 +75,13 @@ export const labCommand: Command = {
   spec: {
     name: 'lab',
     summary: 'demo: a virtual home network in namespaces, the real service and a narrated scenario',
-    usage: ['lab [--no-wait] [--timeout S] [--port N] [--json]'],
+    usage: ['lab [--learn] [--no-wait] [--timeout S] [--port N] [--json]'],
     options: {
+      learn: {
+        type: 'boolean',
+        description:
+          'play learn mode: a game whose ports nobody knows is watched, its rule proposed and applied',
+      },
       'no-wait': { type: 'boolean', description: 'clean up and exit right after the scenario (tests, CI)' },
       timeout: {
         type: 'string',
@@ -118,6 +134,7 @@ export const labCommand: Command = {
         idleTimeout,
         preferredPort,
         signal: aborter.signal,
+        scenario: booleanOption(args, 'learn') ? 'learning' : 'triggering',
       });
       try {
         const checks = lab.steps.flatMap((s) => s.checks);

@@ -2,12 +2,13 @@
 import type { Child } from 'hono/jsx';
 
 /** The pages of the navigation. */
-export type PageId = 'overview' | 'rules' | 'table' | 'check' | 'history';
+export type PageId = 'overview' | 'rules' | 'table' | 'learn' | 'check' | 'history';
 
 const NAV: readonly { id: PageId; href: string; label: string }[] = [
   { id: 'overview', href: '/', label: 'Overview' },
   { id: 'rules', href: '/rules', label: 'Rules' },
   { id: 'table', href: '/table', label: 'Live table' },
+  { id: 'learn', href: '/learn', label: 'Find ports' },
   { id: 'check', href: '/check', label: 'Port check' },
   { id: 'history', href: '/history', label: 'History' },
 ];

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeRecorder } from '../../test/service/fake-recorder.js';
+import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import { createApp } from '../api/app.js';
+import { runCli } from './cli.js';
+import { parseDuration } from './commands/learn.js';
+import { type CliContext, captureOutput, NO_SIGNALS } from './context.js';
+
+const TOKEN = 'secret-token';
+const SERVER = '203.0.113.10';
+let dir: string;
+let tokenFile: string;
+let fx: Fixture | undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'porttrigger-learn-cli-'));
+  tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, `${TOKEN}\n`);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await fx?.cleanup();
+  fx = undefined;
+});
+
+async function run(argv: string[], service: Fixture['service'], answer?: string) {
+  const app = createApp({ service, token: TOKEN });
+  const stdout = captureOutput();
+  const stderr = captureOutput();
+  const ctx: CliContext = {
+    stdout,
+    stderr,
+    env: {},
+    cwd: dir,
+    onSignal: NO_SIGNALS,
+    fetch: ((input: string | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch,
+    version: '0.0.0-test',
+    isRoot: false,
+    ...(answer !== undefined ? { ask: async () => answer } : {}),
+  };
+  const code = await runCli([...argv, '--api', 'http://127.0.0.1:1', '--token-file', tokenFile], ctx);
+  return { code, out: stdout.text(), err: stderr.text() };
+}
+
+describe('porttrigger learn', () => {
+  it('learns for the time given, prints what it sees live, then the proposals', async () => {
+    const recorder = new FakeRecorder();
+    recorder.onStart = () => recorder.seeApplication(Date.now(), LAN1, SERVER);
+    fx = await startFixture({ recorder });
+    const r = await run(['learn', '--host', LAN1, '--for', '1s'], fx.service);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Learning from ${LAN1} until`);
+    expect(r.out).toMatch(new RegExp(`out  ${LAN1} connected to ${SERVER} tcp 6970`));
+    expect(r.out).toContain(`in   ${SERVER} tried udp 8002 (nothing forwarded it)`);
+    expect(r.out).toContain('Seen: 1 outbound connection, 3 inbound attempts.');
+    expect(r.out).toContain('1. Learned tcp 6970 (high confidence)');
+    expect(r.out).toContain('   trigger tcp 6970; open udp 8000-8002; remote contacted; idle timeout 60 s');
+    expect(recorder.running).toBe(0);
+  });
+
+  it('applies a proposal of the last session after confirmation, and not when refused', async () => {
+    const recorder = new FakeRecorder();
+    recorder.onStart = () => recorder.seeApplication(Date.now(), LAN1, SERVER);
+    fx = await startFixture({ recorder });
+    expect((await run(['learn', '--for', '1', '--json'], fx.service)).code).toBe(0);
+
+    const refused = await run(['learn', '--last', '--apply', '1'], fx.service, 'n');
+    expect(refused.out).toContain('Nothing added.');
+    expect(readFileSync(fx.configPath, 'utf8')).not.toContain('Learned');
+
+    const nobody = await run(['learn', '--last', '--apply', '1'], fx.service);
+    expect(nobody.code).toBe(2);
+    expect(nobody.err).toContain('add --yes');
+
+    const yes = await run(['learn', '--last', '--apply', '1'], fx.service, 'yes');
+    expect(yes.out).toContain('Added rule "Learned tcp 6970"; it is applied.');
+    expect(readFileSync(fx.configPath, 'utf8')).toContain('Learned tcp 6970');
+
+    const json = await run(['learn', '--last', '--json'], fx.service);
+    const body = JSON.parse(json.out);
+    expect(body.session).toMatchObject({
+      state: 'finished',
+      endReason: 'time-limit',
+      outbound: 1,
+      inbound: 3,
+    });
+    expect(body.proposals[0].conflicts).toContain('rule "Learned tcp 6970" already triggers on tcp 6970');
+
+    const missing = await run(['learn', '--last', '--apply', '9', '--yes'], fx.service);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toContain('no proposal number 9');
+  });
+
+  it('refuses a bad duration, a second session and a datapath that cannot record', async () => {
+    fx = await startFixture();
+    const unavailable = await run(['learn', '--for', '1'], fx.service);
+    expect(unavailable.code).toBe(5);
+    expect(unavailable.err).toContain('cannot record');
+    expect((await run(['learn', '--for', 'soon'], fx.service)).code).toBe(3);
+    expect((await run(['learn', '--for', '2h'], fx.service)).code).toBe(3);
+    expect(parseDuration('5m')).toBe(300);
+    expect(parseDuration('90s')).toBe(90);
+    expect(parseDuration('1h')).toBe(3600);
+    await fx.cleanup();
+    const recorder = new FakeRecorder();
+    fx = await startFixture({ recorder });
+    await fx.service.learn.start({});
+    const busy = await run(['learn', '--for', '1', '--json'], fx.service);
+    expect(busy.code).toBe(3);
+    expect(JSON.parse(busy.err).error.code).toBe('LEARN_ACTIVE');
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * Learn mode with real packets: the service in the router namespace of a virtual network records a LAN
+ * device's outbound connections and the inbound attempts nothing forwarded, proposes the rule, and the rule it
+ * proposes works. The recording exists only while a session runs.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
+import { createLogger, silentLogger } from '../../src/adapters/logger.js';
+import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
+import { describeKernel } from '../harness/kernel-gate.js';
+
+const A = LAB_ADDRESSES;
+const LAN1 = A.hosts.lan1.ipv4;
+const WAN1 = A.hosts.wan1.ipv4;
+const WAN2 = A.hosts.wan2.ipv4;
+const GATEWAY = A.router.wan.ipv4;
+// How long "not delivered" is waited for: packets take microseconds, a loaded machine reports them late.
+const SILENCE_MS = 1_500;
+
+function configText(dir: string): string {
+  return `interfaces:
+  lan: [br-lan]
+  wan: [wan0]
+mode: standalone
+rules:
+  - name: game
+    trigger: [{ protocol: udp, ports: "5000" }]
+    open: [{ protocol: udp, ports: "9000" }]
+api:
+  listen: 127.0.0.1:0
+  tokenFile: ${join(dir, 'token')}
+events:
+  database: ${join(dir, 'events.db')}
+  retentionDays: 1
+  maxEvents: 1000
+`;
+}
+
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
+
+describeKernel('learn mode in a virtual network', () => {
+  let net: VirtualNetwork;
+  let dir: string;
+  let host: ServiceHost;
+  let token: string;
+  let tokens = 0;
+  const nextToken = () => `learn${process.pid}-${++tokens}`;
+
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by matchers, not by types
+  async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${host.url}/api/v1${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  async function dstnat(): Promise<string> {
+    return (await net.exec('router', 'nft', ['list', 'chain', 'inet', 'porttrigger', 'dstnat'])).stdout;
+  }
+
+  /** Running `conntrack -E` processes inside our router namespace that listen for the learning mark. */
+  async function learnListeners(): Promise<string[]> {
+    const { stdout } = await runProgram('ip', ['netns', 'pids', net.namespaces.router]);
+    const commands = stdout
+      .split('\n')
+      .filter((pid) => /^\d+$/.test(pid))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        } catch {
+          return ''; // ended meanwhile
+        }
+      });
+    return commands.filter((c) => c.startsWith('conntrack -E') && c.includes('0x10000000/0x10000000'));
+  }
+
+  /** The simulated game: lan1 connects to the server's tcp 6970 and keeps the connection. */
+  async function gameConnects(): Promise<string> {
+    const result = await net.host('lan1').connectTcp({ to: WAN1, port: 6970 });
+    if (!result.ok) throw new Error(`the game client could not connect: ${result.error}`);
+    return result.conn;
+  }
+
+  async function callBack(from: 'wan1' | 'wan2', ports: readonly number[]): Promise<void> {
+    for (const port of ports) await net.host(from).sendUdp({ to: GATEWAY, port, token: nextToken() });
+  }
+
+  /** A scan of scattered tcp and udp ports of the gateway from wan2, which nobody contacted. */
+  async function scan(): Promise<void> {
+    for (const port of [22, 80, 443, 3389, 8080, 12345, 23456, 34567, 45678, 55555]) {
+      const r = await net.host('wan2').connectTcp({ to: GATEWAY, port, timeoutMs: 500 });
+      if (r.ok) await net.host('wan2').closeTcp(r.conn);
+    }
+    await callBack('wan2', [1900, 5353, 27960, 41000, 60001]);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pt-learn-'));
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(configPath, configText(dir));
+    net = await createVirtualNetwork({ prefix: 'ptl' });
+    await Promise.all([net.host('wan1').listen('tcp', 6970), net.host('lan1').listen('udp', 7001)]);
+    host = await startServiceHost({
+      configPath,
+      netns: net.namespaces.router,
+      logger: process.env['PT_DEBUG'] ? createLogger({ level: 'debug', sink: process.stderr }) : silentLogger,
+    });
+    token = readFileSync(join(dir, 'token'), 'utf8').trim();
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await net?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has no learning rule and no listener outside a session', async () => {
+    expect(await dstnat()).not.toMatch(/learning/);
+    expect(await learnListeners()).toEqual([]);
+    expect((await api('/learn')).body).toMatchObject({ state: 'idle' });
+    expect((await api('/learn/proposals')).body.error.code).toBe('LEARN_NOT_FOUND');
+  });
+
+  it('learns the game: exactly its rule with remote contacted, the scan proposes nothing, the rule works', async () => {
+    const start = await api('/learn/start', {
+      method: 'POST',
+      body: JSON.stringify({ host: LAN1, durationS: 120 }),
+    });
+    expect(start.status).toBe(201);
+    expect(await dstnat()).toMatch(/learning: inbound attempts/);
+    expect(await dstnat()).toContain(`ip saddr ${LAN1}`);
+    expect(await learnListeners()).toHaveLength(1);
+    expect((await api('/learn/start', { method: 'POST', body: '{}' })).body.error.code).toBe('LEARN_ACTIVE');
+
+    const conn = await gameConnects();
+    await callBack('wan1', [7000, 7001, 7002, 7003]);
+    await scan();
+    await expect
+      .poll(async () => (await api('/learn')).body, { timeout: 10_000 })
+      .toMatchObject({ outbound: 1, inbound: 4 + 15 });
+    const { body: status } = await api('/learn');
+    const outbound = status.recent.find((c: { direction: string }) => c.direction === 'outbound');
+    expect(outbound).toMatchObject({ protocol: 'tcp', source: LAN1, destination: WAN1, port: 6970 });
+
+    const { body } = await api('/learn/proposals');
+    expect(body.proposals).toHaveLength(1);
+    expect(body.proposals[0]).toMatchObject({
+      id: 1,
+      rule: {
+        trigger: [{ protocol: 'tcp', ports: '6970' }],
+        open: [{ protocol: 'udp', ports: '7000-7003' }],
+        remote: 'contacted',
+      },
+      confidence: 'high',
+      sources: [WAN1],
+      conflicts: [],
+    });
+    expect(body.proposals[0].evidence).toMatch(
+      new RegExp(
+        `^4 inbound attempts on udp 7000-7003 from ${WAN1}, .* after ${LAN1} connected to ${WAN1} tcp 6970$`,
+      ),
+    );
+
+    // Saved while the session runs: the apply rebuilds the table, and the recording stays in it.
+    const applied = await api('/learn/proposals/1/apply', { method: 'POST' });
+    expect(applied.status).toBe(201);
+    expect(applied.body.rule).toMatchObject({ name: 'Learned tcp 6970', remote: 'contacted' });
+    expect(await dstnat()).toMatch(/learning: inbound attempts/);
+
+    // The learned rule works: a new game connection opens the ports to the server it contacted.
+    await net.host('lan1').closeTcp(conn);
+    const again = await gameConnects();
+    const t = nextToken();
+    await net.host('wan1').sendUdp({ to: GATEWAY, port: 7001, token: t });
+    expect(await net.host('lan1').waitFor(t, 10_000)).not.toBeNull();
+    const other = nextToken();
+    await net.host('wan2').sendUdp({ to: GATEWAY, port: 7001, token: other });
+    expect(await net.host('lan1').waitFor(other, SILENCE_MS)).toBeNull();
+    await net.host('lan1').closeTcp(again);
+
+    const stopped = await api('/learn/stop', { method: 'POST' });
+    expect(stopped.body).toMatchObject({ state: 'finished', endReason: 'stopped' });
+    expect(await dstnat()).not.toMatch(/learning/);
+    await expect.poll(learnListeners).toEqual([]);
+  });
+
+  it('proposes remote any when another server calls back', async () => {
+    await api('/learn/start', { method: 'POST', body: JSON.stringify({ host: LAN1, durationS: 120 }) });
+    const conn = await gameConnects();
+    await callBack('wan2', [7100, 7101, 7102, 7103]);
+    await expect.poll(async () => (await api('/learn')).body.inbound, { timeout: 10_000 }).toBe(4);
+    const { body } = await api('/learn/proposals');
+    expect(body.proposals).toHaveLength(1);
+    expect(body.proposals[0]).toMatchObject({
+      rule: {
+        trigger: [{ protocol: 'tcp', ports: '6970' }],
+        open: [{ protocol: 'udp', ports: '7100-7103' }],
+      },
+      sources: [WAN2],
+    });
+    expect(body.proposals[0].rule.remote).toBe('any');
+    await net.host('lan1').closeTcp(conn);
+    await api('/learn/stop', { method: 'POST' });
+  });
+
+  it('ends by itself at its time limit and leaves no rule and no listener behind', async () => {
+    const start = await api('/learn/start', { method: 'POST', body: JSON.stringify({ durationS: 2 }) });
+    expect(start.body).toMatchObject({ state: 'running' });
+    expect(start.body.host).toBeUndefined();
+    expect(await dstnat()).toMatch(/learning: outbound/);
+    await expect
+      .poll(async () => (await api('/learn')).body, { timeout: 15_000, interval: 200 })
+      .toMatchObject({ state: 'finished', endReason: 'time-limit' });
+    expect(await dstnat()).not.toMatch(/learning/);
+    await expect.poll(learnListeners).toEqual([]);
+  });
+
+  it('ends with the service: the table and the listener are gone', async () => {
+    await api('/learn/start', { method: 'POST', body: '{}' });
+    expect(await learnListeners()).toHaveLength(1);
+    await host.stop();
+    await expect.poll(learnListeners).toEqual([]);
+    const listed = await net.exec('router', 'nft', ['list', 'tables']);
+    expect(listed.stdout).not.toMatch(/porttrigger/);
+  });
+});
