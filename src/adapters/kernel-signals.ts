@@ -24,6 +24,9 @@ const OWN_WRITERS_KEPT = 256;
  */
 const CATCH_UP_MS = 300;
 
+/** How long `start` waits for the programs to run; a slow start is still reported by the status later. */
+const START_WAIT_MS = 3_000;
+
 /** The process ids of our own nft writes, so that the monitor can skip the changes we made. */
 export class OwnWriters {
   readonly #pids: number[] = [];
@@ -118,7 +121,19 @@ export function createKernelSignals(options: KernelSignalsOptions): DatapathSign
         if (!closed) listener(s);
       };
       const missing: string[] = [];
+      const started: Promise<void>[] = [];
+      const once = () => {
+        let done: () => void = () => undefined;
+        started.push(
+          new Promise<void>((resolve) => {
+            done = resolve;
+            setTimeout(resolve, START_WAIT_MS).unref();
+          }),
+        );
+        return () => done();
+      };
       if (onPath(conntrack)) {
+        const ran = once();
         watches.push(
           watchConntrack({
             filter: { types: ['new'], mark: { value: CT_MARK.notify, mask: CT_MARK.notify } },
@@ -127,10 +142,12 @@ export function createKernelSignals(options: KernelSignalsOptions): DatapathSign
             onEvent: (e) => emit({ kind: 'connection', at: e.at }),
             onStart: () => {
               state.connections = 'running';
+              ran();
               catchUp(emit);
             },
             onError: () => {
               state.connections = 'restarting';
+              ran();
               emit({ kind: 'lost', at: clock() });
             },
           }),
@@ -142,6 +159,7 @@ export function createKernelSignals(options: KernelSignalsOptions): DatapathSign
         );
       }
       if (onPath(nft)) {
+        const ran = once();
         watches.push(
           watchLines({
             program: nft,
@@ -150,10 +168,12 @@ export function createKernelSignals(options: KernelSignalsOptions): DatapathSign
             onLine: monitorReader(options.writers, () => emit({ kind: 'ruleset', at: clock() })),
             onStart: () => {
               state.ruleset = 'running';
+              ran();
               catchUp(emit);
             },
             onError: () => {
               state.ruleset = 'restarting';
+              ran();
               emit({ kind: 'lost', at: clock() });
             },
           }),
@@ -163,6 +183,7 @@ export function createKernelSignals(options: KernelSignalsOptions): DatapathSign
         missing.push(`${nft} cannot run: changes by other tools are seen at the slow reconciliation`);
       }
       state.detail = missing;
+      await Promise.all(started);
     },
     status(): DatapathSignalsStatus {
       return {
