@@ -25,6 +25,11 @@ const WAN1 = A.hosts.wan1.ipv4;
 const GATEWAY = A.router.wan.ipv4;
 /** Longer than any test waits: a test that passes did not need the safety net. */
 const RECONCILE_MS = 60_000;
+/**
+ * The goal is 2 s (bench measures it); tests run beside other suites on a loaded machine, so they only check
+ * that the repair came from the signal: well before the reconciliation.
+ */
+const RESTORE_BOUND_MS = 6_000;
 
 function configText(dir: string): string {
   return `interfaces:
@@ -212,9 +217,9 @@ describeKernel('the service observes the kernel by its signals', () => {
         expect((await entriesOf('voice')).map((e) => [e.holder, e.remote])).toEqual([[LAN1, WAN1]]);
         expect(await inconsistencies()).toEqual([]);
       },
-      { timeout: 4_000, interval: 50 },
+      { timeout: RESTORE_BOUND_MS, interval: 50 },
     );
-    expect(Date.now() - flushedAt).toBeLessThan(2_500);
+    expect(Date.now() - flushedAt).toBeLessThan(RESTORE_BOUND_MS);
     // The game entry, seen before the flush, is back too.
     expect((await entriesOf('game')).map((e) => e.holder)).toEqual([LAN1]);
     const t = token();
@@ -242,10 +247,10 @@ describeKernel('the service observes the kernel by its signals', () => {
         await nft('flush', kind, 'inet', 'porttrigger', name);
         const flushedAt = Date.now();
         await vi.waitFor(async () => expect(await inconsistencies(), logs.slice(-5).join('\n')).toEqual([]), {
-          timeout: 4_000,
+          timeout: RESTORE_BOUND_MS,
           interval: 50,
         });
-        expect(Date.now() - flushedAt).toBeLessThan(2_500);
+        expect(Date.now() - flushedAt).toBeLessThan(RESTORE_BOUND_MS);
         // What forwards is what the table shows.
         const game = await entriesOf('game');
         expect(await inbound(7000)).toBe(game.length > 0 ? 'lan1' : undefined);
