@@ -13,7 +13,7 @@ import type { Config, TriggerEntry, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { findInconsistencies, planRepair } from '../nft/consistency.js';
 import type { Plan } from '../nft/plan.js';
-import { planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
+import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
 import { readTriggerTable } from '../nft/read-back.js';
 import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
 import { renderApplyScript, renderElementScript, renderRemoveScript } from '../nft/render.js';
@@ -69,6 +69,18 @@ function vanished(error: unknown): boolean {
 function hasRule(doc: unknown, chain: string): boolean {
   const list = (doc as { nftables?: unknown[] }).nftables ?? [];
   return list.some((o) => (o as { rule?: { chain?: string } }).rule?.chain === chain);
+}
+
+/**
+ * The dispatch maps whose elements are not what the plan put there (another tool flushed or edited one): the
+ * sets and chains would look intact while no trigger or inbound connection reaches a rule.
+ */
+function dispatchProblems(plan: Plan, doc: unknown): string[] {
+  const list = (doc as { nftables?: { map?: { name?: string; elem?: unknown[] } }[] }).nftables ?? [];
+  const counts = new Map(list.filter((o) => o.map).map((o) => [o.map?.name, o.map?.elem?.length ?? 0]));
+  return DISPATCH_MAPS.filter((m) => plan.dispatch[m].length > 0)
+    .filter((m) => counts.get(m) !== plan.dispatch[m].length)
+    .map((m) => `dispatch map ${m}: ${counts.get(m) ?? 0} of ${plan.dispatch[m].length} elements`);
 }
 
 /** The nftables implementation of the {@link Datapath} port: the kernel does the packet work. */
@@ -222,7 +234,7 @@ export class KernelDatapath implements Datapath {
     const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
     const rules = probe === undefined || hasRule(listing.chains, probe);
     const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n));
-    const problems = findInconsistencies(plan, state);
+    const problems = [...dispatchProblems(plan, listing.maps), ...findInconsistencies(plan, state)];
     return {
       table,
       intact: setsThere && rules && problems.length === 0,

@@ -112,6 +112,15 @@ describeKernel('restoring the kernel datapath after another tool', () => {
     expect(await reachesLan1()).toBe(false);
   });
 
+  it('finds a flushed dispatch map, which leaves sets and chains looking intact, and applies it again', async () => {
+    await net.exec('router', 'nft', ['flush', 'map', 'inet', 'porttrigger', 'dnat4']);
+    const broken = await datapath.read();
+    expect(broken.intact).toBe(false);
+    expect(broken.problems).toEqual(['dispatch map dnat4: 0 of 1 elements']);
+    await datapath.apply(CONFIG, NOTHING);
+    expect(await datapath.read()).toMatchObject({ intact: true });
+  });
+
   /** Forgets the tracked connections, so that a restore has only the kernel's sets to go on. */
   async function conntrackFlush(): Promise<void> {
     await net.exec('router', 'conntrack', ['-F']).catch(() => undefined);
