@@ -14,6 +14,8 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** Run inside this network namespace (`ip netns exec NAME ...`). */
   readonly netns?: string;
+  /** Told the process id once the program is started (`ip netns exec` execs it, so the id is its own). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** Thrown when a program cannot be started or exits non-zero. */
@@ -114,6 +116,7 @@ export function runProgram(
     );
     // A program that does not read its input closes the pipe: that is its business, not a crash of ours.
     child.stdin?.on('error', () => undefined);
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     if (options.input !== undefined) child.stdin?.end(options.input);
     else child.stdin?.end();
   });

@@ -1,13 +1,21 @@
 import { canonicalAddress } from '../domain/address.js';
-import type { ApplyReport, Datapath, DatapathReading, ReleaseSelector } from '../domain/datapath.js';
+import type {
+  ApplyReport,
+  Datapath,
+  DatapathReading,
+  ReadScope,
+  ReleaseSelector,
+} from '../domain/datapath.js';
+import { PorttriggerError } from '../domain/errors.js';
 import type { LearnCapture } from '../domain/learn/recorder.js';
 import { SerialQueue } from '../domain/serial-queue.js';
-import type { Config, TriggerTable } from '../domain/types.js';
+import type { Config, TriggerEntry, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
+import { findInconsistencies, planRepair } from '../nft/consistency.js';
 import type { Plan } from '../nft/plan.js';
-import { planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
+import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
 import { readTriggerTable } from '../nft/read-back.js';
-import { entryKey, planRefresh } from '../nft/refresh.js';
+import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
 import { renderApplyScript, renderElementScript, renderRemoveScript } from '../nft/render.js';
 import { planEntryChanges, releaseElements } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
@@ -57,6 +65,24 @@ function vanished(error: unknown): boolean {
   return error instanceof NftError && /No such file or directory/.test(error.message);
 }
 
+/** Whether a listing of our table has a rule in `chain`. */
+function hasRule(doc: unknown, chain: string): boolean {
+  const list = (doc as { nftables?: unknown[] }).nftables ?? [];
+  return list.some((o) => (o as { rule?: { chain?: string } }).rule?.chain === chain);
+}
+
+/**
+ * The dispatch maps whose elements are not what the plan put there (another tool flushed or edited one): the
+ * sets and chains would look intact while no trigger or inbound connection reaches a rule.
+ */
+function dispatchProblems(plan: Plan, doc: unknown): string[] {
+  const list = (doc as { nftables?: { map?: { name?: string; elem?: unknown[] } }[] }).nftables ?? [];
+  const counts = new Map(list.filter((o) => o.map).map((o) => [o.map?.name, o.map?.elem?.length ?? 0]));
+  return DISPATCH_MAPS.filter((m) => plan.dispatch[m].length > 0)
+    .filter((m) => counts.get(m) !== plan.dispatch[m].length)
+    .map((m) => `dispatch map ${m}: ${counts.get(m) ?? 0} of ${plan.dispatch[m].length} elements`);
+}
+
 /** The nftables implementation of the {@link Datapath} port: the kernel does the packet work. */
 export class KernelDatapath implements Datapath {
   readonly #nft: NftRunner;
@@ -65,6 +91,7 @@ export class KernelDatapath implements Datapath {
   /** A learning session's recording: part of every apply while it is set. */
   #capture: LearnCapture | undefined;
   readonly #conntrack: ConntrackRunner | undefined;
+  readonly #onRefreshError: ((error: unknown) => void) | undefined;
   readonly #keeper: EntryKeeper | undefined;
   /** The expiries the last refreshes set, to the millisecond: read-back only has whole seconds. */
   #extended = new Map<string, number>();
@@ -75,6 +102,7 @@ export class KernelDatapath implements Datapath {
     this.#nft = options.nft;
     this.#clock = options.clock ?? Date.now;
     this.#conntrack = options.conntrack;
+    this.#onRefreshError = options.onRefreshError;
     this.#keeper = options.conntrack
       ? new EntryKeeper({
           refresh: () => this.refreshFromConntrack(),
@@ -84,15 +112,14 @@ export class KernelDatapath implements Datapath {
       : undefined;
   }
 
-  /** Reads our table: sets with elements, map and chain names. */
+  /** Reads our table in one listing: sets and target maps with elements, map and chain names. */
   async readState(): Promise<KernelState> {
-    const sets = await this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]);
-    if (sets === null) return parseKernelState(null);
-    const [maps, chains] = await Promise.all([
-      this.#nft.listJson(['list', 'maps', 'inet']),
-      this.#nft.listJson(['list', 'chains', 'inet']),
-    ]);
-    return parseKernelState({ sets, maps, chains });
+    return parseKernelState(await this.#listTable());
+  }
+
+  async #listTable(): Promise<{ sets: unknown; maps: unknown; chains: unknown } | null> {
+    const doc = await this.#nft.listJson(['list', 'table', 'inet', TABLE_NAME]);
+    return doc === null ? null : { sets: doc, maps: doc, chains: doc };
   }
 
   /**
@@ -107,16 +134,21 @@ export class KernelDatapath implements Datapath {
   async #applyNow(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
     const planned = planConfig(config);
     const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
+    // A restore also brings back entries opened after the service last read (their trigger connections say
+    // who holds them), and repairs entries another tool broke by flushing one of their sets.
+    const known = remembered ? await this.#knownEntries(plan, remembered) : undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await this.readState();
-      const changes = planEntryChanges(plan, state, remembered, this.#clock());
+      const now = this.#clock();
+      const changes = planEntryChanges(plan, state, known, now);
+      const repair = known ? planRepair(plan, state, known.entries, now) : undefined;
       const existing = {
         table: state.table,
         sets: new Set(state.sets.keys()),
         maps: state.maps,
         chains: state.chains,
       };
-      const script = renderApplyScript(plan, existing, changes.elements);
+      const script = renderApplyScript(plan, existing, [...changes.elements, ...(repair?.elements ?? [])]);
       try {
         // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
         await this.#nft.apply(script);
@@ -126,7 +158,10 @@ export class KernelDatapath implements Datapath {
       }
       this.#plan = plan;
       this.#keeper?.start();
-      return { kept: changes.kept, dropped: changes.dropped };
+      return {
+        kept: changes.kept + (repair?.restored ?? 0),
+        dropped: changes.dropped + (repair?.dropped ?? 0),
+      };
     }
   }
 
@@ -152,32 +187,59 @@ export class KernelDatapath implements Datapath {
     });
   }
 
+  /** The remembered entries, with those that marked trigger connections show and the table does not. */
+  async #knownEntries(plan: Plan, remembered: TriggerTable): Promise<TriggerTable> {
+    if (!this.#conntrack) return remembered;
+    let derived: TriggerEntry[];
+    try {
+      const [connections, timeouts] = await Promise.all([
+        this.#conntrack.listMarked(),
+        this.#conntrack.timeouts(),
+      ]);
+      derived = entriesFromConnections(plan, connections, timeouts, this.#clock());
+    } catch {
+      // Without the tracker a restore still brings back what the service saw.
+      return remembered;
+    }
+    const byRule = (e: TriggerEntry) => `${e.rule}\u0000${e.family}\u0000${e.remote ?? ''}`;
+    const seen = new Set(remembered.entries.map(byRule));
+    return {
+      ...remembered,
+      entries: [...remembered.entries, ...derived.filter((e) => !seen.has(byRule(e)))],
+    };
+  }
+
   /**
-   * The trigger table and whether our table is intact, from one listing of the sets and one of a chain that
-   * the plan fills with rules (`nft flush table` keeps the sets but empties every chain). A listing that fails
-   * is a failure (thrown), not a table that is gone.
+   * The trigger table and whether our table is intact. `entries`: one listing of the sets. `full`: one listing
+   * of the whole table, which also shows whether the plan's chains still hold their rules (`nft flush table`
+   * keeps the sets but empties every chain) and whether every entry's elements are all there. A listing that
+   * fails is a failure (thrown), not a table that is gone.
    */
-  async read(): Promise<DatapathReading> {
+  async read(scope: ReadScope = 'full'): Promise<DatapathReading> {
     const now = this.#clock();
     const plan = this.#plan;
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
-    const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
-    const [sets, forward] = await Promise.all([
-      this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]),
-      probe
-        ? this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, probe])
-        : Promise.resolve({ nftables: [{ rule: {} }] }),
-    ]);
-    const state = parseKernelState(
-      sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
-    );
+    if (scope === 'entries') {
+      const sets = await this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]);
+      const state = parseKernelState(
+        sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
+      );
+      const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
+      return { table: readTriggerTable(plan, state, now), intact: sets !== null && setsThere };
+    }
+    const listing = await this.#listTable();
+    const state = parseKernelState(listing);
     const table = readTriggerTable(plan, state, now);
-    if (sets === null || forward === null) return { table, intact: false };
-    const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
-    const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
-      (o) => 'rule' in (o as object),
-    );
-    return { table, intact: setsThere && rules.length > 0 };
+    if (listing === null) return { table, intact: false };
+    const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
+    const rules = probe === undefined || hasRule(listing.chains, probe);
+    const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n));
+    const problems = [...dispatchProblems(plan, listing.maps), ...findInconsistencies(plan, state)];
+    return {
+      table,
+      intact: setsThere && rules && problems.length === 0,
+      ...(problems.length > 0 ? { problems } : {}),
+    };
   }
 
   release(selector: ReleaseSelector): Promise<number> {
@@ -187,7 +249,7 @@ export class KernelDatapath implements Datapath {
       const holder = selector.holder === undefined ? undefined : canonicalAddress(selector.holder);
       const remote = selector.remote === undefined ? undefined : canonicalAddress(selector.remote);
       for (let attempt = 1; ; attempt++) {
-        const { table } = await this.read();
+        const { table } = await this.read('entries');
         const selected = table.entries.filter(
           (e) =>
             e.rule === selector.rule &&
@@ -223,12 +285,24 @@ export class KernelDatapath implements Datapath {
       const idle = { entries: 0, connections: 0, extended: 0, nextCheckAt: now + pause };
       if (!plan || !this.#conntrack || plan.rules.length === 0)
         return { ...idle, nextCheckAt: now + MAX_PAUSE_MS };
-      const { table } = await this.read();
+      const { table } = await this.read('entries');
       if (table.entries.length === 0) return idle;
-      const [connections, timeouts] = await Promise.all([
-        this.#conntrack.listMarked(),
-        this.#conntrack.timeouts(),
-      ]);
+      let connections: Awaited<ReturnType<ConntrackRunner['listMarked']>>;
+      let timeouts: Awaited<ReturnType<ConntrackRunner['timeouts']>>;
+      try {
+        [connections, timeouts] = await Promise.all([
+          this.#conntrack.listMarked(),
+          this.#conntrack.timeouts(),
+        ]);
+      } catch (error) {
+        // Without the program, trying every second helps nobody: say it once a long pause, entries then close
+        // idleTimeout after their last new connection (the kernel's own timeout).
+        if (error instanceof PorttriggerError && error.code === 'EXEC_MISSING') {
+          this.#onRefreshError?.(error);
+          return { ...idle, nextCheckAt: now + MAX_PAUSE_MS };
+        }
+        throw error;
+      }
       const refresh = planRefresh(plan, table, connections, timeouts, this.#clock(), this.#extended);
       if (refresh.elements.length > 0) await this.#nft.apply(renderElementScript(refresh.elements));
       const known = new Map<string, number>();
@@ -274,15 +348,17 @@ export class KernelDatapath implements Datapath {
 export function createKernelDatapath(
   options: {
     netns?: string;
-    /** The nft program and its timeouts (tests point it at a program that hangs). */
+    /** The nft program, its timeouts, and who hears of its writes (the ruleset monitor's own-writer filter). */
     nft?: Omit<NftRunnerOptions, 'netns'>;
+    /** The conntrack program (tests point it at a missing one). */
+    conntrackBinary?: string;
   } & Omit<KernelDatapathOptions, 'nft' | 'conntrack'> = {},
 ): KernelDatapath {
-  const { netns, nft, ...rest } = options;
+  const { netns, nft, conntrackBinary, ...rest } = options;
   const where = netns ? { netns } : {};
   return new KernelDatapath({
     ...rest,
     nft: createNftRunner({ ...nft, ...where }),
-    conntrack: createConntrackRunner(where),
+    conntrack: createConntrackRunner({ ...where, ...(conntrackBinary ? { binary: conntrackBinary } : {}) }),
   });
 }

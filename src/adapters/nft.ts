@@ -43,6 +43,11 @@ export interface NftRunnerOptions {
   readonly listTimeoutMs?: number;
   /** Scripts: apply and check (default {@link APPLY_TIMEOUT_MS}). */
   readonly applyTimeoutMs?: number;
+  /**
+   * Told the process id of every nft that writes (applies a script), so that the ruleset monitor can tell our
+   * own changes from another tool's.
+   */
+  readonly onWrite?: (pid: number) => void;
 }
 
 /** Whether a program name resolves to an executable file on PATH (or is one, given with a slash). */
@@ -91,7 +96,7 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
   const bin = options.binary ?? 'nft';
   // A listing of 65,000 elements takes well under a second and an apply of 10,000 rules a few: the timeouts
   // leave room for a slow machine, and a hung nft is reported instead of blocking the caller for minutes.
-  const exec = (args: readonly string[], input?: string) =>
+  const exec = (args: readonly string[], input?: string, onSpawn?: (pid: number) => void) =>
     runProgram(bin, args, {
       timeoutMs:
         input === undefined
@@ -99,6 +104,7 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
           : (options.applyTimeoutMs ?? APPLY_TIMEOUT_MS),
       ...(input !== undefined ? { input } : {}),
       ...(options.netns ? { netns: options.netns } : {}),
+      ...(onSpawn ? { onSpawn } : {}),
     });
   const hasOurTable = async (): Promise<boolean> => {
     const { stdout } = await exec(['-j', 'list', 'tables', 'inet']).catch((e: unknown) => {
@@ -121,7 +127,7 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
       });
     },
     async apply(script) {
-      await exec(['-f', '-'], script).catch((e) => {
+      await exec(['-f', '-'], script, options.onWrite).catch((e) => {
         throw failure(e, 'refused', 'ruleset', bin);
       });
     },

@@ -280,6 +280,8 @@ export const reloadReply = z.object({
 
 const componentStatus = z.enum(['ok', 'failing']);
 
+const signalStream = z.enum(['running', 'restarting', 'unavailable']);
+
 /** `GET /health`. */
 export const healthReply = z.object({
   status: z.enum(['ok', 'degraded']),
@@ -291,6 +293,17 @@ export const healthReply = z.object({
     error: z.string().optional(),
     entries: z.number().int(),
     lastReadAt: ms.optional(),
+    signals: z
+      .object({
+        connections: signalStream,
+        ruleset: signalStream,
+        detail: z.string().optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          'The kernel signals the service reads on (connection tracker events, ruleset monitor); a stream that is not running leaves changes to the slow reconciliation, and detail says why.',
+      }),
   }),
   eventStore: z.object({
     status: componentStatus,

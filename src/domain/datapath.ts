@@ -24,7 +24,16 @@ export interface DatapathReading {
    * service then applies again with the entries it remembers.
    */
   readonly intact: boolean;
+  /** What a full read found broken (another tool flushed or edited one of our sets), in words. */
+  readonly problems?: readonly string[];
 }
+
+/**
+ * How much a read looks at: `entries` only the sets that hold entries and records (after a new connection);
+ * `full` also whether everything the last apply installed is there and consistent (after another tool's change,
+ * and at the slow reconciliation).
+ */
+export type ReadScope = 'entries' | 'full';
 
 /**
  * The port that both implementations of the semantics provide: the reference model and the kernel datapath.
@@ -37,8 +46,8 @@ export interface Datapath {
    * they had left.
    */
   apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport>;
-  /** The trigger table as it is now and whether the datapath is intact, from one read. */
-  read(): Promise<DatapathReading>;
+  /** The trigger table as it is now and whether the datapath is intact, from one read (default `full`). */
+  read(scope?: ReadScope): Promise<DatapathReading>;
   /** Drops the selected entries now; resolves with how many were dropped. */
   release(selector: ReleaseSelector): Promise<number>;
   /** Removes everything this datapath installed. */

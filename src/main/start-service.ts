@@ -5,6 +5,7 @@
 import { createConfigFileStore } from '../adapters/config-file.js';
 import { EventStore } from '../adapters/event-store.js';
 import { createKernelDatapath } from '../adapters/kernel-datapath.js';
+import { createKernelSignals, OwnWriters } from '../adapters/kernel-signals.js';
 import { createLearnRecorder } from '../adapters/learn-recorder.js';
 import type { NftRunnerOptions } from '../adapters/nft.js';
 import type { Clock } from '../domain/clock.js';
@@ -28,10 +29,12 @@ export interface KernelServiceOptions {
    * point it at a program that hangs); neither the config file, the daemon's arguments nor the API reach it.
    */
   readonly nft?: Omit<NftRunnerOptions, 'netns'>;
-  /** How often the trigger table is read back (default: the service's). */
-  readonly pollIntervalMs?: number;
   /** How old the last successful read may be before `/health` says degraded (default: the service's). */
   readonly staleReadAfterMs?: number;
+  /** The slow full read of the safety net (default 30 s); signals and due expiries wake the service between. */
+  readonly reconcileIntervalMs?: number;
+  /** The conntrack program (tests point it at a missing one to run without the connection signals). */
+  readonly conntrackBinary?: string;
 }
 
 /** Opens the SQLite event history at `settings.database`. */
@@ -44,27 +47,37 @@ export const openSqliteHistory: OpenHistory = (settings, clock) =>
   });
 
 /**
- * Starts the service on nftables: validates the config file, applies it, then polls the kernel.
+ * Starts the service on nftables: validates the config file, applies it, then reads the kernel when it signals
+ * a change (conntrack events of our marks, `nft monitor` for other tools' changes).
  * @example const service = await startKernelService({ configPath: '/etc/porttrigger/config.yaml', logger })
  */
 export function startKernelService(options: KernelServiceOptions): Promise<Service> {
   const clock = options.clock ?? Date.now;
+  const where = options.netns ? { netns: options.netns } : {};
+  const conntrack = options.conntrackBinary ? { conntrackBinary: options.conntrackBinary } : {};
+  // Our own nft writes show in `nft monitor` too: the signals skip the transactions of these processes.
+  const writers = new OwnWriters();
   const datapath = createKernelDatapath({
-    ...(options.netns ? { netns: options.netns } : {}),
-    ...(options.nft ? { nft: options.nft } : {}),
+    ...where,
+    ...conntrack,
+    // The fault tests' nft options, plus the ids of our writers for the monitor.
+    nft: { ...options.nft, onWrite: (pid) => writers.add(pid) },
     onRefreshError: (error) =>
       options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
     clock,
   });
   return startService({
     datapath,
-    recorder: createLearnRecorder({ datapath, ...(options.netns ? { netns: options.netns } : {}) }),
+    recorder: createLearnRecorder({ datapath, ...where }),
+    signals: createKernelSignals({ ...where, ...conntrack, writers, clock }),
+    ...(options.reconcileIntervalMs !== undefined
+      ? { reconcileIntervalMs: options.reconcileIntervalMs }
+      : {}),
     configStore: createConfigFileStore(options.configPath),
     openHistory: openSqliteHistory,
     logger: options.logger,
     clock,
     ...(options.keepTableOnStop ? { keepTableOnStop: true } : {}),
-    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.staleReadAfterMs !== undefined ? { staleReadAfterMs: options.staleReadAfterMs } : {}),
   });
 }

@@ -5,14 +5,20 @@
  * are left as other tools set them.
  */
 export const CT_MARK = {
-  /** Every bit of an entry; the learning bits below are only ever added, never cleared by a rule. */
-  mask: 0x0e00_0000,
+  /** Every bit of an entry (notify included); the learning bits below are only ever added, never cleared by a rule. */
+  mask: 0x0f00_0000,
   /** A connection of an entry: the holder's trigger connection or an admitted inbound one. */
   ours: 0x0800_0000,
   /** An inbound connection admitted by an entry (without it: a trigger connection). */
   inbound: 0x0400_0000,
   /** Admitted by a rule with `onExpire: close`: cut when its host no longer holds the entry. */
   close: 0x0200_0000,
+  /**
+   * A connection that may have changed the trigger table: a trigger (which opens or refreshes an entry), a
+   * conflict or a blocked trigger. The service listens for new connections with this bit, so that it reads
+   * the table when something happened and not on a timer; inbound connections only refresh, so they lack it.
+   */
+  notify: 0x0100_0000,
   /** Recorded by a learning session (only while one runs): an outbound connection or an inbound attempt. */
   learn: 0x1000_0000,
   /** With `learn`: an inbound attempt from the WAN that nothing forwarded. */

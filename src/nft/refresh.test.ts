@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config, Rule, TriggerTable } from '../domain/types.js';
 import { DEFAULT_CONNTRACK_TIMEOUTS, parseConntrackListing } from './conntrack-state.js';
 import { planConfig } from './plan.js';
-import { planRefresh } from './refresh.js';
+import { entriesFromConnections, planRefresh } from './refresh.js';
 
 const rule = (over: Partial<Rule> & { name: string }): Rule => ({
   enabled: true,
@@ -88,5 +88,51 @@ describe('planRefresh', () => {
     expect(
       planRefresh(plan, empty, parseConntrackListing(inbound(120)), DEFAULT_CONNTRACK_TIMEOUTS, NOW).elements,
     ).toEqual([]);
+  });
+});
+
+describe('entriesFromConnections', () => {
+  const plan = planConfig(
+    config([
+      rule({ name: 'game' }),
+      rule({
+        name: 'call',
+        remote: 'contacted',
+        trigger: [{ protocol: 'udp', ports: '5060' }],
+        open: [{ protocol: 'udp', ports: '8000' }],
+      }),
+    ]),
+  );
+  // A trigger connection: marked ours and notify, not inbound. TCP in SYN_SENT (120 s), UDP unreplied (30 s).
+  const tcpTrigger = (timeout: number, holder = H1, dport = 6970) =>
+    `ipv4 2 tcp 6 ${timeout} SYN_SENT src=${holder} dst=${R1} sport=40000 dport=${dport} [UNREPLIED] src=${R1} dst=198.51.100.1 sport=${dport} dport=40000 mark=150994944 use=1 id=2`;
+  const udpTrigger = (timeout: number, holder = H1) =>
+    `ipv4 2 udp 17 ${timeout} src=${holder} dst=${R1} sport=40001 dport=5060 [UNREPLIED] src=${R1} dst=198.51.100.1 sport=5060 dport=40001 mark=150994944 use=1 id=3`;
+
+  it('re-derives the entries that fresh trigger connections show, with the expiry the refresh rule gives', () => {
+    const entries = entriesFromConnections(
+      plan,
+      parseConntrackListing([tcpTrigger(118), udpTrigger(29)].join('\n')),
+      DEFAULT_CONNTRACK_TIMEOUTS,
+      NOW,
+    );
+    expect(entries).toEqual([
+      { rule: 'game', family: 'ipv4', holder: H1, expiresAt: NOW - 1000 + 10_000 },
+      { rule: 'call', family: 'ipv4', holder: H1, remote: R1, expiresAt: NOW + 10_000 },
+    ]);
+  });
+
+  it('ignores inbound connections, stale triggers, and gives a rule the holder that sent last', () => {
+    const H2 = '192.168.1.20';
+    const entries = entriesFromConnections(
+      plan,
+      parseConntrackListing(
+        [inbound(118), tcpTrigger(100), tcpTrigger(115, H2), tcpTrigger(119, H1, 6971)].join('\n'),
+      ),
+      DEFAULT_CONNTRACK_TIMEOUTS,
+      NOW,
+    );
+    // H1's trigger is 20 s old (past the 10 s idle timeout); H2's 5 s; port 6971 is no trigger port.
+    expect(entries).toEqual([{ rule: 'game', family: 'ipv4', holder: H2, expiresAt: NOW - 4000 + 10_000 }]);
   });
 });

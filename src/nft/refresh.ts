@@ -89,3 +89,40 @@ export function planRefresh(
   }
   return { extensions, elements };
 }
+
+/**
+ * The entries that the holders' trigger connections show, for a restore after another tool flushed our sets:
+ * an entry opened a moment before the flush was never read, but its trigger connection, marked on its first
+ * packet, is still tracked. Only connections with a packet within the rule's idle timeout count (the refresh
+ * rule); a rule that admits one holder gets the one whose connection carried a packet last.
+ */
+export function entriesFromConnections(
+  plan: Plan,
+  connections: readonly TrackedConnection[],
+  timeouts: ConntrackTimeouts,
+  now: number,
+): TriggerEntry[] {
+  const best = new Map<string, TriggerEntry>();
+  for (const c of connections) {
+    const role = connectionRole(c);
+    if (role.kind !== 'trigger') continue;
+    const lastPacketAt = Math.min(now, now - lastPacketAgeS(c, timeouts) * 1000 + ROUNDING_MS);
+    for (const r of rulesOf(plan, c, 'trigger', role.port)) {
+      const expiresAt = lastPacketAt + r.rule.idleTimeout * 1000;
+      if (expiresAt <= now) continue;
+      const remote = r.rule.remote === 'contacted' ? role.remote : undefined;
+      // One holder per rule (remote any) or per rule and remote (contacted).
+      const key = keyOf(r.rule.name, r.family, '', remote);
+      const known = best.get(key);
+      if (known && known.expiresAt >= expiresAt) continue;
+      best.set(key, {
+        rule: r.rule.name,
+        family: r.family,
+        holder: role.holder,
+        ...(remote !== undefined ? { remote } : {}),
+        expiresAt,
+      });
+    }
+  }
+  return [...best.values()];
+}

@@ -139,7 +139,12 @@ describe('the hooks', () => {
     const script = renderTable(planConfig(config('companion', 'keep')));
     expect(script).not.toContain('hook forward');
     expect(script).toContain('type nat hook prerouting');
-    expect(script).toContain('ct mark set ct mark & 0xf1ffffff | 0x08000000');
+    expect(script).toContain('ct mark set ct mark & 0xf0ffffff | 0x09000000');
+    // Conflicts and blocked triggers carry the notify bit alone: they wake the service but keep no entry open.
+    expect(script).toContain('add @conflict4 { jhash meta nfproto mod 1 offset');
+    expect(script).toMatch(
+      /add @conflict4 \{ [^}]+ \} ct mark set ct mark & 0xf0ffffff \| 0x01000000 return/,
+    );
   });
 
   it('adds one mark test to the forward hook for onExpire: close, before the standalone policy', () => {

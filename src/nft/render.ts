@@ -124,21 +124,23 @@ function triggerChain(r: RulePlan): string[] {
   if (r.lanHosts !== 'any') {
     const allowed = minimalPrefixes(r.lanHosts);
     const guard = allowed.length > 0 ? `${src} != { ${allowed.join(', ')} } ` : '';
-    lines.push(`${guard}add @${set('blocked')} { ${id} . ${src} } return`);
+    lines.push(
+      `${guard}add @${set('blocked')} { ${id} . ${src} } ${setMarkStatement(CT_MARK.notify)} return`,
+    );
   }
   if (r.rule.remote === 'any') {
     // Held by another host: a conflict. Otherwise the holder refreshes, or the first trigger claims.
     lines.push(
-      `${id} @${set('held')} ${id} . ${src} != @${set('hold')} add @${set('conflict')} { ${id} . ${src} } return`,
+      `${id} @${set('held')} ${id} . ${src} != @${set('hold')} add @${set('conflict')} { ${id} . ${src} } ${setMarkStatement(CT_MARK.notify)} return`,
     );
   } else {
     lines.push(
-      `${id} . ${dst} @${set('taken')} ${id} . ${dst} . ${src} != @${set('pair')} add @${set('rconflict')} { ${id} . ${src} . ${dst} } return`,
+      `${id} . ${dst} @${set('taken')} ${id} . ${dst} . ${src} != @${set('pair')} add @${set('rconflict')} { ${id} . ${src} . ${dst} } ${setMarkStatement(CT_MARK.notify)} return`,
     );
   }
   // The mark lets the connection tracker carry the trigger connection: its later packets refresh the entry
   // from the control plane, without passing through any chain of ours.
-  lines.push(`${entryUpdates(r, src, dst)} ${setMarkStatement(CT_MARK.ours)}`);
+  lines.push(`${entryUpdates(r, src, dst)} ${setMarkStatement(CT_MARK.ours | CT_MARK.notify)}`);
   return lines;
 }
 

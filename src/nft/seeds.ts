@@ -72,6 +72,22 @@ function storedEntries(state: KernelState): StoredEntry[] {
   return out;
 }
 
+/** The groups the kernel has any element of, as `family/rule number/remote`. */
+function presentGroups(state: KernelState): Set<string> {
+  const out = new Set<string>();
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const kind of ['held', 'hold', 'target'] as const) {
+      for (const e of state.sets.get(sharedSetName(kind, family) ?? '')?.elements ?? [])
+        out.add(`${family}/${e.key[0]}/`);
+    }
+    for (const kind of ['taken', 'pair', 'rtarget'] as const) {
+      for (const e of state.sets.get(sharedSetName(kind, family) ?? '')?.elements ?? [])
+        out.add(`${family}/${e.key[0]}/${e.key[1]}`);
+    }
+  }
+  return out;
+}
+
 /** What an apply does to the entries the kernel holds: element operations and the counts of the report. */
 export interface EntryChanges {
   readonly elements: SeedElement[];
@@ -111,12 +127,16 @@ export function planEntryChanges(
       elements.push(...entryElements(e), ...entryElements(e, { timeoutMs, expiresMs: timeoutMs }));
     }
   }
-  if (remembered && !state.table) {
+  if (remembered) {
+    // Only entries of which the kernel has no element at all: broken groups are the repair's (consistency.ts),
+    // and an entry the kernel holds keeps what the kernel says.
+    const present = presentGroups(state);
     for (const x of remembered.entries) {
       const r = plan.rules.find((p) => p.rule.name === x.rule && p.family === x.family);
       const leftMs = Math.floor(x.expiresAt - (now ?? remembered.at));
       if (!r || leftMs <= 0 || !allowed(r, x.holder)) continue;
       if ((r.rule.remote === 'contacted') !== (x.remote !== undefined)) continue;
+      if (present.has(`${x.family}/${r.id}/${x.remote ?? ''}`)) continue;
       const timeoutMs = r.rule.idleTimeout * 1000;
       const entry = {
         family: x.family,

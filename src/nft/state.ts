@@ -7,6 +7,8 @@ export interface KernelElement {
   /** Seconds until it expires, as nft -j reports them (whole seconds, rounded down). */
   readonly expiresS: number;
   readonly timeoutS?: number;
+  /** A map element's value (the DNAT target of `target4`, `rtarget4`). */
+  readonly value?: string;
 }
 
 /** One named set of our table with its elements. */
@@ -50,6 +52,11 @@ function keyParts(val: Json): string[] {
 }
 
 function parseElement(raw: Json): KernelElement {
+  // A map element is [key, value]; only address values are ours (dispatch maps hold verdicts, not parsed).
+  if (Array.isArray(raw)) {
+    const [key, value] = raw as [Json, Json];
+    return { ...parseElement(key), ...(typeof value === 'string' ? { value } : {}) };
+  }
   // A plain element is the value itself; one with a timeout is {elem: {val, timeout?, expires}}.
   const inner = (raw as { elem?: Record<string, Json> } | null)?.elem;
   if (!inner) return { key: keyParts(raw), expiresS: Number.POSITIVE_INFINITY };
@@ -62,8 +69,10 @@ function parseElement(raw: Json): KernelElement {
 }
 
 /**
- * Reads the three listings the datapath takes: `nft -j list sets table inet porttrigger` (with elements),
- * `nft -j list maps inet` and `nft -j list chains inet` (names only). Pass null for a table that does not exist.
+ * Reads the listings the datapath takes: `nft -j list sets table inet porttrigger` (with elements),
+ * `nft -j list maps inet` and `nft -j list chains inet` (names only), or one `nft -j list table inet porttrigger`
+ * passed as all three. Maps with address values (the DNAT targets) are listed with the sets, elements and
+ * all. Pass null for a table that does not exist.
  */
 export function parseKernelState(listings: { sets: Json; maps: Json; chains: Json } | null): KernelState {
   if (!listings) return { table: false, sets: new Map(), maps: new Set(), chains: new Set() };
@@ -76,6 +85,12 @@ export function parseKernelState(listings: { sets: Json; maps: Json; chains: Jso
       ...(typeof s.timeout === 'number' ? { timeoutS: s.timeout } : {}),
       elements: elems.map(parseElement),
     });
+  }
+  for (const m of objects(listings.maps, 'map')) {
+    if (typeof m.map !== 'string' || !/_addr$/.test(m.map)) continue;
+    const name = String(m.name);
+    const elems = Array.isArray(m.elem) ? m.elem : [];
+    sets.set(name, { name, elements: elems.map(parseElement) });
   }
   return {
     table: true,

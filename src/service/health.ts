@@ -1,4 +1,5 @@
 /** The service's health and metrics text, from the state of the datapath and of the event history. */
+import type { DatapathSignalsStatus } from '../domain/datapath-signals.js';
 import type { HistoryStatus } from './history.js';
 import { renderMetrics, type ServiceMetrics } from './metrics.js';
 import type { DatapathStatus } from './observer.js';
@@ -17,7 +18,15 @@ export interface Health {
   readonly status: 'ok' | 'degraded';
   /** Why the status is `degraded`; empty when it is `ok`. */
   readonly reasons: readonly string[];
-  readonly datapath: ComponentHealth & { readonly entries: number; readonly lastReadAt?: number };
+  readonly datapath: ComponentHealth & {
+    readonly entries: number;
+    readonly lastReadAt?: number;
+    /**
+     * The kernel signals the service reads on: a stream that is not `running` leaves changes to the slow
+     * reconciliation, and `detail` says why.
+     */
+    readonly signals?: DatapathSignalsStatus;
+  };
   /** `reopenedAt`: when the database was last found deleted or replaced and opened again. */
   readonly eventStore: ComponentHealth & { readonly path: string; readonly reopenedAt?: number };
   /** Seconds since start. */
@@ -34,6 +43,8 @@ export interface HealthClock {
   readonly now: number;
   readonly uptimeMs: number;
   readonly staleReadAfterMs: number;
+  /** The state of the kernel signal streams, when the service has them. */
+  readonly signals?: DatapathSignalsStatus;
 }
 
 /** The health report: degraded when the datapath read or the history fails, or the last read is too old. */
@@ -61,6 +72,7 @@ export function healthOf(
       ...(datapathError !== undefined ? { error: datapathError } : {}),
       entries,
       ...(datapath.lastReadAt !== undefined ? { lastReadAt: datapath.lastReadAt } : {}),
+      ...(clock.signals ? { signals: clock.signals } : {}),
     },
     eventStore: {
       status: history.error === undefined ? 'ok' : 'failing',

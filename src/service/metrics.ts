@@ -35,6 +35,8 @@ export class ServiceMetrics {
   restores = 0;
   restoreFailures = 0;
   pollErrors = 0;
+  /** Kernel signals received (new trigger connections, other tools' changes, broken streams). */
+  signals = 0;
   eventStoreErrors = 0;
   reloads = 0;
   reloadFailures = 0;
@@ -100,11 +102,17 @@ export function renderMetrics(m: ServiceMetrics, gauges: MetricGauges): string {
     ...metric(
       'porttrigger_restores_total',
       'counter',
-      'Times the table was re-applied after another tool removed or flushed it.',
+      'Times the table was re-applied after another tool removed, flushed or changed it.',
       m.restores,
     ),
     ...metric('porttrigger_restore_failures_total', 'counter', 'Failed restore attempts.', m.restoreFailures),
     ...metric('porttrigger_poll_errors_total', 'counter', 'Failed read-backs of the datapath.', m.pollErrors),
+    ...metric(
+      'porttrigger_signals_total',
+      'counter',
+      'Kernel signals that woke the service to read the datapath.',
+      m.signals,
+    ),
     ...metric(
       'porttrigger_event_store_errors_total',
       'counter',

@@ -3,7 +3,7 @@
  * again, with the entries it remembers, when another tool removed or flushed the table.
  */
 import { performance } from 'node:perf_hooks';
-import type { ApplyReport, DatapathReading } from '../domain/datapath.js';
+import type { ApplyReport, DatapathReading, ReadScope } from '../domain/datapath.js';
 import type { Config, TriggerTable } from '../domain/types.js';
 import { describeError, type ServiceContext } from './context.js';
 import type { ObserveCause } from './tracker.js';
@@ -32,13 +32,16 @@ export class KernelObserver {
     return { error: this.#error, lastReadAt: this.#lastReadAt };
   }
 
-  /** Reads the table (restoring it first if another tool removed it) and emits what changed. */
-  async observe(cause?: ObserveCause, adopted = false): Promise<TriggerTable> {
+  /**
+   * Reads the table (restoring it first if another tool removed, flushed or broke it) and emits what changed.
+   * `entries` reads only the sets; `full` also checks that everything the last apply installed is whole.
+   */
+  async observe(cause?: ObserveCause, adopted = false, scope: ReadScope = 'full'): Promise<TriggerTable> {
     const { metrics, log, tracker } = this.#ctx;
     let table: TriggerTable;
     try {
-      const read = await this.#read();
-      table = read.intact ? read.table : await this.#restore(read.table);
+      const read = await this.#read(scope);
+      table = read.intact ? read.table : await this.#restore(read.table, read.problems ?? []);
     } catch (error) {
       metrics.pollErrors++;
       if (this.#error === undefined) log.error('reading the trigger table failed', { error });
@@ -71,18 +74,19 @@ export class KernelObserver {
     return report;
   }
 
-  async #read(): Promise<DatapathReading> {
+  async #read(scope: ReadScope = 'full'): Promise<DatapathReading> {
     const started = performance.now();
-    const read = await this.#ctx.datapath.read();
+    const read = await this.#ctx.datapath.read(scope);
     this.#ctx.metrics.readbackDuration.observe((performance.now() - started) / 1_000);
     return read;
   }
 
-  async #restore(partial: TriggerTable): Promise<TriggerTable> {
+  async #restore(partial: TriggerTable, problems: readonly string[]): Promise<TriggerTable> {
     const { tracker, log, metrics, clock } = this.#ctx;
     const remembered = tracker.remembered(clock(), partial);
-    log.warn('the porttrigger table was removed or flushed by another tool: restoring it', {
+    log.warn('the porttrigger table was removed, flushed or changed by another tool: restoring it', {
       entries: remembered.entries.length,
+      ...(problems.length > 0 ? { problems } : {}),
     });
     try {
       await this.apply(this.#config(), remembered);

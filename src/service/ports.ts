@@ -6,6 +6,7 @@
 import type { Clock } from '../domain/clock.js';
 import type { ConfigStore } from '../domain/config-store.js';
 import type { Datapath } from '../domain/datapath.js';
+import type { DatapathSignals } from '../domain/datapath-signals.js';
 import type { EventHistory as HistoryPort, OpenEventHistory } from '../domain/event-history.js';
 import type { LearnRecorder } from '../domain/learn/recorder.js';
 import type { Logger } from '../domain/logger.js';
@@ -28,11 +29,20 @@ export interface ServiceOptions {
   readonly logger: Logger;
   /** Milliseconds since the epoch (default Date.now). */
   readonly clock?: Clock;
-  /** How often the trigger table is read back (default 1000 ms). */
-  readonly pollIntervalMs?: number;
   /**
-   * How old the last successful read may be before `/health` says degraded (default: three read intervals,
-   * at least 10 s).
+   * The kernel's signals that the table changed (new trigger connections, other tools' changes): the service
+   * reads when they come. Without them (the reference model, a system without conntrack) it relies on the
+   * reconciliation alone.
+   */
+  readonly signals?: DatapathSignals;
+  /**
+   * How often the whole datapath is read and checked even without a signal: the safety net for what no signal
+   * reports (default {@link DEFAULT_RECONCILE_INTERVAL_MS}). Expiries are read when they are due regardless.
+   */
+  readonly reconcileIntervalMs?: number;
+  /**
+   * How old the last successful read may be before `/health` says degraded (default: three reconciliation
+   * intervals, at least 10 s).
    */
   readonly staleReadAfterMs?: number;
   /**
@@ -45,3 +55,6 @@ export interface ServiceOptions {
   /** Records connections for learning sessions; without it, learning answers LEARN_UNAVAILABLE. */
   readonly recorder?: LearnRecorder;
 }
+
+/** The default of {@link ServiceOptions.reconcileIntervalMs}: 30 s. */
+export const DEFAULT_RECONCILE_INTERVAL_MS = 30_000;

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, startFixture } from '../../test/service/fixture.js';
+import type { DatapathSignal, DatapathSignals, DatapathSignalsStatus } from '../domain/datapath-signals.js';
 import type { LogFields, Logger } from '../domain/logger.js';
 import type { PublishedEvent } from './events.js';
 import type { EventHistory } from './service.js';
@@ -59,7 +60,7 @@ describe('service', () => {
       logger: silentLogger,
       datapath: fx.model,
       clock: () => fx!.model.now(),
-      pollIntervalMs: 3_600_000,
+      reconcileIntervalMs: 3_600_000,
       keepTableOnStop: true,
     });
     const opened = again.queryEvents({ type: 'opened' }).events;
@@ -201,8 +202,8 @@ describe('service', () => {
     expect(fx.service.health()).toMatchObject({ status: 'ok', reasons: [], datapath: { status: 'ok' } });
   });
 
-  it('defaults the bound on the age of the last read to three read intervals, at least 10 s', async () => {
-    fx = await startFixture({ freshReadWaitMs: 50, pollIntervalMs: 5_000 });
+  it('defaults the bound on the age of the last read to three reconciliation intervals, at least 10 s', async () => {
+    fx = await startFixture({ freshReadWaitMs: 50, reconcileIntervalMs: 5_000 });
     // The timer must not read in between: reads hang, the clock is the model's.
     fx.model.holdReads();
     fx.model.advance(15_000);
@@ -240,5 +241,63 @@ describe('service', () => {
     ]);
     expect(fx.service.queryEvents({}).events.map((e) => e.type)).toEqual(['conflict', 'opened']);
     expect(warnings.filter((w) => /event database was deleted or replaced/.test(w))).toHaveLength(1);
+  });
+});
+
+/** Signals the test sends by hand, as the kernel adapter would. */
+class FakeSignals implements DatapathSignals {
+  listener: ((s: DatapathSignal) => void) | undefined;
+  closed = false;
+  constructor(readonly state: DatapathSignalsStatus = { connections: 'running', ruleset: 'running' }) {}
+  async start(listener: (s: DatapathSignal) => void): Promise<void> {
+    this.listener = listener;
+  }
+  status(): DatapathSignalsStatus {
+    return this.state;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  send(kind: DatapathSignal['kind']): void {
+    this.listener?.({ kind, at: Date.now() });
+  }
+}
+
+describe('service woken by signals', () => {
+  it('a connection signal alone (no poll, no reconciliation) brings the opened event', async () => {
+    const signals = new FakeSignals();
+    fx = await startFixture({ signals });
+    const events = collect(fx);
+    fx.model.trigger(LAN1, 5000);
+    expect(events).toEqual([]);
+    signals.send('connection');
+    await vi.waitFor(() => expect(events.map((e) => e.type)).toEqual(['opened']), { timeout: 2_000 });
+    expect(fx.service.metricsText()).toMatch(/^porttrigger_signals_total 1$/m);
+  });
+
+  it('a ruleset signal makes a full read that restores a lost table with the remembered entries', async () => {
+    const signals = new FakeSignals();
+    fx = await startFixture({ signals });
+    fx.model.trigger(LAN1, 5000);
+    signals.send('connection');
+    await vi.waitFor(() => expect(fx!.model.remembered).toHaveLength(0));
+    await vi.waitFor(() => expect(fx!.service.health().datapath.entries).toBe(1));
+    fx.model.intact = false;
+    signals.send('ruleset');
+    await vi.waitFor(() => expect(fx!.model.remembered).toHaveLength(1), { timeout: 2_000 });
+    expect(fx.model.remembered[0]?.entries).toMatchObject([{ rule: 'game', holder: LAN1 }]);
+  });
+
+  it('says in /health which signal streams do not run, and closes the signals on stop', async () => {
+    const detail = 'conntrack is not installed';
+    const signals = new FakeSignals({ connections: 'unavailable', ruleset: 'running', detail });
+    fx = await startFixture({ signals });
+    expect(fx.service.health().datapath.signals).toEqual({
+      connections: 'unavailable',
+      ruleset: 'running',
+      detail,
+    });
+    await fx.service.stop();
+    expect(signals.closed).toBe(true);
   });
 });

@@ -1,12 +1,12 @@
 /**
- * The porttrigger service: it applies the config, reads the trigger table back every second, turns what
- * changed into events (history, live stream, logs), keeps the table in place when another tool removes it,
+ * The porttrigger service: it applies the config, reads the trigger table back when the kernel signals a change
+ * (and when an expiry is due, and slowly as a safety net: wake-schedule.ts), turns what changed into events (history, live stream, logs), keeps the table in place when another tool removes it,
  * and makes every change (API, reload, release, stop) one at a time. It receives its datapath, history and
  * config store (ports.ts); the parts live in observer.ts, config-changes.ts, history.ts and health.ts.
  */
 import { canonicalAddress } from '../domain/address.js';
 import { DEFAULT_EVENT_SETTINGS } from '../domain/config.js';
-import type { ReleaseSelector } from '../domain/datapath.js';
+import type { ReadScope, ReleaseSelector } from '../domain/datapath.js';
 import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import type { EventPage, EventQuery } from '../domain/event-history.js';
 import { SerialQueue } from '../domain/serial-queue.js';
@@ -21,9 +21,10 @@ import { type Learning, LearnSessions } from './learn-sessions.js';
 import { ServiceMetrics } from './metrics.js';
 import { KernelObserver } from './observer.js';
 import { checkPort, type PortCheck } from './port-check.js';
-import type { ServiceOptions } from './ports.js';
+import { DEFAULT_RECONCILE_INTERVAL_MS, type ServiceOptions } from './ports.js';
 import { FRESH_READ_WAIT_MS, freshOrLast } from './stale-read.js';
 import { TableTracker } from './tracker.js';
+import { type WakeRead, WakeSchedule } from './wake-schedule.js';
 
 /** The results of config changes and reloads. */
 export type { ConfigChange, ReloadResult } from './config-changes.js';
@@ -33,6 +34,8 @@ export type { ComponentHealth, Health } from './health.js';
 export type { Learning, LearnStart, LearnStatus } from './learn-sessions.js';
 /** What the service receives. */
 export type { EventHistory, OpenHistory, ServiceOptions } from './ports.js';
+/** The default of the slow reconciliation. */
+export { DEFAULT_RECONCILE_INTERVAL_MS } from './ports.js';
 
 /** Receives live events. */
 export type EventListener = (event: PublishedEvent) => void;
@@ -50,7 +53,7 @@ export interface Service {
    * is slow (a hung nft, a long apply ahead of it) it answers with the last table read, marked `stale`.
    */
   table(): Promise<TriggerTable>;
-  /** Reads the datapath now and emits events for what changed (the timer does this every poll interval). */
+  /** Reads the datapath now and emits events for what changed (signals, expiries and the safety net do this). */
   poll(): Promise<TriggerTable>;
   /** Adds a rule (body validated with `validateRule`, then the whole config); RULE_EXISTS if the name is taken. */
   createRule(input: unknown): Promise<ConfigChange>;
@@ -75,13 +78,13 @@ export interface Service {
   health(): Health;
   /** The metrics in the Prometheus text format. */
   metricsText(): string;
-  /** Stops polling, removes the table (unless `keepTableOnStop`) and closes the history. */
+  /** Stops listening, removes the table (unless `keepTableOnStop`) and closes the history. */
   stop(): Promise<void>;
 }
 
 /**
  * Starts the service: validates the config (all issues at once; nothing applied when invalid), applies it,
- * adopts the entries the datapath already holds, then polls.
+ * adopts the entries the datapath already holds, then listens for the datapath's signals.
  * @example const service = await startService({ datapath, configStore, openHistory, logger })
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
@@ -108,7 +111,7 @@ class PorttriggerService implements Service {
   readonly #learn: LearnSessions;
   readonly #listeners = new Map<EventListener, (() => void) | undefined>();
   readonly #startedAt: number;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #schedule: WakeSchedule;
   #pendingPoll: Promise<TriggerTable> | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -148,6 +151,11 @@ class PorttriggerService implements Service {
       config: () => this.#changes.config,
       createRule: (input) => this.createRule(input),
     });
+    this.#schedule = new WakeSchedule({
+      read: (scope) => this.#readFor(scope),
+      clock,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+    });
   }
 
   get learn(): Learning {
@@ -169,12 +177,40 @@ class PorttriggerService implements Service {
         ...applied,
       });
       this.#history.rememberRecentRecords(this.#ctx.tracker);
-      await this.#observer.observe(undefined, true);
+      const first = await this.#observer.observe(undefined, true);
+      await this.#listen();
+      this.#schedule.start(dueOf(first));
     } catch (error) {
+      await this.#options.signals?.close().catch(() => undefined);
       this.#history.close();
       throw error;
     }
-    this.#schedule();
+  }
+
+  /** Starts the datapath's signals; a stream that cannot run is said in the log and in `/health`. */
+  async #listen(): Promise<void> {
+    const { signals } = this.#options;
+    const { log } = this.#ctx;
+    if (!signals) return;
+    await signals.start((signal) => {
+      this.#ctx.metrics.signals++;
+      this.#schedule.wake(signal.kind === 'connection' ? 'entries' : 'full');
+    });
+    const status = signals.status();
+    if (status.detail !== undefined) {
+      log.warn('the service cannot listen to every kernel signal: it reads on its slow reconciliation', {
+        detail: status.detail,
+        reconcileIntervalMs: this.#options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+      });
+    }
+  }
+
+  /** One read the schedule asked for; its errors are the observer's to report. */
+  #readFor(scope: ReadScope): Promise<WakeRead> {
+    return this.#ctx.queue.run(async () => {
+      if (this.#stopping) return {};
+      return dueOf(await this.#observer.observe(undefined, false, scope));
+    });
   }
 
   // ---- reading the datapath ----
@@ -196,19 +232,11 @@ class PorttriggerService implements Service {
     this.#pendingPoll ??= this.#ctx.queue.run(async () => {
       this.#pendingPoll = undefined;
       this.#assertRunning();
-      return this.#observer.observe();
+      const table = await this.#observer.observe();
+      this.#schedule.seen(dueOf(table));
+      return table;
     });
     return this.#pendingPoll;
-  }
-
-  #schedule(): void {
-    if (this.#stopping) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.table()
-        .catch(() => undefined)
-        .finally(() => this.#schedule());
-    }, this.#options.pollIntervalMs ?? 1_000);
   }
 
   // ---- changes ----
@@ -302,7 +330,9 @@ class PorttriggerService implements Service {
       now,
       uptimeMs: now - this.#startedAt,
       staleReadAfterMs:
-        this.#options.staleReadAfterMs ?? defaultStaleReadAfterMs(this.#options.pollIntervalMs ?? 1_000),
+        this.#options.staleReadAfterMs ??
+        defaultStaleReadAfterMs(this.#options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS),
+      ...(this.#options.signals ? { signals: this.#options.signals.status() } : {}),
     });
   }
 
@@ -320,7 +350,8 @@ class PorttriggerService implements Service {
   }
 
   async #shutdown(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
+    await this.#schedule.stop();
+    await this.#options.signals?.close().catch(() => undefined);
     const { queue, log, tracker, datapath, clock } = this.#ctx;
     try {
       // The recording rule and its listener go first: nothing of a session outlives the service.
@@ -340,6 +371,12 @@ class PorttriggerService implements Service {
       this.#history.close();
     }
   }
+}
+
+/** When the next read is due by itself: the earliest expiry the table shows. */
+function dueOf(table: TriggerTable): WakeRead {
+  if (table.entries.length === 0) return {};
+  return { nextDueAt: Math.min(...table.entries.map((e) => e.expiresAt)) };
 }
 
 function validAddress(text: string, field: string): string {

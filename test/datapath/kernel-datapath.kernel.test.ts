@@ -46,17 +46,21 @@ describeKernel('kernel datapath adapter', () => {
 
   it('reports a failing listing as a failure, not as a table that is gone', async () => {
     const real = createNftRunner({ netns });
-    // The real runner, except that listing the probed chain fails as a timed-out nft would.
+    // The real runner, except that once the table is applied every listing fails as a timed-out nft would.
+    let failing = false;
     const failingList: NftRunner = {
       ...real,
       listJson: (args) =>
-        args.includes('dstnat')
+        failing
           ? Promise.reject(new NftError('NFT_TIMEOUT', 'nft did not finish the listing: timed out'))
           : real.listJson(args),
     };
     const dp = new KernelDatapath({ nft: failingList });
     await dp.apply(config);
+    failing = true;
     await expect(dp.read()).rejects.toMatchObject({ code: 'NFT_TIMEOUT' });
+    await expect(dp.read('entries')).rejects.toMatchObject({ code: 'NFT_TIMEOUT' });
+    failing = false;
     await dp.remove();
   });
 

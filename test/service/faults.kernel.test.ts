@@ -71,7 +71,7 @@ describeKernel('the service under faults (real kernel)', () => {
       logger,
       netns: net.namespaces.router,
       nft: { binary: hangingNft(dir), listTimeoutMs: 4_000 },
-      pollIntervalMs: 500,
+      reconcileIntervalMs: 500,
       staleReadAfterMs: 3_000,
     });
   });

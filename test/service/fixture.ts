@@ -131,7 +131,7 @@ export async function startFixture(
     logger: silentLogger,
     datapath: model,
     clock: () => model.now(),
-    pollIntervalMs: 3_600_000,
+    reconcileIntervalMs: 3_600_000,
     ...rest,
   }).catch((error: unknown) => {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,147 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ReadScope } from '../domain/datapath.js';
+import { WAKE_DEFAULTS, type WakeRead, WakeSchedule } from './wake-schedule.js';
+
+const RECONCILE_MS = 60_000;
+
+/** A schedule on fake timers whose reads take `readMs` and are recorded with their start time and scope. */
+function harness(readMs = 5, nextDueAt?: () => number | undefined) {
+  const reads: { at: number; scope: ReadScope }[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let fail = false;
+  const schedule = new WakeSchedule({
+    clock: () => Date.now(),
+    reconcileIntervalMs: RECONCILE_MS,
+    timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as never) },
+    read: async (scope): Promise<WakeRead> => {
+      reads.push({ at: Date.now(), scope });
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, readMs));
+      inFlight--;
+      if (fail) throw new Error('read failed');
+      const due = nextDueAt?.();
+      return due === undefined ? {} : { nextDueAt: due };
+    },
+  });
+  return {
+    schedule,
+    reads,
+    maxInFlight: () => maxInFlight,
+    failing: (on: boolean) => {
+      fail = on;
+    },
+  };
+}
+
+describe('WakeSchedule', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads once shortly after a signal, and not at all while nothing happens', async () => {
+    const h = harness();
+    h.schedule.start();
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS / 2);
+    expect(h.reads).toEqual([]);
+    h.schedule.wake('entries');
+    await vi.advanceTimersByTimeAsync(WAKE_DEFAULTS.debounceMs + 10);
+    expect(h.reads).toHaveLength(1);
+    expect(h.reads[0]!.scope).toBe('entries');
+    await h.schedule.stop();
+  });
+
+  it('coalesces a flood of signals: one read at a time, at least the gap apart, a bounded number of reads', async () => {
+    const h = harness(20);
+    h.schedule.start();
+    const start = Date.now();
+    // 10,000 signals over one second: one every 0.1 ms.
+    for (let i = 0; i < 10_000; i++) {
+      h.schedule.wake('entries');
+      if (i % 10 === 9) await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.maxInFlight()).toBe(1);
+    const during = h.reads.filter((r) => r.at < start + 1_000);
+    // A read takes 20 ms, then at least the gap: no more than 1000 / (20 + gap) + 1 reads in the second.
+    expect(during.length).toBeLessThanOrEqual(Math.ceil(1_000 / (20 + WAKE_DEFAULTS.minGapMs)) + 1);
+    expect(during.length).toBeGreaterThan(3);
+    for (let i = 1; i < h.reads.length; i++) {
+      expect(h.reads[i]!.at - h.reads[i - 1]!.at).toBeGreaterThanOrEqual(20 + WAKE_DEFAULTS.minGapMs);
+    }
+    // After the flood ends, the last signals still get their read: nothing is left pending.
+    const last = h.reads.at(-1)!.at;
+    expect(last).toBeGreaterThanOrEqual(start + 1_000 - 20 - WAKE_DEFAULTS.minGapMs);
+    await h.schedule.stop();
+  });
+
+  it('a full signal during an entries read gets a full read after it', async () => {
+    const h = harness(30);
+    h.schedule.start();
+    h.schedule.wake('entries');
+    await vi.advanceTimersByTimeAsync(WAKE_DEFAULTS.debounceMs + 1);
+    expect(h.reads.map((r) => r.scope)).toEqual(['entries']);
+    h.schedule.wake('full');
+    h.schedule.wake('entries');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(h.reads.map((r) => r.scope)).toEqual(['entries', 'full']);
+    await h.schedule.stop();
+  });
+
+  it('reads when the earliest expiry is due, then again after the next one', async () => {
+    let due: number | undefined = Date.now() + 5_000;
+    const h = harness(5, () => due);
+    h.schedule.start({ nextDueAt: due });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(h.reads).toEqual([]);
+    due = Date.now() + 3_000 + WAKE_DEFAULTS.expiryMarginMs;
+    await vi.advanceTimersByTimeAsync(WAKE_DEFAULTS.expiryMarginMs + 10);
+    expect(h.reads).toHaveLength(1);
+    due = undefined;
+    await vi.advanceTimersByTimeAsync(3_000 + WAKE_DEFAULTS.expiryMarginMs + 10);
+    expect(h.reads).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS / 2);
+    expect(h.reads).toHaveLength(2);
+    await h.schedule.stop();
+  });
+
+  it('runs the full reconciliation every interval as a safety net', async () => {
+    const h = harness();
+    h.schedule.start();
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS * 3 + 100);
+    expect(h.reads.map((r) => r.scope)).toEqual(['full', 'full', 'full']);
+    expect(h.schedule.counts.reconcile).toBe(3);
+    await h.schedule.stop();
+  });
+
+  it('retries a failed read after a pause, not in a loop', async () => {
+    const h = harness();
+    h.schedule.start();
+    h.failing(true);
+    h.schedule.wake('entries');
+    await vi.advanceTimersByTimeAsync(5_000);
+    // One read, then one retry a second: about five, not thousands.
+    expect(h.reads.length).toBeGreaterThanOrEqual(4);
+    expect(h.reads.length).toBeLessThanOrEqual(6);
+    expect(h.reads.slice(1).every((r) => r.scope === 'full')).toBe(true);
+    h.failing(false);
+    await vi.advanceTimersByTimeAsync(5_000);
+    const settled = h.reads.length;
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(h.reads.length).toBe(settled);
+    await h.schedule.stop();
+  });
+
+  it('stops: no read after stop, whatever was pending', async () => {
+    const h = harness();
+    h.schedule.start({ nextDueAt: Date.now() + 100 });
+    h.schedule.wake('full');
+    await h.schedule.stop();
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS * 2);
+    expect(h.reads).toEqual([]);
+  });
+});
