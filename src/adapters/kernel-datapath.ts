@@ -6,12 +6,12 @@ import type { Config, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
 import type { Plan } from '../nft/plan.js';
 import { planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
-import { readTriggerTable } from '../nft/read-back.js';
+import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
 import { entryKey, planRefresh } from '../nft/refresh.js';
 import { renderApplyScript, renderElementScript, renderRemoveScript } from '../nft/render.js';
 import { planEntryChanges, releaseElements } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
-import { parseKernelState } from '../nft/state.js';
+import { mergeSetListings, nftObjects, parseKernelState } from '../nft/state.js';
 import type { ConntrackRunner } from './conntrack.js';
 import { createConntrackRunner } from './conntrack.js';
 import type { KeeperRound } from './entry-keeper.js';
@@ -30,7 +30,22 @@ export interface KernelDatapathOptions {
   readonly conntrack?: ConntrackRunner;
   /** A failed background refresh (the keeper retries); it is reported, never thrown. */
   readonly onRefreshError?: (error: unknown) => void;
+  /**
+   * From how many elements (seen at the last read) a read lists only the sets read-back needs, one nft call
+   * each, instead of all sets in one call. Default {@link PER_SET_READ_FROM}.
+   */
+  readonly perSetReadFrom?: number;
 }
+
+/**
+ * Below this many elements one listing of every set is cheapest (one process); above it the elements
+ * dominate, and listing only the sets read-back needs reads a third of them.
+ */
+export const PER_SET_READ_FROM = 3_000;
+/** Up to this many rules the probe of a large table lists the ruleset tersely instead of a chain. */
+const RULESET_PROBE_RULES = 500;
+/** The probe's answer where the plan has no base chain to probe. */
+const RULES_PRESENT = Promise.resolve({ nftables: [{ rule: {} }] });
 
 /**
  * A refresh runs this long before the earliest expiry, so that a slow round still lands in time; for short idle
@@ -70,11 +85,15 @@ export class KernelDatapath implements Datapath {
   #extended = new Map<string, number>();
   // Applies, releases, refreshes and removals run one at a time, in call order.
   readonly #queue = new SerialQueue();
+  readonly #perSetReadFrom: number;
+  /** Elements of our sets at the last read: picks how the next read lists them. */
+  #lastElements = 0;
 
   constructor(options: KernelDatapathOptions) {
     this.#nft = options.nft;
     this.#clock = options.clock ?? Date.now;
     this.#conntrack = options.conntrack;
+    this.#perSetReadFrom = options.perSetReadFrom ?? PER_SET_READ_FROM;
     this.#keeper = options.conntrack
       ? new EntryKeeper({
           refresh: () => this.refreshFromConntrack(),
@@ -162,15 +181,15 @@ export class KernelDatapath implements Datapath {
     const plan = this.#plan;
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
     const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
+    const large = this.#lastElements >= this.#perSetReadFrom;
     const [sets, forward] = await Promise.all([
-      this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]),
-      probe
-        ? this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, probe])
-        : Promise.resolve({ nftables: [{ rule: {} }] }),
+      large ? this.#listReadBackSets(plan) : this.#listAllSets(),
+      probe ? this.#probeRules(probe, large && plan.rules.length <= RULESET_PROBE_RULES) : RULES_PRESENT,
     ]);
     const state = parseKernelState(
       sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
     );
+    this.#lastElements = [...state.sets.values()].reduce((n, s) => n + s.elements.length, 0);
     const table = readTriggerTable(plan, state, now);
     if (sets === null || forward === null) return { table, intact: false };
     const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
@@ -178,6 +197,48 @@ export class KernelDatapath implements Datapath {
       (o) => 'rule' in (o as object),
     );
     return { table, intact: setsThere && rules.length > 0 };
+  }
+
+  /**
+   * The rules of one of our base chains. nft fetches the elements of every set of a table to list one of its
+   * chains, which for a large table costs more than the elements read-back lists; a terse listing of the
+   * ruleset fetches none, and is cheaper while the rules are few.
+   */
+  async #probeRules(chain: string, terseRuleset: boolean): Promise<unknown> {
+    if (!terseRuleset) return this.#nft.listJson(['list', 'chain', 'inet', TABLE_NAME, chain]);
+    const ruleset = await this.#nft.listJson(['-t', 'list', 'ruleset', 'inet']);
+    const rules = nftObjects(ruleset, 'rule').filter((r) => r.table === TABLE_NAME && r.chain === chain);
+    return { nftables: rules.map((rule) => ({ rule })) };
+  }
+
+  #listAllSets(): Promise<unknown> {
+    return this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]);
+  }
+
+  /**
+   * The names of every set (terse: no elements) and the elements of the sets read-back needs, one listing
+   * each, side by side. A set that is gone is left to the names: the table then reads as not intact.
+   */
+  async #listReadBackSets(plan: Plan): Promise<unknown> {
+    const wanted = readBackSetNames(plan);
+    const [names, ...full] = await Promise.all([
+      this.#nft.listJson(['-t', 'list', 'sets', 'table', 'inet', TABLE_NAME]),
+      ...wanted.map((name) =>
+        this.#nft.listJson(['list', 'set', 'inet', TABLE_NAME, name]).catch((error: unknown) => error),
+      ),
+    ]);
+    if (names === null) return null;
+    const present = new Set(
+      parseKernelState({ sets: names, maps: { nftables: [] }, chains: { nftables: [] } }).sets.keys(),
+    );
+    const listings: unknown[] = [];
+    for (const [i, listing] of full.entries()) {
+      if (listing === null) continue;
+      if (!(listing instanceof Error)) listings.push(listing);
+      // A listing fails only for a set that is not there; anything else is a failed read.
+      else if (present.has(wanted[i]!)) throw listing;
+    }
+    return mergeSetListings(names, listings);
   }
 
   release(selector: ReleaseSelector): Promise<number> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, Rule } from '../domain/types.js';
 import { planConfig } from './plan.js';
-import { readTriggerTable } from './read-back.js';
+import { readBackSetNames, readTriggerTable } from './read-back.js';
 import { planEntryChanges } from './seeds.js';
 import { parseKernelState } from './state.js';
 
@@ -76,6 +76,47 @@ describe('readTriggerTable', () => {
   it('ignores other tables and numbers of rules the plan does not have', () => {
     const kernel = state([{ name: 'hold4', elem: [el(cat(12345, '10.0.0.1'), 5)] }]);
     expect(readTriggerTable(plan, kernel, 0).entries).toEqual([]);
+  });
+
+  it('reads the same table from the sets readBackSetNames names alone', () => {
+    const wide = planConfig({
+      ...config([
+        rule({ name: 'game', family: 'both', lanHosts: ['192.168.1.0/24', '2001:db8::/64'] }),
+        rule({ name: 'p2p', family: 'both', remote: 'contacted', open: [{ protocol: 'udp', ports: '9' }] }),
+      ]),
+    });
+    const id = (name: string, family: string) =>
+      wide.rules.find((r) => r.rule.name === name && r.family === family)!.id;
+    const sets = [
+      { name: 'held4', elem: [el(id('game', 'ipv4'), 100)] },
+      { name: 'hold4', elem: [el(cat(id('game', 'ipv4'), '192.168.1.10'), 100)] },
+      { name: 'hold6', elem: [el(cat(id('game', 'ipv6'), '2001:0db8:0:0::0010'), 100)] },
+      { name: 'pair4', elem: [el(cat(id('p2p', 'ipv4'), '203.0.113.10', '192.168.1.20'), 30)] },
+      { name: 'taken4', elem: [el(cat(id('p2p', 'ipv4'), '203.0.113.10'), 30)] },
+      { name: 'pair6', elem: [el(cat(id('p2p', 'ipv6'), '2001:db8:99::1', '2001:db8::20'), 30)] },
+      { name: 'conflict4', elem: [el(cat(id('game', 'ipv4'), '192.168.1.30'), 50)] },
+      { name: 'rconflict6', elem: [el(cat(id('p2p', 'ipv6'), '2001:db8::30', '2001:db8:99::1'), 50)] },
+      { name: 'blocked4', elem: [el(cat(id('game', 'ipv4'), '10.0.0.1'), 50)] },
+      { name: 'blocked6', elem: [el(cat(id('game', 'ipv6'), '2001:db8:5::1'), 50)] },
+    ];
+    const names = readBackSetNames(wide);
+    expect(names).toEqual(
+      ['blocked4', 'blocked6', 'conflict4', 'conflict6', 'hold4', 'hold6', 'pair4', 'pair6'].concat([
+        'rconflict4',
+        'rconflict6',
+      ]),
+    );
+    const all = readTriggerTable(wide, state(sets), 1_000_000);
+    const only = readTriggerTable(wide, state(sets.filter((x) => names.includes(x.name))), 1_000_000);
+    expect(only).toEqual(all);
+    expect(all.entries.map((e) => e.holder)).toEqual([
+      '192.168.1.10',
+      '2001:db8::10',
+      '192.168.1.20',
+      '2001:db8::20',
+    ]);
+    expect(all.conflicts.map((c) => c.holder)).toEqual(['192.168.1.10', '2001:db8::20']);
+    expect(all.blocked).toHaveLength(2);
   });
 
   it('refuses output that is not nft JSON', () => {
