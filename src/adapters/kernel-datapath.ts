@@ -183,7 +183,14 @@ export class KernelDatapath implements Datapath {
     const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
     const large = this.#lastElements >= this.#perSetReadFrom;
     const [sets, forward] = await Promise.all([
-      large ? this.#listReadBackSets(plan) : this.#listAllSets(),
+      large
+        ? this.#listReadBackSets(plan)
+        : this.#listAllSets().catch((error: unknown) => {
+            // A listing of every set that fails (a timeout, most likely: too many elements) is not tried
+            // again the same way: the next read lists set by set.
+            this.#lastElements = this.#perSetReadFrom;
+            throw error;
+          }),
       probe ? this.#probeRules(probe, large && plan.rules.length <= RULESET_PROBE_RULES) : RULES_PRESENT,
     ]);
     const state = parseKernelState(
@@ -192,7 +199,7 @@ export class KernelDatapath implements Datapath {
     this.#lastElements = [...state.sets.values()].reduce((n, s) => n + s.elements.length, 0);
     const table = readTriggerTable(plan, state, now);
     if (sets === null || forward === null) return { table, intact: false };
-    const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
+    const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
     const rules = ((forward as { nftables?: unknown[] }).nftables ?? []).filter(
       (o) => 'rule' in (o as object),
     );

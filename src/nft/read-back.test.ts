@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, Rule } from '../domain/types.js';
-import { planConfig } from './plan.js';
+import { planConfig, sharedSetName } from './plan.js';
 import { readBackSetNames, readTriggerTable } from './read-back.js';
 import { planEntryChanges } from './seeds.js';
 import { parseKernelState } from './state.js';
@@ -126,6 +126,7 @@ describe('readTriggerTable', () => {
 
 describe('planEntryChanges', () => {
   const before = planConfig(config([rule({ name: 'game' })])).rules[0]!;
+  const target = sharedSetName('target', 'ipv4', before.id);
   const kernel = state([{ name: 'hold4', elem: [el(cat(before.id, '192.168.1.10'), 400)] }]);
   const ops = (c: ReturnType<typeof planEntryChanges>) =>
     c.elements.map(
@@ -141,14 +142,29 @@ describe('planEntryChanges', () => {
   it('caps the remaining time at a shorter new timeout', () => {
     const c = planEntryChanges(planConfig(config([rule({ name: 'game', idleTimeout: 300 })])), kernel);
     expect(ops(c)).toEqual([
-      `delete target4 ${before.id}`,
+      `delete ${target} ${before.id}`,
       `delete hold4 ${before.id} . 192.168.1.10`,
       `delete held4 ${before.id}`,
-      `add target4 ${before.id} : 192.168.1.10 300000`,
+      `add ${target} ${before.id} : 192.168.1.10 300000`,
       `add hold4 ${before.id} . 192.168.1.10 300000`,
       `add held4 ${before.id} 300000`,
     ]);
     expect(c.kept).toBe(1);
+  });
+
+  it('moves the DNAT targets of kept entries out of the one map of an earlier layout', () => {
+    const legacy = parseKernelState({
+      sets: listing([{ name: 'hold4', elem: [el(cat(before.id, '192.168.1.10'), 400)] }]),
+      maps: { nftables: [{ map: { family: 'inet', table: 'porttrigger', name: 'target4' } }] },
+      chains: { nftables: [] },
+    });
+    const kept = planEntryChanges(planConfig(config([rule({ name: 'game' })])), legacy);
+    expect(ops(kept)).toEqual([`add ${target} ${before.id} : 192.168.1.10 400000`]);
+    const capped = planEntryChanges(planConfig(config([rule({ name: 'game', idleTimeout: 300 })])), legacy);
+    expect(ops(capped).filter((o) => o.includes(target!))).toEqual([
+      `add ${target} ${before.id} : 192.168.1.10 300000`,
+    ]);
+    expect(kept.kept + capped.kept).toBe(2);
   });
 
   it('drops holders that lanHosts no longer allows', () => {
@@ -179,7 +195,7 @@ describe('planEntryChanges', () => {
     };
     const c = planEntryChanges(plan, parseKernelState(null), remembered, 1000);
     expect(ops(c)).toEqual([
-      `add target4 ${before.id} : 192.168.1.10 4000`,
+      `add ${target} ${before.id} : 192.168.1.10 4000`,
       `add hold4 ${before.id} . 192.168.1.10 4000`,
       `add held4 ${before.id} 4000`,
     ]);

@@ -64,6 +64,7 @@ describe('renderApplyScript', () => {
       'delete map inet porttrigger trigger4',
       'delete chain inet porttrigger tr4_00000000',
       'delete map inet porttrigger d4_00000000_00000000',
+      'delete map inet porttrigger target4',
       'delete set inet porttrigger h4_00000000_00000000',
     ]);
     expect(script.indexOf('flush table')).toBeLessThan(script.indexOf('delete map'));

@@ -4,7 +4,7 @@ import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../domain/types.js';
 import { learnRules } from './learn-rules.js';
 import { CT_MARK, markHex, setMarkStatement } from './marks.js';
 import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
-import { SET_SIZES, SHARED_SET_NAMES, sharedSetName } from './plan.js';
+import { SET_SIZES, SHARED_SET_NAMES, sharedSetName, sharedSetNames } from './plan.js';
 
 /** Objects of our table that exist in the kernel now, so that an apply can delete what the new plan drops. */
 export interface ExistingObjects {
@@ -77,11 +77,11 @@ function sharedSetDecls(family: Family): string[] {
     ['rconflict', `typeof ${id} . ${ip} saddr . ${ip} daddr`, records],
     ['blocked', `typeof ${id} . ${ip} saddr`, records],
   ];
-  return decls.flatMap(([kind, type, opts]) => {
-    const name = sharedSetName(kind, family);
-    if (!name) return [];
-    return [`\t${type.includes(' : ') ? 'map' : 'set'} ${name} { ${type}; ${opts} }`];
-  });
+  return decls.flatMap(([kind, type, opts]) =>
+    sharedSetNames(kind, family).map(
+      (name) => `\t${type.includes(' : ') ? 'map' : 'set'} ${name} { ${type}; ${opts} }`,
+    ),
+  );
 }
 
 /**
@@ -96,7 +96,7 @@ function idExpr(r: RulePlan): string {
 function entryUpdates(r: RulePlan, holder: string, remote: string): string {
   const id = idExpr(r);
   const t = `timeout ${r.rule.idleTimeout}s`;
-  const set = (kind: SharedSetKind) => sharedSetName(kind, r.family);
+  const set = (kind: SharedSetKind) => sharedSetName(kind, r.family, r.id);
   if (r.rule.remote === 'any') {
     return [
       set('target') ? `update @${set('target')} { ${id} ${t} : ${holder} }` : '',
@@ -174,8 +174,8 @@ function closeChain(r: RulePlan): string[] {
 
 function dnatChain(r: RulePlan): string[] {
   return r.rule.remote === 'any'
-    ? [`dnat ip to ${idExpr(r)} map @${sharedSetName('target', 'ipv4')}`]
-    : [`dnat ip to ${idExpr(r)} . ip saddr map @${sharedSetName('rtarget', 'ipv4')}`];
+    ? [`dnat ip to ${idExpr(r)} map @${sharedSetName('target', 'ipv4', r.id)}`]
+    : [`dnat ip to ${idExpr(r)} . ip saddr map @${sharedSetName('rtarget', 'ipv4', r.id)}`];
 }
 
 function chain(name: string, lines: readonly string[]): string {

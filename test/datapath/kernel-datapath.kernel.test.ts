@@ -4,7 +4,7 @@ import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import type { NftRunner } from '../../src/adapters/nft.js';
 import { createNftRunner, NftError } from '../../src/adapters/nft.js';
 import { PorttriggerError } from '../../src/domain/errors.js';
-import { planConfig } from '../../src/nft/plan.js';
+import { planConfig, sharedSetName } from '../../src/nft/plan.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -33,7 +33,7 @@ describeKernel('kernel datapath adapter', () => {
       const id = planConfig(config).rules[0]!.id;
       const add = (set: string, element: string) =>
         nft(['add', 'element', 'inet', 'porttrigger', set, `{ ${element} }`]);
-      await add('target4', `${id} timeout 300s expires 100s : 192.168.1.10`);
+      await add(sharedSetName('target', 'ipv4', id)!, `${id} timeout 300s expires 100s : 192.168.1.10`);
       await add('hold4', `${id} . 192.168.1.10 timeout 300s expires 100s`);
       await add('held4', `${id} timeout 300s expires 100s`);
       const { table: remembered } = await dp.read();
