@@ -164,10 +164,15 @@ export function seedHolderScript(plan: Plan): string {
   );
   const lines: string[] = [];
   for (const part of chunked(rules, 2000)) {
-    const target = sharedSetName('target', 'ipv4');
-    if (target) {
+    // The DNAT map is split by rule number: one add a part, with the rules it holds.
+    const byMap = new Map<string, Plan['rules'][number][]>();
+    for (const r of part) {
+      const name = sharedSetName('target', 'ipv4', r.id)!;
+      byMap.set(name, [...(byMap.get(name) ?? []), r]);
+    }
+    for (const [target, rs] of byMap) {
       lines.push(
-        `add element ${T} ${target} { ${part.map((r) => `${r.id} ${timeout} : ${SEED_HOLDER}`).join(', ')} }`,
+        `add element ${T} ${target} { ${rs.map((r) => `${r.id} ${timeout} : ${SEED_HOLDER}`).join(', ')} }`,
       );
     }
     lines.push(
@@ -191,7 +196,7 @@ export function seedContactedScript(plan: Plan, from: number, count: number, hol
   const remotes = Array.from({ length: count }, (_, i) => seedRemote(from + i));
   const timeout = `timeout ${BENCH_IDLE_S}s`;
   const lines: string[] = [];
-  const rtarget = sharedSetName('rtarget', 'ipv4');
+  const rtarget = sharedSetName('rtarget', 'ipv4', r.id);
   for (const part of chunked(remotes, 2000)) {
     if (rtarget) {
       lines.push(

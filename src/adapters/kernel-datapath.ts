@@ -14,12 +14,17 @@ import { TABLE_NAME } from '../domain/types.js';
 import { findInconsistencies, planRepair } from '../nft/consistency.js';
 import type { Plan } from '../nft/plan.js';
 import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
-import { readTriggerTable } from '../nft/read-back.js';
+import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
 import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
-import { renderApplyScript, renderElementScript, renderRemoveScript } from '../nft/render.js';
+import {
+  protocolMapName,
+  renderApplyScript,
+  renderElementScript,
+  renderRemoveScript,
+} from '../nft/render.js';
 import { planEntryChanges, releaseElements } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
-import { parseKernelState } from '../nft/state.js';
+import { mergeSetListings, parseKernelState } from '../nft/state.js';
 import type { ConntrackRunner } from './conntrack.js';
 import { createConntrackRunner } from './conntrack.js';
 import type { KeeperRound } from './entry-keeper.js';
@@ -38,7 +43,18 @@ export interface KernelDatapathOptions {
   readonly conntrack?: ConntrackRunner;
   /** A failed background refresh (the keeper retries); it is reported, never thrown. */
   readonly onRefreshError?: (error: unknown) => void;
+  /**
+   * From how many elements (seen at the last read) a read lists only the sets read-back needs, one nft call
+   * each, instead of all sets in one call. Default {@link PER_SET_READ_FROM}.
+   */
+  readonly perSetReadFrom?: number;
 }
+
+/**
+ * Below this many elements one listing of every set is cheapest (one process); above it the elements
+ * dominate, and listing only the sets read-back needs reads a third of them.
+ */
+export const PER_SET_READ_FROM = 3_000;
 
 /**
  * A refresh runs this long before the earliest expiry, so that a slow round still lands in time; for short idle
@@ -78,9 +94,14 @@ function hasRule(doc: unknown, chain: string): boolean {
 function dispatchProblems(plan: Plan, doc: unknown): string[] {
   const list = (doc as { nftables?: { map?: { name?: string; elem?: unknown[] } }[] }).nftables ?? [];
   const counts = new Map(list.filter((o) => o.map).map((o) => [o.map?.name, o.map?.elem?.length ?? 0]));
-  return DISPATCH_MAPS.filter((m) => plan.dispatch[m].length > 0)
-    .filter((m) => counts.get(m) !== plan.dispatch[m].length)
-    .map((m) => `dispatch map ${m}: ${counts.get(m) ?? 0} of ${plan.dispatch[m].length} elements`);
+  return DISPATCH_MAPS.flatMap((m) =>
+    (['tcp', 'udp'] as const).map((protocol) => ({
+      name: protocolMapName(m, protocol),
+      planned: plan.dispatch[m].filter((e) => e.protocol === protocol).length,
+    })),
+  )
+    .filter(({ name, planned }) => planned > 0 && counts.get(name) !== planned)
+    .map(({ name, planned }) => `dispatch map ${name}: ${counts.get(name) ?? 0} of ${planned} elements`);
 }
 
 /** The nftables implementation of the {@link Datapath} port: the kernel does the packet work. */
@@ -97,12 +118,16 @@ export class KernelDatapath implements Datapath {
   #extended = new Map<string, number>();
   // Applies, releases, refreshes and removals run one at a time, in call order.
   readonly #queue = new SerialQueue();
+  readonly #perSetReadFrom: number;
+  /** Elements of our sets at the last read: picks how the next read lists them. */
+  #lastElements = 0;
 
   constructor(options: KernelDatapathOptions) {
     this.#nft = options.nft;
     this.#clock = options.clock ?? Date.now;
     this.#conntrack = options.conntrack;
     this.#onRefreshError = options.onRefreshError;
+    this.#perSetReadFrom = options.perSetReadFrom ?? PER_SET_READ_FROM;
     this.#keeper = options.conntrack
       ? new EntryKeeper({
           refresh: () => this.refreshFromConntrack(),
@@ -220,15 +245,26 @@ export class KernelDatapath implements Datapath {
     const plan = this.#plan;
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
     if (scope === 'entries') {
-      const sets = await this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]);
+      // The frequent read (on every signal): the sets alone, set by set once the table is large.
+      const large = this.#lastElements >= this.#perSetReadFrom;
+      const sets = await (large
+        ? this.#listReadBackSets(plan)
+        : this.#listAllSets().catch((error: unknown) => {
+            // A listing of every set that fails (a timeout, most likely: too many elements) is not tried
+            // again the same way: the next read lists set by set.
+            this.#lastElements = this.#perSetReadFrom;
+            throw error;
+          }));
       const state = parseKernelState(
         sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
       );
-      const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4$/.test(n));
+      this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
+      const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
       return { table: readTriggerTable(plan, state, now), intact: sets !== null && setsThere };
     }
     const listing = await this.#listTable();
     const state = parseKernelState(listing);
+    this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
     const table = readTriggerTable(plan, state, now);
     if (listing === null) return { table, intact: false };
     const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
@@ -240,6 +276,36 @@ export class KernelDatapath implements Datapath {
       intact: setsThere && rules && problems.length === 0,
       ...(problems.length > 0 ? { problems } : {}),
     };
+  }
+
+  #listAllSets(): Promise<unknown> {
+    return this.#nft.listJson(['list', 'sets', 'table', 'inet', TABLE_NAME]);
+  }
+
+  /**
+   * The names of every set (terse: no elements) and the elements of the sets read-back needs, one listing
+   * each, side by side. A set that is gone is left to the names: the table then reads as not intact.
+   */
+  async #listReadBackSets(plan: Plan): Promise<unknown> {
+    const wanted = readBackSetNames(plan);
+    const [names, ...full] = await Promise.all([
+      this.#nft.listJson(['-t', 'list', 'sets', 'table', 'inet', TABLE_NAME]),
+      ...wanted.map((name) =>
+        this.#nft.listJson(['list', 'set', 'inet', TABLE_NAME, name]).catch((error: unknown) => error),
+      ),
+    ]);
+    if (names === null) return null;
+    const present = new Set(
+      parseKernelState({ sets: names, maps: { nftables: [] }, chains: { nftables: [] } }).sets.keys(),
+    );
+    const listings: unknown[] = [];
+    for (const [i, listing] of full.entries()) {
+      if (listing === null) continue;
+      if (!(listing instanceof Error)) listings.push(listing);
+      // A listing fails only for a set that is not there; anything else is a failed read.
+      else if (present.has(wanted[i]!)) throw listing;
+    }
+    return mergeSetListings(names, listings);
   }
 
   release(selector: ReleaseSelector): Promise<number> {

@@ -169,8 +169,8 @@ describe('compile', () => {
     ).toBe(true);
     expect(r.out).not.toContain('delete ');
     expect(r.out).toContain('type nat hook prerouting priority dstnat; policy accept;');
-    expect(r.out).toContain('udp . 7000-7010 : jump in4_');
-    expect(r.out).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ map @target4/);
+    expect(r.out).toContain('7000-7010 : jump in4_');
+    expect(r.out).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ map @target4_[0-9a-f]\n/);
     expect(r.out).toMatch(/\n}\n$/);
   });
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Config, Rule } from '../domain/types.js';
 import { findInconsistencies, planRepair } from './consistency.js';
-import { planConfig } from './plan.js';
+import { planConfig, sharedSetName } from './plan.js';
 import { parseKernelState } from './state.js';
 
 const rule = (over: Partial<Rule> & { name: string }): Rule => ({
@@ -34,6 +34,13 @@ const REMOTE = '203.0.113.7';
 type Kind = 'held4' | 'hold4' | 'target4' | 'taken4' | 'pair4' | 'rtarget4';
 const ANY_KINDS: Kind[] = ['held4', 'hold4', 'target4'];
 const CONTACTED_KINDS: Kind[] = ['taken4', 'pair4', 'rtarget4'];
+/** The kernel's name of a kind: the DNAT maps are split by rule number. */
+const setName = (kind: Kind): string =>
+  kind === 'target4'
+    ? sharedSetName('target', 'ipv4', GAME!.id)!
+    : kind === 'rtarget4'
+      ? sharedSetName('rtarget', 'ipv4', P2P!.id)!
+      : kind;
 
 /** The elements of one whole entry of `game` and one of `p2p`, as `nft -j list table` prints them. */
 function elementsOf(leftS: number, holder = HOLDER): Record<Kind, unknown[]> {
@@ -58,7 +65,7 @@ function state(elements: Partial<Record<Kind, unknown[]>>) {
             map: {
               family: 'inet',
               table: 'porttrigger',
-              name,
+              name: setName(name),
               type: 'integer',
               map: 'ipv4_addr',
               elem: elements[name] ?? [],
@@ -116,7 +123,7 @@ describe('planRepair', () => {
       expect(repair).toMatchObject({ restored: 1, dropped: 0 });
       const adds = repair.elements.filter((e) => e.timeoutMs !== undefined);
       const kinds = ANY_KINDS.includes(flushed) ? ANY_KINDS : CONTACTED_KINDS;
-      expect(adds.map((e) => e.set).sort()).toEqual([...kinds].sort());
+      expect(adds.map((e) => e.set).sort()).toEqual(kinds.map(setName).sort());
       for (const e of adds) expect(e.expiresMs).toBe(100_000);
       expect(adds.filter((e) => e.value !== undefined).map((e) => e.value)).toEqual([HOLDER]);
     }
@@ -143,7 +150,7 @@ describe('planRepair', () => {
         .filter((e) => e.timeoutMs !== undefined)
         .map((e) => e.set)
         .sort(),
-    ).toEqual([...ANY_KINDS].sort());
+    ).toEqual(ANY_KINDS.map(setName).sort());
   });
 
   it('replaces a DNAT target that points elsewhere: deleted first, then written with the holder', () => {
@@ -157,7 +164,7 @@ describe('planRepair', () => {
         .slice(0, firstAdd)
         .map((e) => e.set)
         .sort(),
-    ).toEqual([...ANY_KINDS].sort());
-    expect(repair.elements.find((e) => e.set === 'target4' && e.value)?.value).toBe(HOLDER);
+    ).toEqual(ANY_KINDS.map(setName).sort());
+    expect(repair.elements.find((e) => e.set === setName('target4') && e.value)?.value).toBe(HOLDER);
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { Family, TriggerEntry } from '../domain/types.js';
 import type { Plan, RulePlan, SharedSetKind } from './plan.js';
-import { indexRulePlans, sharedSetName } from './plan.js';
+import { indexRulePlans, sharedSetName, sharedSetNames } from './plan.js';
 import type { SeedElement } from './render.js';
 import { entryExpiryElements } from './seeds.js';
 import type { KernelElement, KernelState } from './state.js';
@@ -32,15 +32,14 @@ export interface ElementGroup {
 }
 
 function elements(state: KernelState, kind: SharedSetKind, family: Family): readonly KernelElement[] {
-  const name = sharedSetName(kind, family);
-  return (name && state.sets.get(name)?.elements) || [];
+  return sharedSetNames(kind, family).flatMap((name) => state.sets.get(name)?.elements ?? []);
 }
 
 /** The kinds that make up an entry of a rule, in a family. */
 function groupKinds(r: RulePlan): SharedSetKind[] {
   const kinds: SharedSetKind[] =
     r.rule.remote === 'any' ? ['held', 'hold', 'target'] : ['taken', 'pair', 'rtarget'];
-  return kinds.filter((k) => sharedSetName(k, r.family) !== undefined);
+  return kinds.filter((k) => sharedSetName(k, r.family, r.id) !== undefined);
 }
 
 /** Every entry group the sets hold, keyed by rule number (and remote), with what is wrong with each. */
@@ -93,7 +92,9 @@ export function elementGroups(plan: Plan, state: KernelState): ElementGroup[] {
     if (settled) {
       const missing = groupKinds(g.rule).filter((k) => !g.parts.has(k));
       if (missing.length > 0) {
-        problems.push(`${where}: ${missing.map((k) => sharedSetName(k, g.family)).join(', ')} missing`);
+        problems.push(
+          `${where}: ${missing.map((k) => sharedSetName(k, g.family, g.rule.id)).join(', ')} missing`,
+        );
       }
       if (g.holders.size > 1)
         problems.push(`${where}: elements name different holders (${[...g.holders].join(', ')})`);
@@ -147,7 +148,7 @@ export function planRepair(
     );
     const holder = g.holder ?? candidate?.holder;
     const deletes = [...g.parts.entries()].map(([kind, e]) => ({
-      set: sharedSetName(kind, g.family)!,
+      set: sharedSetName(kind, g.family, g.rule.id)!,
       key: e.key.join(' . '),
     }));
     const leftMs = Math.max(

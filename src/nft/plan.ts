@@ -26,14 +26,35 @@ export const SHARED_SETS = {
 /** One kind of {@link SHARED_SETS}. */
 export type SharedSetKind = keyof typeof SHARED_SETS;
 
-/** The name of a shared set in a family, or undefined where the family has none (no DNAT for IPv6). */
-export function sharedSetName(kind: SharedSetKind, family: Family): string | undefined {
-  return family === 'ipv4' ? SHARED_SETS[kind].v4 : SHARED_SETS[kind].v6;
+/**
+ * The DNAT maps (`target`, `rtarget`) are split into this many maps by rule number. Every rule binds its map
+ * from its own chains, and the kernel walks a map's bindings each time a chain looks it up: one map for 10,000
+ * rules made loading them quadratic (half the kernel's time); sixteen cut each walk sixteenfold.
+ */
+export const TARGET_BUCKETS = 16;
+
+const SPLIT_KINDS: readonly SharedSetKind[] = ['target', 'rtarget'];
+
+/**
+ * The name of a shared set in a family, or undefined where the family has none (no DNAT for IPv6). The DNAT
+ * maps are split by rule number (see {@link TARGET_BUCKETS}), so their names need the rule's `id`.
+ */
+export function sharedSetName(kind: SharedSetKind, family: Family, id?: number): string | undefined {
+  const base = family === 'ipv4' ? SHARED_SETS[kind].v4 : SHARED_SETS[kind].v6;
+  if (base === undefined || !SPLIT_KINDS.includes(kind)) return base;
+  if (id === undefined) throw new Error(`the ${kind} map of a family is named by a rule number`);
+  return `${base}_${(id % TARGET_BUCKETS).toString(16)}`;
 }
 
-/** Every shared set and map name of both families. */
-export const SHARED_SET_NAMES: readonly string[] = Object.values(SHARED_SETS).flatMap((s) =>
-  [s.v4, s.v6].filter((n): n is NonNullable<typeof n> => n !== undefined),
+/** Every name a shared set has in a family: one, the sixteen parts of a split map, or none. */
+export function sharedSetNames(kind: SharedSetKind, family: Family): string[] {
+  const ids = SPLIT_KINDS.includes(kind) ? [...Array(TARGET_BUCKETS).keys()] : [0];
+  return ids.map((id) => sharedSetName(kind, family, id)).filter((n): n is string => n !== undefined);
+}
+
+/** Every shared set and map name of both families, each part of a split map. */
+export const SHARED_SET_NAMES: readonly string[] = (Object.keys(SHARED_SETS) as SharedSetKind[]).flatMap(
+  (kind) => [...sharedSetNames(kind, 'ipv4'), ...sharedSetNames(kind, 'ipv6')],
 );
 
 /** The nft objects of one rule in one family. */

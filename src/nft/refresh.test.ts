@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, Rule, TriggerTable } from '../domain/types.js';
 import { DEFAULT_CONNTRACK_TIMEOUTS, parseConntrackListing } from './conntrack-state.js';
-import { planConfig } from './plan.js';
+import { planConfig, sharedSetName } from './plan.js';
 import { entriesFromConnections, planRefresh } from './refresh.js';
 
 const rule = (over: Partial<Rule> & { name: string }): Rule => ({
@@ -48,7 +48,7 @@ describe('planRefresh', () => {
     // Age 2 s (120 - 118), counted as 1 s: the entry closes 9 s from now.
     expect(refresh.extensions.map((x) => x.expiresAt - NOW)).toEqual([9000]);
     expect(refresh.elements.map((e) => `${e.set} ${e.key} ${e.expiresMs}`)).toEqual([
-      `target4 ${plan.rules[0]!.id} 9000`,
+      `${sharedSetName('target', 'ipv4', plan.rules[0]!.id)} ${plan.rules[0]!.id} 9000`,
       `hold4 ${plan.rules[0]!.id} . ${H1} 9000`,
       `held4 ${plan.rules[0]!.id} 9000`,
     ]);

@@ -54,15 +54,17 @@ describe('renderApplyScript', () => {
     const script = renderApplyScript(plan, {
       table: true,
       sets: new Set(['hold4', 'held6', 'h4_00000000_00000000']),
-      maps: new Set(['trigger4', 'dnat4', 'target4', 'd4_00000000_00000000']),
+      maps: new Set(['trigger4', 'dnat4', 'dnat4_udp', 'target4', 'd4_00000000_00000000']),
       chains: new Set(['forward', 'dstnat', 'srcnat', 'tr4_00000000', kept]),
     });
     const deletes = script.split('\n').filter((l) => l.startsWith('delete'));
     expect(deletes).toEqual([
       'delete map inet porttrigger dnat4',
+      'delete map inet porttrigger dnat4_udp',
       'delete map inet porttrigger trigger4',
       'delete chain inet porttrigger tr4_00000000',
       'delete map inet porttrigger d4_00000000_00000000',
+      'delete map inet porttrigger target4',
       'delete set inet porttrigger h4_00000000_00000000',
     ]);
     expect(script.indexOf('flush table')).toBeLessThan(script.indexOf('delete map'));

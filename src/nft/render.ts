@@ -1,10 +1,10 @@
 import { parsePrefix } from '../domain/address.js';
-import type { Family } from '../domain/types.js';
+import type { Family, Protocol } from '../domain/types.js';
 import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../domain/types.js';
 import { learnRules } from './learn-rules.js';
 import { CT_MARK, markHex, setMarkStatement } from './marks.js';
 import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
-import { SET_SIZES, SHARED_SET_NAMES, sharedSetName } from './plan.js';
+import { SET_SIZES, SHARED_SET_NAMES, sharedSetName, sharedSetNames } from './plan.js';
 
 /** Objects of our table that exist in the kernel now, so that an apply can delete what the new plan drops. */
 export interface ExistingObjects {
@@ -77,11 +77,11 @@ function sharedSetDecls(family: Family): string[] {
     ['rconflict', `typeof ${id} . ${ip} saddr . ${ip} daddr`, records],
     ['blocked', `typeof ${id} . ${ip} saddr`, records],
   ];
-  return decls.flatMap(([kind, type, opts]) => {
-    const name = sharedSetName(kind, family);
-    if (!name) return [];
-    return [`\t${type.includes(' : ') ? 'map' : 'set'} ${name} { ${type}; ${opts} }`];
-  });
+  return decls.flatMap(([kind, type, opts]) =>
+    sharedSetNames(kind, family).map(
+      (name) => `\t${type.includes(' : ') ? 'map' : 'set'} ${name} { ${type}; ${opts} }`,
+    ),
+  );
 }
 
 /**
@@ -96,7 +96,7 @@ function idExpr(r: RulePlan): string {
 function entryUpdates(r: RulePlan, holder: string, remote: string): string {
   const id = idExpr(r);
   const t = `timeout ${r.rule.idleTimeout}s`;
-  const set = (kind: SharedSetKind) => sharedSetName(kind, r.family);
+  const set = (kind: SharedSetKind) => sharedSetName(kind, r.family, r.id);
   if (r.rule.remote === 'any') {
     return [
       set('target') ? `update @${set('target')} { ${id} ${t} : ${holder} }` : '',
@@ -176,8 +176,8 @@ function closeChain(r: RulePlan): string[] {
 
 function dnatChain(r: RulePlan): string[] {
   return r.rule.remote === 'any'
-    ? [`dnat ip to ${idExpr(r)} map @${sharedSetName('target', 'ipv4')}`]
-    : [`dnat ip to ${idExpr(r)} . ip saddr map @${sharedSetName('rtarget', 'ipv4')}`];
+    ? [`dnat ip to ${idExpr(r)} map @${sharedSetName('target', 'ipv4', r.id)}`]
+    : [`dnat ip to ${idExpr(r)} . ip saddr map @${sharedSetName('rtarget', 'ipv4', r.id)}`];
 }
 
 function chain(name: string, lines: readonly string[]): string {
@@ -187,21 +187,36 @@ function chain(name: string, lines: readonly string[]): string {
 function element(e: DispatchElement): string {
   const verb = e.chain.startsWith('dn4_') ? 'goto' : 'jump';
   const ports = e.from === e.to ? `${e.from}` : `${e.from}-${e.to}`;
-  return `${e.protocol} . ${ports} : ${verb} ${e.chain}`;
+  return `${ports} : ${verb} ${e.chain}`;
 }
 
-function dispatchMap(name: DispatchMap, elements: readonly DispatchElement[]): string {
-  // Several elements a line, so that a config of many rules stays a readable script.
-  const rows: string[] = [];
-  for (let i = 0; i < elements.length; i += 6)
-    rows.push(
-      elements
-        .slice(i, i + 6)
-        .map(element)
-        .join(', '),
-    );
-  const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
-  return `\tmap ${name} {\n\t\ttype inet_proto . inet_service : verdict; flags interval;\n\t\telements = {\n${body}\n\t\t}\n\t}`;
+/**
+ * The kernel map that holds one protocol's elements of a dispatch map. One map per protocol keyed by the port
+ * alone is an interval tree; keyed by `protocol . port` it would be a concatenation, whose insertion checks
+ * every element already there and made loading thousands of rules several times slower.
+ */
+export function protocolMapName(name: DispatchMap, protocol: Protocol): string {
+  return `${name}_${protocol}`;
+}
+
+function dispatchMaps(name: DispatchMap, all: readonly DispatchElement[]): string[] {
+  return (['tcp', 'udp'] as const).flatMap((protocol) => {
+    const elements = all.filter((e) => e.protocol === protocol);
+    if (elements.length === 0) return [];
+    // Several elements a line, so that a config of many rules stays a readable script.
+    const rows: string[] = [];
+    for (let i = 0; i < elements.length; i += 8)
+      rows.push(
+        elements
+          .slice(i, i + 8)
+          .map(element)
+          .join(', '),
+      );
+    const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
+    return [
+      `\tmap ${protocolMapName(name, protocol)} {\n\t\ttype inet_service : verdict; flags interval;\n\t\telements = {\n${body}\n\t\t}\n\t}`,
+    ];
+  });
 }
 
 /** The names of the base chains a plan renders; the others are rule chains. */
@@ -226,26 +241,26 @@ function baseChains(plan: Plan): string[] {
   const { interfaces, mode } = plan.config;
   const lan = quoteIfaces(interfaces.lan);
   const wan = quoteIfaces(interfaces.wan);
-  const has = (m: DispatchMap) => plan.dispatch[m].length > 0;
   const standalone = mode === 'standalone';
   const dstnat: string[] = [];
   const srcnat: string[] = [];
-  const when = (into: string[], m: DispatchMap, line: string) => has(m) && into.push(`${line} vmap @${m}`);
+  // One rule for each protocol the map has elements for. The cheap tests come first, so that a packet reaches
+  // the interface and route tests (a fib lookup) of one rule at most.
+  const when = (into: string[], m: DispatchMap, match: string, field: 'dport' | 'sport' = 'dport'): void => {
+    const family = m.endsWith('4') ? 'ipv4' : 'ipv6';
+    for (const protocol of ['tcp', 'udp'] as const) {
+      if (!plan.dispatch[m].some((e) => e.protocol === protocol)) continue;
+      const test = `meta nfproto ${family} meta l4proto ${protocol}${match ? ` ${match}` : ''}`;
+      into.push(`${test} th ${field} vmap @${protocolMapName(m, protocol)}`);
+    }
+  };
   // A trigger arrives on a LAN interface and is routed out through a WAN interface.
-  when(
-    dstnat,
-    'trigger4',
-    `iifname ${lan} fib daddr oifname ${wan} meta nfproto ipv4 meta l4proto . th dport`,
-  );
-  when(
-    dstnat,
-    'trigger6',
-    `iifname ${lan} fib daddr oifname ${wan} meta nfproto ipv6 meta l4proto . th dport`,
-  );
-  when(dstnat, 'dnat4', `iifname ${wan} meta nfproto ipv4 fib daddr type local meta l4proto . th dport`);
-  when(dstnat, 'inbound6', `iifname ${wan} meta nfproto ipv6 meta l4proto . th dport`);
+  when(dstnat, 'trigger4', `iifname ${lan} fib daddr oifname ${wan}`);
+  when(dstnat, 'trigger6', `iifname ${lan} fib daddr oifname ${wan}`);
+  when(dstnat, 'dnat4', `iifname ${wan} fib daddr type local`);
+  when(dstnat, 'inbound6', `iifname ${wan}`);
   // After DNAT the destination is the holder: refresh its entry and mark the connection.
-  when(srcnat, 'inbound4', 'ct status dnat meta nfproto ipv4 meta l4proto . th dport');
+  when(srcnat, 'inbound4', 'ct status dnat');
   if (plan.learn) dstnat.push(...learnRules(plan.learn, interfaces));
   if (standalone) srcnat.push(`oifname ${wan} meta nfproto ipv4 masquerade`);
   const out = [
@@ -256,10 +271,10 @@ function baseChains(plan: Plan): string[] {
   const forward: string[] = [];
   if (names.includes('closing')) {
     const closing: string[] = [];
-    when(closing, 'close4', 'ct direction original meta nfproto ipv4 meta l4proto . th dport');
-    when(closing, 'close4', 'ct direction reply meta nfproto ipv4 meta l4proto . th sport');
-    when(closing, 'close6', 'ct direction original meta nfproto ipv6 meta l4proto . th dport');
-    when(closing, 'close6', 'ct direction reply meta nfproto ipv6 meta l4proto . th sport');
+    when(closing, 'close4', 'ct direction original');
+    when(closing, 'close4', 'ct direction reply', 'sport');
+    when(closing, 'close6', 'ct direction original');
+    when(closing, 'close6', 'ct direction reply', 'sport');
     out.push(chain('closing', closing));
     // One test of the mark per packet; only connections of `onExpire: close` rules go further.
     forward.push(`ct mark & ${markHex(CT_MARK.close)} == ${markHex(CT_MARK.close)} jump closing`);
@@ -289,7 +304,7 @@ export function renderTable(plan: Plan): string {
   const parts: string[] = [];
   parts.push(...sharedSetDecls('ipv4'), ...sharedSetDecls('ipv6'));
   for (const [name, elements] of Object.entries(plan.dispatch) as [DispatchMap, DispatchElement[]][]) {
-    if (elements.length > 0) parts.push(dispatchMap(name, elements));
+    parts.push(...dispatchMaps(name, elements));
   }
   for (const r of plan.rules) {
     parts.push(chain(r.chains.trigger, triggerChain(r)));
@@ -315,7 +330,8 @@ export function elementLine(e: SeedElement): string {
   return `add element ${T} ${e.set} { ${e.key} timeout ${e.timeoutMs}ms expires ${e.expiresMs}ms${value} }`;
 }
 
-const DISPATCH = /^(trigger|dnat|inbound|reply|close)[46]$/;
+// With the names of earlier versions (one map of `protocol . port`), so that an upgrade deletes them.
+const DISPATCH = /^(trigger|dnat|inbound|reply|close)[46](_tcp|_udp)?$/;
 
 /**
  * One atomic transaction from whatever our table holds now to the plan: flush the rules, delete every

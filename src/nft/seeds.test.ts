@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Config, Rule, TriggerEntry } from '../domain/types.js';
-import { planConfig } from './plan.js';
+import { planConfig, sharedSetName } from './plan.js';
 import { readTriggerTable } from './read-back.js';
 import type { SeedElement } from './render.js';
 import { renderElementScript } from './render.js';
@@ -144,7 +144,9 @@ describe('releaseElements', () => {
           const e = entries[i]!;
           expect(group.every(isDelete)).toBe(true);
           expect(group.map((x) => x.set)).toEqual(
-            e.remote === undefined ? ['target4', 'hold4', 'held4'] : ['rtarget4', 'pair4', 'taken4'],
+            e.remote === undefined
+              ? [sharedSetName('target', 'ipv4', GAME!.id), 'hold4', 'held4']
+              : [sharedSetName('rtarget', 'ipv4', P2P!.id), 'pair4', 'taken4'],
           );
           for (const x of group) {
             expect(x.key.startsWith(`${e.remote === undefined ? GAME!.id : P2P!.id}`)).toBe(true);
@@ -168,7 +170,7 @@ describe('releaseElements', () => {
     ]);
     expect(renderElementScript(group!)).toBe(
       [
-        `delete element inet porttrigger target4 { ${GAME!.id} }`,
+        `delete element inet porttrigger ${sharedSetName('target', 'ipv4', GAME!.id)} { ${GAME!.id} }`,
         `delete element inet porttrigger hold4 { ${GAME!.id} . 192.168.1.7 }`,
         `delete element inet porttrigger held4 { ${GAME!.id} }`,
         '',

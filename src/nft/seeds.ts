@@ -1,7 +1,7 @@
 import { parseAddress, parsePrefix, prefixContains } from '../domain/address.js';
 import type { Family, TriggerEntry, TriggerTable } from '../domain/types.js';
 import type { Plan, RulePlan } from './plan.js';
-import { indexRulePlans, sharedSetName } from './plan.js';
+import { indexRulePlans, SHARED_SETS, sharedSetName, sharedSetNames } from './plan.js';
 import type { SeedElement } from './render.js';
 import type { KernelState } from './state.js';
 
@@ -19,6 +19,10 @@ function allowed(r: RulePlan, host: string): boolean {
   });
 }
 
+function isTargetMap(set: string): boolean {
+  return set.startsWith(`${SHARED_SETS.target.v4}_`) || set.startsWith(`${SHARED_SETS.rtarget.v4}_`);
+}
+
 /** One entry as the shared sets hold it. */
 interface StoredEntry {
   readonly family: Family;
@@ -33,7 +37,7 @@ function entryElements(
   e: Omit<StoredEntry, 'leftMs'>,
   add?: { timeoutMs: number; expiresMs: number },
 ): SeedElement[] {
-  const name = (kind: Parameters<typeof sharedSetName>[0]) => sharedSetName(kind, e.family);
+  const name = (kind: Parameters<typeof sharedSetName>[0]) => sharedSetName(kind, e.family, e.id);
   const at = add ?? {};
   if (e.remote === undefined) {
     return [
@@ -77,12 +81,12 @@ function presentGroups(state: KernelState): Set<string> {
   const out = new Set<string>();
   for (const family of ['ipv4', 'ipv6'] as const) {
     for (const kind of ['held', 'hold', 'target'] as const) {
-      for (const e of state.sets.get(sharedSetName(kind, family) ?? '')?.elements ?? [])
-        out.add(`${family}/${e.key[0]}/`);
+      for (const name of sharedSetNames(kind, family))
+        for (const e of state.sets.get(name)?.elements ?? []) out.add(`${family}/${e.key[0]}/`);
     }
     for (const kind of ['taken', 'pair', 'rtarget'] as const) {
-      for (const e of state.sets.get(sharedSetName(kind, family) ?? '')?.elements ?? [])
-        out.add(`${family}/${e.key[0]}/${e.key[1]}`);
+      for (const name of sharedSetNames(kind, family))
+        for (const e of state.sets.get(name)?.elements ?? []) out.add(`${family}/${e.key[0]}/${e.key[1]}`);
     }
   }
   return out;
@@ -112,19 +116,26 @@ export function planEntryChanges(
   let kept = 0;
   let dropped = 0;
   const stored = storedEntries(state);
+  // An earlier layout kept the DNAT targets in one map per family, which this apply deletes: kept entries get
+  // their target in the split maps, and nothing is deleted from split maps that do not hold it yet.
+  const legacy = state.maps.has(SHARED_SETS.target.v4) || state.maps.has(SHARED_SETS.rtarget.v4);
+  const deletes = (e: StoredEntry) => entryElements(e).filter((x) => !legacy || !isTargetMap(x.set));
   for (const e of stored) {
     const r = index.get(`${e.family}/${e.id}`);
     const fits =
       r !== undefined && (r.rule.remote === 'contacted') === (e.remote !== undefined) && allowed(r, e.holder);
     if (!fits) {
       dropped++;
-      if (e.leftMs >= DELETE_MARGIN_MS) elements.push(...entryElements(e));
+      if (e.leftMs >= DELETE_MARGIN_MS) elements.push(...deletes(e));
       continue;
     }
     kept++;
     const timeoutMs = r.rule.idleTimeout * 1000;
     if (e.leftMs > timeoutMs && e.leftMs >= DELETE_MARGIN_MS) {
-      elements.push(...entryElements(e), ...entryElements(e, { timeoutMs, expiresMs: timeoutMs }));
+      elements.push(...deletes(e), ...entryElements(e, { timeoutMs, expiresMs: timeoutMs }));
+    } else if (legacy) {
+      const expiresMs = Math.max(1, Math.min(e.leftMs, timeoutMs));
+      elements.push(...entryElements(e, { timeoutMs, expiresMs }).filter((x) => isTargetMap(x.set)));
     }
   }
   if (remembered) {

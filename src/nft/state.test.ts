@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nftObjects, parseKernelState } from './state.js';
+import { mergeSetListings, nftObjects, parseKernelState } from './state.js';
 
 const EMPTY = { nftables: [] };
 
@@ -98,6 +98,24 @@ describe('parseKernelState', () => {
       ],
     };
     expect(() => parseKernelState({ sets, maps: EMPTY, chains: EMPTY })).toThrow(/unexpected set element/);
+  });
+});
+
+describe('mergeSetListings', () => {
+  it('puts the full listings of some sets into a terse listing of every set', () => {
+    const set = (name: string, extra: object = {}, table = 'porttrigger') => ({
+      set: { family: 'inet', table, name, type: 'integer', ...extra },
+    });
+    const terse = { nftables: [{ metainfo: {} }, set('hold4'), set('held4'), set('pair4')] };
+    const full = [
+      { nftables: [{ metainfo: {} }, set('hold4', { elem: [{ elem: { val: 7, expires: 3 } }] })] },
+      { nftables: [set('pair4', { elem: [] }), set('held4', { elem: [5] }, 'other')] },
+    ];
+    const state = parseKernelState({ sets: mergeSetListings(terse, full), maps: EMPTY, chains: EMPTY });
+    expect([...state.sets.keys()]).toEqual(['hold4', 'held4', 'pair4']);
+    expect(state.sets.get('hold4')!.elements).toEqual([{ key: ['7'], expiresS: 3 }]);
+    expect(state.sets.get('held4')!.elements).toEqual([]);
+    expect(() => mergeSetListings(terse, [{}])).toThrow(/no "nftables" array/);
   });
 });
 

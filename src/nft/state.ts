@@ -69,6 +69,19 @@ function parseElement(raw: Json): KernelElement {
 }
 
 /**
+ * One `nft -j list sets` document from a terse listing of every set (names, no elements) and full listings
+ * of some of them: each full listing replaces its set in the terse one.
+ */
+export function mergeSetListings(terse: Json, full: readonly Json[]): Json {
+  const byName = new Map<string, Record<string, Json>>();
+  for (const doc of full) for (const s of objects(doc, 'set')) byName.set(String(s.name), s);
+  const merged = nftObjects(terse, 'set').map((s) => ({
+    set: (s.family === 'inet' && s.table === TABLE_NAME && byName.get(String(s.name))) || s,
+  }));
+  return { nftables: merged };
+}
+
+/**
  * Reads the listings the datapath takes: `nft -j list sets table inet porttrigger` (with elements),
  * `nft -j list maps inet` and `nft -j list chains inet` (names only), or one `nft -j list table inet porttrigger`
  * passed as all three. Maps with address values (the DNAT targets) are listed with the sets, elements and

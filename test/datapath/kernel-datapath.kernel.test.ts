@@ -4,7 +4,7 @@ import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import type { NftRunner } from '../../src/adapters/nft.js';
 import { createNftRunner, NftError } from '../../src/adapters/nft.js';
 import { PorttriggerError } from '../../src/domain/errors.js';
-import { planConfig } from '../../src/nft/plan.js';
+import { planConfig, sharedSetName } from '../../src/nft/plan.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -17,32 +17,47 @@ describeKernel('kernel datapath adapter', () => {
   beforeAll(() => runProgram('ip', ['netns', 'add', netns]));
   afterAll(() => runProgram('ip', ['netns', 'del', netns]).catch(() => undefined));
 
-  it('notices a deleted or flushed table, and restores remembered entries with their remaining time', async () => {
-    const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
-    await dp.apply(config);
-    expect((await dp.read()).intact).toBe(true);
-    const id = planConfig(config).rules[0]!.id;
-    const add = (set: string, element: string) =>
-      nft(['add', 'element', 'inet', 'porttrigger', set, `{ ${element} }`]);
-    await add('target4', `${id} timeout 300s expires 100s : 192.168.1.10`);
-    await add('hold4', `${id} . 192.168.1.10 timeout 300s expires 100s`);
-    await add('held4', `${id} timeout 300s expires 100s`);
-    const { table: remembered } = await dp.read();
-    expect(remembered.entries.map((e) => e.holder)).toEqual(['192.168.1.10']);
+  // From 0 elements on, every read lists the sets read-back needs one by one (the way of a large table).
+  it.each([
+    ['one listing of every set', undefined],
+    ['a listing per set', 0],
+  ])(
+    'notices a deleted or flushed table, and restores remembered entries with their remaining time (%s)',
+    async (_, perSetReadFrom) => {
+      const dp = new KernelDatapath({
+        nft: createNftRunner({ netns }),
+        ...(perSetReadFrom !== undefined ? { perSetReadFrom } : {}),
+      });
+      await dp.apply(config);
+      expect((await dp.read()).intact).toBe(true);
+      const id = planConfig(config).rules[0]!.id;
+      const add = (set: string, element: string) =>
+        nft(['add', 'element', 'inet', 'porttrigger', set, `{ ${element} }`]);
+      await add(sharedSetName('target', 'ipv4', id)!, `${id} timeout 300s expires 100s : 192.168.1.10`);
+      await add('hold4', `${id} . 192.168.1.10 timeout 300s expires 100s`);
+      await add('held4', `${id} timeout 300s expires 100s`);
+      const { table: remembered } = await dp.read();
+      expect(remembered.entries.map((e) => e.holder)).toEqual(['192.168.1.10']);
 
-    await nft(['flush', 'table', 'inet', 'porttrigger']);
-    expect((await dp.read()).intact).toBe(false);
-    await nft(['delete', 'table', 'inet', 'porttrigger']);
-    expect((await dp.read()).intact).toBe(false);
+      await nft(['flush', 'set', 'inet', 'porttrigger', 'hold4']);
+      expect((await dp.read()).table.entries).toEqual([]);
+      await add('hold4', `${id} . 192.168.1.10 timeout 300s expires 100s`);
+      expect((await dp.read()).table.entries.map((e) => e.holder)).toEqual(['192.168.1.10']);
 
-    await dp.apply(config, remembered);
-    expect((await dp.read()).intact).toBe(true);
-    const [entry] = (await dp.read()).table.entries;
-    expect(entry?.holder).toBe('192.168.1.10');
-    expect(entry!.expiresAt - Date.now()).toBeGreaterThan(90_000);
-    expect(entry!.expiresAt - Date.now()).toBeLessThanOrEqual(100_000);
-    await dp.remove();
-  });
+      await nft(['flush', 'table', 'inet', 'porttrigger']);
+      expect((await dp.read()).intact).toBe(false);
+      await nft(['delete', 'table', 'inet', 'porttrigger']);
+      expect((await dp.read()).intact).toBe(false);
+
+      await dp.apply(config, remembered);
+      expect((await dp.read()).intact).toBe(true);
+      const [entry] = (await dp.read()).table.entries;
+      expect(entry?.holder).toBe('192.168.1.10');
+      expect(entry!.expiresAt - Date.now()).toBeGreaterThan(90_000);
+      expect(entry!.expiresAt - Date.now()).toBeLessThanOrEqual(100_000);
+      await dp.remove();
+    },
+  );
 
   it('reports a failing listing as a failure, not as a table that is gone', async () => {
     const real = createNftRunner({ netns });
@@ -61,6 +76,21 @@ describeKernel('kernel datapath adapter', () => {
     await expect(dp.read()).rejects.toMatchObject({ code: 'NFT_TIMEOUT' });
     await expect(dp.read('entries')).rejects.toMatchObject({ code: 'NFT_TIMEOUT' });
     failing = false;
+    await dp.remove();
+  });
+
+  it('reports a failing listing of one set as a failure while that set is there', async () => {
+    const real = createNftRunner({ netns });
+    const failingSet: NftRunner = {
+      ...real,
+      listJson: (args) =>
+        args.includes('hold4')
+          ? Promise.reject(new NftError('NFT_TIMEOUT', 'nft did not finish the listing: timed out'))
+          : real.listJson(args),
+    };
+    const dp = new KernelDatapath({ nft: failingSet, perSetReadFrom: 0 });
+    await dp.apply(config);
+    await expect(dp.read()).rejects.toMatchObject({ code: 'NFT_TIMEOUT' });
     await dp.remove();
   });
 
