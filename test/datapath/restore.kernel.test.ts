@@ -9,6 +9,7 @@ import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
 import type { Config, TriggerTable } from '../../src/domain/types.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { planConfig, sharedSetName } from '../../src/nft/plan.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const A = LAB_ADDRESSES;
@@ -101,7 +102,9 @@ describeKernel('restoring the kernel datapath after another tool', () => {
 
   it('deletes an orphan gate that names no holder and no connection vouches for', async () => {
     await net.exec('router', 'nft', ['flush', 'set', 'inet', 'porttrigger', 'hold4']);
-    await net.exec('router', 'nft', ['flush', 'map', 'inet', 'porttrigger', 'target4']);
+    // The DNAT maps are split by rule number: the one of this rule.
+    const target = sharedSetName('target', 'ipv4', planConfig(CONFIG).rules[0]!.id)!;
+    await net.exec('router', 'nft', ['flush', 'map', 'inet', 'porttrigger', target]);
     await conntrackFlush();
     expect((await datapath.read()).intact).toBe(false);
     await datapath.apply(CONFIG, NOTHING);
@@ -113,10 +116,10 @@ describeKernel('restoring the kernel datapath after another tool', () => {
   });
 
   it('finds a flushed dispatch map, which leaves sets and chains looking intact, and applies it again', async () => {
-    await net.exec('router', 'nft', ['flush', 'map', 'inet', 'porttrigger', 'dnat4']);
+    await net.exec('router', 'nft', ['flush', 'map', 'inet', 'porttrigger', 'dnat4_udp']);
     const broken = await datapath.read();
     expect(broken.intact).toBe(false);
-    expect(broken.problems).toEqual(['dispatch map dnat4: 0 of 1 elements']);
+    expect(broken.problems).toEqual(['dispatch map dnat4_udp: 0 of 1 elements']);
     await datapath.apply(CONFIG, NOTHING);
     expect(await datapath.read()).toMatchObject({ intact: true });
   });
