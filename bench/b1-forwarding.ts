@@ -495,11 +495,11 @@ export async function runB1(ctx: BenchContext, missing: ReadonlyMap<string, stri
     'porttrigger: companion mode next to a host table that masquerades (as fw4 or firewalld would), dual-stack rules, installed with KernelDatapath.apply as the service does; compared with masquerade + static DNAT. One configuration in standalone mode (porttrigger masquerades and drops unadmitted WAN→LAN itself) is compared with the same baseline plus a standard stateful forward policy (established,related first), which any standalone firewall costs. The measured rule (trigger 6000, open 7000, both protocols) is rule 0; fillers trigger on 10000+i and open 30000+i.',
     'Entries: the measured entry is opened by a real trigger packet from lan1. "10,000 entries" = every filler rule holds an IPv4 entry of lan2, seeded with `nft add element` into the shared sets (held4, hold4 and the target4_* part of each rule) exactly as a trigger would leave them; the contacted variant seeds 9,999 (remote, holder) entries of the measured `remote: contacted` rule (taken4, pair4, its rtarget4_* part; remotes from 198.18.0.0/15, no traffic to them).',
     "miniupnpd: Debian miniupnpd-nftables in the router namespace with the ruleset of its nft_init.sh (+ masquerade); mappings of lan1 port 7000 UDP and TCP added by `upnpc -a` run in lan1. For the large size, upnpc adds mappings (`upnpc -r`, 10 per call) until a time budget, because each mapping costs miniupnpd more the more it holds; the rest are installed with nft in miniupnpd's rule form (one DNAT rule + one accept rule per mapping, as miniupnpd lists them; the DNAT rule has one more `meta l4proto udp` that nft's parser requires). The measured flow is established, so it never walks these rules: only the first packet of a connection does.",
-    `Rounds: each round measures every configuration once (order rotated per round); $ctx.plan.repsrounds; medians with min and max; ratio = configuration median ÷ baseline median from the same phase; the range after the ratio is the smallest and largest per-round ratio.`,
+    `Rounds: each round measures every configuration once (order rotated per round); ${ctx.plan.reps} rounds; medians with min and max; ratio = configuration median ÷ baseline median from the same phase; the range after the ratio is the smallest and largest per-round ratio.`,
   );
   if (missing.has('cc')) {
     part.status = 'skipped';
-    part.reason = `no C compiler for the traffic generator: $missing.get('cc')`;
+    part.reason = `no C compiler for the traffic generator: ${missing.get('cc')}`;
     return part;
   }
   const bin = await buildPktgen();
@@ -530,8 +530,8 @@ async function measureAll(
       subjects.push(s);
       return s;
     } catch (error) {
-      setupErrors.push(`$what: $(error as Error).message.split('\n')[0]`);
-      ctx.log(`  B1: $whatfailed: $(error as Error).message.split('\n')[0]`);
+      setupErrors.push(`${what}: ${(error as Error).message.split('\n')[0]}`);
+      ctx.log(`  B1: ${what} failed: ${(error as Error).message.split('\n')[0]}`);
       return undefined;
     }
   };
@@ -540,14 +540,14 @@ async function measureAll(
   await attempt('firewall baseline', () => setupFirewallBaseline(ctx));
   let largest: (Subject & { plan: ReturnType<typeof planConfig> }) | undefined;
   for (const n of b1.ruleSizes) {
-    const s = await attempt(`porttrigger $nrules`, () => setupPorttrigger(ctx, bin, n, 0));
+    const s = await attempt(`porttrigger ${n} rules`, () => setupPorttrigger(ctx, bin, n, 0));
     if (s && n === Math.max(...b1.ruleSizes)) largest = s;
   }
   await attempt('porttrigger standalone', () => setupPorttrigger(ctx, bin, 1, 0, 'standalone'));
   await attempt('porttrigger contacted', () => setupPorttrigger(ctx, bin, 1, b1.manyEntries));
   if (missing.has('miniupnpd') || missing.has('upnpc')) {
     const why = missing.get('miniupnpd') ?? missing.get('upnpc');
-    part.findings.push(`miniupnpd rows skipped: $why.`);
+    part.findings.push(`miniupnpd rows skipped: ${why}.`);
   } else {
     await attempt('miniupnpd 2 mappings', () => setupMiniupnpd(ctx, 2, b1.upnpcBudgetS));
     await attempt(`miniupnpd ${b1.manyEntries} mappings`, () =>

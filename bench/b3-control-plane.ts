@@ -256,12 +256,15 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
       });
       seeded = size;
       const read: number[] = [];
+      const full: number[] = [];
       const list: number[] = [];
       let count = -1;
       for (let rep = 0; rep < reps; rep++) {
-        const r = await timeMs(async () => (await datapath.read()).table);
+        // What the service reads on each signal; the full read (reconciliation, other tools' changes) aside.
+        const r = await timeMs(async () => (await datapath.read('entries')).table);
         read.push(r.ms);
         count = r.value.entries.length;
+        full.push((await timeMs(() => datapath.read('full'))).ms);
         list.push(
           (
             await timeMs(() =>
@@ -278,7 +281,7 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
       part.rows.push(
         row(
           `read-${size}`,
-          'B3 read-back of active entries (KernelDatapath.read)',
+          "B3 read-back of active entries (KernelDatapath.read('entries'), the read of each signal)",
           `${n} entries (1 remote: contacted rule)`,
           value,
           summarize(list),
@@ -292,7 +295,8 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
                   },
                 }
               : {}),
-            ...(count !== size ? { note: `read returned ${count} entries, ${size} were seeded` } : {}),
+            note: `full read (one listing of the whole table, with chains and maps): median ${summarize(full)?.median.toFixed(0) ?? '?'} ms${count !== size ? `; read returned ${count} entries, ${size} were seeded` : ''}`,
+            extra: { full: summarize(full) },
           },
         ),
       );
@@ -350,7 +354,7 @@ export async function runB3(ctx: BenchContext, missing: ReadonlyMap<string, stri
     'Rules: the measured rule plus fillers (trigger 10000+i, open 30000+i, both protocols), default `family: both`, standalone mode; given to validateConfig as a parsed document.',
     "Phases per repetition: validateConfig; planConfig + renderApplyScript (against an empty table); KernelDatapath.apply into a fresh namespace (reads the table, `nft -c -f -`, then `nft -f -`, as the service does). Baseline: one `nft -f` of a static port-forward ruleset with the same number of DNAT rules into a fresh namespace; second reference: one `nft -f` of porttrigger's own rendered script.",
     `Repetitions: ${reps}, or fewer when one size has used its ${b3.sizeBudgetS} s budget (at least one runs); a failed apply ends that size.`,
-    'Read-back: one `remote: contacted` rule; entries seeded with `nft add element` batches into its IPv4 sets (remotes from 198.18.0.0/15, holder lan2), cumulatively to each size; KernelDatapath.read timed against the bare `nft -j list sets table inet porttrigger` it runs.',
+    "Read-back: one `remote: contacted` rule; entries seeded with `nft add element` batches into its IPv4 sets (remotes from 198.18.0.0/15, holder lan2), cumulatively to each size; KernelDatapath.read('entries') (the read the service makes on each kernel signal: one listing of the sets, or set by set from 3,000 elements on) timed against the bare `nft -j list sets table inet porttrigger`; the full read (one `nft -j list table`, at the reconciliation and after other tools' changes) is in the note.",
   );
   const started = Date.now();
   const bySize = await measureApply(ctx, part);
