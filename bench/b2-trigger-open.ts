@@ -55,7 +55,7 @@ class Endpoints {
     readonly lan: NamespaceHelper,
     readonly wan: NamespaceHelper,
     readonly receiver: dgram.Socket,
-    readonly trigger: dgram.Socket,
+    public trigger: dgram.Socket,
   ) {
     receiver.on('message', (msg) => {
       const at = process.hrtime.bigint();
@@ -84,6 +84,18 @@ class Endpoints {
     socket.on('error', () => undefined);
     await connect(socket, PORTS.open, A.router.wan.ipv4);
     return socket;
+  }
+
+  /**
+   * A new trigger socket (a new source port): only the first packet of a connection triggers, so after a
+   * release the next trial must start a new connection, as an application does.
+   */
+  async renewTrigger(): Promise<void> {
+    const socket = await this.lan.udp(0);
+    socket.on('error', () => undefined);
+    await connect(socket, PORTS.trigger, A.hosts.wan1.ipv4);
+    this.trigger.close();
+    this.trigger = socket;
   }
 
   /** When `token` arrived at lan1, if it did. */
@@ -221,7 +233,7 @@ export async function runB2(ctx: BenchContext, missing: ReadonlyMap<string, stri
   part.method.push(
     'Two fresh virtual networks without RPS (packets cross the router inside the sending syscall): porttrigger (standalone, applied with KernelDatapath.apply; rule trigger UDP 6000 → open UDP 7000) and the baseline (masquerade + static DNAT of UDP 7000 to lan1).',
     'One process holds all the sockets: a helper forked into lan1 and one into wan1 (ip netns exec) create UDP sockets and pass them over the IPC channel, so the trigger (lan1 → wan1:6000) and the inbound packet (wan1 → 203.0.113.1:7000) are sent back to back from one event loop, with connected sockets (no address lookup between them).',
-    `Gap: measured on the monotonic clock from the trigger's send() returning to the inbound's send() call; 0 ms means immediately, other gaps are spun, not slept. Each inbound packet uses a source port not used before in the run (a fresh connection, so conntrack state of earlier trials cannot help). Delivered = lan1's socket got it within ${DELIVERY_WAIT_MS} ms. Before each porttrigger trial the entry is released (KernelDatapath.release), so every trial opens it anew.`,
+    `Gap: measured on the monotonic clock from the trigger's send() returning to the inbound's send() call; 0 ms means immediately, other gaps are spun, not slept. Each inbound packet uses a source port not used before in the run (a fresh connection, so conntrack state of earlier trials cannot help). Delivered = lan1's socket got it within ${DELIVERY_WAIT_MS} ms. Before each porttrigger trial the entry is released (KernelDatapath.release) and lan1 opens a new trigger socket (only the first packet of a connection triggers), so every trial opens the entry anew with a new connection.`,
     `Trials: ${b2.trialsPerGap} per gap for each of porttrigger and baseline, gaps interleaved, bounded by a ${b2.budgetS} s budget. Ratio = porttrigger's delivered fraction ÷ the baseline's.`,
     `Time to open: while the request runs, wan1 sends a probe every ~${PROBE_INTERVAL_MS} ms (each from a fresh port) and the first probe that reaches lan1 marks the open; the figure is that probe's send time minus the request's start, so its resolution is the probe interval. porttrigger's request is the trigger packet; miniupnpd's is \`upnpc -u ${IGD_URL} -a 192.168.1.10 7000 7000 UDP\` started in lan1 (description fetch + SOAP AddPortMapping; SSDP discovery skipped), then the mapping is deleted with upnpc -d. ${b2.openTrials} trials each. Ratio = miniupnpd median ÷ porttrigger median.`,
   );
@@ -251,6 +263,7 @@ export async function runB2(ctx: BenchContext, missing: ReadonlyMap<string, stri
       for (const gap of b2.gapsMs) {
         if (Date.now() > deadline) break outer;
         await datapath.release({ rule: MEASURED_RULE });
+        await pt.renewTrigger();
         trial++;
         results.get(gap)!.pt.push(await gapTrial(pt, gap, `pt-${trial}`));
         results.get(gap)!.base.push(await gapTrial(base, gap, `base-${trial}`));
@@ -307,6 +320,7 @@ export async function runB2(ctx: BenchContext, missing: ReadonlyMap<string, stri
     const ptOpen: OpenTrial[] = [];
     for (let i = 0; i < b2.openTrials; i++) {
       await datapath.release({ rule: MEASURED_RULE });
+      await pt.renewTrigger();
       const { firstNs, requestNs } = await probeUntilOpen(pt, `pto-${i}`, 8, async () => {
         pt.trigger.send(`trigger pto-${i}`);
       });
