@@ -304,9 +304,12 @@ export function createApp(deps: AppDeps): Hono {
   api.post('/learn/stop', async (c) =>
     c.json((await service.learn.stop()) satisfies Reply<typeof learnStatusReply>),
   );
-  api.get('/learn/proposals', (c) =>
-    c.json({ proposals: service.learn.proposals() } satisfies Reply<typeof learnProposalsReply>),
-  );
+  api.get('/learn/proposals', async (c) => {
+    const { proposals, notes } = await service.learn.proposals();
+    return c.json({ proposals: [...proposals], notes: [...notes] } satisfies Reply<
+      typeof learnProposalsReply
+    >);
+  });
   api.post('/learn/proposals/:id/apply', valid('param', proposalParams, 'proposal number'), async (c) =>
     c.json(changeBody(await service.learn.apply(c.req.valid('param').id)), 201),
   );

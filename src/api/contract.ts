@@ -148,7 +148,9 @@ const proposal = {
     '3 inbound attempts on udp 7000-7003 from 203.0.113.10, 2-4 s after 192.168.1.10 connected to 203.0.113.10 tcp 6970',
   attempts: 3,
   sources: ['203.0.113.10'],
-  conflicts: [],
+  conflicts: [
+    'its udp ports overlap a static forward of table ip nat (chain prerouting) to 192.168.1.50:7001 (udp 7001)',
+  ],
 } as const;
 
 /** The routes of learning sessions. */
@@ -209,9 +211,10 @@ const LEARN_ROUTES: readonly RouteSpec[] = [
     tag: 'learn',
     reply: {
       status: 200,
-      description: 'The proposals, most certain first',
+      description:
+        'The proposals, most certain first, checked against the rules and the static port forwards of other tools; notes say what could not be checked',
       schema: learnProposalsReply,
-      example: { proposals: [proposal] },
+      example: { proposals: [proposal], notes: [] },
     },
     errors: ['LEARN_NOT_FOUND'],
   },

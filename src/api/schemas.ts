@@ -416,13 +416,24 @@ export const learnProposal = z.object({
   evidence: z.string(),
   attempts: z.number().int(),
   sources: z.array(addressOut),
-  conflicts: z.array(z.string()),
+  conflicts: z.array(z.string()).meta({
+    description:
+      'Existing rules and static port forwards of other tools this proposal would clash with, in words.',
+  }),
 });
 
 /** `GET /learn/proposals`. */
-export const learnProposalsReply = z.object({ proposals: z.array(learnProposal) });
+export const learnProposalsReply = z.object({
+  proposals: z.array(learnProposal),
+  notes: z.array(z.string()).meta({
+    description:
+      'What the proposals could not take into account, e.g. that the static port forwards of other tools could not be read.',
+  }),
+});
 
 /** The state of a learning session as the service returns it. */
 export type LearnStatusReply = Wire<z.output<typeof learnStatusReply>>;
+/** The proposals with their notes as the service returns them. */
+export type LearnProposalsReply = Wire<z.output<typeof learnProposalsReply>>;
 /** A proposal as the service returns it. */
 export type LearnProposalReply = Wire<z.output<typeof learnProposal>>;

@@ -12,7 +12,7 @@ import {
   eventPageReply,
   eventSchema,
   healthReply,
-  type LearnProposalReply,
+  type LearnProposalsReply,
   type LearnStatusReply,
   learnProposalsReply,
   learnStatusReply,
@@ -159,11 +159,10 @@ export class ApiClient {
   }
 
   /** `GET /learn/proposals`. */
-  async learnProposals(): Promise<LearnProposalReply[]> {
-    const reply = await this.#http.request('GET', '/learn/proposals', learnProposalsReply, {
+  learnProposals(): Promise<LearnProposalsReply> {
+    return this.#http.request('GET', '/learn/proposals', learnProposalsReply, {
       what: 'reading the proposals',
     });
-    return reply.proposals;
   }
 
   /** `POST /learn/proposals/:id/apply`: adds the proposal as a rule. */

@@ -63,6 +63,45 @@ describe('porttrigger learn', () => {
     expect(recorder.running).toBe(0);
   });
 
+  it("prints another tool's static forward as a conflict, and a note when the ruleset could not be read", async () => {
+    const recorder = new FakeRecorder();
+    recorder.onStart = () => recorder.seeApplication(Date.now(), LAN1, SERVER);
+    const forward = {
+      nftables: [
+        {
+          rule: {
+            family: 'ip',
+            table: 'nat',
+            chain: 'prerouting',
+            expr: [
+              { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 8002 } },
+              { dnat: { addr: '192.168.1.50', port: 8002 } },
+            ],
+          },
+        },
+      ],
+    };
+    let reader: () => Promise<unknown> = async () => forward;
+    fx = await startFixture({ recorder, foreignRuleset: () => reader() });
+    expect((await run(['learn', '--for', '1', '--json'], fx.service)).code).toBe(0);
+    const flagged = await run(['learn', '--last'], fx.service);
+    expect(flagged.out).toContain(
+      '   conflict: its udp ports overlap a static forward of table ip nat (chain prerouting) to 192.168.1.50:8002 (udp 8002)\n',
+    );
+    expect(flagged.out).not.toContain('Note:');
+
+    reader = () => Promise.reject(new Error('nft: operation not permitted'));
+    const unread = await run(['learn', '--last'], fx.service);
+    expect(unread.out).toContain('1. Learned tcp 6970 (high confidence)');
+    expect(unread.out).not.toContain('conflict:');
+    expect(unread.out).toContain(
+      'Note: static port forwards of other tools could not be checked: nft: operation not permitted\n',
+    );
+    expect(JSON.parse((await run(['learn', '--last', '--json'], fx.service)).out).notes).toEqual([
+      'static port forwards of other tools could not be checked: nft: operation not permitted',
+    ]);
+  });
+
   it('applies a proposal of the last session after confirmation, and not when refused', async () => {
     const recorder = new FakeRecorder();
     recorder.onStart = () => recorder.seeApplication(Date.now(), LAN1, SERVER);

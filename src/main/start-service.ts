@@ -7,7 +7,7 @@ import { EventStore } from '../adapters/event-store.js';
 import { createKernelDatapath } from '../adapters/kernel-datapath.js';
 import { createKernelSignals, OwnWriters } from '../adapters/kernel-signals.js';
 import { createLearnRecorder } from '../adapters/learn-recorder.js';
-import type { NftRunnerOptions } from '../adapters/nft.js';
+import { createNftRunner, type NftRunnerOptions } from '../adapters/nft.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
 import type { TriggerEvent } from '../service/events.js';
@@ -66,9 +66,13 @@ export function startKernelService(options: KernelServiceOptions): Promise<Servi
       options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
     clock,
   });
+  // Proposals wait for it at most 3 s; a hung nft is stopped soon after rather than after the usual 15 s.
+  const foreign = createNftRunner({ listTimeoutMs: 5_000, ...options.nft, ...where });
   return startService({
     datapath,
     recorder: createLearnRecorder({ datapath, ...where }),
+    // Learn proposals name other tools' static forwards; a missing ruleset (nothing listed) reads as empty.
+    foreignRuleset: async () => (await foreign.listJson(['list', 'ruleset'])) ?? { nftables: [] },
     signals: createKernelSignals({ ...where, ...conntrack, writers, clock }),
     ...(options.reconcileIntervalMs !== undefined
       ? { reconcileIntervalMs: options.reconcileIntervalMs }

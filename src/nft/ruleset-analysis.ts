@@ -3,7 +3,7 @@
  * that drop DNAT-ed connections, and static port forwards over our open ports. Pure: JSON in, findings out.
  */
 import { formatPortList, rangesByProtocol, rangesOverlap } from '../domain/ports.js';
-import type { Config, PortRange, Protocol } from '../domain/types.js';
+import type { Config, PortRange, PortSpec, Protocol } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { DOCTOR_TABLE } from './feature-probe.js';
 import { nftObjects } from './state.js';
@@ -201,10 +201,22 @@ function intersect(a: readonly PortRange[], b: readonly PortRange[]): PortRange[
 
 /** Finds other tables' `dnat` rules whose destination ports overlap the open ports of an enabled rule. */
 export function findStaticDnatOverlaps(ruleset: unknown, config: Config): StaticDnatOverlap[] {
+  return findDnatOverlaps(
+    ruleset,
+    config.rules.filter((r) => r.enabled),
+  );
+}
+
+/**
+ * Finds other tables' `dnat` rules whose destination ports overlap the open ports of the rules given, which
+ * need only a name and open ports (a proposed rule of learn mode is checked before it exists).
+ */
+export function findDnatOverlaps(
+  ruleset: unknown,
+  candidates: readonly { readonly name: string; readonly open: readonly PortSpec[] }[],
+): StaticDnatOverlap[] {
   const { rules } = rulesetObjects(ruleset);
-  const ours = config.rules
-    .filter((r) => r.enabled)
-    .map((r) => ({ name: r.name, open: rangesByProtocol(r.open) }));
+  const ours = candidates.map((r) => ({ name: r.name, open: rangesByProtocol(r.open) }));
   const out: StaticDnatOverlap[] = [];
   for (const rule of rules) {
     if (isOwnTable(rule.family, rule.table)) continue;

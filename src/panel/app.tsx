@@ -409,13 +409,13 @@ export function createPanel(deps: PanelDeps): Hono<Env> {
       status,
     );
 
-  app.get('/rules/new', (c) => {
+  app.get('/rules/new', async (c) => {
     // A proposal of learn mode: the normal form, filled in, to edit before saving.
     const learned = c.req.query('learned');
     if (learned !== undefined) {
       let proposals: readonly LearnProposal[] = [];
       try {
-        proposals = service.learn.proposals();
+        ({ proposals } = await service.learn.proposals());
       } catch {
         // no session yet: an empty form
       }

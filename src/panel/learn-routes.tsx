@@ -2,8 +2,8 @@
 import type { Context, Hono } from 'hono';
 import { parseAddress } from '../domain/address.js';
 import { PorttriggerError } from '../domain/errors.js';
-import type { LearnProposal } from '../domain/learn/proposals.js';
 import type { HostInfo } from '../domain/neighbours.js';
+import type { CheckedProposals } from '../service/learn-static-forwards.js';
 import type { Service } from '../service/service.js';
 import type { Session } from './sessions.js';
 import type { LayoutProps } from './views/layout.js';
@@ -23,11 +23,11 @@ export interface LearnRouteDeps {
   ) => Response | Promise<Response>;
 }
 
-function proposalsOf(service: Service): readonly LearnProposal[] {
+async function proposalsOf(service: Service): Promise<CheckedProposals> {
   try {
-    return service.learn.proposals();
+    return await service.learn.proposals();
   } catch {
-    return []; // no session yet
+    return { proposals: [], notes: [] }; // no session yet
   }
 }
 
@@ -40,6 +40,7 @@ export function learnRoutes(app: Hono<Env>, deps: LearnRouteDeps): void {
     status: 200 | 400 | 409 | 502 | 503 = 200,
   ) => {
     const hosts = await deps.hostsOf();
+    const { proposals, notes } = await proposalsOf(service);
     const devices = [...hosts.values()]
       .filter((h) => parseAddress(h.address)?.family === 'ipv4')
       .sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }));
@@ -53,7 +54,8 @@ export function learnRoutes(app: Hono<Env>, deps: LearnRouteDeps): void {
         children: (
           <LearnPage
             status={service.learn.status()}
-            proposals={proposalsOf(service)}
+            proposals={proposals}
+            notes={notes}
             devices={devices}
             csrf={c.get('session').csrf}
             now={deps.clock()}

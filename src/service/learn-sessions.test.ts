@@ -26,7 +26,7 @@ describe('learning sessions', () => {
     expect(status).toMatchObject({ outbound: 1, inbound: 3, dropped: 0 });
     expect(fx.service.learn.status(3).recent.map((c) => c.seq)).toEqual([4]);
 
-    const [proposal] = fx.service.learn.proposals();
+    const [proposal] = (await fx.service.learn.proposals()).proposals;
     expect(proposal?.rule).toMatchObject({
       open: [{ protocol: 'udp', ports: '8000-8002' }],
       remote: 'contacted',
@@ -40,7 +40,45 @@ describe('learning sessions', () => {
     expect(stopped).toMatchObject({ state: 'finished', endReason: 'stopped' });
     expect(recorder.running).toBe(0);
     // Proposals stay after the session, without the rule now saved being proposed as a clash-free one.
-    expect(fx.service.learn.proposals()[0]?.conflicts.length).toBeGreaterThan(0);
+    expect((await fx.service.learn.proposals()).proposals[0]?.conflicts.length).toBeGreaterThan(0);
+  });
+
+  it("names another table's static forward over a proposal's ports, and proposes without it when unread", async () => {
+    const ipNat = {
+      nftables: [
+        {
+          rule: {
+            family: 'ip',
+            table: 'nat',
+            chain: 'prerouting',
+            expr: [
+              { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 8001 } },
+              { dnat: { addr: '192.168.1.50' } },
+            ],
+          },
+        },
+      ],
+    };
+    let reader: () => Promise<unknown> = async () => ipNat;
+    const recorder = new FakeRecorder();
+    fx = await startFixture({ recorder, foreignRuleset: () => reader() });
+    await fx.service.learn.start({ host: DEVICE, durationS: 60 });
+    recorder.seeApplication(fx.model.now(), DEVICE, SERVER);
+    const checked = await fx.service.learn.proposals();
+    expect(checked.notes).toEqual([]);
+    expect(checked.proposals[0]?.conflicts).toEqual([
+      'its udp ports overlap a static forward of table ip nat (chain prerouting) to 192.168.1.50 (udp 8001)',
+    ]);
+
+    reader = () => Promise.reject(new Error('nft: could not list the ruleset'));
+    const unchecked = await fx.service.learn.proposals();
+    expect(unchecked.proposals.map((p) => p.rule)).toEqual(checked.proposals.map((p) => p.rule));
+    expect(unchecked.proposals[0]?.conflicts).toEqual([]);
+    expect(unchecked.notes).toEqual([
+      'static port forwards of other tools could not be checked: nft: could not list the ruleset',
+    ]);
+    // Applying does not depend on the ruleset being readable.
+    expect((await fx.service.learn.apply(1)).rule?.name).toBe('Learned tcp 6970');
   });
 
   it('ends by itself at its time limit, and with the service', async () => {
@@ -78,7 +116,7 @@ describe('learning sessions', () => {
 
   it('refuses bad input and a datapath that cannot record, and has no proposals before a session', async () => {
     fx = await startFixture();
-    expect(() => fx?.service.learn.proposals()).toThrow(expect.objectContaining({ code: 'LEARN_NOT_FOUND' }));
+    await expect(fx.service.learn.proposals()).rejects.toMatchObject({ code: 'LEARN_NOT_FOUND' });
     await expect(fx.service.learn.start({})).rejects.toMatchObject({ code: 'LEARN_UNAVAILABLE' });
     await fx.cleanup();
     fx = await startFixture({ recorder: new FakeRecorder() });

@@ -5,11 +5,13 @@
  */
 import { canonicalAddress, parseAddress } from '../domain/address.js';
 import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
+import type { ForeignRuleset } from '../domain/foreign-ruleset.js';
 import { type LearnProposal, proposeRules } from '../domain/learn/proposals.js';
 import type { LearnRecorder, Recording, SeenConnection } from '../domain/learn/recorder.js';
 import type { Config } from '../domain/types.js';
 import type { ConfigChange } from './config-changes.js';
 import { describeError, type ServiceContext } from './context.js';
+import { type CheckedProposals, checkStaticForwards } from './learn-static-forwards.js';
 
 /** Bounds of a session's length, in seconds. */
 export const LEARN_DURATION = { min: 1, default: 300, max: 3600 } as const;
@@ -63,8 +65,11 @@ export interface Learning {
   status(after?: number): LearnStatus;
   /** Ends the running session (its recordings and proposals stay until the next one). */
   stop(): Promise<LearnStatus>;
-  /** The proposals from the current or last session's recordings; LEARN_NOT_FOUND before any session. */
-  proposals(): readonly LearnProposal[];
+  /**
+   * The proposals from the current or last session's recordings, checked against the rules and the static
+   * port forwards of other tools; LEARN_NOT_FOUND before any session.
+   */
+  proposals(): Promise<CheckedProposals>;
   /** Adds proposal `id` as a rule through the normal config change; LEARN_NOT_FOUND if there is none. */
   apply(id: number): Promise<ConfigChange>;
 }
@@ -91,6 +96,8 @@ export interface LearnDeps {
   readonly recorder: LearnRecorder | undefined;
   readonly config: () => Config;
   readonly createRule: (input: unknown) => Promise<ConfigChange>;
+  /** The whole ruleset, for other tools' static forwards; without it they are not checked. */
+  readonly foreignRuleset?: ForeignRuleset;
 }
 
 function validHost(host: string | undefined): string | undefined {
@@ -215,14 +222,23 @@ export class LearnSessions implements Learning {
     return this.status();
   }
 
-  proposals(): readonly LearnProposal[] {
+  proposals(): Promise<CheckedProposals> {
+    try {
+      return checkStaticForwards(this.#propose(), this.#deps.foreignRuleset);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #propose(): LearnProposal[] {
     const s = this.#session;
     if (!s) throw new PorttriggerError('LEARN_NOT_FOUND', 'no learning session has run yet');
     return proposeRules({ outbound: s.outbound, inbound: s.inbound, rules: this.#deps.config().rules });
   }
 
   async apply(id: number): Promise<ConfigChange> {
-    const proposal = this.proposals().find((p) => p.id === id);
+    // The ids do not depend on the check of static forwards: it only adds conflicts.
+    const proposal = this.#propose().find((p) => p.id === id);
     if (!proposal) throw new PorttriggerError('LEARN_NOT_FOUND', `no proposal number ${id}`);
     const change = await this.#deps.createRule(proposal.rule);
     this.#ctx.log.info('learned rule added', { rule: proposal.rule.name, evidence: proposal.evidence });

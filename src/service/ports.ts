@@ -8,6 +8,7 @@ import type { ConfigStore } from '../domain/config-store.js';
 import type { Datapath } from '../domain/datapath.js';
 import type { DatapathSignals } from '../domain/datapath-signals.js';
 import type { EventHistory as HistoryPort, OpenEventHistory } from '../domain/event-history.js';
+import type { ForeignRuleset } from '../domain/foreign-ruleset.js';
 import type { LearnRecorder } from '../domain/learn/recorder.js';
 import type { Logger } from '../domain/logger.js';
 import type { TriggerEvent } from './events.js';
@@ -54,6 +55,8 @@ export interface ServiceOptions {
   readonly keepTableOnStop?: boolean;
   /** Records connections for learning sessions; without it, learning answers LEARN_UNAVAILABLE. */
   readonly recorder?: LearnRecorder;
+  /** Reads the whole ruleset so that learn proposals name other tools' static forwards they overlap. */
+  readonly foreignRuleset?: ForeignRuleset;
 }
 
 /** The default of {@link ServiceOptions.reconcileIntervalMs}: 30 s. */

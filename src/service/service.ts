@@ -150,6 +150,7 @@ class PorttriggerService implements Service {
       recorder: options.recorder,
       config: () => this.#changes.config,
       createRule: (input) => this.createRule(input),
+      ...(options.foreignRuleset ? { foreignRuleset: options.foreignRuleset } : {}),
     });
     this.#schedule = new WakeSchedule({
       read: (scope) => this.#readFor(scope),

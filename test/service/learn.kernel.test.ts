@@ -166,6 +166,41 @@ describeKernel('learn mode in a virtual network', () => {
       ),
     );
 
+    // Another tool's static forward over one of the proposed ports: the proposal names it as a clash.
+    const foreign = ['ip', `ptlearn${process.pid}`];
+    await net.exec('router', 'nft', ['add', 'table', ...foreign]);
+    try {
+      await net.exec('router', 'nft', [
+        'add',
+        'chain',
+        ...foreign,
+        'prerouting',
+        '{ type nat hook prerouting priority -100 ; }',
+      ]);
+      await net.exec('router', 'nft', [
+        'add',
+        'rule',
+        ...foreign,
+        'prerouting',
+        'iifname',
+        'wan0',
+        'udp',
+        'dport',
+        '7002',
+        'dnat',
+        'to',
+        LAN1,
+      ]);
+      const flagged = await api('/learn/proposals');
+      expect(flagged.body.notes).toEqual([]);
+      expect(flagged.body.proposals[0].conflicts).toEqual([
+        `its udp ports overlap a static forward of table ip ${foreign[1]} (chain prerouting) to ${LAN1} (udp 7002)`,
+      ]);
+    } finally {
+      await net.exec('router', 'nft', ['delete', 'table', ...foreign]);
+    }
+    expect((await api('/learn/proposals')).body.proposals[0].conflicts).toEqual([]);
+
     // Saved while the session runs: the apply rebuilds the table, and the recording stays in it.
     const applied = await api('/learn/proposals/1/apply', { method: 'POST' });
     expect(applied.status).toBe(201);

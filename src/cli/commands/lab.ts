@@ -51,7 +51,7 @@ async function startLabService(request: LabServiceRequest, ctx: CliContext) {
       start: (request: { host: string; durationS: number }) => api.startLearning(request),
       status: () => api.learnStatus(),
       stop: () => api.stopLearning(),
-      proposals: () => api.learnProposals(),
+      proposals: async () => (await api.learnProposals()).proposals,
       apply: (id: number) => api.applyProposal(id),
     },
   };

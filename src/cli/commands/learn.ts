@@ -46,11 +46,16 @@ export function formatSeen(c: LearnStatusReply['recent'][number]): string {
 }
 
 /** The proposals as text, numbered as `--apply` takes them. */
-export function formatProposals(proposals: readonly LearnProposalReply[]): string {
+export function formatProposals(
+  proposals: readonly LearnProposalReply[],
+  notes: readonly string[] = [],
+): string {
+  const noted = notes.map((n) => `Note: ${n}\n`).join('');
   if (proposals.length === 0) {
     return (
       'No rule to propose: no inbound attempts followed the outbound connections seen.\n' +
-      'Use the application while learning (start a game, join a call), or learn for longer.\n'
+      'Use the application while learning (start a game, join a call), or learn for longer.\n' +
+      noted
     );
   }
   const lines: string[] = [];
@@ -65,7 +70,7 @@ export function formatProposals(proposals: readonly LearnProposalReply[]): strin
     lines.push(`   evidence: ${p.evidence}`);
     for (const c of p.conflicts) lines.push(`   conflict: ${c}`);
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${noted}`;
 }
 
 async function confirm(ctx: CliContext, question: string): Promise<boolean> {
@@ -130,9 +135,9 @@ export const learnCommand: Command = {
       }
       status = await follow(api, ctx, status, json);
     }
-    const proposals = await api.learnProposals();
+    const { proposals, notes } = await api.learnProposals();
     if (json && apply === undefined) {
-      printJson(ctx, { session: status, proposals });
+      printJson(ctx, { session: status, proposals, notes });
       return;
     }
     if (!json) {
@@ -141,7 +146,7 @@ export const learnCommand: Command = {
           `${status.inbound} inbound attempt${status.inbound === 1 ? '' : 's'}` +
           `${status.dropped ? ` (${status.dropped} more not kept)` : ''}.\n`,
       );
-      ctx.stdout.write(formatProposals(proposals));
+      ctx.stdout.write(formatProposals(proposals, notes));
     }
     if (apply === undefined) {
       if (!json && proposals.length > 0)

@@ -11,6 +11,8 @@ export const LEARN_MINUTES = [1, 5, 10, 30, 60] as const;
 export interface LearnPageProps {
   readonly status: LearnStatus;
   readonly proposals: readonly LearnProposal[];
+  /** What the proposals could not take into account (static forwards of other tools unread). */
+  readonly notes: readonly string[];
   /** Known LAN devices (IPv4), from the neighbour table and DHCP leases. */
   readonly devices: readonly HostInfo[];
   readonly csrf: string;
@@ -185,6 +187,9 @@ export function LearnPage(props: LearnPageProps) {
             {s.error && ` ${s.error}.`}
           </p>
           <Proposals proposals={props.proposals} />
+          {props.notes.map((n) => (
+            <p class="banner warn">Not checked: {n}.</p>
+          ))}
         </section>
       )}
       <section aria-labelledby="learn-new">
