@@ -18,6 +18,9 @@ const DELIVERY_WAIT_MS = 50;
 /** Source ports of the inbound packets: one fresh port (so a fresh connection) per packet. */
 const FIRST_SOURCE_PORT = 20_000;
 const LAST_SOURCE_PORT = 60_000;
+/** Source ports of the triggers: one fresh port (so a fresh connection) per trial, below the inbound ones. */
+const FIRST_TRIGGER_PORT = 10_000;
+const LAST_TRIGGER_PORT = 19_999;
 /** Probe interval of the time-to-open measurement and how long a trial may take. */
 const PROBE_INTERVAL_MS = 1;
 const PROBE_LIMIT_MS = 2000;
@@ -50,6 +53,7 @@ class Endpoints {
   readonly #arrivals = new Map<string, bigint>();
   readonly #waiters = new Map<string, (at: bigint) => void>();
   #nextPort = FIRST_SOURCE_PORT;
+  #nextTriggerPort = FIRST_TRIGGER_PORT;
 
   private constructor(
     readonly lan: NamespaceHelper,
@@ -91,7 +95,9 @@ class Endpoints {
    * release the next trial must start a new connection, as an application does.
    */
   async renewTrigger(): Promise<void> {
-    const socket = await this.lan.udp(0);
+    // A port not used before in the run: an ephemeral port could be one whose connection is still tracked.
+    if (this.#nextTriggerPort > LAST_TRIGGER_PORT) throw new Error('no unused trigger source ports left');
+    const socket = await this.lan.udp(this.#nextTriggerPort++);
     socket.on('error', () => undefined);
     await connect(socket, PORTS.trigger, A.hosts.wan1.ipv4);
     this.trigger.close();
