@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { PorttriggerError } from '../domain/errors.js';
 
 /** The result of a finished program. */
@@ -119,5 +121,20 @@ export function runProgram(
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
     if (options.input !== undefined) child.stdin?.end(options.input);
     else child.stdin?.end();
+  });
+}
+
+/** Whether a program name resolves to an executable file on PATH (or is one, given with a slash). */
+export function onPath(binary: string): boolean {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir || '.', binary));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
   });
 }

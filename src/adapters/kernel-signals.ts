@@ -3,8 +3,6 @@
  * the notify bit (triggers, conflicts, blocked triggers), and `nft monitor` for changes of our table by another
  * tool. Both are long-lived programs that print nothing while nothing happens.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type {
   DatapathSignal,
   DatapathSignals,
@@ -14,6 +12,7 @@ import type {
 import { TABLE_NAME } from '../domain/types.js';
 import { CT_MARK } from '../nft/marks.js';
 import { watchConntrack } from './conntrack-events.js';
+import { onPath } from './exec.js';
 import { type LineWatch, watchLines } from './line-watch.js';
 
 /** How many of our own nft writers are remembered: far more than can run between two monitor lines. */
@@ -49,21 +48,6 @@ export interface KernelSignalsOptions {
   readonly conntrackBinary?: string;
   readonly nftBinary?: string;
   readonly clock?: () => number;
-}
-
-/** Whether a program name resolves to an executable file on PATH (or is one, given with a slash). */
-export function onPath(binary: string): boolean {
-  const candidates = binary.includes('/')
-    ? [binary]
-    : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir || '.', binary));
-  return candidates.some((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 const GENERATION = /^# new generation \d+ by process (\d+)/;

@@ -1,8 +1,6 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { type ErrorCode, PorttriggerError } from '../domain/errors.js';
 import { TABLE_NAME } from '../domain/types.js';
-import { ExecError, runProgram } from './exec.js';
+import { ExecError, onPath, runProgram } from './exec.js';
 
 /** The ways nft fails, each named where it happens. */
 export type NftErrorCode = Extract<
@@ -48,21 +46,6 @@ export interface NftRunnerOptions {
    * own changes from another tool's.
    */
   readonly onWrite?: (pid: number) => void;
-}
-
-/** Whether a program name resolves to an executable file on PATH (or is one, given with a slash). */
-function onPath(binary: string): boolean {
-  const candidates = binary.includes('/')
-    ? [binary]
-    : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir || '.', binary));
-  return candidates.some((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /**
