@@ -85,10 +85,18 @@ export function healthOf(
 }
 
 /** The metrics in the Prometheus text format, with the up gauges taken from `health`. */
-export function metricsTextOf(metrics: ServiceMetrics, health: Health): string {
+export function metricsTextOf(
+  metrics: ServiceMetrics,
+  health: Health,
+  reconcile: { readonly intervalMs: number; readonly lastFullReadMs?: number | undefined },
+): string {
   return renderMetrics(metrics, {
     eventStoreUp: health.eventStore.status === 'ok',
     datapathUp: health.datapath.status === 'ok',
     uptimeSeconds: health.uptime,
+    reconcileIntervalSeconds: reconcile.intervalMs / 1_000,
+    ...(reconcile.lastFullReadMs !== undefined
+      ? { lastFullReadSeconds: reconcile.lastFullReadMs / 1_000 }
+      : {}),
   });
 }

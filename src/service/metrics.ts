@@ -57,6 +57,9 @@ export interface MetricGauges {
   readonly eventStoreUp: boolean;
   readonly datapathUp: boolean;
   readonly uptimeSeconds: number;
+  /** The safety net's interval now, and how long its last full read took (it sets the interval). */
+  readonly reconcileIntervalSeconds: number;
+  readonly lastFullReadSeconds?: number;
 }
 
 function histogramLines(name: string, help: string, h: Histogram): string[] {
@@ -144,6 +147,20 @@ export function renderMetrics(m: ServiceMetrics, gauges: MetricGauges): string {
       'Seconds since the service started.',
       gauges.uptimeSeconds,
     ),
+    ...metric(
+      'porttrigger_reconcile_interval_seconds',
+      'gauge',
+      'How often the whole datapath is read as a safety net now (longer for a table that is costly to read).',
+      gauges.reconcileIntervalSeconds,
+    ),
+    ...(gauges.lastFullReadSeconds !== undefined
+      ? metric(
+          'porttrigger_full_read_duration_seconds',
+          'gauge',
+          'How long the last full read of the datapath took.',
+          gauges.lastFullReadSeconds,
+        )
+      : []),
   ];
   return `${lines.join('\n')}\n`;
 }

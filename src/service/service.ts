@@ -156,6 +156,11 @@ class PorttriggerService implements Service {
       read: (scope) => this.#readFor(scope),
       clock,
       reconcileIntervalMs: options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+      // While both streams run, every change reaches the service as a signal and the safety net may be rare.
+      canStretch: () => {
+        const status = options.signals?.status();
+        return status?.connections === 'running' && status.ruleset === 'running';
+      },
     });
   }
 
@@ -331,14 +336,16 @@ class PorttriggerService implements Service {
       now,
       uptimeMs: now - this.#startedAt,
       staleReadAfterMs:
-        this.#options.staleReadAfterMs ??
-        defaultStaleReadAfterMs(this.#options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS),
+        this.#options.staleReadAfterMs ?? defaultStaleReadAfterMs(this.#schedule.reconcileIntervalMs),
       ...(this.#options.signals ? { signals: this.#options.signals.status() } : {}),
     });
   }
 
   metricsText(): string {
-    return metricsTextOf(this.#ctx.metrics, this.health());
+    return metricsTextOf(this.#ctx.metrics, this.health(), {
+      intervalMs: this.#schedule.reconcileIntervalMs,
+      lastFullReadMs: this.#schedule.lastFullReadMs,
+    });
   }
 
   #assertRunning(): void {

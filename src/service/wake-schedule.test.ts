@@ -1,11 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReadScope } from '../domain/datapath.js';
-import { WAKE_DEFAULTS, type WakeRead, WakeSchedule } from './wake-schedule.js';
+import { WAKE_DEFAULTS, type WakeRead, WakeSchedule, type WakeScheduleOptions } from './wake-schedule.js';
 
 const RECONCILE_MS = 60_000;
 
 /** A schedule on fake timers whose reads take `readMs` and are recorded with their start time and scope. */
-function harness(readMs = 5, nextDueAt?: () => number | undefined) {
+function harness(
+  readMs = 5,
+  nextDueAt?: () => number | undefined,
+  stretch?: Pick<WakeScheduleOptions, 'canStretch' | 'maxReconcileIntervalMs'>,
+) {
   const reads: { at: number; scope: ReadScope }[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
@@ -13,6 +17,7 @@ function harness(readMs = 5, nextDueAt?: () => number | undefined) {
   const schedule = new WakeSchedule({
     clock: () => Date.now(),
     reconcileIntervalMs: RECONCILE_MS,
+    ...stretch,
     timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as never) },
     read: async (scope): Promise<WakeRead> => {
       reads.push({ at: Date.now(), scope });
@@ -115,6 +120,44 @@ describe('WakeSchedule', () => {
     await vi.advanceTimersByTimeAsync(RECONCILE_MS * 3 + 100);
     expect(h.reads.map((r) => r.scope)).toEqual(['full', 'full', 'full']);
     expect(h.schedule.counts.reconcile).toBe(3);
+    await h.schedule.stop();
+  });
+
+  it('spaces the safety net by the cost of a full read while the signals run, within its bounds', async () => {
+    // A full read of 300 ms at a budget of 0.1 % of a core: the next one 300 s later, not 60 s.
+    const h = harness(300);
+    h.schedule.start();
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS + 400);
+    expect(h.reads).toHaveLength(1);
+    expect(h.schedule.lastFullReadMs).toBe(300);
+    expect(h.schedule.reconcileIntervalMs).toBe(300 / WAKE_DEFAULTS.reconcileBudget);
+    await vi.advanceTimersByTimeAsync(300_000 - 1_000);
+    expect(h.reads).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(h.reads).toHaveLength(2);
+    // The read's own 300 ms, then the interval (the timers add a millisecond or so).
+    expect(h.reads[1]!.at - h.reads[0]!.at - 300 - 300_000).toBeGreaterThanOrEqual(0);
+    expect(h.reads[1]!.at - h.reads[0]!.at - 300 - 300_000).toBeLessThan(10);
+    await h.schedule.stop();
+
+    const capped = harness(300, undefined, { maxReconcileIntervalMs: 100_000 });
+    capped.schedule.start();
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS + 400);
+    expect(capped.schedule.reconcileIntervalMs).toBe(100_000);
+    await capped.schedule.stop();
+  });
+
+  it('keeps the safety net at its interval while a signal stream is down: it is the only observer then', async () => {
+    let streamsRun = false;
+    const h = harness(300, undefined, { canStretch: () => streamsRun });
+    h.schedule.start();
+    await vi.advanceTimersByTimeAsync(2 * (RECONCILE_MS + 300) + 100);
+    expect(h.reads).toHaveLength(2);
+    expect(h.schedule.reconcileIntervalMs).toBe(RECONCILE_MS);
+    streamsRun = true;
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS + 300);
+    expect(h.reads).toHaveLength(3);
+    expect(h.schedule.reconcileIntervalMs).toBe(300_000);
     await h.schedule.stop();
   });
 

@@ -22,8 +22,20 @@ export interface WakeScheduleOptions {
   /** One read of the datapath; a rejection is reported by the caller, the schedule only retries. */
   readonly read: (scope: ReadScope) => Promise<WakeRead>;
   readonly clock: () => number;
-  /** The full read of the safety net, in milliseconds. */
+  /** The full read of the safety net, in milliseconds: the interval for a table that reads cheaply. */
   readonly reconcileIntervalMs: number;
+  /**
+   * The share of one core the safety net may take while the kernel signals run: a full read that took `d` ms is
+   * next due `d / reconcileBudget` ms later, between `reconcileIntervalMs` and `maxReconcileIntervalMs`.
+   */
+  readonly reconcileBudget?: number;
+  /** The longest interval of the safety net. */
+  readonly maxReconcileIntervalMs?: number;
+  /**
+   * Whether the interval may grow past `reconcileIntervalMs` now: only while the kernel signals report every
+   * change; without them the safety net is the only observer and keeps its interval.
+   */
+  readonly canStretch?: () => boolean;
   /** How long a signal waits for the rest of its burst. */
   readonly debounceMs?: number;
   /** The shortest time from the end of one read to the start of the next. */
@@ -36,7 +48,16 @@ export interface WakeScheduleOptions {
 }
 
 /** Defaults of {@link WakeScheduleOptions}. */
-export const WAKE_DEFAULTS = { debounceMs: 10, minGapMs: 50, expiryMarginMs: 250, retryMs: 1_000 } as const;
+export const WAKE_DEFAULTS = {
+  debounceMs: 10,
+  minGapMs: 50,
+  expiryMarginMs: 250,
+  retryMs: 1_000,
+  // A tenth of a per cent of a core: a 1,000-rule table that takes 2 s to list is read every 33 minutes.
+  reconcileBudget: 0.001,
+  maxReconcileIntervalMs: 3_600_000,
+  canStretch: () => true,
+} as const;
 
 const realTimers: Timers = {
   setTimeout: (fn, ms) => {
@@ -61,9 +82,18 @@ export class WakeSchedule {
   #stopped = false;
   /** Reads run, by cause, for the metrics and the tests. */
   readonly counts = { signal: 0, due: 0, reconcile: 0 };
+  /** How long the last full read took, in milliseconds. */
+  lastFullReadMs: number | undefined;
+  #intervalMs: number;
 
   constructor(options: WakeScheduleOptions) {
     this.#o = { ...WAKE_DEFAULTS, timers: realTimers, ...options };
+    this.#intervalMs = this.#o.reconcileIntervalMs;
+  }
+
+  /** The interval of the safety net now: it follows the cost of the last full read (see `reconcileBudget`). */
+  get reconcileIntervalMs(): number {
+    return this.#intervalMs;
   }
 
   /** Starts the safety net and the expiry timer from what the first read saw. */
@@ -111,10 +141,14 @@ export class WakeSchedule {
 
   async #runRead(scope: ReadScope): Promise<void> {
     let failed = false;
+    const started = this.#o.clock();
     try {
       const r = await this.#o.read(scope);
       this.seen(r);
-      if (scope === 'full') this.#armReconcile();
+      if (scope === 'full') {
+        this.#fullReadTook(this.#o.clock() - started);
+        this.#armReconcile();
+      }
     } catch {
       // Try again, in full, after a pause: a failed read may have missed a change, and must not spin.
       failed = true;
@@ -143,6 +177,14 @@ export class WakeSchedule {
     }, delay);
   }
 
+  #fullReadTook(ms: number): void {
+    this.lastFullReadMs = ms;
+    const { reconcileIntervalMs: least, maxReconcileIntervalMs: most, reconcileBudget } = this.#o;
+    this.#intervalMs = this.#o.canStretch()
+      ? Math.min(most, Math.max(least, Math.round(ms / reconcileBudget)))
+      : least;
+  }
+
   #armReconcile(): void {
     if (this.#stopped) return;
     if (this.#reconcileTimer !== undefined) this.#o.timers.clearTimeout(this.#reconcileTimer);
@@ -150,7 +192,7 @@ export class WakeSchedule {
       this.#reconcileTimer = undefined;
       this.counts.reconcile++;
       this.#request('full');
-    }, this.#o.reconcileIntervalMs);
+    }, this.#intervalMs);
   }
 
   /** A read the schedule itself asks for (expiry, safety net): no debounce, same coalescing. */
