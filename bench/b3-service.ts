@@ -113,6 +113,32 @@ async function sampleWindows(pid: number, idlePid: number, seconds: number): Pro
   };
 }
 
+/** The CPU at rest with the share of the safety-net reconciliation, and how it was counted. */
+interface SafetyNet {
+  readonly cpu: number;
+  readonly note: string;
+}
+
+/**
+ * The safety net (a full read of the table every interval, longer for a table that is costly to read) may fall
+ * outside a sampling window: then its share, the last full read's duration over the interval (wall time, as
+ * the service's metrics give it: an estimate of its CPU), is added to the window's CPU.
+ */
+function safetyNetOf(before: Map<string, number>, after: Map<string, number>, cpuTotal: number): SafetyNet {
+  const interval = after.get('porttrigger_reconcile_interval_seconds');
+  const read = after.get('porttrigger_full_read_duration_seconds');
+  const ran =
+    (after.get('porttrigger_reconciles_total') ?? 0) - (before.get('porttrigger_reconciles_total') ?? 0);
+  if (interval === undefined || read === undefined) return { cpu: cpuTotal, note: 'no safety-net metrics' };
+  const net = `safety net: a full read of ${(read * 1000).toFixed(0)} ms every ${interval.toFixed(0)} s`;
+  if (ran > 0) return { cpu: cpuTotal, note: `${net}, ${ran} in the window (counted in it)` };
+  const share = (read / interval) * 100;
+  return {
+    cpu: cpuTotal + share,
+    note: `${net}, none in the window: + ${share.toFixed(3)} % = ${(cpuTotal + share).toFixed(3)} %`,
+  };
+}
+
 /**
  * The service's resident memory and CPU at rest for a home config, 1,000 rules, and 1,000 rules with 10,000
  * entries, against an idle Node process sampled over the same windows.
@@ -150,9 +176,14 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
     const stopIdle = ctx.track(idle, 'idle node');
     try {
       service = await startBenchService(ctx, ns.name, rawConfig(setup.rules, options), `rest-${setup.id}`);
-      const phases: { setup: (typeof AT_REST)[number]; samples: Windows }[] = [];
+      const phases: { setup: (typeof AT_REST)[number]; samples: Windows; net: SafetyNet }[] = [];
+      const sample = async () => {
+        const before = await service!.metrics();
+        const samples = await sampleWindows(service!.pid, idle.pid!, seconds);
+        return { samples, net: safetyNetOf(before, await service!.metrics(), samples.cpuTotal) };
+      };
       await delay(SETTLE_MS);
-      phases.push({ setup, samples: await sampleWindows(service.pid, idle.pid!, seconds) });
+      phases.push({ setup, ...(await sample()) });
       const withEntries = AT_REST.find((x) => x.rules === setup.rules && x.entries > 0);
       if (withEntries) {
         const plan = planConfig(benchConfig(setup.rules, options));
@@ -162,7 +193,7 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
           timeoutMs: 300_000,
         });
         await delay(SETTLE_MS);
-        phases.push({ setup: withEntries, samples: await sampleWindows(service.pid, idle.pid!, seconds) });
+        phases.push({ setup: withEntries, ...(await sample()) });
         // What the service runs at rest: the programs it starts over a few seconds, then each timed once by us.
         const started = await childCommands(service.pid, WATCH_S);
         const listings: Record<string, number> = {};
@@ -184,7 +215,7 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
         );
         raw[`${withEntries.id}-started`] = Object.fromEntries(started);
       }
-      for (const { setup: s, samples } of phases) {
+      for (const { setup: s, samples, net } of phases) {
         raw[s.id] = samples;
         const rss = summarize(samples.rss);
         const idleRss = summarize(samples.idleRss);
@@ -215,10 +246,13 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
             baseline: idleCpu,
             value: cpu,
             ratio: ratioOf(cpu, idleCpu),
-            goal: { text: `≤ ${s.cpuGoal} % (over ${seconds} s)`, met: samples.cpuTotal <= s.cpuGoal },
+            goal: {
+              text: `≤ ${s.cpuGoal} % (over ${seconds} s, with the safety net's share)`,
+              met: net.cpu <= s.cpuGoal,
+            },
             note:
               `over the whole ${seconds} s: ${samples.cpuTotal.toFixed(3)} % (idle node: ${samples.idleCpuTotal.toFixed(3)} %); ` +
-              `${samples.processes} process(es) in the service's tree`,
+              `${net.note}; ${samples.processes} process(es) in the service's tree`,
           },
         );
       }

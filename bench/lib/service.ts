@@ -34,6 +34,8 @@ export interface BenchService {
   stderr(): string;
   /** An authenticated API call; throws on a status other than 2xx. */
   get(path: string): Promise<unknown>;
+  /** The service's Prometheus metrics, by name (labelled series left out). */
+  metrics(): Promise<Map<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -104,6 +106,13 @@ export async function startBenchService(
       const reply = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
       if (!reply.ok) throw new Error(`GET ${path}: ${reply.status} ${await reply.text()}`);
       return reply.json();
+    },
+    async metrics() {
+      const reply = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      if (!reply.ok) throw new Error(`GET /metrics: ${reply.status}`);
+      const values = new Map<string, number>();
+      for (const m of (await reply.text()).matchAll(/^([a-z_]+) (\S+)$/gm)) values.set(m[1]!, Number(m[2]));
+      return values;
     },
     stop,
   };

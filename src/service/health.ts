@@ -88,13 +88,18 @@ export function healthOf(
 export function metricsTextOf(
   metrics: ServiceMetrics,
   health: Health,
-  reconcile: { readonly intervalMs: number; readonly lastFullReadMs?: number | undefined },
+  reconcile: {
+    readonly intervalMs: number;
+    readonly lastFullReadMs?: number | undefined;
+    readonly count: number;
+  },
 ): string {
   return renderMetrics(metrics, {
     eventStoreUp: health.eventStore.status === 'ok',
     datapathUp: health.datapath.status === 'ok',
     uptimeSeconds: health.uptime,
     reconcileIntervalSeconds: reconcile.intervalMs / 1_000,
+    reconciles: reconcile.count,
     ...(reconcile.lastFullReadMs !== undefined
       ? { lastFullReadSeconds: reconcile.lastFullReadMs / 1_000 }
       : {}),

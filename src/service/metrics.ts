@@ -60,6 +60,7 @@ export interface MetricGauges {
   /** The safety net's interval now, and how long its last full read took (it sets the interval). */
   readonly reconcileIntervalSeconds: number;
   readonly lastFullReadSeconds?: number;
+  readonly reconciles: number;
 }
 
 function histogramLines(name: string, help: string, h: Histogram): string[] {
@@ -152,6 +153,12 @@ export function renderMetrics(m: ServiceMetrics, gauges: MetricGauges): string {
       'gauge',
       'How often the whole datapath is read as a safety net now (longer for a table that is costly to read).',
       gauges.reconcileIntervalSeconds,
+    ),
+    ...metric(
+      'porttrigger_reconciles_total',
+      'counter',
+      'Full reads of the safety net (not those a signal asked for).',
+      gauges.reconciles,
     ),
     ...(gauges.lastFullReadSeconds !== undefined
       ? metric(

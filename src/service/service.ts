@@ -345,6 +345,7 @@ class PorttriggerService implements Service {
     return metricsTextOf(this.#ctx.metrics, this.health(), {
       intervalMs: this.#schedule.reconcileIntervalMs,
       lastFullReadMs: this.#schedule.lastFullReadMs,
+      count: this.#schedule.counts.reconcile,
     });
   }
 
