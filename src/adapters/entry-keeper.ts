@@ -18,13 +18,17 @@ const MIN_PAUSE_MS = 500;
 
 /**
  * Runs the refresh of entries from the connection tracker when it is due: shortly before the earliest entry
- * would expire, and often enough to see entries the kernel opened in between. Nothing runs while nothing is due,
- * so a quiet gateway costs nothing. The timer does not keep the process alive.
+ * would expire. Entries the kernel opens in between are brought to it by whoever reads them first
+ * ({@link EntryKeeper.dueBy}), so nothing runs while nothing is due and a quiet gateway costs nothing. The timer
+ * does not keep the process alive.
  */
 export class EntryKeeper {
   readonly #options: EntryKeeperOptions;
   readonly #clock: () => number;
   #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  /** The earliest `dueBy` asked for while a round ran: the next round is no later. */
+  #wantedBy = Number.POSITIVE_INFINITY;
   #running: Promise<void> | undefined;
   #stopped = true;
 
@@ -39,6 +43,16 @@ export class EntryKeeper {
     this.#schedule(0);
   }
 
+  /** A round no later than `at` (a read saw an entry that expires then): brings the next one forward only. */
+  dueBy(at: number): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#wantedBy = Math.min(this.#wantedBy, at);
+      return;
+    }
+    if (at < this.#timerAt) this.#schedule(at - this.#clock());
+  }
+
   /** Stops the rounds; resolves once a round in progress has finished. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -50,17 +64,22 @@ export class EntryKeeper {
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#round(), Math.max(0, delayMs));
+    const delay = Math.max(0, delayMs);
+    this.#timerAt = this.#clock() + delay;
+    this.#timer = setTimeout(() => this.#round(), delay);
     this.#timer.unref();
   }
 
   #round(): void {
     this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
     if (this.#running || this.#stopped) return;
+    this.#wantedBy = Number.POSITIVE_INFINITY;
     this.#running = this.#options
       .refresh()
       .then(
-        (r) => this.#schedule(Math.max(MIN_PAUSE_MS, r.nextCheckAt - this.#clock())),
+        (r) =>
+          this.#schedule(Math.max(MIN_PAUSE_MS, Math.min(r.nextCheckAt, this.#wantedBy) - this.#clock())),
         (error) => {
           this.#options.onError?.(error);
           this.#schedule(this.#options.retryMs ?? 1_000);
