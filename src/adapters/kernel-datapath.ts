@@ -63,8 +63,12 @@ export const PER_SET_READ_FROM = 3_000;
 const CHECK_AHEAD_MS = 2_000;
 /** The shortest pause while no entry is open: rounds of a quiet table must not keep the machine busy. */
 const MIN_IDLE_PAUSE_MS = 1_000;
-/** The longest pause between refreshes, so that a quiet table is still looked at now and then. */
-const MAX_PAUSE_MS = 60_000;
+/**
+ * The longest pause between refreshes, so that a quiet table is still looked at now and then. Correctness does
+ * not need it: a round runs before the earliest expiry, every new entry expires at least the shortest idle
+ * timeout later, and the reads that see one bring the round forward.
+ */
+const MAX_PAUSE_MS = 600_000;
 
 /** What one refresh from the connection tracker did. */
 export interface RefreshReport extends KeeperRound {

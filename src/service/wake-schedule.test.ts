@@ -124,8 +124,15 @@ describe('WakeSchedule', () => {
   });
 
   it('spaces the safety net by the cost of a full read while the signals run, within its bounds', async () => {
+    // A cheap read while the signals run: the signalled floor, not the 60 s of a schedule without signals.
+    const cheap = harness(5, undefined, { canStretch: () => true });
+    cheap.schedule.start();
+    await vi.advanceTimersByTimeAsync(RECONCILE_MS + 100);
+    expect(cheap.schedule.reconcileIntervalMs).toBe(WAKE_DEFAULTS.signalledReconcileIntervalMs);
+    await cheap.schedule.stop();
+
     // A full read of 300 ms at a budget of 0.1 % of a core: the next one 300 s later, not 60 s.
-    const h = harness(300);
+    const h = harness(300, undefined, { canStretch: () => true });
     h.schedule.start();
     await vi.advanceTimersByTimeAsync(RECONCILE_MS + 400);
     expect(h.reads).toHaveLength(1);
@@ -140,7 +147,7 @@ describe('WakeSchedule', () => {
     expect(h.reads[1]!.at - h.reads[0]!.at - 300 - 300_000).toBeLessThan(10);
     await h.schedule.stop();
 
-    const capped = harness(300, undefined, { maxReconcileIntervalMs: 100_000 });
+    const capped = harness(300, undefined, { canStretch: () => true, maxReconcileIntervalMs: 100_000 });
     capped.schedule.start();
     await vi.advanceTimersByTimeAsync(RECONCILE_MS + 400);
     expect(capped.schedule.reconcileIntervalMs).toBe(100_000);

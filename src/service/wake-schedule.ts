@@ -26,14 +26,17 @@ export interface WakeScheduleOptions {
   readonly reconcileIntervalMs: number;
   /**
    * The share of one core the safety net may take while the kernel signals run: a full read that took `d` ms is
-   * next due `d / reconcileBudget` ms later, between `reconcileIntervalMs` and `maxReconcileIntervalMs`.
+   * next due `d / reconcileBudget` ms later, between `signalledReconcileIntervalMs` (or `reconcileIntervalMs`, if
+   * longer) and `maxReconcileIntervalMs`.
    */
   readonly reconcileBudget?: number;
+  /** The shortest interval of the safety net while the signals run (a cheap table is read this often). */
+  readonly signalledReconcileIntervalMs?: number;
   /** The longest interval of the safety net. */
   readonly maxReconcileIntervalMs?: number;
   /**
    * Whether the interval may grow past `reconcileIntervalMs` now: only while the kernel signals report every
-   * change; without them the safety net is the only observer and keeps its interval.
+   * change; without them the safety net is the only observer and keeps its interval (the default).
    */
   readonly canStretch?: () => boolean;
   /** How long a signal waits for the rest of its burst. */
@@ -55,8 +58,9 @@ export const WAKE_DEFAULTS = {
   retryMs: 1_000,
   // A tenth of a per cent of a core: a 1,000-rule table that takes 2 s to list is read every 33 minutes.
   reconcileBudget: 0.001,
+  signalledReconcileIntervalMs: 300_000,
   maxReconcileIntervalMs: 3_600_000,
-  canStretch: () => true,
+  canStretch: () => false,
 } as const;
 
 const realTimers: Timers = {
@@ -180,8 +184,9 @@ export class WakeSchedule {
   #fullReadTook(ms: number): void {
     this.lastFullReadMs = ms;
     const { reconcileIntervalMs: least, maxReconcileIntervalMs: most, reconcileBudget } = this.#o;
+    const floor = Math.max(least, this.#o.signalledReconcileIntervalMs);
     this.#intervalMs = this.#o.canStretch()
-      ? Math.min(most, Math.max(least, Math.round(ms / reconcileBudget)))
+      ? Math.min(most, Math.max(floor, Math.round(ms / reconcileBudget)))
       : least;
   }
 
