@@ -2,10 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, REMOTE, startFixture } from '../../test/service/fixture.js';
+import { buildOpenApiDocument } from '../routes/openapi.js';
+import { ROUTE_LIST as ROUTES } from '../routes/table.js';
 import type { EventHistory } from '../service/service.js';
 import { API_PREFIX, createApp } from './app.js';
-import { ROUTES } from './contract.js';
-import { buildOpenApiDocument } from './openapi.js';
 
 const TOKEN = 'test-token-0123456789';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import { learnProposalsReply, learnStatusReply, ruleChangeReply } from '../routes/schemas.js';
 import { API_PREFIX, createApp } from './app.js';
-import { learnProposalsReply, learnStatusReply, ruleChangeReply } from './schemas.js';
 
 const TOKEN = 'learn-api-token';
 const SERVER = '203.0.113.10';

@@ -5,6 +5,8 @@ import { PorttriggerError } from '../domain/errors.js';
 import { parseListenAddress } from '../domain/listen.js';
 import type { Logger } from '../domain/logger.js';
 import type { ApiSettings } from '../domain/types.js';
+import { type AllowedHosts, LOOPBACK_HOSTS } from '../routes/host-check.js';
+import type { TokenGate } from '../routes/token-gate.js';
 import type { FeedLimits } from '../service/live-feed.js';
 import type { Service } from '../service/service.js';
 import { createApp } from './app.js';
@@ -20,6 +22,13 @@ export interface ServeOptions {
   readonly feed?: Partial<FeedLimits>;
   /** A handler for every path outside `/api/` (the web panel). */
   readonly site?: SiteHandler;
+  /** The token check shared with the site (default: the API's own on `token`). */
+  readonly gate?: TokenGate;
+  /**
+   * The Host headers the API answers, as the panel does (default: loopback, `localhost` and the listen
+   * address); anything else is 421 FOREIGN_HOST.
+   */
+  readonly allowedHosts?: AllowedHosts;
 }
 
 /** What serves the paths outside `/api/` (a hono app fits). */
@@ -52,9 +61,15 @@ export async function serveApi(
   options: ServeOptions,
 ): Promise<ApiServer> {
   const { host, port } = parseListen(settings.listen);
+  const allowedHosts = options.allowedHosts ?? {
+    addresses: [...LOOPBACK_HOSTS.addresses, host],
+    names: LOOPBACK_HOSTS.names,
+  };
   const app = createApp({
     service,
     token: options.token,
+    allowedHosts,
+    ...(options.gate ? { gate: options.gate } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.feed !== undefined ? { feed: options.feed } : {}),
   });

@@ -1,28 +1,17 @@
 /**
- * The CLI's client of the service's REST API: one method per route it uses, every reply parsed with the API's
- * own schema (src/api/schemas.ts), so its types are the server's. Transport, stream parsing and the lookup of
- * the service live in client/.
+ * The CLI's client of the service's REST API, derived from the route table (src/routes/table.ts): each method
+ * calls a route, sends what its schemas take and parses the reply with its schema, so its types are the
+ * server's. Transport, stream parsing and the lookup of the service live in client/.
  */
+import type { ClientInput, ClientReply } from '../routes/route-types.js';
 import {
-  type CheckReply,
-  checkReply,
-  deleteReply,
-  type EventPageReply,
   type EventReply,
-  eventPageReply,
   eventSchema,
-  healthReply,
   type LearnProposalsReply,
   type LearnStatusReply,
-  learnProposalsReply,
-  learnStatusReply,
   type RuleReply,
-  releaseReply,
-  ruleChangeReply,
-  rulesReply,
   type TableReply,
-  tableReply,
-} from '../api/schemas.js';
+} from '../routes/schemas.js';
 import type { ParsedArgs } from './args.js';
 import { locateService } from './client/lookup.js';
 import { readSse } from './client/sse.js';
@@ -35,32 +24,27 @@ export { ApiError } from './client/transport.js';
 export type ApiEvent = EventReply;
 
 /** A page of the event history. */
-export type EventPage = EventPageReply;
+export type EventPage = ClientReply<'listEvents'>;
 
 /** The answer of `GET /check`: is the port open now, for which rules, to which hosts. */
-export type CheckResult = CheckReply;
+export type CheckResult = ClientReply<'checkPort'>;
 
-/** Filters of the event history and stream. */
-export interface EventQuery {
-  readonly rule?: string;
-  readonly host?: string;
-  readonly type?: string;
-  readonly since?: string;
-  readonly until?: string;
-  readonly limit?: number;
-  readonly cursor?: string | number;
-  /** `desc` (the API's default): newest first. */
-  readonly order?: 'asc' | 'desc';
-}
+/** Filters of the event history (the query of `GET /events`). */
+export type EventQuery = NonNullable<ClientInput<'listEvents'>['query']>;
 
-/** Which entries to release. */
-export interface ReleaseRequest {
-  readonly rule: string;
-  readonly holder?: string;
-  readonly remote?: string;
-}
+/** Filters of the live events (the query of `GET /events/stream`). */
+export type StreamQuery = NonNullable<ClientInput<'streamEvents'>['query']>;
 
-/** A client of the service's REST API (`/api/v1`). */
+/** Which entries to release (the body of `POST /release`). */
+export type ReleaseRequest = ClientInput<'release'>['body'];
+
+/** A rule as `POST /rules` takes it: fields left out take their defaults. */
+export type RuleInput = ClientInput<'createRule'>['body'];
+
+/**
+ * A client of the service's REST API (`/api/v1`): one method per route the commands use, each a call of the
+ * route table, so its requests and replies have the types of the route's schemas.
+ */
 export class ApiClient {
   readonly #http: ApiTransport;
 
@@ -75,102 +59,77 @@ export class ApiClient {
 
   /** `GET /health`. */
   health() {
-    return this.#http.request('GET', '/health', healthReply);
+    return this.#http.call('health', {});
   }
 
   /** `GET /rules`. */
   async listRules(): Promise<RuleReply[]> {
-    return (await this.#http.request('GET', '/rules', rulesReply, { what: 'listing rules' })).rules;
+    return (await this.#http.call('listRules', {}, 'listing rules')).rules;
   }
 
   /** `POST /rules`: adds a rule; resolves with the rule as the service stored it. */
-  async addRule(rule: unknown): Promise<RuleReply | undefined> {
-    const change = await this.#http.request('POST', '/rules', ruleChangeReply, {
-      body: rule,
-      what: 'adding the rule',
-    });
-    return change.rule;
+  async addRule(rule: RuleInput): Promise<RuleReply | undefined> {
+    return (await this.#http.call('createRule', { body: rule }, 'adding the rule')).rule;
   }
 
-  /** `DELETE /rules/:name`. */
+  /** `DELETE /rules/{name}`. */
   async removeRule(name: string): Promise<void> {
-    await this.#http.request('DELETE', `/rules/${encodeURIComponent(name)}`, deleteReply, {
-      what: `removing rule "${name}"`,
-    });
+    await this.#http.call('deleteRule', { params: { name } }, `removing rule "${name}"`);
   }
 
-  /** `POST /rules/:name/enable` or `/disable`. */
+  /** `POST /rules/{name}/enable` or `/disable`. */
   async setRuleEnabled(name: string, enabled: boolean): Promise<void> {
-    const verb = enabled ? 'enable' : 'disable';
-    await this.#http.request('POST', `/rules/${encodeURIComponent(name)}/${verb}`, ruleChangeReply, {
-      what: `${enabled ? 'enabling' : 'disabling'} rule "${name}"`,
-    });
+    const what = `${enabled ? 'enabling' : 'disabling'} rule "${name}"`;
+    await this.#http.call(enabled ? 'enableRule' : 'disableRule', { params: { name } }, what);
   }
 
   /** `GET /table`: the trigger table now. */
   readTable(): Promise<TableReply> {
-    return this.#http.request('GET', '/table', tableReply, { what: 'reading the table' });
+    return this.#http.call('readTable', {}, 'reading the table');
   }
 
   /** `POST /release`: resolves with how many entries were released. */
   async release(request: ReleaseRequest): Promise<number> {
-    const body = await this.#http.request('POST', '/release', releaseReply, {
-      body: request,
-      what: `releasing rule "${request.rule}"`,
-    });
-    return body.released;
+    return (await this.#http.call('release', { body: request }, `releasing rule "${request.rule}"`)).released;
   }
 
   /** `GET /check`: whether a port is open now, for which rule, to which host. */
   check(port: number, protocol: 'tcp' | 'udp'): Promise<CheckResult> {
-    return this.#http.request('GET', '/check', checkReply, {
-      query: { port, protocol },
-      what: `checking port ${port}`,
-    });
+    return this.#http.call('checkPort', { query: { port, protocol } }, `checking port ${port}`);
   }
 
   /** `GET /events`: one page of the event history. */
   listEvents(query: EventQuery): Promise<EventPage> {
-    return this.#http.request('GET', '/events', eventPageReply, {
-      query: { ...query },
-      what: 'reading events',
-    });
+    return this.#http.call('listEvents', { query }, 'reading events');
   }
 
   /** `POST /learn/start`: starts a learning session. */
-  startLearning(request: { host?: string; durationS?: number }): Promise<LearnStatusReply> {
-    return this.#http.request('POST', '/learn/start', learnStatusReply, {
-      body: request,
-      what: 'starting to learn',
-    });
+  startLearning(request: ClientInput<'startLearning'>['body']): Promise<LearnStatusReply> {
+    return this.#http.call('startLearning', { body: request }, 'starting to learn');
   }
 
   /** `GET /learn`: the running or last session; `after` keeps only newer connections in `recent`. */
   learnStatus(after?: number): Promise<LearnStatusReply> {
-    return this.#http.request('GET', '/learn', learnStatusReply, {
-      query: after === undefined ? {} : { after },
-      what: 'reading the learning session',
-    });
+    return this.#http.call(
+      'learnStatus',
+      { query: after === undefined ? {} : { after } },
+      'reading the learning session',
+    );
   }
 
   /** `POST /learn/stop`. */
   stopLearning(): Promise<LearnStatusReply> {
-    return this.#http.request('POST', '/learn/stop', learnStatusReply, { what: 'stopping learning' });
+    return this.#http.call('stopLearning', {}, 'stopping learning');
   }
 
   /** `GET /learn/proposals`. */
   learnProposals(): Promise<LearnProposalsReply> {
-    return this.#http.request('GET', '/learn/proposals', learnProposalsReply, {
-      what: 'reading the proposals',
-    });
+    return this.#http.call('learnProposals', {}, 'reading the proposals');
   }
 
-  /** `POST /learn/proposals/:id/apply`: adds the proposal as a rule. */
+  /** `POST /learn/proposals/{id}/apply`: adds the proposal as a rule. */
   async applyProposal(id: number): Promise<RuleReply | undefined> {
-    const change = await this.#http.request('POST', `/learn/proposals/${id}/apply`, ruleChangeReply, {
-      what: `adding proposal ${id}`,
-    });
-    return change.rule;
+    return (await this.#http.call('applyProposal', { params: { id } }, `adding proposal ${id}`)).rule;
   }
 
   /**
@@ -178,7 +137,7 @@ export class ApiClient {
    * service closes the stream (then rejects with API_UNREACHABLE). Messages that are not events are skipped.
    */
   async streamEvents(
-    query: EventQuery,
+    query: StreamQuery,
     onEvent: (event: ApiEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {

@@ -45,6 +45,8 @@ export const EXIT_CODE_BY_ERROR: Readonly<Record<ErrorCode, ExitCode>> = {
   LEARN_UNAVAILABLE: EXIT_CODES.kernel,
   NOT_FOUND: EXIT_CODES.invalid,
   UNAUTHORIZED: EXIT_CODES.unreachable,
+  TOO_MANY_ATTEMPTS: EXIT_CODES.unreachable,
+  FOREIGN_HOST: EXIT_CODES.unreachable,
   PAYLOAD_TOO_LARGE: EXIT_CODES.invalid,
   UNSUPPORTED_MEDIA_TYPE: EXIT_CODES.invalid,
   SERVICE_STOPPED: EXIT_CODES.unreachable,

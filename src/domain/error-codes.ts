@@ -22,6 +22,9 @@ export const ERROR_CODE_MEANINGS = {
     'this service cannot record connections for learning (no kernel datapath or no conntrack)',
   NOT_FOUND: 'no such route',
   UNAUTHORIZED: 'no bearer token, or a wrong one',
+  TOO_MANY_ATTEMPTS:
+    'too many wrong tokens from this address, or from everywhere: wait (`Retry-After`); the right token still works',
+  FOREIGN_HOST: 'the `Host` header names no address or name of this machine (DNS rebinding)',
   PAYLOAD_TOO_LARGE: 'the body is over the limit (256 KiB)',
   UNSUPPORTED_MEDIA_TYPE: 'the body is neither JSON (nor YAML, where YAML is accepted)',
   SERVICE_STOPPED: 'the service is stopping',

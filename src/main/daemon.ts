@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     : await serveApi(service, settings, {
         token: apiToken,
         logger,
-        site: panelFor(service, apiToken, { logger, ...(values.netns ? { netns: values.netns } : {}) }),
+        ...panelFor(service, apiToken, { logger, ...(values.netns ? { netns: values.netns } : {}) }),
       });
 
   process.on('SIGHUP', () => {

@@ -1,10 +1,15 @@
-/** Wires the web panel: the service, the token check, this machine's addresses and names, hosts and doctor. */
+/**
+ * Wires the web panel next to the API: one token gate for both, the Host allowlist of this machine's addresses
+ * and names for both, the host directory and the doctor for the panel.
+ */
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../adapters/logger.js';
 import { createHostDirectory } from '../adapters/neighbours.js';
-import { tokensEqual } from '../api/auth.js';
+import type { ServeOptions } from '../api/server.js';
 import { runDoctor } from '../doctor/doctor.js';
 import { createPanel } from '../panel/app.js';
+import type { AllowedHosts } from '../routes/host-check.js';
+import { TokenGate } from '../routes/token-gate.js';
 import type { Service } from '../service/service.js';
 
 /** Options for {@link panelFor}. */
@@ -32,17 +37,28 @@ export function machineNames(): string[] {
 }
 
 /**
- * The panel for a running service, given the API token once `serveApi` knows it.
- * @example serveApi(service, settings, { token, site: panelFor(service, token, { logger }) })
+ * The panel for a running service with what it shares with the API (the token gate, the Host allowlist), given
+ * the API token once it is known.
+ * @example serveApi(service, settings, { token, logger, ...panelFor(service, token, { logger }) })
  */
-export function panelFor(service: Service, token: string, wiring: PanelWiring = {}) {
+export function panelFor(
+  service: Service,
+  token: string,
+  wiring: PanelWiring = {},
+): Required<Pick<ServeOptions, 'site' | 'gate' | 'allowedHosts'>> {
   const ns = wiring.netns ? { netns: wiring.netns } : {};
-  return createPanel({
+  const gate = new TokenGate(token, wiring.logger ? { logger: wiring.logger } : {});
+  const allowedHosts: AllowedHosts = {
+    addresses: machineAddresses(),
+    names: [...machineNames(), ...(wiring.names ?? [])],
+  };
+  const site = createPanel({
     service,
-    verifyToken: (presented) => tokensEqual(token, presented),
-    allowedHosts: { addresses: machineAddresses(), names: [...machineNames(), ...(wiring.names ?? [])] },
+    gate,
+    allowedHosts,
     hosts: createHostDirectory(ns),
     doctor: () => runDoctor({ ...ns, config: service.config }),
     ...(wiring.logger ? { logger: wiring.logger } : {}),
   });
+  return { site, gate, allowedHosts };
 }

@@ -52,7 +52,7 @@ export async function startServiceHost(options: ServiceHostOptions): Promise<Ser
       api = await serveApi(service, settings, {
         token,
         logger: options.logger,
-        site: panelFor(service, token, {
+        ...panelFor(service, token, {
           logger: options.logger,
           ...(options.netns ? { netns: options.netns } : {}),
         }),

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
 import { findPreset } from '../domain/presets.js';
+import { TokenGate } from '../routes/token-gate.js';
 import { createPanel, SESSION_COOKIE } from './app.js';
 
 const TOKEN = 'panel-test-token-0123456789';
@@ -34,12 +35,11 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     };
     panel = createPanel({
       service: fx.service,
-      verifyToken: (t) => t === TOKEN,
+      gate: new TokenGate(TOKEN, { logger, perClient: 3, windowMs: 60_000, clock: () => now }),
       allowedHosts: { addresses: ['127.0.0.1', '::1'], names: ['localhost', 'router.lan'] },
       logger,
       clock: () => now,
       sessions: { idleMs: 60_000 },
-      logins: { failures: 3, windowMs: 60_000 },
     });
   });
   afterEach(() => fx.cleanup());
@@ -96,12 +96,22 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
 
   it('rate-limits failed sign-ins per client and logs them without the token presented', async () => {
     for (let i = 0; i < 3; i++) expect((await post('/sign-in', { token: `wrong-${i}` })).status).toBe(400);
-    const limited = await post('/sign-in', { token: TOKEN });
+    const limited = await post('/sign-in', { token: 'wrong-3' });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(logs.filter((l) => l.message === 'panel sign-in failed')).toHaveLength(3);
+    expect(logs.filter((l) => l.message === 'wrong API token refused')).toHaveLength(3);
+    expect(logs.filter((l) => l.message === 'wrong API tokens rate-limited')).toHaveLength(1);
+    expect(logs.every((l) => !l.message.includes('token') || l.fields?.['where'] === 'panel sign-in')).toBe(
+      true,
+    );
     expect(JSON.stringify(logs)).not.toMatch(/wrong-\d/);
     now += 61_000;
+    expect((await post('/sign-in', { token: 'wrong-4' })).status).toBe(400);
+  });
+
+  it('never locks the right token out: it signs in while wrong tokens from the same address are limited', async () => {
+    for (let i = 0; i < 5; i++) await post('/sign-in', { token: `wrong-${i}` });
+    expect((await post('/sign-in', { token: 'wrong-again' })).status).toBe(429);
     expect((await post('/sign-in', { token: TOKEN })).status).toBe(303);
   });
 
@@ -236,5 +246,77 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     const overview = await (await request('/overview/live', { headers: { cookie } })).text();
     expect(overview).toContain('this is the data from 42 s ago');
     fx.model.releaseReads();
+  });
+
+  /** The fields a browser submits for a form page: inputs with their values, selects with their selected option. */
+  function formFields(html: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const m of html.matchAll(/<input\b[^>]*\bname="([^"]+)"[^>]*>/g)) {
+      const tag = m[0];
+      if (/type="(checkbox|radio)"/.test(tag) && !/\bchecked\b/.test(tag)) continue;
+      out[m[1]!] = /\bvalue="([^"]*)"/.exec(tag)?.[1] ?? 'on';
+    }
+    for (const m of html.matchAll(/<select\b[^>]*\bname="([^"]+)"[^>]*>([\s\S]*?)<\/select>/g)) {
+      const selected =
+        /<option value="([^"]*)" selected/.exec(m[2]!) ?? /<option value="([^"]*)"/.exec(m[2]!);
+      if (selected) out[m[1]!] = selected[1]!;
+    }
+    return out;
+  }
+
+  it('keeps every port spec of a rule with 20 trigger and 20 open specs through an unchanged edit', async () => {
+    const trigger = Array.from({ length: 20 }, (_, i) => ({ protocol: 'tcp', ports: String(41_000 + i) }));
+    const open = Array.from({ length: 20 }, (_, i) => ({ protocol: 'udp', ports: String(42_000 + i) }));
+    await fx.service.createRule({ name: 'many', trigger, open });
+    const { cookie, csrf } = await signIn();
+    const form = await (await request('/rules/many/edit', { headers: { cookie } })).text();
+    const fields = formFields(form);
+    expect(Object.keys(fields).filter((k) => /^open\.\d+\.ports$/.test(k))).toHaveLength(20);
+    const res = await post('/rules/many/edit', { ...fields, _csrf: csrf, _confirm: 'yes' }, { cookie });
+    expect(res.status).toBe(303);
+    const rule = fx.service.config.rules.find((r) => r.name === 'many')!;
+    expect(rule.trigger).toEqual(trigger);
+    expect(rule.open).toEqual(open);
+  });
+
+  it('names the limit of port specs instead of dropping rows beyond it', async () => {
+    const { cookie, csrf } = await signIn();
+    const rows: Record<string, string> = {};
+    for (let i = 0; i < 33; i++) {
+      rows[`open.${i}.protocol`] = 'udp';
+      rows[`open.${i}.ports`] = String(43_000 + i);
+    }
+    const res = await post(
+      '/rules/new',
+      { _csrf: csrf, name: 'too many', 'trigger.0.protocol': 'tcp', 'trigger.0.ports': '44000', ...rows },
+      { cookie },
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/32/);
+    expect(fx.service.config.rules.map((r) => r.name)).not.toContain('too many');
+  });
+
+  it.each([
+    ['an unknown rule', { rule: 'nope' }, 404],
+    ['a holder that is no address', { rule: 'game', holder: 'not-an-ip' }, 400],
+    ['no rule', { holder: LAN1 }, 400],
+  ])(
+    'answers a release of %s with the status the API gives (%s → %i), not 502',
+    async (_what, form, status) => {
+      const { cookie, csrf } = await signIn();
+      const res = await post('/table/release', { _csrf: csrf, ...form }, { cookie });
+      expect(res.status).toBe(status);
+      expect(await res.text()).toContain('Nothing changed');
+    },
+  );
+
+  it('answers a change refused because the config file changed on disk with 409, as the API does', async () => {
+    const { cookie, csrf } = await signIn();
+    writeFileSync(fx.configPath, `${readFileSync(fx.configPath, 'utf8')}\n# edited by hand\n`);
+    for (const path of ['/rules/game/disable', '/rules/game/delete']) {
+      const res = await post(path, { _csrf: csrf }, { cookie });
+      expect(res.status, path).toBe(409);
+    }
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
   });
 });

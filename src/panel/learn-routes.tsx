@@ -1,27 +1,12 @@
 /** The routes of "Find the ports of an application": start, live view, stop, proposals. */
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { parseAddress } from '../domain/address.js';
 import { PorttriggerError } from '../domain/errors.js';
-import type { HostInfo } from '../domain/neighbours.js';
+import { runOperation } from '../routes/operations.js';
 import type { CheckedProposals } from '../service/learn-static-forwards.js';
 import type { Service } from '../service/service.js';
-import type { Session } from './sessions.js';
-import type { LayoutProps } from './views/layout.js';
+import type { Env, Notice, PageStatus, PanelApp, PanelContext } from './context.js';
 import { LEARN_MINUTES, LearnLive, LearnPage } from './views/learn.js';
-
-type Env = { Variables: { session: Session } };
-
-/** What the learn routes borrow from the panel. */
-export interface LearnRouteDeps {
-  readonly service: Service;
-  readonly clock: () => number;
-  readonly hostsOf: () => Promise<ReadonlyMap<string, HostInfo>>;
-  readonly page: (
-    c: Context,
-    props: LayoutProps,
-    status?: 200 | 400 | 409 | 502 | 503,
-  ) => Response | Promise<Response>;
-}
 
 async function proposalsOf(service: Service): Promise<CheckedProposals> {
   try {
@@ -32,13 +17,9 @@ async function proposalsOf(service: Service): Promise<CheckedProposals> {
 }
 
 /** Registers the learn pages on the panel (behind its session and CSRF checks). */
-export function learnRoutes(app: Hono<Env>, deps: LearnRouteDeps): void {
+export function learnRoutes(app: PanelApp, deps: PanelContext): void {
   const { service } = deps;
-  const learnPage = async (
-    c: Context<Env>,
-    notice?: LayoutProps['notice'],
-    status: 200 | 400 | 409 | 502 | 503 = 200,
-  ) => {
+  const learnPage = async (c: Context<Env>, notice?: Notice, status: PageStatus = 200) => {
     const hosts = await deps.hostsOf();
     const { proposals, notes } = await proposalsOf(service);
     const devices = [...hosts.values()]
@@ -84,11 +65,11 @@ export function learnRoutes(app: Hono<Env>, deps: LearnRouteDeps): void {
     const minutes = Number(form['minutes']);
     const durationS = (LEARN_MINUTES as readonly number[]).includes(minutes) ? minutes * 60 : 300;
     try {
-      await service.learn.start({ ...(host ? { host } : {}), durationS });
+      await runOperation(service, 'startLearning', { body: { ...(host ? { host } : {}), durationS } });
     } catch (error) {
       if (!(error instanceof PorttriggerError)) throw error;
       const detail = error.code === 'INVALID_INPUT' && device === 'other' ? ` ("${other}")` : '';
-      const status = error.code === 'INVALID_INPUT' ? 400 : error.code === 'LEARN_ACTIVE' ? 409 : 503;
+      const { status } = deps.failure(error);
       return learnPage(c, { kind: 'error', text: `${error.message}${detail}. Nothing started.` }, status);
     }
     return c.redirect('/learn', 303);

@@ -41,9 +41,19 @@ function text(form: FormData, key: string): string {
   return typeof one === 'string' ? one : '';
 }
 
+/**
+ * The port spec rows of one side, in the order of their numbers. Every row the form sent is read: how many a
+ * side may have is the rule schema's to say (`LIMITS.specsPerSide`), with an issue, never by dropping rows.
+ */
 function specs(form: FormData, side: 'trigger' | 'open'): { protocol: string; ports: string }[] {
+  const pattern = new RegExp(`^${side}\\.(\\d{1,4})\\.(?:ports|protocol)$`);
+  const numbers = new Set<number>();
+  for (const key of Object.keys(form)) {
+    const m = pattern.exec(key);
+    if (m) numbers.add(Number(m[1]));
+  }
   const rows: { protocol: string; ports: string }[] = [];
-  for (let i = 0; i < 16; i++) {
+  for (const i of [...numbers].sort((a, b) => a - b)) {
     const ports = text(form, `${side}.${i}.ports`);
     const protocol = text(form, `${side}.${i}.protocol`);
     if (!protocol && !ports) continue;

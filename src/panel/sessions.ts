@@ -1,4 +1,7 @@
-/** Panel sessions: random ids in an HttpOnly cookie, one CSRF token each, an idle timeout, a bounded store. */
+/**
+ * Panel sessions: random ids in an HttpOnly cookie, one CSRF token each, an idle timeout, a bounded store. The
+ * sign-in's token check is the API's token gate (api/token-gate.ts).
+ */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** One signed-in browser. */
@@ -71,50 +74,5 @@ export class SessionStore {
   /** Ends a session (sign-out). */
   end(id: string): void {
     this.#sessions.delete(id);
-  }
-}
-
-/** Options for {@link LoginLimiter}. */
-export interface LoginLimiterOptions {
-  /** Failed attempts allowed per client within the window (default 5). */
-  readonly failures?: number;
-  /** Default 5 min. */
-  readonly windowMs?: number;
-  readonly clock?: () => number;
-}
-
-/** Counts failed sign-ins per client address; a client over the limit waits until the window passes. */
-export class LoginLimiter {
-  readonly #failures: number;
-  readonly #windowMs: number;
-  readonly #clock: () => number;
-  readonly #byClient = new Map<string, number[]>();
-
-  constructor(options: LoginLimiterOptions = {}) {
-    this.#failures = options.failures ?? 5;
-    this.#windowMs = options.windowMs ?? 5 * 60_000;
-    this.#clock = options.clock ?? Date.now;
-  }
-
-  /** Seconds until `client` may try again; 0 when it may now. */
-  retryAfter(client: string): number {
-    const now = this.#clock();
-    const recent = (this.#byClient.get(client) ?? []).filter((t) => now - t < this.#windowMs);
-    if (recent.length === 0) this.#byClient.delete(client);
-    else this.#byClient.set(client, recent);
-    if (recent.length < this.#failures) return 0;
-    return Math.ceil((recent[0]! + this.#windowMs - now) / 1_000);
-  }
-
-  /** Records a failed attempt. */
-  fail(client: string): void {
-    // Bounded: a flood of distinct addresses cannot grow the map without end.
-    if (this.#byClient.size > 10_000) this.#byClient.clear();
-    this.#byClient.set(client, [...(this.#byClient.get(client) ?? []), this.#clock()]);
-  }
-
-  /** Forgets a client's failures (after a successful sign-in). */
-  succeed(client: string): void {
-    this.#byClient.delete(client);
   }
 }

@@ -34,6 +34,11 @@ export type ReloadResult =
   | { readonly ok: true; readonly warnings: readonly Issue[]; readonly applied: ApplyReport }
   | { readonly ok: false; readonly issues: readonly Issue[]; readonly warnings: readonly Issue[] };
 
+/** What a rule change would say: every issue, or the warnings of the config it would make. */
+export type RuleCheck =
+  | { readonly ok: true; readonly rule: Rule; readonly warnings: readonly Issue[] }
+  | { readonly ok: false; readonly issues: readonly Issue[]; readonly warnings: readonly Issue[] };
+
 /** The running config and its text, changed only through this; every method runs in the service's queue. */
 export class ConfigChanges {
   readonly #ctx: ServiceContext;
@@ -62,6 +67,34 @@ export class ConfigChanges {
     return this.#config;
   }
 
+  /** What adding the rule (or replacing rule `replacing` with it) would say; RULE_NOT_FOUND if there is none. */
+  checkRule(input: unknown, replacing?: string): RuleCheck {
+    const body = replacing === undefined ? input : withName(input, replacing);
+    const checked = validateRule(body);
+    if (!checked.ok) return checked;
+    const rule = checked.value;
+    let next: Config;
+    try {
+      next =
+        replacing === undefined
+          ? withRuleAdded(this.#config, rule)
+          : withRuleReplaced(this.#config, replacing, rule);
+    } catch (error) {
+      if (!(error instanceof PorttriggerError) || error.code !== 'RULE_EXISTS') throw error;
+      return {
+        ok: false,
+        issues: [{ path: ['name'], code: 'duplicate', message: error.message }],
+        warnings: [],
+      };
+    }
+    const index = next.rules.findIndex((r) => r.name === rule.name);
+    const whole = validateConfig(next);
+    const warnings = issuesForRule(whole.warnings, index);
+    return whole.ok
+      ? { ok: true, rule, warnings }
+      : { ok: false, issues: issuesForRule(whole.issues, index), warnings };
+  }
+
   /** Adds a rule; RULE_EXISTS if the name is taken. */
   createRule(input: unknown): Promise<ConfigChange> {
     const rule = validRule(input);
@@ -73,9 +106,7 @@ export class ConfigChanges {
 
   /** Replaces rule `name` (the body may rename it); RULE_NOT_FOUND if there is none. */
   replaceRule(name: string, input: unknown): Promise<ConfigChange> {
-    // The name may be left out of the body: it is the one in the path then.
-    const body = input && typeof input === 'object' && !('name' in input) ? { ...input, name } : input;
-    const rule = validRule(body);
+    const rule = validRule(withName(input, name));
     return this.#change('replace rule', (config) => {
       const next = withRuleReplaced(config, name, rule);
       return { config: next, index: next.rules.findIndex((r) => r.name === rule.name), name: rule.name };
@@ -214,6 +245,11 @@ export class ConfigChanges {
   #assertRunning(): void {
     if (this.#ctx.stopping()) throw new PorttriggerError('SERVICE_STOPPED', 'the service is stopping');
   }
+}
+
+/** The name may be left out of a replacing body: it is the one of the rule replaced then. */
+function withName(input: unknown, name: string): unknown {
+  return input && typeof input === 'object' && !('name' in input) ? { ...input, name } : input;
 }
 
 function validRule(input: unknown): Rule {

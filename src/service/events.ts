@@ -23,11 +23,16 @@ export const CLOSE_REASONS: readonly CloseReason[] = [
   'stopped',
 ];
 
-/** The kinds of events. */
-export type EventType = 'opened' | 'closed' | 'conflict' | 'blocked';
+/** Every event type: the one place they are spelled. */
+export const EVENT_TYPES = ['opened', 'closed', 'conflict', 'blocked'] as const;
 
-/** Every event type. */
-export const EVENT_TYPES: readonly EventType[] = ['opened', 'closed', 'conflict', 'blocked'];
+/** The kinds of events. */
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Whether a string is one of the event types. */
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
 
 /** An entry appeared: `host` now receives the rule's open ports (from `remote` only, when set). */
 export interface OpenedEvent {

@@ -11,7 +11,7 @@ import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import type { EventPage, EventQuery } from '../domain/event-history.js';
 import { SerialQueue } from '../domain/serial-queue.js';
 import type { Config, Protocol, TriggerTable } from '../domain/types.js';
-import { type ConfigChange, ConfigChanges, type ReloadResult } from './config-changes.js';
+import { type ConfigChange, ConfigChanges, type ReloadResult, type RuleCheck } from './config-changes.js';
 import { findRule } from './config-edit.js';
 import type { ServiceContext } from './context.js';
 import type { PublishedEvent, TriggerEvent } from './events.js';
@@ -27,7 +27,7 @@ import { TableTracker } from './tracker.js';
 import { type WakeRead, WakeSchedule } from './wake-schedule.js';
 
 /** The results of config changes and reloads. */
-export type { ConfigChange, ReloadResult } from './config-changes.js';
+export type { ConfigChange, ReloadResult, RuleCheck } from './config-changes.js';
 /** What `/health` reports. */
 export type { ComponentHealth, Health } from './health.js';
 /** Learning sessions. */
@@ -57,6 +57,11 @@ export interface Service {
   poll(): Promise<TriggerTable>;
   /** Adds a rule (body validated with `validateRule`, then the whole config); RULE_EXISTS if the name is taken. */
   createRule(input: unknown): Promise<ConfigChange>;
+  /**
+   * What creating a rule (or replacing rule `replacing`) would say, without changing anything: every issue, or
+   * the warnings of the config it would make, relative to the rule.
+   */
+  checkRule(input: unknown, replacing?: string): RuleCheck;
   /** Replaces rule `name` (the body may rename it); RULE_NOT_FOUND if there is none. */
   replaceRule(name: string, input: unknown): Promise<ConfigChange>;
   /** Deletes rule `name`; its entries close with reason `rule-removed`. */
@@ -246,6 +251,10 @@ class PorttriggerService implements Service {
   }
 
   // ---- changes ----
+
+  checkRule(input: unknown, replacing?: string): RuleCheck {
+    return this.#changes.checkRule(input, replacing);
+  }
 
   createRule(input: unknown): Promise<ConfigChange> {
     return this.#changes.createRule(input);

@@ -4,9 +4,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { STATUS_BY_CODE } from '../../src/api/errors.js';
 import { EXIT_CODE_BY_ERROR } from '../../src/cli/exit-codes.js';
 import { ERROR_CODE_MEANINGS, ERROR_CODES } from '../../src/domain/error-codes.js';
+import { STATUS_BY_CODE } from '../../src/routes/errors.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApiServer, serveApi } from '../../src/api/server.js';
 import type { LogFields, Logger } from '../../src/domain/logger.js';
 import { createPanel } from '../../src/panel/app.js';
+import { TokenGate } from '../../src/routes/token-gate.js';
 import type { PublishedEvent } from '../../src/service/events.js';
 import type { Service } from '../../src/service/service.js';
 import { type Fixture, startFixture } from './fixture.js';
@@ -138,7 +139,7 @@ async function start() {
   const feed = { writeTimeoutMs: 1_000, maxBacklog: 5_000, heartbeatMs: 60_000 };
   const panel = createPanel({
     service: driven.service,
-    verifyToken: (t) => t === TOKEN,
+    gate: new TokenGate(TOKEN),
     allowedHosts: { addresses: ['127.0.0.1'], names: [] },
     logger,
     feed,

@@ -3,11 +3,12 @@
  * API's own schemas, and error answers decoded into {@link ApiError} with the server's code kept.
  */
 import type { z } from 'zod';
-import { API_PREFIX } from '../../api/contract.js';
-import { errorReply, type Wire } from '../../api/schemas.js';
 import { type ErrorCode, isErrorCode } from '../../domain/error-codes.js';
 import type { Issue } from '../../domain/errors.js';
 import { PorttriggerError } from '../../domain/errors.js';
+import type { ClientInput, ClientReply, JsonRouteId } from '../../routes/route-types.js';
+import { errorReply, type Wire } from '../../routes/schemas.js';
+import { API_PREFIX, ROUTES } from '../../routes/table.js';
 
 /** An error answer of the API, or no answer at all; `code` says which (the server's own code when it gave one). */
 export class ApiError extends PorttriggerError {
@@ -147,5 +148,23 @@ export class ApiTransport {
     }
     // A parse leaves absent optional properties out, as Wire says.
     return parsed.data as Wire<z.output<S>>;
+  }
+
+  /**
+   * Calls route `id` of the table: its path with the parameters filled in, its query and JSON body, and the
+   * reply parsed with its schema; the types of all three come from the route's schemas.
+   * @example await http.call('getRule', { params: { name: 'Game' } }) // { rule: { name: 'Game', ... } }
+   */
+  call<K extends JsonRouteId>(id: K, input: ClientInput<K>, what?: string): Promise<ClientReply<K>> {
+    const route = ROUTES[id];
+    const params = (input.params ?? {}) as Readonly<Record<string, unknown>>;
+    const path = route.path.replace(/\{(\w+)\}/g, (_, key: string) =>
+      encodeURIComponent(String(params[key])),
+    );
+    return this.request(route.method.toUpperCase(), path, route.reply.schema, {
+      ...(input.query !== undefined ? { query: input.query as Query } : {}),
+      ...(input.body !== undefined ? { body: input.body } : {}),
+      ...(what !== undefined ? { what } : {}),
+    }) as Promise<ClientReply<K>>;
   }
 }

@@ -1,4 +1,5 @@
-import type { ApiEvent, EventQuery } from '../api-client.js';
+import { EVENT_TYPES, isEventType } from '../../service/events.js';
+import type { ApiEvent, EventQuery, StreamQuery } from '../api-client.js';
 import { createApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
 import type { Command } from '../context.js';
@@ -7,7 +8,6 @@ import { formatTime, renderTable } from '../format.js';
 import { printJson } from '../output.js';
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const EVENT_TYPES = ['opened', 'closed', 'conflict', 'blocked'];
 
 /**
  * Parses `--since`/`--until`: an ISO date, or a duration back from `now` (`90s`, `15m`, `2h`, `1d`, `1h30m`).
@@ -89,7 +89,7 @@ export const eventsCommand: Command = {
   async run(args, ctx) {
     const now = Date.now();
     const type = stringOption(args, 'type');
-    if (type !== undefined && !EVENT_TYPES.includes(type)) {
+    if (type !== undefined && !isEventType(type)) {
       throw new UsageError(`--type ${JSON.stringify(type)}: one of ${EVENT_TYPES.join(', ')}`, 'events');
     }
     const limitText = stringOption(args, 'limit');
@@ -98,7 +98,7 @@ export const eventsCommand: Command = {
       throw new UsageError(`--limit: expected a positive number`, 'events');
     const since = stringOption(args, 'since');
     const until = stringOption(args, 'until');
-    const filter: EventQuery = {
+    const filter: StreamQuery = {
       ...(stringOption(args, 'rule') !== undefined ? { rule: stringOption(args, 'rule')! } : {}),
       ...(type !== undefined ? { type } : {}),
       ...(stringOption(args, 'host') !== undefined ? { host: stringOption(args, 'host')! } : {}),

@@ -1,5 +1,5 @@
-import type { LearnProposalReply, LearnStatusReply } from '../../api/schemas.js';
 import { InvalidInputError, PorttriggerError } from '../../domain/errors.js';
+import type { LearnProposalReply, LearnStatusReply } from '../../routes/schemas.js';
 import { createApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
 import type { CliContext, Command } from '../context.js';

@@ -162,7 +162,7 @@ export const rulesCommand: Command = {
       }
       if (!json) ctx.stderr.write(formatIssues(checked.warnings, 'warning'));
       const api = await createApiClient(args, ctx);
-      const rule = await api.addRule(input);
+      const rule = await api.addRule(checked.value);
       if (json) printJson(ctx, rule);
       else {
         const r = rule?.trigger ? rule : checked.value;

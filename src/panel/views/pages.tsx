@@ -2,7 +2,7 @@
 import type { Issue } from '../../domain/errors.js';
 import type { HostInfo } from '../../domain/neighbours.js';
 import type { Config, TriggerTable } from '../../domain/types.js';
-import type { PublishedEvent } from '../../service/events.js';
+import { EVENT_TYPES, type PublishedEvent } from '../../service/events.js';
 import type { PortCheck } from '../../service/port-check.js';
 import type { Health } from '../../service/service.js';
 import { portsText } from '../sentence.js';
@@ -385,7 +385,7 @@ export function HistoryPage(props: {
           <label for="h-type">Type</label>
           <select id="h-type" name="type">
             <option value="">All types</option>
-            {['opened', 'closed', 'conflict', 'blocked'].map((t) => (
+            {EVENT_TYPES.map((t) => (
               <option value={t} selected={t === f.type}>
                 {t}
               </option>

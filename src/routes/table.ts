@@ -1,7 +1,8 @@
 /**
- * Every route of the API with the schemas of its parameters, body and reply, the error codes it answers, and
- * examples. The app registers exactly these routes and validates with these schemas; openapi.ts turns this
- * table into the OpenAPI document; a test checks that both agree and that every example validates.
+ * The one route table of the HTTP API: each route's method, path, the schemas of its parameters, body and
+ * reply, the error codes it answers, and examples. The server registers these routes in a loop (app.ts), the
+ * OpenAPI document is generated from them (openapi.ts), the CLI's client derives its typed requests and replies
+ * from them (cli/client/), and the panel calls their operations in-process (operations.ts).
  */
 import type { z } from 'zod';
 import type { ErrorCode } from '../domain/error-codes.js';
@@ -38,7 +39,7 @@ export const API_PREFIX = '/api/v1';
 /** The methods the API uses. */
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 
-/** One documented route. `path` is in OpenAPI form (`/rules/{name}`), under `/api/v1`. */
+/** One route. `path` is in OpenAPI form (`/rules/{name}`), under `/api/v1`. */
 export interface RouteSpec {
   readonly method: HttpMethod;
   readonly path: string;
@@ -47,12 +48,19 @@ export interface RouteSpec {
   readonly tag: 'rules' | 'state' | 'events' | 'config' | 'learn' | 'meta';
   /** False for the one route served without a token. */
   readonly auth?: false;
-  readonly params?: z.ZodObject;
+  /** The path parameters; `what` names them in the message of an INVALID_INPUT. */
+  readonly params?: { readonly schema: z.ZodObject; readonly what: string };
   readonly query?: { readonly schema: z.ZodObject; readonly example: Record<string, string> };
   readonly headers?: readonly { readonly name: string; readonly description: string }[];
   readonly body?: {
     readonly schema: z.ZodType;
+    /** Names the body in the message of an INVALID_INPUT. */
+    readonly what: string;
     readonly example: unknown;
+    /** The operation validates this body itself (the service with the whole config, or the config validator with line numbers): the route passes it on as it came. */
+    readonly validatedBy?: 'operation';
+    /** An empty body is `{}`. */
+    readonly optional?: true;
     /** Other media types the body may come as, described in words (YAML as text). */
     readonly alternatives?: readonly string[];
   };
@@ -66,6 +74,11 @@ export interface RouteSpec {
   };
   /** The codes this route answers besides UNAUTHORIZED (implied by `auth`). */
   readonly errors: readonly ErrorCode[];
+}
+
+/** Keeps a route's literal types (its schemas, method and path) for the types derived from the table. */
+function route<const R extends RouteSpec>(spec: R): R {
+  return spec;
 }
 
 const rule = {
@@ -154,8 +167,8 @@ const proposal = {
 } as const;
 
 /** The routes of learning sessions. */
-const LEARN_ROUTES: readonly RouteSpec[] = [
-  {
+const LEARN_ROUTES = {
+  learnStatus: route({
     method: 'get',
     path: '/learn',
     summary: 'The running or last learning session: counts and the latest connections it recorded',
@@ -163,8 +176,8 @@ const LEARN_ROUTES: readonly RouteSpec[] = [
     query: { schema: learnStatusQuery, example: { after: '1' } },
     reply: { status: 200, description: 'The session', schema: learnStatusReply, example: learnStatus },
     errors: ['INVALID_INPUT'],
-  },
-  {
+  }),
+  startLearning: route({
     method: 'post',
     path: '/learn/start',
     summary: 'Start a learning session for one LAN device (or every LAN host)',
@@ -172,7 +185,12 @@ const LEARN_ROUTES: readonly RouteSpec[] = [
       "Records the device's outbound connections and the inbound attempts that nothing forwarded, until it is " +
       'stopped or its time is up (default 300 s, at most 3600 s). One session at a time.',
     tag: 'learn',
-    body: { schema: learnStartBody, example: { host: '192.168.1.10', durationS: 300 } },
+    body: {
+      schema: learnStartBody,
+      what: 'learning request',
+      optional: true,
+      example: { host: '192.168.1.10', durationS: 300 },
+    },
     reply: { status: 201, description: 'Started', schema: learnStatusReply, example: learnStatus },
     errors: [
       'INVALID_INPUT',
@@ -184,8 +202,8 @@ const LEARN_ROUTES: readonly RouteSpec[] = [
       'NFT_MISSING',
       'SERVICE_STOPPED',
     ],
-  },
-  {
+  }),
+  stopLearning: route({
     method: 'post',
     path: '/learn/stop',
     summary: 'Stop the running learning session; its recordings and proposals stay until the next one',
@@ -203,8 +221,8 @@ const LEARN_ROUTES: readonly RouteSpec[] = [
       },
     },
     errors: [],
-  },
-  {
+  }),
+  learnProposals: route({
     method: 'get',
     path: '/learn/proposals',
     summary: 'The rules the recordings of the running or last session suggest, with their evidence',
@@ -217,29 +235,29 @@ const LEARN_ROUTES: readonly RouteSpec[] = [
       example: { proposals: [proposal], notes: [] },
     },
     errors: ['LEARN_NOT_FOUND'],
-  },
-  {
+  }),
+  applyProposal: route({
     method: 'post',
     path: '/learn/proposals/{id}/apply',
     summary: 'Add a proposal as a rule, through the same path as POST /rules',
     tag: 'learn',
-    params: proposalParams,
+    params: { schema: proposalParams, what: 'proposal number' },
     reply: { status: 201, description: 'Created and applied', schema: ruleChangeReply, example: change },
     errors: ['LEARN_NOT_FOUND', ...CHANGE_ERRORS],
-  },
-];
+  }),
+} as const;
 
-/** Every route of the API. */
-export const ROUTES: readonly RouteSpec[] = [
-  {
+/** Every route of the API, by the name of its operation. */
+export const ROUTES = {
+  listRules: route({
     method: 'get',
     path: '/rules',
     summary: 'The rules of the running config, defaults filled in',
     tag: 'rules',
     reply: { status: 200, description: 'The rules', schema: rulesReply, example: { rules: [rule] } },
     errors: [],
-  },
-  {
+  }),
+  createRule: route({
     method: 'post',
     path: '/rules',
     summary: 'Add a rule',
@@ -247,6 +265,8 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'rules',
     body: {
       schema: ruleInput,
+      what: 'rule',
+      validatedBy: 'operation',
       example: {
         name: 'Game',
         trigger: [{ protocol: 'tcp', ports: '6970' }],
@@ -255,24 +275,29 @@ export const ROUTES: readonly RouteSpec[] = [
     },
     reply: { status: 201, description: 'Created and applied', schema: ruleChangeReply, example: change },
     errors: CHANGE_ERRORS,
-  },
-  {
+  }),
+  getRule: route({
     method: 'get',
     path: '/rules/{name}',
     summary: 'One rule',
     tag: 'rules',
-    params: ruleNameParams,
+    params: { schema: ruleNameParams, what: 'rule name' },
     reply: { status: 200, description: 'The rule', schema: ruleReply, example: { rule } },
     errors: ['RULE_NOT_FOUND', 'INVALID_INPUT'],
-  },
-  {
+  }),
+  replaceRule: route({
     method: 'put',
     path: '/rules/{name}',
     summary: 'Replace a rule',
     description: 'The body may rename the rule; without `name` it keeps the one in the path.',
     tag: 'rules',
-    params: ruleNameParams,
-    body: { schema: ruleInput, example: { ...rule, idleTimeout: 300 } },
+    params: { schema: ruleNameParams, what: 'rule name' },
+    body: {
+      schema: ruleInput,
+      what: 'rule',
+      validatedBy: 'operation',
+      example: { ...rule, idleTimeout: 300 },
+    },
     reply: {
       status: 200,
       description: 'Replaced and applied',
@@ -280,13 +305,13 @@ export const ROUTES: readonly RouteSpec[] = [
       example: { ...change, rule: { ...rule, idleTimeout: 300 }, applied: { kept: 1, dropped: 0 } },
     },
     errors: RULE_ERRORS,
-  },
-  {
+  }),
+  deleteRule: route({
     method: 'delete',
     path: '/rules/{name}',
     summary: 'Delete a rule (its entries close)',
     tag: 'rules',
-    params: ruleNameParams,
+    params: { schema: ruleNameParams, what: 'rule name' },
     reply: {
       status: 200,
       description: 'Deleted',
@@ -294,22 +319,22 @@ export const ROUTES: readonly RouteSpec[] = [
       example: { deleted: 'Game', applied: { kept: 0, dropped: 1 } },
     },
     errors: RULE_ERRORS,
-  },
-  {
+  }),
+  enableRule: route({
     method: 'post',
     path: '/rules/{name}/enable',
     summary: 'Enable a rule',
     tag: 'rules',
-    params: ruleNameParams,
+    params: { schema: ruleNameParams, what: 'rule name' },
     reply: { status: 200, description: 'Enabled', schema: ruleChangeReply, example: change },
     errors: RULE_ERRORS,
-  },
-  {
+  }),
+  disableRule: route({
     method: 'post',
     path: '/rules/{name}/disable',
     summary: 'Disable a rule (its entries close)',
     tag: 'rules',
-    params: ruleNameParams,
+    params: { schema: ruleNameParams, what: 'rule name' },
     reply: {
       status: 200,
       description: 'Disabled',
@@ -317,8 +342,8 @@ export const ROUTES: readonly RouteSpec[] = [
       example: { ...change, rule: { ...rule, enabled: false }, applied: { kept: 0, dropped: 1 } },
     },
     errors: RULE_ERRORS,
-  },
-  {
+  }),
+  readTable: route({
     method: 'get',
     path: '/table',
     summary: 'The live trigger table',
@@ -344,13 +369,13 @@ export const ROUTES: readonly RouteSpec[] = [
       },
     },
     errors: ['NFT_LIST_FAILED', 'NFT_TIMEOUT', 'NFT_MISSING', 'SERVICE_STOPPED'],
-  },
-  {
+  }),
+  release: route({
     method: 'post',
     path: '/release',
     summary: 'Close entries of a rule now',
     tag: 'state',
-    body: { schema: releaseBody, example: { rule: 'Game', holder: '192.168.1.10' } },
+    body: { schema: releaseBody, what: 'release request', example: { rule: 'Game', holder: '192.168.1.10' } },
     reply: { status: 200, description: 'How many closed', schema: releaseReply, example: { released: 1 } },
     errors: [
       'INVALID_INPUT',
@@ -361,8 +386,8 @@ export const ROUTES: readonly RouteSpec[] = [
       'NFT_MISSING',
       'SERVICE_STOPPED',
     ],
-  },
-  {
+  }),
+  checkPort: route({
     method: 'get',
     path: '/check',
     summary: 'Is a port open now, for which rule, to which host',
@@ -381,8 +406,8 @@ export const ROUTES: readonly RouteSpec[] = [
       },
     },
     errors: ['INVALID_INPUT', 'NFT_LIST_FAILED', 'NFT_TIMEOUT', 'NFT_MISSING', 'SERVICE_STOPPED'],
-  },
-  {
+  }),
+  listEvents: route({
     method: 'get',
     path: '/events',
     summary: 'The event history, newest first, by pages',
@@ -418,8 +443,8 @@ export const ROUTES: readonly RouteSpec[] = [
       },
     },
     errors: ['INVALID_INPUT', 'EVENT_STORE_FAILED'],
-  },
-  {
+  }),
+  streamEvents: route({
     method: 'get',
     path: '/events/stream',
     summary: 'Live events (Server-Sent Events)',
@@ -432,8 +457,8 @@ export const ROUTES: readonly RouteSpec[] = [
     headers: [{ name: 'Last-Event-ID', description: 'Replay the stored events after this id first.' }],
     reply: { status: 200, description: 'The event stream', contentType: 'text/event-stream' },
     errors: ['INVALID_INPUT'],
-  },
-  {
+  }),
+  validateConfig: route({
     method: 'post',
     path: '/config/validate',
     summary: 'Validate a config without applying it',
@@ -441,6 +466,8 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'config',
     body: {
       schema: configInput,
+      what: 'config',
+      validatedBy: 'operation',
       example: { interfaces: { lan: ['br-lan'], wan: ['eth0'] }, rules: [rule] },
       alternatives: ['text/yaml', 'application/yaml'],
     },
@@ -461,8 +488,8 @@ export const ROUTES: readonly RouteSpec[] = [
       },
     },
     errors: ['INVALID_INPUT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
-  },
-  {
+  }),
+  reload: route({
     method: 'post',
     path: '/reload',
     summary: 'Read the config file again and apply it',
@@ -482,24 +509,24 @@ export const ROUTES: readonly RouteSpec[] = [
       'NFT_MISSING',
       'SERVICE_STOPPED',
     ],
-  },
-  {
+  }),
+  openapi: route({
     method: 'get',
     path: '/openapi.json',
     summary: 'This document',
     tag: 'meta',
     reply: { status: 200, description: 'OpenAPI 3.1' },
     errors: [],
-  },
-  {
+  }),
+  metrics: route({
     method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics',
     tag: 'meta',
     reply: { status: 200, description: 'Text exposition format 0.0.4', contentType: 'text/plain' },
     errors: [],
-  },
-  {
+  }),
+  health: route({
     method: 'get',
     path: '/health',
     summary: 'Liveness and the state of the datapath and the event history (no authentication)',
@@ -519,6 +546,14 @@ export const ROUTES: readonly RouteSpec[] = [
       },
     },
     errors: [],
-  },
+  }),
   ...LEARN_ROUTES,
-];
+} as const;
+
+/** The name of a route's operation. */
+export type RouteId = keyof typeof ROUTES;
+
+/** Every route as a list, in the table's order. */
+export const ROUTE_LIST: readonly (RouteSpec & { readonly id: RouteId })[] = Object.entries(ROUTES).map(
+  ([id, spec]) => ({ ...(spec as RouteSpec), id: id as RouteId }),
+);

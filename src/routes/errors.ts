@@ -6,7 +6,7 @@ import type { ErrorCode } from '../domain/error-codes.js';
 import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
 
 /** HTTP statuses the API answers errors with. */
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 500 | 502 | 503;
+export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 421 | 429 | 500 | 502 | 503;
 
 /**
  * The status of every error code; typed so that a new code does not compile until it has one. Codes only the
@@ -28,6 +28,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, ErrorStatus>> = {
   LEARN_UNAVAILABLE: 503,
   NOT_FOUND: 404,
   UNAUTHORIZED: 401,
+  TOO_MANY_ATTEMPTS: 429,
+  FOREIGN_HOST: 421,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_STOPPED: 503,

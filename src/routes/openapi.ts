@@ -1,12 +1,12 @@
 /**
- * The OpenAPI 3.1 document of the API, generated from the route table (contract.ts) and its zod schemas with
+ * The OpenAPI 3.1 document of the API, generated from the route table (routes.ts) and its zod schemas with
  * zod's own JSON Schema output. Nothing here is written by hand but the words.
  */
 import { z } from 'zod';
 import { ERROR_CODE_MEANINGS, type ErrorCode } from '../domain/error-codes.js';
-import { ROUTES, type RouteSpec } from './contract.js';
 import { STATUS_BY_CODE } from './errors.js';
 import { errorReply } from './schemas.js';
+import { ROUTE_LIST, type RouteSpec } from './table.js';
 
 /** A JSON Schema (2020-12), as OpenAPI 3.1 uses it. */
 export type JsonSchema = Record<string, unknown>;
@@ -33,7 +33,7 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSch
 function parametersOf(route: RouteSpec): JsonSchema[] {
   const parameters: JsonSchema[] = [];
   for (const [where, schema] of [
-    ['path', route.params],
+    ['path', route.params?.schema],
     ['query', route.query?.schema],
   ] as const) {
     if (!schema) continue;
@@ -69,7 +69,9 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
 const ERROR_CONTENT = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
 
 function errorResponses(route: RouteSpec): Record<string, JsonSchema> {
-  const codes: ErrorCode[] = [...(route.auth === false ? [] : (['UNAUTHORIZED'] as const)), ...route.errors];
+  const door: ErrorCode[] =
+    route.auth === false ? ['FOREIGN_HOST'] : ['UNAUTHORIZED', 'TOO_MANY_ATTEMPTS', 'FOREIGN_HOST'];
+  const codes: ErrorCode[] = [...door, ...route.errors];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = STATUS_BY_CODE[code];
@@ -132,7 +134,7 @@ function operationOf(route: RouteSpec): JsonSchema {
 }
 
 /** Builds the document from a route table (the API's by default). */
-export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): OpenApiDocument {
+export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTE_LIST): OpenApiDocument {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of routes) {
     paths[route.path] = { ...paths[route.path], [route.method]: operationOf(route) };

@@ -47,7 +47,7 @@ const time = z
 const ms = z.number().int().meta({ description: 'Milliseconds since the Unix epoch.' });
 const family = z.enum(['ipv4', 'ipv6']);
 const ruleName = z.string().min(1).max(LIMITS.ruleName);
-const eventType = z.enum(EVENT_TYPES as ['opened', 'closed', 'conflict', 'blocked']);
+const eventType = z.enum(EVENT_TYPES);
 const closeReason = z.enum(
   CLOSE_REASONS as ['expired', 'released', 'rule-disabled', 'rule-removed', 'rule-changed', 'stopped'],
 );

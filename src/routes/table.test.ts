@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PAGE } from '../domain/paging.js';
-import { ROUTES } from './contract.js';
 import { buildOpenApiDocument, jsonSchemaOf } from './openapi.js';
+import { ROUTE_LIST as ROUTES } from './table.js';
 
 describe('the route table', () => {
   it.each(ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))(

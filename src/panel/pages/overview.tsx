@@ -1,0 +1,66 @@
+/** The overview page: the state at a glance, its live part, the doctor's findings and the global switch. */
+import type { Context } from 'hono';
+import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
+import type { Finding } from '../views/pages.js';
+import { Findings, Overview, OverviewLive } from '../views/pages.js';
+
+/** Registers the overview on the panel (behind its session and CSRF checks). */
+export function overviewPage(
+  app: PanelApp,
+  ctx: PanelContext,
+  runDoctor: (() => Promise<readonly Finding[]>) | undefined,
+): void {
+  const { service, clock } = ctx;
+  let findings: { at: number; value: Promise<readonly Finding[]> } | undefined;
+  const doctor = (): Promise<readonly Finding[]> | undefined => {
+    if (!runDoctor) return undefined;
+    // The checks run programs: at most once a minute.
+    if (!findings || clock() - findings.at > 60_000) findings = { at: clock(), value: runDoctor() };
+    return findings.value;
+  };
+  const overview = async (c: Context<Env>, notice: Notice = ctx.notice(c), status: PageStatus = 200) =>
+    ctx.page(
+      c,
+      {
+        title: 'Overview',
+        page: 'overview',
+        csrf: ctx.csrfOf(c),
+        notice,
+        children: (
+          <Overview
+            config={service.config}
+            table={await service.table()}
+            health={service.health()}
+            csrf={ctx.csrfOf(c)}
+            now={clock()}
+          />
+        ),
+      },
+      status,
+    );
+
+  app.get('/', (c) => overview(c));
+  app.get('/overview/live', async (c) =>
+    c.html(
+      <OverviewLive
+        config={service.config}
+        table={await service.table()}
+        health={service.health()}
+        now={clock()}
+      />,
+    ),
+  );
+  // The checks run programs: the page comes first, the findings follow.
+  app.get('/overview/doctor', async (c) => c.html(<Findings findings={await doctor()} />));
+  app.post('/switch', async (c) => {
+    const form = await c.req.parseBody();
+    const on = form['enabled'] === 'on';
+    try {
+      await service.setEnabled(on);
+    } catch (error) {
+      const { notice, status } = ctx.failure(error);
+      return overview(c, notice, status);
+    }
+    return c.redirect(`/?done=switched-${on ? 'on' : 'off'}`, 303);
+  });
+}
