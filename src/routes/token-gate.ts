@@ -30,10 +30,10 @@ export type TokenVerdict =
 
 /** The key a client's failures count under: an IPv4 address, or the /64 network of an IPv6 address. */
 export function clientKey(client: string): string {
-  const address = canonicalAddress(client);
+  // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(client);
+  const address = canonicalAddress(mapped ? mapped[1]! : client);
   if (address === undefined) return client;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped) return mapped[1]!;
   if (!address.includes(':')) return address;
   const [head = '', tail = ''] = address.split('::');
   const left = head === '' ? [] : head.split(':');
