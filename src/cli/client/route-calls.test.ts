@@ -47,7 +47,7 @@ describe('the client derived from the route table', () => {
         ...(params ? { params } : {}),
         ...(route.query ? { query: route.query.example } : {}),
         ...(route.body ? { body: route.body.example } : {}),
-      } as ClientInput<JsonRouteId>;
+      } as unknown as ClientInput<JsonRouteId>;
       const reply = await transportAnswering(route.reply.example, seen).call(route.id as JsonRouteId, input);
       expect(reply).toEqual(route.reply.schema!.parse(route.reply.example));
       const url = new URL(seen[0]!.url!);
