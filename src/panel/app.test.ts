@@ -319,4 +319,20 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     }
     expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
   });
+
+  it('checks ports and filters the history with the API query schemas, naming what is wrong', async () => {
+    const { cookie } = await signIn();
+    const bad = await request('/check?port=70000&protocol=udp', { headers: { cookie } });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('port must be 1-65535');
+    expect((await request('/check?port=7000&protocol=udp', { headers: { cookie } })).status).toBe(200);
+    const since = await request('/history?since=yesterday', { headers: { cookie } });
+    expect(since.status).toBe(400);
+    expect(await since.text()).toContain('is not a time');
+    const host = await request('/history?host=not-an-address', { headers: { cookie } });
+    expect(host.status).toBe(400);
+    expect(
+      (await request('/history?since=2025-06-01T10:00&type=opened', { headers: { cookie } })).status,
+    ).toBe(200);
+  });
 });

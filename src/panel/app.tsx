@@ -17,7 +17,7 @@ import { guardRequests, requireSignIn } from './security.js';
 
 export type { PanelDeps, PanelLogger } from './context.js';
 export { SESSION_COOKIE } from './security.js';
-export type { Finding } from './views/pages.js';
+export type { Finding } from './views/overview.js';
 
 /**
  * Builds the panel. Mount it at `/` next to the API (the API keeps `/api/v1`).

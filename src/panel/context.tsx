@@ -13,7 +13,7 @@ import type { Service } from '../service/service.js';
 import type { Asset } from './assets.js';
 import type { Session, SessionOptions } from './sessions.js';
 import { Layout, type LayoutProps } from './views/layout.js';
-import type { Finding } from './views/pages.js';
+import type { Finding } from './views/overview.js';
 
 /** The part of a logger the panel uses (the service's logger fits). */
 export interface PanelLogger {

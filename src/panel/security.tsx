@@ -11,7 +11,7 @@ import { clientOf, hostAllowed } from '../routes/host-check.js';
 import type { Env, PanelApp, PanelContext, PanelDeps } from './context.js';
 import { sameOrigin } from './origin.js';
 import { SessionStore, sameSecret } from './sessions.js';
-import { SignIn } from './views/pages.js';
+import { SignIn } from './views/overview.js';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'porttrigger_session';

@@ -101,7 +101,11 @@ export const streamQuery = z.object(filters).strict();
 /** Query of `GET /check`. */
 export const checkQuery = z
   .object({
-    port: z.coerce.number().int().min(1).max(65_535),
+    port: z.coerce
+      .number({ message: 'port must be a number' })
+      .int('port must be a whole number')
+      .min(1, 'port must be 1-65535')
+      .max(65_535, 'port must be 1-65535'),
     protocol: z.enum(['tcp', 'udp']),
   })
   .strict();

@@ -4,7 +4,7 @@ import type { Child } from 'hono/jsx';
 import { InvalidInputError } from '../../domain/errors.js';
 import { runOperation } from '../../routes/operations.js';
 import type { PanelApp, PanelContext } from '../context.js';
-import { PortCheckPage } from '../views/pages.js';
+import { PortCheckPage } from '../views/check.js';
 
 /** Registers the port check on the panel (behind its session check). */
 export function checkPage(app: PanelApp, ctx: PanelContext): void {

@@ -7,7 +7,7 @@ import { InvalidInputError, type Issue, PorttriggerError } from '../../domain/er
 import { runOperation } from '../../routes/operations.js';
 import type { PublishedEvent } from '../../service/events.js';
 import type { Env, PanelApp, PanelContext } from '../context.js';
-import { type HistoryFilter, HistoryList, HistoryPage } from '../views/pages.js';
+import { type HistoryFilter, HistoryList, HistoryPage } from '../views/history.js';
 
 const HISTORY_PAGE = 50;
 

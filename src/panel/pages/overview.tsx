@@ -1,8 +1,8 @@
 /** The overview page: the state at a glance, its live part, the doctor's findings and the global switch. */
 import type { Context } from 'hono';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
-import type { Finding } from '../views/pages.js';
-import { Findings, Overview, OverviewLive } from '../views/pages.js';
+import type { Finding } from '../views/overview.js';
+import { Findings, Overview, OverviewLive } from '../views/overview.js';
 
 /** Registers the overview on the panel (behind its session and CSRF checks). */
 export function overviewPage(

@@ -1,0 +1,174 @@
+import type { Config, TriggerTable } from '../../domain/types.js';
+import type { Health } from '../../service/service.js';
+import { Csrf } from './layout.js';
+import { StaleNotice } from './live.js';
+
+/** A finding of the doctor, as the composition root hands it over. */
+export interface Finding {
+  readonly id: string;
+  readonly title: string;
+  readonly status: 'ok' | 'warn' | 'fail';
+  readonly detail: string;
+  readonly hint?: string;
+}
+
+/** The sign-in form. */
+export function SignIn(props: { readonly error?: string }) {
+  return (
+    <form method="post" action="/sign-in" class="card narrow">
+      {props.error && (
+        <p class="banner error" role="alert" id="token-problem">
+          {props.error}
+        </p>
+      )}
+      <div class="field">
+        <label for="token">API token</label>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="current-password"
+          required
+          aria-describedby={props.error ? 'token-problem token-hint' : 'token-hint'}
+        />
+        <p class="hint" id="token-hint">
+          The token is in the service's token file (api.tokenFile; the lab prints it).
+        </p>
+      </div>
+      <button type="submit" class="primary">
+        Sign in
+      </button>
+    </form>
+  );
+}
+
+/** The numbers and states that the overview refreshes live. */
+export function OverviewLive(props: {
+  readonly config: Config;
+  readonly table: TriggerTable;
+  readonly health: Health;
+  readonly now: number;
+}) {
+  const { config, table, health } = props;
+  const on = config.rules.filter((r) => r.enabled).length;
+  return (
+    <>
+      <StaleNotice answer={table} now={props.now} />
+      <dl class="stats">
+        <div>
+          <dt>Rules</dt>
+          <dd>
+            {config.rules.length} ({on} on)
+          </dd>
+        </div>
+        <div>
+          <dt>Open now</dt>
+          <dd>{table.entries.length}</dd>
+        </div>
+        <div>
+          <dt>Conflicts (last minute)</dt>
+          <dd>{table.conflicts.length}</dd>
+        </div>
+        <div>
+          <dt>Blocked (last minute)</dt>
+          <dd>{table.blocked.length}</dd>
+        </div>
+        <div>
+          <dt>Datapath</dt>
+          <dd class={health.datapath.status}>
+            {health.datapath.status === 'ok' ? 'working' : `failing: ${health.datapath.error ?? 'unknown'}`}
+          </dd>
+        </div>
+        <div>
+          <dt>Event history</dt>
+          <dd class={health.eventStore.status}>
+            {health.eventStore.status === 'ok'
+              ? 'working'
+              : `failing: ${health.eventStore.error ?? 'unknown'}`}
+          </dd>
+        </div>
+      </dl>
+    </>
+  );
+}
+
+/** The overview page body. */
+export function Overview(props: {
+  readonly config: Config;
+  readonly table: TriggerTable;
+  readonly health: Health;
+  readonly csrf: string;
+  readonly now: number;
+}) {
+  const { config } = props;
+  return (
+    <>
+      <section class="card switch" aria-labelledby="switch-title">
+        <h2 id="switch-title">Port triggering is {config.enabled ? 'on' : 'off'}</h2>
+        <p>
+          {config.enabled
+            ? 'Rules that are on open their ports when a device triggers them.'
+            : 'No rule opens anything until you switch it on.'}
+        </p>
+        <form method="post" action="/switch">
+          <Csrf token={props.csrf} />
+          <input type="hidden" name="enabled" value={config.enabled ? 'off' : 'on'} />
+          <button type="submit" class={config.enabled ? 'danger' : 'primary'}>
+            {config.enabled ? 'Switch port triggering off' : 'Switch port triggering on'}
+          </button>
+        </form>
+      </section>
+      <section aria-labelledby="state-title">
+        <h2 id="state-title">State</h2>
+        <div id="overview-live" hx-get="/overview/live" hx-trigger="sse:changed, catchup from:body">
+          <OverviewLive config={config} table={props.table} health={props.health} now={props.now} />
+        </div>
+        <dl class="stats">
+          <div>
+            <dt>Mode</dt>
+            <dd>
+              {config.mode === 'standalone'
+                ? 'standalone (porttrigger also masquerades and firewalls)'
+                : 'companion (next to another firewall)'}
+            </dd>
+          </div>
+          <div>
+            <dt>LAN interfaces</dt>
+            <dd>{config.interfaces.lan.join(', ')}</dd>
+          </div>
+          <div>
+            <dt>WAN interfaces</dt>
+            <dd>{config.interfaces.wan.join(', ')}</dd>
+          </div>
+          <div>
+            <dt>IPv6</dt>
+            <dd>{config.ipv6 ? 'on' : 'off'}</dd>
+          </div>
+        </dl>
+      </section>
+      <section aria-labelledby="doctor-title">
+        <h2 id="doctor-title">What could stop ports from opening</h2>
+        <div id="doctor" hx-get="/overview/doctor" hx-trigger="load">
+          <p class="muted">Checking the system…</p>
+        </div>
+      </section>
+    </>
+  );
+}
+
+/** The doctor's findings in plain words: only what is in the way. */
+export function Findings(props: { readonly findings: readonly Finding[] | undefined }) {
+  if (props.findings === undefined) return <p class="muted">The system checks are not available here.</p>;
+  const problems = props.findings.filter((f) => f.status !== 'ok');
+  if (problems.length === 0) return <p>The system checks found nothing in the way.</p>;
+  return (
+    <ul class="findings">
+      {problems.map((f) => (
+        <li class={f.status}>
+          <strong>{f.title}:</strong> {f.detail}
+          {f.hint && <span class="hint"> What to do: {f.hint}</span>}
+        </li>
+      ))}
+    </ul>
+  );
+}
