@@ -297,16 +297,23 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
   });
 
   it.each([
-    ['an unknown rule', { rule: 'nope' }, 404],
-    ['a holder that is no address', { rule: 'game', holder: 'not-an-ip' }, 400],
-    ['no rule', { holder: LAN1 }, 400],
+    ['an unknown rule', { rule: 'nope' }, 404, 'no rule named &quot;nope&quot;'],
+    [
+      'a holder that is no address',
+      { rule: 'game', holder: 'not-an-ip' },
+      400,
+      'holder: &quot;not-an-ip&quot; is not',
+    ],
+    ['no rule', { holder: LAN1 }, 400, 'rule: '],
   ])(
     'answers a release of %s with the status the API gives (%s → %i), not 502',
-    async (_what, form, status) => {
+    async (_what, form, status, says) => {
       const { cookie, csrf } = await signIn();
       const res = await post('/table/release', { _csrf: csrf, ...form }, { cookie });
       expect(res.status).toBe(status);
-      expect(await res.text()).toContain('Nothing changed');
+      const html = await res.text();
+      expect(html).toContain('Nothing changed');
+      expect(html).toContain(says);
     },
   );
 

@@ -3,7 +3,7 @@
  * finished action, and failures turned into a notice with the status the API answers for the same error.
  */
 import type { Context, Hono } from 'hono';
-import { PorttriggerError } from '../domain/errors.js';
+import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import type { HostDirectory, HostInfo } from '../domain/neighbours.js';
 import { errorResponse } from '../routes/errors.js';
 import type { AllowedHosts } from '../routes/host-check.js';
@@ -97,7 +97,12 @@ export function panelContext(deps: PanelDeps): PanelContext {
     },
     failure: (error) => {
       if (!(error instanceof PorttriggerError)) throw error;
-      const text = `${error.message}. Nothing changed.`.replace(/\.\. Nothing/, '. Nothing');
+      // Invalid input names each problem, as the API's `issues` do.
+      const detail =
+        error instanceof InvalidInputError && error.issues.length > 0
+          ? `: ${error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`
+          : '';
+      const text = `${error.message}${detail}. Nothing changed.`.replace(/\.\. Nothing/, '. Nothing');
       return { notice: { kind: 'error', text }, status: errorResponse(error).status };
     },
   };
