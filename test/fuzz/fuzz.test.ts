@@ -1,6 +1,6 @@
 /**
- * Generated input against the three places hostile input arrives: the config validator, the API routes
- * (in-process, on the reference model) and the config-file writer. Every refusal must have the documented
+ * Generated input against the places hostile input arrives: the config validator, the API routes and the
+ * panel's form routes (in-process, on the reference model) and the config-file writer. Every refusal must have the documented
  * shape, never a 5xx, and leave the config file and the running config exactly as they were.
  * Each property runs thousands of inputs within a few seconds (fast-check stops at its time limit).
  */
@@ -12,6 +12,8 @@ import { renderConfigText, stableJson } from '../../src/adapters/config-file.js'
 import { API_PREFIX, createApp } from '../../src/api/app.js';
 import { parseConfigText, validateConfig } from '../../src/domain/config.js';
 import type { Issue } from '../../src/domain/errors.js';
+import { createPanel } from '../../src/panel/app.js';
+import { TokenGate } from '../../src/routes/token-gate.js';
 import { configText, type Fixture, startFixture } from '../service/fixture.js';
 
 const TIME_LIMIT_MS = 4_000;
@@ -261,6 +263,118 @@ describe('the API routes in-process', () => {
     expect(runs).toBeGreaterThan(100);
     // Generated requests mostly fail auth or validation; some must get through for the property to mean much.
     expect([...statuses].filter(([s]) => s < 300).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(3);
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(3);
+  });
+});
+
+describe('the panel form routes in-process', () => {
+  let fx: Fixture;
+  let panel: ReturnType<typeof createPanel>;
+  const HOST = '127.0.0.1:8080';
+  beforeAll(async () => {
+    fx = await startFixture();
+    panel = createPanel({
+      service: fx.service,
+      gate: new TokenGate(TOKEN),
+      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
+      assets: new Map(),
+    });
+  });
+  afterAll(async () => {
+    await fx.cleanup();
+  });
+
+  async function signIn(): Promise<{ cookie: string; csrf: string }> {
+    const res = await panel.request(`http://${HOST}/sign-in`, {
+      method: 'POST',
+      headers: { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN }),
+    });
+    const cookie = /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+    const page = await (await panel.request(`http://${HOST}/`, { headers: { host: HOST, cookie } })).text();
+    return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(page)![1]! };
+  }
+
+  const text = fc.oneof(
+    fc.constantFrom(
+      '',
+      'tcp',
+      'udp',
+      'both',
+      'any',
+      '7000',
+      '70000',
+      '6000-5000',
+      '1-65535',
+      'on',
+      'yes',
+      '\u0000',
+    ),
+    fc.string({ maxLength: 12 }),
+  );
+  const fieldName = fc.oneof(
+    fc.constantFrom(
+      'name',
+      'description',
+      'enabled',
+      'family',
+      'idleTimeout',
+      'lanHosts',
+      'remote',
+      'onExpire',
+    ),
+    fc.constantFrom('rule', 'holder', 'family', '_add', '_confirm'),
+    fc
+      .tuple(fc.constantFrom('trigger', 'open'), fc.nat(40), fc.constantFrom('ports', 'protocol'))
+      .map(([side, i, key]) => `${side}.${i}.${key}`),
+  );
+  const posts = fc.record({
+    path: fc.constantFrom(
+      '/rules/new',
+      '/rules/game/edit',
+      '/rules/voice%20call/edit',
+      '/rules/nope/edit',
+      '/rules/game/enable',
+      '/rules/nope/delete',
+      '/table/release',
+      '/switch',
+    ),
+    form: fc.dictionary(fieldName, text, { maxKeys: 12 }),
+  });
+
+  it('answer generated forms without a 5xx; every refused form changes nothing', async () => {
+    const { cookie, csrf } = await signIn();
+    const deadline = Date.now() + TIME_LIMIT_MS;
+    let runs = 0;
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(posts, async (p) => {
+        if (Date.now() > deadline) return;
+        runs++;
+        const fileBefore = readFileSync(fx.configPath);
+        const configBefore = fx.service.config;
+        const res = await panel.request(`http://${HOST}${p.path}`, {
+          method: 'POST',
+          headers: {
+            host: HOST,
+            origin: `http://${HOST}`,
+            cookie,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ ...p.form, _csrf: csrf }),
+        });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        await res.arrayBuffer();
+        expect(res.status, `${p.path} ${JSON.stringify(p.form)}`).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(readFileSync(fx.configPath).equals(fileBefore)).toBe(true);
+          expect(fx.service.config).toBe(configBefore);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+    console.info(`panel fuzz: ${runs} forms, statuses ${JSON.stringify([...statuses].sort())}`);
+    expect(runs).toBeGreaterThan(50);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(3);
   });
 });
