@@ -23,7 +23,7 @@ import { buildOpenApiDocument } from '../routes/openapi.js';
 import { OPERATIONS, parseRouteInput } from '../routes/operations.js';
 import { compact } from '../routes/params.js';
 import type { JsonRouteId } from '../routes/route-types.js';
-import { API_PREFIX, ROUTE_LIST, type RouteId, type RouteSpec } from '../routes/table.js';
+import { API_PREFIX, ROUTE_LIST, type RouteId } from '../routes/table.js';
 import { TokenGate } from '../routes/token-gate.js';
 import type { PublishedEvent } from '../service/events.js';
 import {
@@ -202,14 +202,10 @@ export function createApp(deps: AppDeps): Hono {
       });
       if (route.id in raw) return raw[route.id as RawRouteId](c, input);
       const operation = OPERATIONS[route.id as JsonRouteId] as (s: Service, i: unknown) => unknown;
-      return c.json((await operation(service, input)) as object, replyStatus(route));
+      return c.json((await operation(service, input)) as object, route.reply.status);
     };
     api.on(route.method.toUpperCase(), honoPath(route.path), handler);
   }
   app.route(API_PREFIX, api);
   return app;
-}
-
-function replyStatus(route: RouteSpec): 200 | 201 {
-  return route.reply.status;
 }
