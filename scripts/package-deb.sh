@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 upstream=$(node -p 'require("./package.json").version')
-released=$(dpkg-parsechangelog -l contrib/debian/changelog -S Version)
+released=$(sed -n '1s/^porttrigger (\([^)]*\)).*/\1/p' contrib/debian/changelog)
 if [ "$released" != "$upstream" ]; then
   echo "package-deb: package.json says $upstream, contrib/debian/changelog $released: add a changelog entry" >&2
   exit 1

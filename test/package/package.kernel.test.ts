@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -90,6 +91,13 @@ describeKernel('the Debian package', () => {
       expect(existsSync('/usr/lib/porttrigger/node_modules/vitest')).toBe(false);
       expect(existsSync('/usr/lib/porttrigger/node_modules/prebuild-install')).toBe(false);
       expect(existsSync('/usr/lib/porttrigger/src/panel/static/panel.js')).toBe(true);
+      // porttrigger(8) is made from the CLI's help: every command has its section.
+      const man = gunzipSync(readFileSync('/usr/share/man/man8/porttrigger.8.gz')).toString('utf8');
+      expect(man).toMatch(/^\.TH PORTTRIGGER 8 /);
+      for (const command of ['validate', 'run', 'status', 'rules', 'doctor']) {
+        expect(man).toContain(`.SS ${command}\n`);
+      }
+      expect(man).toContain('\\-\\-keep\\-table\\-if FILE');
       const verify = await run('systemd-analyze', ['verify', '/lib/systemd/system/porttrigger.service']);
       expect(verify.exitCode, verify.stderr).toBe(0);
       expect(verify.stderr).not.toMatch(/porttrigger\.service/);
