@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # Installs what porttrigger needs and is missing, then builds. Idempotent: a warm machine does almost nothing.
+#   ensure-deps.sh           everything the tests need (the default, what `npm test` runs)
+#   ensure-deps.sh runtime   what running the service and the lab needs
+#   ensure-deps.sh package   what building the Debian package needs: no system packages beyond node and dpkg
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mode=${1:-test}
+case "$mode" in
+test | runtime | package) ;;
+*)
+  echo "ensure-deps.sh: unknown mode '$mode' (test, runtime or package)" >&2
+  exit 2
+  ;;
+esac
+
 need_apt=()
-command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
-command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
-command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
-# The browser tests of the panel drive Debian's Chromium; a browser is never downloaded.
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+if [ "$mode" != package ]; then
+  command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+  command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+  command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
+fi
+if [ "$mode" = test ]; then
+  # The browser tests of the panel drive Debian's Chromium; a browser is never downloaded.
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+  # The booted-gateway tests: debootstrap makes a Debian root file system, systemd-nspawn boots it.
+  command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+  command -v systemd-nspawn >/dev/null 2>&1 || need_apt+=(systemd-container)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "porttrigger: missing system packages: ${need_apt[*]} (run as root, or install them)" >&2

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { onPath } from './exec.js';
 
 /** Options for {@link watchLines}. */
 export interface LineWatchOptions {
@@ -28,6 +29,18 @@ export interface LineWatch {
 }
 
 /**
+ * The command, run through util-linux's `setpriv --pdeathsig KILL` when it is installed: the kernel then kills
+ * the program when this process dies, even by SIGKILL, so no `conntrack -E` or `nft monitor` outlives the service.
+ * `setpriv` and `ip netns exec` both exec the next program, so the pid stays the program's own.
+ */
+export function withParentDeathSignal(command: readonly [string, ...string[]]): [string, ...string[]] {
+  setprivInstalled ??= onPath('setpriv');
+  return setprivInstalled ? ['setpriv', '--pdeathsig', 'KILL', '--', ...command] : [...command];
+}
+
+let setprivInstalled: boolean | undefined;
+
+/**
  * Runs a long-lived program that prints one event a line (`conntrack -E`, `nft monitor`) and hands each line
  * over as it arrives; restarts the program when it ends. Argument arrays only, never a shell.
  * @example const w = watchLines({ program: 'conntrack', args: ['-E'], onLine: console.log })
@@ -44,9 +57,10 @@ export function watchLines(options: LineWatchOptions): LineWatch {
   const start = () => {
     restart = undefined;
     if (closed) return;
-    const [file, argv] = options.netns
-      ? ['ip', ['netns', 'exec', options.netns, options.program, ...options.args]]
-      : [options.program, [...options.args]];
+    const command: [string, ...string[]] = options.netns
+      ? ['ip', 'netns', 'exec', options.netns, options.program, ...options.args]
+      : [options.program, ...options.args];
+    const [file, ...argv] = withParentDeathSignal(command);
     const startedAt = Date.now();
     const proc = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;

@@ -1,6 +1,7 @@
+import { fstatSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PorttriggerError } from '../domain/errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, stderrIsJournal } from './logger.js';
 
 function capture(isTTY: boolean) {
   const lines: string[] = [];
@@ -41,6 +42,24 @@ describe('logger', () => {
     expect(lines).toEqual([
       '1970-01-01T00:00:00.000Z WARN  entry conflict rule="voice call" host=192.168.1.20\n',
     ]);
+  });
+
+  it('writes journal lines with their syslog priority and no time of its own', () => {
+    const { lines, sink } = capture(false);
+    const log = createLogger({ sink, format: 'journal', clock: () => 0 });
+    log.info('entry opened', { rule: 'game', host: '192.168.1.10' });
+    log.error('config refused', { error: new PorttriggerError('INVALID_CONFIG', 'rules.0.name: empty') });
+    expect(lines).toEqual([
+      '<6>entry opened rule=game host=192.168.1.10\n',
+      '<3>config refused error="rules.0.name: empty"\n',
+    ]);
+  });
+
+  it('knows the journal by the device and inode systemd names, not by the variable alone', () => {
+    const stat = fstatSync(2);
+    expect(stderrIsJournal({ JOURNAL_STREAM: `${stat.dev}:${stat.ino}` })).toBe(true);
+    expect(stderrIsJournal({ JOURNAL_STREAM: `${stat.dev}:${stat.ino + 1}` })).toBe(false);
+    expect(stderrIsJournal({})).toBe(false);
   });
 
   it('drops lines below the level', () => {

@@ -1,7 +1,8 @@
 /**
- * Structured logs: one JSON object per line for journald and log shippers, or a readable line when a person
- * watches the terminal.
+ * Logs: a readable line with its syslog priority when standard error is the journal (journald stamps time and
+ * unit itself), a readable line with the time on a terminal, one JSON object per line for log shippers.
  */
+import { fstatSync } from 'node:fs';
 
 import type { LogFields, Logger, LogLevel } from '../domain/logger.js';
 
@@ -21,14 +22,34 @@ export interface LogSink {
 export interface LoggerOptions {
   /** Lowest level written (default info). */
   readonly level?: LogThreshold;
-  /** `auto` (default): text when the sink is a TTY, JSON lines otherwise. */
-  readonly format?: 'json' | 'text' | 'auto';
+  /**
+   * `auto` (default): `journal` when the sink is the journal's stream, text when it is a TTY, JSON lines
+   * otherwise. `journal` is a text line without the time, prefixed with its syslog priority (`<6>`).
+   */
+  readonly format?: 'json' | 'text' | 'journal' | 'auto';
   /** Default process.stderr. */
   readonly sink?: LogSink;
   readonly clock?: () => number;
 }
 
 const RANK: Record<LogThreshold, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** syslog priorities, which journald reads from a `<N>` line prefix. */
+const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+/**
+ * Whether standard error is the journal's stream: systemd sets JOURNAL_STREAM to its device and inode, so a
+ * program whose stderr was redirected elsewhere (a child's, a shell's) is not mistaken for it.
+ */
+export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+  const expected = env['JOURNAL_STREAM'];
+  if (!expected) return false;
+  try {
+    const stat = fstatSync(2);
+    return expected === `${stat.dev}:${stat.ino}`;
+  } catch {
+    return false;
+  }
+}
 
 /** Errors do not serialize to JSON on their own: keep what helps (message, stable code). */
 function plain(value: unknown): unknown {
@@ -63,7 +84,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.format === 'auto' || options.format === undefined
       ? sink.isTTY
         ? 'text'
-        : 'json'
+        : sink === process.stderr && stderrIsJournal()
+          ? 'journal'
+          : 'json'
       : options.format;
   const clock = options.clock ?? Date.now;
 
@@ -82,7 +105,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${textValue(v)}`)
         .join(' ');
-      sink.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ''}\n`);
+      const line = `${message}${extra ? ` ${extra}` : ''}`;
+      if (format === 'journal') sink.write(`<${PRIORITY[level]}>${line}\n`);
+      else sink.write(`${time} ${level.toUpperCase().padEnd(5)} ${line}\n`);
     };
     return {
       debug: (m, f) => write('debug', m, f),

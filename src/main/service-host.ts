@@ -13,7 +13,7 @@ export interface ServiceHostOptions {
   readonly logger: Logger;
   /** Run nft inside this network namespace; the API still listens in ours. */
   readonly netns?: string;
-  readonly keepTableOnStop?: boolean;
+  readonly keepTableOnStop?: boolean | (() => boolean);
   /** Serve no API (the service alone). */
   readonly noApi?: boolean;
   /** Told once when the API token file is created. */
@@ -39,7 +39,7 @@ export async function startServiceHost(options: ServiceHostOptions): Promise<Ser
     configPath: options.configPath,
     logger: options.logger,
     ...(options.netns ? { netns: options.netns } : {}),
-    ...(options.keepTableOnStop ? { keepTableOnStop: true } : {}),
+    ...(options.keepTableOnStop ? { keepTableOnStop: options.keepTableOnStop } : {}),
   });
   let api: Awaited<ReturnType<typeof serveApi>> | undefined;
   if (!options.noApi) {

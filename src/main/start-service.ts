@@ -22,7 +22,7 @@ export interface KernelServiceOptions {
   /** Run nft inside this network namespace (the lab and the tests). */
   readonly netns?: string;
   /** Leave the nftables table (and its entries) in place on stop, for a restart that adopts them. */
-  readonly keepTableOnStop?: boolean;
+  readonly keepTableOnStop?: boolean | (() => boolean);
   readonly clock?: Clock;
   /**
    * The nft program and its timeouts. Only code that starts the service in-process sets it (the fault tests
@@ -81,7 +81,7 @@ export function startKernelService(options: KernelServiceOptions): Promise<Servi
     openHistory: openSqliteHistory,
     logger: options.logger,
     clock,
-    ...(options.keepTableOnStop ? { keepTableOnStop: true } : {}),
+    ...(options.keepTableOnStop ? { keepTableOnStop: options.keepTableOnStop } : {}),
     ...(options.staleReadAfterMs !== undefined ? { staleReadAfterMs: options.staleReadAfterMs } : {}),
   });
 }

@@ -51,8 +51,11 @@ export interface ServiceOptions {
    * `stale` (default 1500 ms): a slow or hung nft, or a long apply ahead in the queue, never blocks a read.
    */
   readonly freshReadWaitMs?: number;
-  /** Leave the datapath (and its entries) in place on stop, for a restart that adopts them. */
-  readonly keepTableOnStop?: boolean;
+  /**
+   * Leave the datapath (and its entries) in place on stop, for a restart that adopts them; a function is asked
+   * at the stop (a package upgrade decides then).
+   */
+  readonly keepTableOnStop?: boolean | (() => boolean);
   /** Records connections for learning sessions; without it, learning answers LEARN_UNAVAILABLE. */
   readonly recorder?: LearnRecorder;
   /** Reads the whole ruleset so that learn proposals name other tools' static forwards they overlap. */

@@ -375,7 +375,8 @@ class PorttriggerService implements Service {
       // The recording rule and its listener go first: nothing of a session outlives the service.
       await this.#learn.close().catch((error: unknown) => log.error('ending learning failed', { error }));
       await queue.run(async () => {
-        if (this.#options.keepTableOnStop) {
+        const keep = this.#options.keepTableOnStop;
+        if (typeof keep === 'function' ? keep() : keep) {
           log.info('stopped; the porttrigger table stays in place', { entries: tracker.size });
           return;
         }

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -21,6 +22,7 @@ const LEFT_BEHIND = [
   '/var/lib/porttrigger',
   '/lib/systemd/system/porttrigger.service',
   '/usr/share/doc/porttrigger',
+  '/usr/share/man/man8/porttrigger.8.gz',
 ];
 
 /** Runs a program with an argument array; resolves with its exit code and output, whatever the code. */
@@ -57,7 +59,7 @@ describeKernel('the Debian package', () => {
     const arch = (await run('dpkg', ['--print-architecture'])).stdout.trim();
     expect(deb).toMatch(new RegExp(`porttrigger_${VERSION}_${arch}\\.deb$`));
     const field = async (name: string) => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
-    expect(await field('Depends')).toBe('nodejs (>= 20), nftables, conntrack');
+    expect(await field('Depends')).toBe('nodejs (>= 20), nftables, conntrack, iproute2');
     expect(await field('Architecture')).toBe(arch);
     expect((await run('dpkg-deb', ['--info', deb, 'conffiles'])).stdout.trim()).toBe(
       '/etc/porttrigger/config.yaml',
@@ -70,9 +72,9 @@ describeKernel('the Debian package', () => {
       expect(readlinkSync('/usr/bin/porttrigger')).toBe('../lib/porttrigger/dist/cli/main.js');
       const version = await run('/usr/bin/porttrigger', ['--version']);
       expect(version.stdout.trim()).toBe(`porttrigger ${VERSION}`);
-      // The installed example config is valid as it ships, and is a conffile.
+      // The installed config is valid as it ships (commented examples, no rule), and is a conffile.
       expect(readFileSync('/etc/porttrigger/config.yaml', 'utf8')).toBe(
-        readFileSync(join(ROOT, 'examples/gateway.yaml'), 'utf8'),
+        readFileSync(join(ROOT, 'contrib/config.yaml'), 'utf8'),
       );
       expect((await run('/usr/bin/porttrigger', ['validate', '/etc/porttrigger/config.yaml'])).exitCode).toBe(
         0,
@@ -87,6 +89,15 @@ describeKernel('the Debian package', () => {
       ]);
       expect(sqlite.exitCode, sqlite.stderr).toBe(0);
       expect(existsSync('/usr/lib/porttrigger/node_modules/vitest')).toBe(false);
+      expect(existsSync('/usr/lib/porttrigger/node_modules/prebuild-install')).toBe(false);
+      expect(existsSync('/usr/lib/porttrigger/src/panel/static/panel.js')).toBe(true);
+      // porttrigger(8) is made from the CLI's help: every command has its section.
+      const man = gunzipSync(readFileSync('/usr/share/man/man8/porttrigger.8.gz')).toString('utf8');
+      expect(man).toMatch(/^\.TH PORTTRIGGER 8 /);
+      for (const command of ['validate', 'run', 'status', 'rules', 'doctor']) {
+        expect(man).toContain(`.SS ${command}\n`);
+      }
+      expect(man).toContain('\\-\\-keep\\-table\\-if FILE');
       const verify = await run('systemd-analyze', ['verify', '/lib/systemd/system/porttrigger.service']);
       expect(verify.exitCode, verify.stderr).toBe(0);
       expect(verify.stderr).not.toMatch(/porttrigger\.service/);

@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { createLogger, isLogThreshold } from '../../adapters/logger.js';
 import { startServiceHost } from '../../main/service-host.js';
 import { booleanOption, stringOption } from '../args.js';
@@ -10,12 +11,20 @@ export const runCommand: Command = {
   spec: {
     name: 'run',
     summary: 'run the service in the foreground (SIGHUP reloads the config, SIGTERM/SIGINT stop)',
-    usage: ['run --config FILE [--netns NS] [--keep-table] [--no-api] [--log-level LEVEL]'],
+    usage: [
+      'run --config FILE [--netns NS] [--keep-table | --keep-table-if FILE] [--no-api] [--log-level LEVEL]',
+    ],
     options: {
       netns: { type: 'string', value: 'NS', description: 'run nft inside this network namespace' },
       'keep-table': {
         type: 'boolean',
         description: 'leave the nftables table and its entries in place on stop (a restart adopts them)',
+      },
+      'keep-table-if': {
+        type: 'string',
+        value: 'FILE',
+        description:
+          'keep the table on stop if FILE exists then, and remove FILE (how upgrades keep entries)',
       },
       'no-api': { type: 'boolean', description: 'serve no REST API' },
       'log-level': {
@@ -26,7 +35,7 @@ export const runCommand: Command = {
     },
     positionals: { min: 0, max: 0 },
     details:
-      'Logs go to standard error: readable lines on a terminal, JSON lines otherwise (journald).\n' +
+      'Logs go to standard error: readable lines on a terminal and in the journal, JSON lines otherwise.\n' +
       'Stopping removes the table `inet porttrigger` (and only it) unless --keep-table is given.',
   },
   async run(args, ctx) {
@@ -37,6 +46,10 @@ export const runCommand: Command = {
     const { path } = configPathOf(args, ctx);
     const logger = createLogger({ level, sink: ctx.stderr });
     const netns = stringOption(args, 'netns');
+    const keepTableMarker = stringOption(args, 'keep-table-if');
+    if (keepTableMarker && booleanOption(args, 'keep-table')) {
+      throw new UsageError('--keep-table and --keep-table-if: give one of them', 'run');
+    }
     // Signals that arrive while the service starts are handled once it runs.
     const pending: CliSignal[] = [];
     let onSignal: (s: CliSignal) => void = (s) => void pending.push(s);
@@ -46,7 +59,9 @@ export const runCommand: Command = {
         configPath: path,
         logger,
         ...(netns ? { netns } : {}),
-        keepTableOnStop: booleanOption(args, 'keep-table'),
+        keepTableOnStop: keepTableMarker
+          ? () => takeMarker(keepTableMarker)
+          : booleanOption(args, 'keep-table'),
         noApi: booleanOption(args, 'no-api'),
         announceToken: (m) => ctx.stderr.write(`${m}\n`),
       });
@@ -72,3 +87,10 @@ export const runCommand: Command = {
     }
   },
 };
+
+/** Whether the marker file exists; it is removed, so that it keeps the table for one stop only. */
+function takeMarker(path: string): boolean {
+  if (!existsSync(path)) return false;
+  rmSync(path, { force: true });
+  return true;
+}
