@@ -397,6 +397,10 @@ export const seenConnection = z.object({
   sourcePort: z.number().int(),
   destination: addressOut,
   port: z.number().int().meta({ description: 'The remote port (outbound) or the port attempted (inbound).' }),
+  existing: z
+    .boolean()
+    .optional()
+    .meta({ description: 'An outbound connection already open when the session started (at: the start).' }),
 });
 
 /** `GET /learn`, and the answer of start and stop. */

@@ -41,7 +41,7 @@ function proposalNumber(text: string | undefined): number | undefined {
 export function formatSeen(c: LearnStatusReply['recent'][number]): string {
   const time = formatTime(c.at).slice(11);
   return c.direction === 'outbound'
-    ? `${time}  out  ${c.source} connected to ${c.destination} ${c.protocol} ${c.port}`
+    ? `${time}  out  ${c.source} ${c.existing ? 'was connected' : 'connected'} to ${c.destination} ${c.protocol} ${c.port}${c.existing ? ' (open before learning)' : ''}`
     : `${time}  in   ${c.source} tried ${c.protocol} ${c.port} (nothing forwarded it)`;
 }
 
