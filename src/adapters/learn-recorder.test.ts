@@ -15,6 +15,9 @@ const IRC = line(
 const LOCAL = line(
   'ipv4     2 udp      17 20 src=192.168.1.10 dst=192.168.1.1 sport=5353 dport=53 src=192.168.1.1 dst=192.168.1.10 sport=53 dport=5353 mark=0 use=1',
 );
+const CLOSED = line(
+  'ipv4     2 tcp      6 100 TIME_WAIT src=192.168.1.10 dst=203.0.113.20 sport=40200 dport=80 src=203.0.113.20 dst=203.0.113.1 sport=80 dport=40200 [ASSURED] mark=0 use=1',
+);
 const FORWARDED_IN = line(
   'ipv4     2 tcp      6 100 ESTABLISHED src=198.51.100.7 dst=203.0.113.1 sport=5000 dport=4000 src=192.168.1.10 dst=198.51.100.7 sport=4000 dport=5000 [ASSURED] mark=0 use=1',
 );
@@ -35,7 +38,8 @@ describe('existingOutbound', () => {
     expect(existingOutbound(IRC, {}, AT)?.port).toBe(6667);
   });
 
-  it('leaves out other devices, connections to the gateway itself, and forwarded inbound connections', () => {
+  it('leaves out other devices, closed connections, connections to the gateway itself, and forwarded inbound ones', () => {
+    expect(existingOutbound(CLOSED, {}, AT)).toBeUndefined();
     expect(existingOutbound(IRC, { host: '192.168.1.20' }, AT)).toBeUndefined();
     expect(existingOutbound(LOCAL, {}, AT)).toBeUndefined();
     expect(existingOutbound(FORWARDED_IN, {}, AT)).toBeUndefined();

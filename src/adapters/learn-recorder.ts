@@ -43,6 +43,9 @@ export function existingOutbound(
 ): SeenConnection | undefined {
   if (c.family !== 'ipv4') return undefined;
   if (capture.host !== undefined && c.original.src !== capture.host) return undefined;
+  // A closing or closed tcp connection (TIME_WAIT, FIN_WAIT...) is no longer the application's.
+  if (c.protocol === 'tcp' && !['ESTABLISHED', 'SYN_SENT', 'SYN_RECV'].includes(c.state ?? ''))
+    return undefined;
   const translatedSource = c.reply.dst !== c.original.src;
   const translatedDestination = c.reply.src !== c.original.dst;
   if (!translatedSource || translatedDestination) return undefined;

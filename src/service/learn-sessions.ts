@@ -65,6 +65,8 @@ export interface Learning {
   status(after?: number): LearnStatus;
   /** Ends the running session (its recordings and proposals stay until the next one). */
   stop(): Promise<LearnStatus>;
+  /** Every connection the current or last session recorded (what proposals are made from); empty before any. */
+  facts(): { readonly outbound: readonly SeenConnection[]; readonly inbound: readonly SeenConnection[] };
   /**
    * The proposals from the current or last session's recordings, checked against the rules and the static
    * port forwards of other tools; LEARN_NOT_FOUND before any session.
@@ -229,6 +231,12 @@ export class LearnSessions implements Learning {
     const s = this.#session;
     if (s) await this.#end(s, 'stopped');
     return this.status();
+  }
+
+  facts(): { readonly outbound: readonly SeenConnection[]; readonly inbound: readonly SeenConnection[] } {
+    const s = this.#session;
+    const plain = (list: readonly NumberedConnection[]) => list.map(({ seq: _, ...c }) => c);
+    return s ? { outbound: plain(s.outbound), inbound: plain(s.inbound) } : { outbound: [], inbound: [] };
   }
 
   async proposals(): Promise<CheckedProposals> {

@@ -180,8 +180,10 @@ function tier(c: Candidate): number {
   if (c.symmetric) return 4;
   if (c.infrastructure) return 3;
   if (c.direct.length === c.explained.length) return 0;
-  // Several remotes reached on it called in: peers of a swarm, which the rendezvous announced.
-  if (c.callingRemotes > 1) return 2;
+  if (c.direct.length === 0) return 1;
+  // Some of the callers were reached on it, most were not: peers of a swarm, which a rendezvous announced.
+  const sources = new Set(c.explained.map((a) => a.source)).size;
+  if (c.callingRemotes > 1 || c.callingRemotes * 2 < sources) return 2;
   return 1;
 }
 
