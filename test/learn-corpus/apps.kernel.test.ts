@@ -22,6 +22,22 @@ describeKernel('learn mode with real applications', () => {
     await lab?.close();
   });
 
+  // First: once the FTP proposal is applied, the server's data connections are forwarded, not attempts.
+  it('counts an FTP control connection opened before the session, and asks for a restart to confirm', async () => {
+    const session = await recordSession(lab, 'ftp-active', {
+      background: false,
+      scan: false,
+      existing: true,
+    });
+    expect(session.outbound.filter((o) => o.existing && o.port === 21)).toHaveLength(1);
+    const served = await lab.host.service.learn.proposals();
+    expect(isRight(served.proposals[0], session), JSON.stringify(served.proposals)).toBe(true);
+    expect(served.proposals[0]?.confidence).toBe('medium');
+    expect(served.notes.join('\n')).toMatch(
+      /proposal 1 rests on a connection that was open before learning started/,
+    );
+  });
+
   it('learns active FTP among DNS, web and a scan, and the rule it proposes lets the server connect back', async () => {
     const session = await recordSession(lab, 'ftp-active', { background: true, scan: true });
     const { proposals, scanners } = analyseSession({ outbound: session.outbound, inbound: session.inbound });
