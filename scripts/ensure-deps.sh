@@ -27,6 +27,13 @@ if [ "$mode" = test ]; then
   # The booted-gateway tests: debootstrap makes a Debian root file system, systemd-nspawn boots it.
   command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
   command -v systemd-nspawn >/dev/null 2>&1 || need_apt+=(systemd-container)
+  # Learn mode's corpus and its kernel test run real applications: active FTP, a BitTorrent swarm, DNS, scans.
+  command -v vsftpd >/dev/null 2>&1 || [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
+  command -v lftp >/dev/null 2>&1 || need_apt+=(lftp)
+  command -v transmission-cli >/dev/null 2>&1 || need_apt+=(transmission-cli)
+  command -v opentracker >/dev/null 2>&1 || need_apt+=(opentracker)
+  command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
+  command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,8 @@
 import type { LearnCapture, LearnRecorder, Recording, SeenConnection } from '../domain/learn/recorder.js';
-import type { ConntrackEvent } from '../nft/conntrack-state.js';
+import { type ConntrackEvent, parseConntrackLine, type TrackedConnection } from '../nft/conntrack-state.js';
 import { CT_MARK } from '../nft/marks.js';
 import { watchConntrack } from './conntrack-events.js';
+import { runProgram } from './exec.js';
 import type { KernelDatapath } from './kernel-datapath.js';
 
 /** Options for {@link createLearnRecorder}. */
@@ -11,6 +12,8 @@ export interface LearnRecorderOptions {
   readonly conntrackBinary?: string;
   /** How long to wait for the event stream to run before installing the rules (default 5 s). */
   readonly startTimeoutMs?: number;
+  /** The clock that stamps connections open before the session (default `Date.now`). */
+  readonly now?: () => number;
 }
 
 /** A marked connection of the tracker as a recorded connection. */
@@ -29,9 +32,60 @@ export function seenConnection(event: ConntrackEvent): SeenConnection {
 }
 
 /**
+ * A connection the tracker listed at the start of a session as an outbound connection of the device, or
+ * undefined: it must come from the device (any LAN host without one) and have its source translated, which is
+ * what leaving a gateway through the WAN does (masquerade or SNAT); a DNAT'ed inbound connection is not one.
+ */
+export function existingOutbound(
+  c: TrackedConnection,
+  capture: LearnCapture,
+  at: number,
+): SeenConnection | undefined {
+  if (c.family !== 'ipv4') return undefined;
+  if (capture.host !== undefined && c.original.src !== capture.host) return undefined;
+  // A closing or closed tcp connection (TIME_WAIT, FIN_WAIT...) is no longer the application's.
+  if (c.protocol === 'tcp' && !['ESTABLISHED', 'SYN_SENT', 'SYN_RECV'].includes(c.state ?? ''))
+    return undefined;
+  const translatedSource = c.reply.dst !== c.original.src;
+  const translatedDestination = c.reply.src !== c.original.dst;
+  if (!translatedSource || translatedDestination) return undefined;
+  return {
+    at,
+    direction: 'outbound',
+    family: c.family,
+    protocol: c.protocol,
+    source: c.original.src,
+    sourcePort: c.original.sport,
+    destination: c.original.dst,
+    port: c.original.dport,
+    existing: true,
+  };
+}
+
+async function listExisting(
+  options: LearnRecorderOptions,
+  capture: LearnCapture,
+  at: number,
+): Promise<SeenConnection[]> {
+  const args = ['-L', '-f', 'ipv4', '-o', 'extended', ...(capture.host ? ['-s', capture.host] : [])];
+  const { stdout } = await runProgram(options.conntrackBinary ?? 'conntrack', args, {
+    timeoutMs: 5_000,
+    ...(options.netns ? { netns: options.netns } : {}),
+  });
+  const out: SeenConnection[] = [];
+  for (const line of stdout.split('\n')) {
+    const c = parseConntrackLine(line);
+    const seen = c ? existingOutbound(c, capture, at) : undefined;
+    if (seen) out.push(seen);
+  }
+  return out;
+}
+
+/**
  * Records for learning sessions on the kernel: the datapath renders the marking rules into our table, and
  * `conntrack -E` (filtered by the learning bit in the kernel) reports each marked connection as it is confirmed,
- * with its time to the microsecond. Nothing runs outside a recording.
+ * with its time to the microsecond. The device's connections already open are listed once at the start.
+ * Nothing runs outside a recording.
  * @example const recorder = createLearnRecorder({ datapath, netns: 'router' })
  */
 export function createLearnRecorder(options: LearnRecorderOptions): LearnRecorder {
@@ -62,6 +116,12 @@ export function createLearnRecorder(options: LearnRecorderOptions): LearnRecorde
       } catch (error) {
         await watch.close();
         throw error;
+      }
+      // An application started before the session (an IRC client connected for hours) shows as these.
+      try {
+        for (const c of await listExisting(options, capture, (options.now ?? Date.now)())) onSeen(c);
+      } catch (error) {
+        onError(new Error(`the connections open before learning could not be read: ${String(error)}`));
       }
       let stopping: Promise<void> | undefined;
       return {

@@ -127,9 +127,10 @@ export class ApiClient {
     return this.#http.call('learnProposals', {}, 'reading the proposals');
   }
 
-  /** `POST /learn/proposals/{id}/apply`: adds the proposal as a rule. */
-  async applyProposal(id: number): Promise<RuleReply | undefined> {
-    return (await this.#http.call('applyProposal', { params: { id } }, `adding proposal ${id}`)).rule;
+  /** `POST /learn/proposals/{id}/apply`: adds the proposal as a rule; `lowConfidence` confirms a doubtful one. */
+  async applyProposal(id: number, options: { lowConfidence?: boolean } = {}): Promise<RuleReply | undefined> {
+    const body = options.lowConfidence ? { lowConfidence: true } : {};
+    return (await this.#http.call('applyProposal', { params: { id }, body }, `adding proposal ${id}`)).rule;
   }
 
   /**

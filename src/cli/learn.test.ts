@@ -153,4 +153,44 @@ describe('porttrigger learn', () => {
     expect(busy.code).toBe(3);
     expect(JSON.parse(busy.err).error.code).toBe('LEARN_ACTIVE');
   });
+
+  it('applies a low-confidence proposal only with --low-confidence, and the API refuses it without the confirmation', async () => {
+    const recorder = new FakeRecorder();
+    // Only a name lookup preceded two tries from hosts nobody contacted: a guess.
+    recorder.onStart = () => {
+      const at = Date.now();
+      recorder.see({
+        at,
+        direction: 'outbound',
+        protocol: 'udp',
+        source: LAN1,
+        destination: SERVER,
+        port: 53,
+      });
+      for (const [i, from] of ['198.51.100.7', '198.51.100.8'].entries())
+        recorder.see({
+          at: at + 1000 + i,
+          direction: 'inbound',
+          protocol: 'tcp',
+          source: from,
+          destination: '203.0.113.1',
+          port: 5000,
+        });
+    };
+    fx = await startFixture({ recorder });
+    await fx.service.learn.start({ host: LAN1, durationS: 60 });
+    await expect.poll(() => fx?.service.learn.status().inbound).toBe(2);
+    await fx.service.learn.stop();
+    const listed = await run(['learn', '--last'], fx.service);
+    expect(listed.out).toContain('1. Learned udp 53 from any host (low confidence)');
+    expect(listed.out).toMatch(/confidence low: only DNS traffic \(udp 53\)/);
+    const refused = await run(['learn', '--last', '--apply', '1', '--yes'], fx.service);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/proposal 1 has low confidence .*add --low-confidence/);
+    await expect(fx.service.learn.apply(1)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(fx.service.config.rules.map((r) => r.name)).not.toContain('Learned udp 53 from any host');
+    const applied = await run(['learn', '--last', '--apply', '1', '--yes', '--low-confidence'], fx.service);
+    expect(applied.err).toBe('');
+    expect(applied.out).toContain('Added rule "Learned udp 53 from any host"');
+  });
 });

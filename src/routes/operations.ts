@@ -81,7 +81,8 @@ export const OPERATIONS: { readonly [K in JsonRouteId]: Operation<K> } = {
     const { proposals, notes } = await service.learn.proposals();
     return { proposals: [...proposals], notes: [...notes] };
   },
-  applyProposal: async (service, { params }) => changeReply(await service.learn.apply(params.id)),
+  applyProposal: async (service, { params, body }) =>
+    changeReply(await service.learn.apply(params.id, compact(body ?? {}))),
 };
 
 /** A route's input as it arrived: path parameters and query as text, the body as parsed JSON (or YAML text). */

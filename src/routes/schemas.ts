@@ -362,6 +362,16 @@ export const learnStartBody = z
   })
   .strict();
 
+/** Body of `POST /learn/proposals/{id}/apply` (optional). */
+export const learnApplyBody = z
+  .object({
+    lowConfidence: z.boolean().optional().meta({
+      description:
+        'Confirms a proposal of low confidence: without it, such a proposal is refused (INVALID_INPUT).',
+    }),
+  })
+  .strict();
+
 /** Query of `GET /learn`. */
 export const learnStatusQuery = z
   .object({
@@ -387,6 +397,10 @@ export const seenConnection = z.object({
   sourcePort: z.number().int(),
   destination: addressOut,
   port: z.number().int().meta({ description: 'The remote port (outbound) or the port attempted (inbound).' }),
+  existing: z
+    .boolean()
+    .optional()
+    .meta({ description: 'An outbound connection already open when the session started (at: the start).' }),
 });
 
 /** `GET /learn`, and the answer of start and stop. */
@@ -417,7 +431,11 @@ export const learnProposal = z.object({
     idleTimeout: z.number().int(),
   }),
   confidence: z.enum(['high', 'medium', 'low']),
+  confidenceReason: z.string().meta({ description: 'Why this level of confidence, in words.' }),
   evidence: z.string(),
+  reasons: z.array(z.string()).meta({
+    description: 'Why this trigger, and why the open ports are wider than the ports tried (one line each).',
+  }),
   attempts: z.number().int(),
   sources: z.array(addressOut),
   conflicts: z.array(z.string()).meta({

@@ -15,6 +15,7 @@ import {
   eventPageReply,
   eventsQuery,
   healthReply,
+  learnApplyBody,
   learnProposalsReply,
   learnStartBody,
   learnStatusQuery,
@@ -157,8 +158,11 @@ const proposal = {
     idleTimeout: 60,
   },
   confidence: 'high',
+  confidenceReason:
+    'high: the remote the device reached on tcp 6970 called back 3 times, and no other outbound connection explains the attempts as well',
   evidence:
     '3 inbound attempts on udp 7000-7003 from 203.0.113.10, 2-4 s after 192.168.1.10 connected to 203.0.113.10 tcp 6970',
+  reasons: ['trigger tcp 6970: the attempts came from the remote the device reached on tcp 6970'],
   attempts: 3,
   sources: ['203.0.113.10'],
   conflicts: [
@@ -240,10 +244,12 @@ const LEARN_ROUTES = {
     method: 'post',
     path: '/learn/proposals/{id}/apply',
     summary: 'Add a proposal as a rule, through the same path as POST /rules',
+    description: 'A proposal of low confidence is refused (INVALID_INPUT) unless the body confirms it.',
     tag: 'learn',
     params: { schema: proposalParams, what: 'proposal number' },
+    body: { schema: learnApplyBody, what: 'confirmation', optional: true, example: { lowConfidence: true } },
     reply: { status: 201, description: 'Created and applied', schema: ruleChangeReply, example: change },
-    errors: ['LEARN_NOT_FOUND', ...CHANGE_ERRORS],
+    errors: ['LEARN_NOT_FOUND', 'UNSUPPORTED_MEDIA_TYPE', ...CHANGE_ERRORS],
   }),
 } as const;
 

@@ -6,7 +6,7 @@
 import { canonicalAddress, parseAddress } from '../domain/address.js';
 import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import type { ForeignRuleset } from '../domain/foreign-ruleset.js';
-import { type LearnProposal, proposeRules } from '../domain/learn/proposals.js';
+import { analyseSession, type SessionAnalysis } from '../domain/learn/proposals.js';
 import type { LearnRecorder, Recording, SeenConnection } from '../domain/learn/recorder.js';
 import type { Config } from '../domain/types.js';
 import type { ConfigChange } from './config-changes.js';
@@ -65,13 +65,24 @@ export interface Learning {
   status(after?: number): LearnStatus;
   /** Ends the running session (its recordings and proposals stay until the next one). */
   stop(): Promise<LearnStatus>;
+  /** Every connection the current or last session recorded (what proposals are made from); empty before any. */
+  facts(): { readonly outbound: readonly SeenConnection[]; readonly inbound: readonly SeenConnection[] };
   /**
    * The proposals from the current or last session's recordings, checked against the rules and the static
    * port forwards of other tools; LEARN_NOT_FOUND before any session.
    */
   proposals(): Promise<CheckedProposals>;
-  /** Adds proposal `id` as a rule through the normal config change; LEARN_NOT_FOUND if there is none. */
-  apply(id: number): Promise<ConfigChange>;
+  /**
+   * Adds proposal `id` as a rule through the normal config change; LEARN_NOT_FOUND if there is none, and
+   * INVALID_INPUT for a low-confidence proposal unless `lowConfidence` confirms it.
+   */
+  apply(id: number, options?: ApplyOptions): Promise<ConfigChange>;
+}
+
+/** What applying a proposal confirms. */
+export interface ApplyOptions {
+  /** The user saw that the proposal has low confidence and applies it anyway. */
+  readonly lowConfidence?: boolean;
 }
 
 interface Session {
@@ -222,24 +233,37 @@ export class LearnSessions implements Learning {
     return this.status();
   }
 
-  proposals(): Promise<CheckedProposals> {
-    try {
-      return checkStaticForwards(this.#propose(), this.#deps.foreignRuleset);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  facts(): { readonly outbound: readonly SeenConnection[]; readonly inbound: readonly SeenConnection[] } {
+    const s = this.#session;
+    const plain = (list: readonly NumberedConnection[]) => list.map(({ seq: _, ...c }) => c);
+    return s ? { outbound: plain(s.outbound), inbound: plain(s.inbound) } : { outbound: [], inbound: [] };
   }
 
-  #propose(): LearnProposal[] {
+  async proposals(): Promise<CheckedProposals> {
+    const analysis = this.#analyse();
+    const checked = await checkStaticForwards(analysis.proposals, this.#deps.foreignRuleset);
+    return { proposals: checked.proposals, notes: [...analysis.notes, ...checked.notes] };
+  }
+
+  #analyse(): SessionAnalysis {
     const s = this.#session;
     if (!s) throw new PorttriggerError('LEARN_NOT_FOUND', 'no learning session has run yet');
-    return proposeRules({ outbound: s.outbound, inbound: s.inbound, rules: this.#deps.config().rules });
+    return analyseSession({ outbound: s.outbound, inbound: s.inbound, rules: this.#deps.config().rules });
   }
 
-  async apply(id: number): Promise<ConfigChange> {
+  async apply(id: number, options: ApplyOptions = {}): Promise<ConfigChange> {
     // The ids do not depend on the check of static forwards: it only adds conflicts.
-    const proposal = this.#propose().find((p) => p.id === id);
+    const proposal = this.#analyse().proposals.find((p) => p.id === id);
     if (!proposal) throw new PorttriggerError('LEARN_NOT_FOUND', `no proposal number ${id}`);
+    if (proposal.confidence === 'low' && options.lowConfidence !== true) {
+      throw new InvalidInputError(`proposal ${id} has low confidence: confirm it to apply it`, [
+        {
+          path: ['lowConfidence'],
+          code: 'confirmation_required',
+          message: `${proposal.confidenceReason}; apply it only with lowConfidence: true (porttrigger learn --apply ${id} --low-confidence)`,
+        },
+      ]);
+    }
     const change = await this.#deps.createRule(proposal.rule);
     this.#ctx.log.info('learned rule added', { rule: proposal.rule.name, evidence: proposal.evidence });
     return change;

@@ -41,7 +41,7 @@ function proposalNumber(text: string | undefined): number | undefined {
 export function formatSeen(c: LearnStatusReply['recent'][number]): string {
   const time = formatTime(c.at).slice(11);
   return c.direction === 'outbound'
-    ? `${time}  out  ${c.source} connected to ${c.destination} ${c.protocol} ${c.port}`
+    ? `${time}  out  ${c.source} ${c.existing ? 'was connected' : 'connected'} to ${c.destination} ${c.protocol} ${c.port}${c.existing ? ' (open before learning)' : ''}`
     : `${time}  in   ${c.source} tried ${c.protocol} ${c.port} (nothing forwarded it)`;
 }
 
@@ -52,8 +52,9 @@ export function formatProposals(
 ): string {
   const noted = notes.map((n) => `Note: ${n}\n`).join('');
   if (proposals.length === 0) {
+    // The notes say why when attempts were seen (scans, no outbound connection before them).
     return (
-      'No rule to propose: no inbound attempts followed the outbound connections seen.\n' +
+      'No rule to propose.\n' +
       'Use the application while learning (start a game, join a call), or learn for longer.\n' +
       noted
     );
@@ -68,6 +69,8 @@ export function formatProposals(
         .join(', ')}; remote ${r.remote}; idle timeout ${r.idleTimeout} s`,
     );
     lines.push(`   evidence: ${p.evidence}`);
+    for (const reason of p.reasons) lines.push(`   why: ${reason}`);
+    lines.push(`   confidence ${p.confidenceReason}`);
     for (const c of p.conflicts) lines.push(`   conflict: ${c}`);
   }
   return `${lines.join('\n')}\n${noted}`;
@@ -89,8 +92,8 @@ export const learnCommand: Command = {
     name: 'learn',
     summary: 'watch a device use an application and propose the rule it needs',
     usage: [
-      'learn [--host IP] [--for 5m] [--apply N [--yes]] [--json]',
-      'learn --last [--apply N [--yes]] [--json]',
+      'learn [--host IP] [--for 5m] [--apply N [--low-confidence] [--yes]] [--json]',
+      'learn --last [--apply N [--low-confidence] [--yes]] [--json]',
     ],
     options: {
       host: { type: 'string', value: 'IP', description: 'the LAN device to watch (default: every LAN host)' },
@@ -101,6 +104,10 @@ export const learnCommand: Command = {
       },
       apply: { type: 'string', value: 'N', description: 'add proposal N as a rule, after confirmation' },
       yes: { type: 'boolean', description: 'apply without asking' },
+      'low-confidence': {
+        type: 'boolean',
+        description: 'needed to apply a proposal of low confidence (read its evidence first)',
+      },
       last: { type: 'boolean', description: 'use the last session instead of starting one' },
     },
     positionals: { min: 0, max: 0 },
@@ -155,11 +162,18 @@ export const learnCommand: Command = {
     }
     const chosen = proposals.find((p) => p.id === apply);
     if (!chosen) throw new PorttriggerError('LEARN_NOT_FOUND', `no proposal number ${apply}`);
+    const lowConfidence = booleanOption(args, 'low-confidence');
+    if (chosen.confidence === 'low' && !lowConfidence) {
+      throw new UsageError(
+        `proposal ${apply} has low confidence (${chosen.confidenceReason}): add --low-confidence to apply it anyway`,
+        'learn',
+      );
+    }
     if (!booleanOption(args, 'yes') && !(await confirm(ctx, `Add rule "${chosen.rule.name}"? [y/N] `))) {
       ctx.stdout.write('Nothing added.\n');
       return;
     }
-    const rule = await api.applyProposal(apply);
+    const rule = await api.applyProposal(apply, { lowConfidence });
     if (json) printJson(ctx, { session: status, proposals, applied: rule });
     else ctx.stdout.write(`Added rule "${rule?.name ?? chosen.rule.name}"; it is applied.\n`);
   },

@@ -80,7 +80,7 @@ describe('proposeRules', () => {
     expect(proposeRules({ outbound: [], inbound: [inb(T, 7000), inb(T + 1, 7001)] })).toEqual([]);
     const late = proposeRules({
       outbound: [out(T, 6970)],
-      inbound: [inb(T + 200_000, 7000), inb(T + 200_001, 7001)],
+      inbound: [inb(T + 400_000, 7000), inb(T + 400_001, 7001)],
     });
     expect(late).toEqual([]);
   });

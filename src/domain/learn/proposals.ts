@@ -1,11 +1,15 @@
 /**
- * From what a learning session saw to proposed rules: inbound attempts are tied to the outbound connections of
- * the device that came shortly before them, grouped by that trigger, their ports merged into ranges. Pure.
+ * From what a learning session saw to proposed rules. Scans, sweeps and knocks on well-known services are set
+ * aside first; the remaining inbound attempts are grouped by the ports they aim at (across sources, so a swarm
+ * with one try per peer counts), and each group gets the outbound connection that explains it best as its
+ * trigger: causality, not frequency. Pure.
  */
 import { LIMITS } from '../config.js';
-import { formatPortList, mergeRanges, rangesByProtocol, rangesOverlap } from '../ports.js';
-import type { PortRange, Protocol, RemotePolicy, Rule } from '../types.js';
+import { formatPortList, rangesByProtocol, rangesOverlap } from '../ports.js';
+import type { Protocol, RemotePolicy, Rule } from '../types.js';
+import { findScanners, infrastructureOf, isServiceKnock, SCAN_DEFAULTS, type Scanner } from './noise.js';
 import type { SeenConnection } from './recorder.js';
+import { contiguousRanges, widenPorts } from './widen.js';
 
 /** How sure a proposal is. */
 export type Confidence = 'high' | 'medium' | 'low';
@@ -25,8 +29,12 @@ export interface LearnProposal {
   readonly id: number;
   readonly rule: ProposedRule;
   readonly confidence: Confidence;
+  /** Why this level, in words. */
+  readonly confidenceReason: string;
   /** In words: what was seen, from whom, how long after which outbound connection. */
   readonly evidence: string;
+  /** Why this trigger, and why the open ports are wider than those tried (one line each). */
+  readonly reasons: readonly string[];
   readonly attempts: number;
   /** The WAN hosts the attempts came from. */
   readonly sources: readonly string[];
@@ -34,48 +42,82 @@ export interface LearnProposal {
   readonly conflicts: readonly string[];
 }
 
-/** Tuning of {@link proposeRules}; the defaults are what the service uses. */
+/** Tuning of {@link analyseSession}; the defaults are what the service uses. */
 export interface ProposalOptions {
   /** An inbound attempt belongs to outbound connections at most this long before it. */
   readonly windowMs: number;
-  /** Attempted ports this close are one range (games use a range; a session sees part of it). */
+  /** Attempted ports this close are one group (games use a range; a session sees part of it). */
   readonly portGap: number;
   /** Fewer attempts than this are a stray, not an application. */
   readonly minAttempts: number;
-  /** A host nobody contacted must aim at least this share of its attempts at one cluster of ports. */
-  readonly minClusterShare: number;
-  /** A cluster of an uncontacted host wider than this is a sweep, not an application. */
-  readonly maxUncontactedSpan: number;
-  /** Hosts nobody contacted need this many attempts in one cluster. */
-  readonly minUncontactedAttempts: number;
-  /** Attempts from hosts nobody contacted below this port are scans of well-known services. */
-  readonly minUncontactedPort: number;
+  /** Distinct ports from one source within `scanBurstMs` that make it a scanner. */
+  readonly scanBurstPorts: number;
+  readonly scanBurstMs: number;
+  /** Distinct ports from one source over the session that make it a scanner. */
+  readonly scanSessionPorts: number;
 }
 
 /** The defaults of {@link ProposalOptions}. */
 export const PROPOSAL_DEFAULTS: ProposalOptions = {
-  windowMs: 120_000,
+  windowMs: 300_000,
   portGap: 16,
   minAttempts: 2,
-  minClusterShare: 0.5,
-  maxUncontactedSpan: 256,
-  minUncontactedAttempts: 3,
-  minUncontactedPort: 1024,
+  scanBurstPorts: SCAN_DEFAULTS.burstPorts,
+  scanBurstMs: SCAN_DEFAULTS.burstMs,
+  scanSessionPorts: SCAN_DEFAULTS.sessionPorts,
 };
 
-interface Attributed {
-  /** The proposal it belongs to: the trigger, and apart from it callbacks of hosts nobody contacted. */
-  readonly group: string;
-  readonly attempt: SeenConnection;
-  readonly trigger: SeenConnection;
-  readonly contacted: boolean;
+/** The proposals of a session and what was set aside, in words. */
+export interface SessionAnalysis {
+  readonly proposals: readonly LearnProposal[];
+  /** What was not proposed and why; what the user should do (restart the application). */
+  readonly notes: readonly string[];
+  /** The sources taken for scanners. */
+  readonly scanners: readonly Scanner[];
 }
 
-const keyOf = (c: Pick<SeenConnection, 'protocol' | 'port'>) => `${c.protocol} ${c.port}`;
+/** What a session's analysis reads. */
+export interface SessionFacts {
+  readonly outbound: readonly SeenConnection[];
+  readonly inbound: readonly SeenConnection[];
+  /** The running config's rules, for conflicts. */
+  readonly rules?: readonly Rule[];
+  readonly options?: Partial<ProposalOptions>;
+}
 
-/** Ports of attempts grouped into clusters whose neighbours are at most `gap` apart. */
-function clusters(attempts: readonly SeenConnection[], gap: number): SeenConnection[][] {
-  const sorted = [...attempts].sort((a, b) => a.port - b.port);
+type Key = string;
+const keyOf = (c: Pick<SeenConnection, 'protocol' | 'port'>): Key => `${c.protocol} ${c.port}`;
+
+/** How one outbound service explains a group of attempts. */
+interface Candidate {
+  readonly key: Key;
+  readonly protocol: Protocol;
+  readonly port: number;
+  /** The attempts that came after a connection to it (within the window, or while one opened before the session was alive). */
+  readonly explained: readonly SeenConnection[];
+  /** The attempts whose source is a remote the device reached on it. */
+  readonly direct: readonly SeenConnection[];
+  /** Remotes reached on it that then called in themselves. */
+  readonly callingRemotes: number;
+  /** DNS, NTP, web...: infrastructure every device uses. */
+  readonly infrastructure?: string;
+  /** The device connects out to the very ports it is called on: peer traffic of the application, not its rendezvous. */
+  readonly symmetric: boolean;
+  /** Only connections open before the session explain the attempts. */
+  readonly existingOnly: boolean;
+  /** From the latest connection to it to the first attempt it explains. */
+  readonly leadMs: number;
+}
+
+function explains(o: SeenConnection, a: SeenConnection, windowMs: number): boolean {
+  if (o.family !== a.family) return false;
+  if (o.existing) return true;
+  return o.at <= a.at && a.at - o.at <= windowMs;
+}
+
+/** Attempts grouped by the ports they aim at: neighbours at most `gap` apart, tcp and udp together. */
+function portGroups(attempts: readonly SeenConnection[], gap: number): SeenConnection[][] {
+  const sorted = [...attempts].sort((a, b) => a.port - b.port || a.at - b.at);
   const out: SeenConnection[][] = [];
   for (const a of sorted) {
     const last = out[out.length - 1];
@@ -86,92 +128,73 @@ function clusters(attempts: readonly SeenConnection[], gap: number): SeenConnect
   return out;
 }
 
-/** Ranges of the attempted ports, gaps up to `gap` filled. */
-function rangesOf(ports: readonly number[], gap: number): PortRange[] {
-  const sorted = [...new Set(ports)].sort((a, b) => a - b);
-  const out: PortRange[] = [];
-  for (const p of sorted) {
-    const last = out[out.length - 1];
-    if (last && p - last.to <= gap) out[out.length - 1] = { from: last.from, to: p };
-    else out.push({ from: p, to: p });
-  }
-  return mergeRanges(out);
-}
-
-/** The outbound connections of the family in the window before `at`, latest first. */
-function before(outbound: readonly SeenConnection[], a: SeenConnection, windowMs: number): SeenConnection[] {
-  return outbound
-    .filter((o) => o.family === a.family && o.at <= a.at && a.at - o.at <= windowMs)
-    .sort((x, y) => y.at - x.at);
-}
-
-/**
- * Attempts from hosts nobody contacted count only when they aim at one narrow cluster of ports: a scan of
- * random ports spreads out, an application's callbacks do not.
- */
-function focused(attempts: readonly SeenConnection[], options: ProposalOptions): SeenConnection[] {
-  const bySource = new Map<string, SeenConnection[]>();
-  for (const a of attempts) bySource.set(a.source, [...(bySource.get(a.source) ?? []), a]);
-  const kept: SeenConnection[] = [];
-  for (const all of bySource.values()) {
-    const list = all.filter((a) => a.port >= options.minUncontactedPort);
-    for (const cluster of clusters(list, options.portGap)) {
-      const span = (cluster[cluster.length - 1]?.port ?? 0) - (cluster[0]?.port ?? 0);
-      if (
-        cluster.length >= options.minUncontactedAttempts &&
-        cluster.length >= all.length * options.minClusterShare &&
-        span <= options.maxUncontactedSpan
-      )
-        kept.push(...cluster);
-    }
-  }
-  return kept;
-}
-
-function attribute(
+function candidatesFor(
+  group: readonly SeenConnection[],
   outbound: readonly SeenConnection[],
-  inbound: readonly SeenConnection[],
-  options: ProposalOptions,
-): Attributed[] {
-  const out: Attributed[] = [];
-  const uncontacted: SeenConnection[] = [];
-  for (const a of inbound) {
-    const prior = before(outbound, a, options.windowMs);
-    const contacted = prior.find((o) => o.destination === a.source);
-    if (contacted) out.push({ group: keyOf(contacted), attempt: a, trigger: contacted, contacted: true });
-    else if (prior.length > 0) uncontacted.push(a);
-  }
-  const contactedKeys = new Set(out.map((x) => keyOf(x.trigger)));
-  for (const a of focused(uncontacted, options)) {
-    const prior = before(outbound, a, options.windowMs);
-    // A trigger that already explains attempts from contacted hosts wins; else the most frequent, then latest.
-    const counts = new Map<string, number>();
-    for (const o of prior) counts.set(keyOf(o), (counts.get(keyOf(o)) ?? 0) + 1);
-    const best = [...prior].sort((x, y) => {
-      const cx = contactedKeys.has(keyOf(x)) ? 1 : 0;
-      const cy = contactedKeys.has(keyOf(y)) ? 1 : 0;
-      if (cx !== cy) return cy - cx;
-      const fx = counts.get(keyOf(x)) ?? 0;
-      const fy = counts.get(keyOf(y)) ?? 0;
-      return fx !== fy ? fy - fx : y.at - x.at;
-    })[0];
-    if (!best) continue;
-    // Next to the ports the contacted server called back on: the same application, from another host.
-    const near = out.some(
-      (x) =>
-        x.contacted &&
-        keyOf(x.trigger) === keyOf(best) &&
-        x.attempt.protocol === a.protocol &&
-        Math.abs(x.attempt.port - a.port) <= options.portGap,
-    );
+  windowMs: number,
+): Candidate[] {
+  const tried = new Set(group.map((a) => a.port));
+  const byKey = new Map<Key, SeenConnection[]>();
+  for (const o of outbound) byKey.set(keyOf(o), [...(byKey.get(keyOf(o)) ?? []), o]);
+  const out: Candidate[] = [];
+  for (const [key, conns] of byKey) {
+    const first = conns[0];
+    if (!first) continue;
+    const explained: SeenConnection[] = [];
+    const direct: SeenConnection[] = [];
+    const calling = new Set<string>();
+    let leadMs = Number.POSITIVE_INFINITY;
+    let onlyExisting = true;
+    for (const a of group) {
+      const prior = conns.filter((o) => explains(o, a, windowMs));
+      if (prior.length === 0) continue;
+      explained.push(a);
+      if (prior.some((o) => !o.existing)) onlyExisting = false;
+      const reached = prior.find((o) => o.destination === a.source);
+      if (reached) {
+        direct.push(a);
+        calling.add(reached.destination);
+      }
+      if (explained.length === 1) leadMs = Math.max(0, a.at - Math.max(...prior.map((o) => o.at)));
+    }
+    if (explained.length === 0) continue;
+    const infrastructure = infrastructureOf(first);
     out.push({
-      group: near ? keyOf(best) : `${keyOf(best)} any`,
-      attempt: a,
-      trigger: best,
-      contacted: false,
+      key,
+      protocol: first.protocol,
+      port: first.port,
+      explained,
+      direct,
+      callingRemotes: calling.size,
+      ...(infrastructure ? { infrastructure } : {}),
+      symmetric: tried.has(first.port),
+      existingOnly: onlyExisting,
+      leadMs,
     });
   }
   return out;
+}
+
+/** 0 is best: a server that called back on every attempt; then services that precede them; peers and infrastructure last. */
+function tier(c: Candidate): number {
+  if (c.symmetric) return 4;
+  if (c.infrastructure) return 3;
+  if (c.direct.length === c.explained.length) return 0;
+  if (c.direct.length === 0) return 1;
+  // Some of the callers were reached on it, most were not: peers of a swarm, which a rendezvous announced.
+  const sources = new Set(c.explained.map((a) => a.source)).size;
+  if (c.callingRemotes > 1 || c.callingRemotes * 2 < sources) return 2;
+  return 1;
+}
+
+function compareCandidates(x: Candidate, y: Candidate): number {
+  return (
+    tier(x) - tier(y) ||
+    y.explained.length - x.explained.length ||
+    y.direct.length - x.direct.length ||
+    x.leadMs - y.leadMs ||
+    x.key.localeCompare(y.key)
+  );
 }
 
 /** Whole seconds, bounded to what the config accepts: twice the longest quiet gap seen, at least a minute. */
@@ -193,6 +216,20 @@ function listText(items: readonly string[]): string {
   return `${items[0]} and ${items.length - 1} others`;
 }
 
+function portsText(attempts: readonly SeenConnection[], gap: number): string {
+  return (['tcp', 'udp'] as const)
+    .map((p) => ({
+      p,
+      r: contiguousRanges(
+        attempts.filter((a) => a.protocol === p).map((a) => a.port),
+        gap,
+      ),
+    }))
+    .filter((x) => x.r.length > 0)
+    .map((x) => `${x.p} ${formatPortList(x.r)}`)
+    .join(' and ');
+}
+
 function conflictsWith(rule: ProposedRule, rules: readonly Rule[]): string[] {
   const open = rangesByProtocol(rule.open);
   const trigger = rangesByProtocol(rule.trigger);
@@ -212,82 +249,243 @@ function conflictsWith(rule: ProposedRule, rules: readonly Rule[]): string[] {
   return out;
 }
 
-function confidenceOf(attempts: number, contacted: boolean, triggers: number): Confidence {
-  if (contacted && attempts >= 3) return 'high';
-  if (contacted || (attempts >= 3 && triggers === 1)) return 'medium';
-  return 'low';
+function confidenceOf(
+  chosen: Candidate,
+  rivals: readonly Candidate[],
+  attempts: readonly SeenConnection[],
+): { confidence: Confidence; reason: string } {
+  const sources = new Set(attempts.map((a) => a.source)).size;
+  const contacted = chosen.direct.length === attempts.length;
+  if (chosen.symmetric) {
+    return {
+      confidence: 'low',
+      reason: `low: the only outbound connections before the attempts went to the same ports they aim at (${chosen.key}), which is the application's own peer traffic rather than what announced the device`,
+    };
+  }
+  if (chosen.infrastructure) {
+    return {
+      confidence: 'low',
+      reason: `low: only ${chosen.infrastructure} traffic (${chosen.key}) came before the attempts; every device makes it all day, so it is a trigger only because nothing else explains them`,
+    };
+  }
+  if (!contacted && sources === 1 && attempts.length < 3) {
+    return {
+      confidence: 'low',
+      reason: `low: ${attempts.length} attempts from one host the device did not contact on ${chosen.key}`,
+    };
+  }
+  const rival = rivals.find(
+    (r) => tier(r) === tier(chosen) && r.explained.length === chosen.explained.length,
+  );
+  if (rival) {
+    return {
+      confidence: 'medium',
+      reason: `medium: ${rival.key} came before the attempts as well and explains them as well as ${chosen.key} does`,
+    };
+  }
+  if (chosen.existingOnly) {
+    return {
+      confidence: 'medium',
+      reason: `medium: the connection on ${chosen.key} was open before learning started, so its timing cannot be checked; restart the application while learning to confirm`,
+    };
+  }
+  if (contacted && attempts.length >= 3) {
+    return {
+      confidence: 'high',
+      reason: `high: the remote the device reached on ${chosen.key} called back ${attempts.length} times, and no other outbound connection explains the attempts as well`,
+    };
+  }
+  if (sources >= 3) {
+    return {
+      confidence: 'high',
+      reason: `high: ${sources} hosts tried after the device reached ${chosen.key}, and no other outbound connection explains the attempts as well`,
+    };
+  }
+  return {
+    confidence: 'medium',
+    reason: contacted
+      ? `medium: the remote reached on ${chosen.key} called back, but only ${attempts.length} times`
+      : `medium: ${attempts.length} attempts from ${sources} host${sources === 1 ? '' : 's'} after ${chosen.key}, none from a remote the device reached on it`,
+  };
+}
+
+function triggerReason(chosen: Candidate, rivals: readonly Candidate[]): string {
+  const why =
+    chosen.direct.length === chosen.explained.length
+      ? `the attempts came from the remote${chosen.callingRemotes > 1 ? 's' : ''} the device reached on ${chosen.key}`
+      : `${chosen.key} came before every attempt${chosen.existingOnly ? ' (a connection open before learning started)' : ''}`;
+  const passed = rivals
+    .filter((r) => tier(r) > tier(chosen))
+    .map((r) =>
+      r.symmetric
+        ? `${r.key} (the ports called on themselves)`
+        : r.infrastructure
+          ? `${r.key} (${r.infrastructure})`
+          : `${r.key} (peers that also called)`,
+    );
+  return `trigger ${chosen.key}: ${why}${passed.length > 0 ? `; not ${listText([...new Set(passed)])}` : ''}`;
+}
+
+interface Built extends Omit<LearnProposal, 'id'> {
+  readonly existingOnly: boolean;
+}
+
+function buildProposal(
+  chosen: Candidate,
+  rivals: readonly Candidate[],
+  attempts: readonly SeenConnection[],
+  outbound: readonly SeenConnection[],
+  options: ProposalOptions,
+  rules: readonly Rule[],
+): Built {
+  const contacted = chosen.direct.length === attempts.length;
+  const reasons = [triggerReason(chosen, rivals)];
+  const open: { protocol: Protocol; ports: string }[] = [];
+  let presetName: string | undefined;
+  for (const p of ['tcp', 'udp'] as const) {
+    const ports = attempts.filter((a) => a.protocol === p).map((a) => a.port);
+    if (ports.length === 0) continue;
+    const widened = widenPorts(chosen, p, ports, options.portGap);
+    open.push({ protocol: p, ports: formatPortList(widened.ranges) });
+    reasons.push(...widened.reasons);
+    presetName ??= widened.preset?.name;
+  }
+  const triggers = outbound.filter((o) => keyOf(o) === chosen.key);
+  const delays = attempts.map((a) => {
+    const prior = triggers.filter((o) => explains(o, a, options.windowMs)).map((o) => o.at);
+    return Math.max(0, a.at - Math.max(...prior));
+  });
+  const times = attempts.map((a) => a.at).sort((a, b) => a - b);
+  const gaps = [...delays, ...times.slice(1).map((t, i) => t - (times[i] ?? t))];
+  const rule: ProposedRule = {
+    name: `Learned ${chosen.key}${contacted ? '' : ' from any host'}`,
+    trigger: [{ protocol: chosen.protocol, ports: String(chosen.port) }],
+    open,
+    remote: contacted ? 'contacted' : 'any',
+    idleTimeout: idleTimeoutFor(gaps),
+  };
+  const sources = [...new Set(attempts.map((a) => a.source))].sort();
+  const used = triggers.filter((o) => attempts.some((a) => explains(o, a, options.windowMs)));
+  const devices = [...new Set(used.map((o) => o.source))].sort();
+  const remotes = [...new Set(used.map((o) => o.destination))].sort();
+  const evidence =
+    `${attempts.length} inbound attempts on ${portsText(attempts, options.portGap)} from ${listText(sources)}, ` +
+    `${secondsText(delays)} after ${listText(devices)} connected to ${listText(remotes)} ${chosen.key}` +
+    (contacted
+      ? ''
+      : `; ${sources.some((s) => remotes.includes(s)) ? 'some' : 'all'} from hosts not contacted`);
+  if (presetName) reasons.push(`this is how the preset "${presetName}" is set up`);
+  const { confidence, reason } = confidenceOf(chosen, rivals, attempts);
+  return {
+    rule,
+    confidence,
+    confidenceReason: reason,
+    evidence,
+    reasons,
+    attempts: attempts.length,
+    sources,
+    conflicts: conflictsWith(rule, rules),
+    existingOnly: chosen.existingOnly,
+  };
 }
 
 const RANK: Record<Confidence, number> = { high: 0, medium: 1, low: 2 };
 
 /**
- * The rules a session's recordings suggest, most certain first. `rules` are the running config's, for
- * conflicts. Attempts with no outbound connection before them, and scattered attempts from hosts nobody
- * contacted, are noise and propose nothing.
+ * The rules a session's recordings suggest, most certain first, with notes on what was set aside.
+ * @example analyseSession({ outbound, inbound, rules: config.rules }).proposals[0]?.rule
+ */
+export function analyseSession(input: SessionFacts): SessionAnalysis {
+  const options = { ...PROPOSAL_DEFAULTS, ...input.options };
+  const contactedEver = new Set(input.outbound.map((o) => o.destination));
+  const scanners = findScanners(input.inbound, contactedEver, {
+    burstPorts: options.scanBurstPorts,
+    burstMs: options.scanBurstMs,
+    sessionPorts: options.scanSessionPorts,
+    portGap: options.portGap,
+  });
+  const scanning = new Set(scanners.map((s) => s.source));
+  const reachedBefore = (a: SeenConnection) =>
+    input.outbound.some((o) => o.destination === a.source && explains(o, a, options.windowMs));
+  let knocks = 0;
+  const kept: SeenConnection[] = [];
+  for (const a of input.inbound) {
+    if (scanning.has(a.source)) continue;
+    if (!reachedBefore(a) && isServiceKnock(a)) knocks++;
+    else kept.push(a);
+  }
+
+  const built: Built[] = [];
+  const unexplained: SeenConnection[] = [];
+  let strays = 0;
+  // A group's attempts that its trigger does not explain are looked at again on their own, a bounded number of times.
+  const queue = portGroups(kept, options.portGap);
+  for (let rounds = 0; queue.length > 0 && rounds < 1000; rounds++) {
+    const group = queue.shift() ?? [];
+    const candidates = candidatesFor(group, input.outbound, options.windowMs).sort(compareCandidates);
+    let chosen = candidates[0];
+    if (!chosen) {
+      unexplained.push(...group);
+      continue;
+    }
+    const explainedAll = chosen.explained;
+    const rest = group.filter((a) => !explainedAll.includes(a));
+    let attempts = explainedAll;
+    // A server that called back, plus a stray try or two from elsewhere: the server's callbacks are the rule.
+    const direct = chosen.direct;
+    const others = attempts.filter((a) => !direct.includes(a));
+    if (tier(chosen) === 1 && direct.length > 0 && others.length < options.minAttempts) {
+      strays += others.length;
+      attempts = direct;
+      chosen = { ...chosen, explained: attempts };
+    }
+    if (rest.length > 0) queue.push(rest);
+    if (attempts.length < options.minAttempts) {
+      strays += attempts.length;
+      continue;
+    }
+    built.push(
+      buildProposal(chosen, candidates.slice(1), attempts, input.outbound, options, input.rules ?? []),
+    );
+  }
+
+  const sorted = built.sort((a, b) => RANK[a.confidence] - RANK[b.confidence] || b.attempts - a.attempts);
+  const proposals = sorted.map(({ existingOnly: _, ...p }, i) => ({ id: i + 1, ...p }));
+  const notes: string[] = [];
+  for (const s of scanners) {
+    notes.push(
+      `${s.source} scanned the gateway (${s.ports} ports: ${s.why}): its ${s.attempts} attempts propose nothing`,
+    );
+  }
+  if (knocks > 0) {
+    notes.push(
+      `${knocks} attempt${knocks === 1 ? '' : 's'} on well-known or commonly attacked ports from hosts the device did not contact propose nothing`,
+    );
+  }
+  if (unexplained.length >= options.minAttempts) {
+    notes.push(
+      `${unexplained.length} inbound attempts on ${portsText(unexplained, options.portGap)} followed no outbound connection of the device seen: if the application was already running, restart it while learning so that its pattern shows`,
+    );
+  }
+  sorted.forEach((p, i) => {
+    if (p.existingOnly) {
+      notes.push(
+        `proposal ${i + 1} rests on a connection that was open before learning started: restart the application while learning to see its pattern from the start`,
+      );
+    }
+  });
+  if (strays > 0 && proposals.length === 0) {
+    notes.push(
+      `${strays} single attempt${strays === 1 ? '' : 's'} on separate ports: too few to propose a rule`,
+    );
+  }
+  return { proposals, notes, scanners };
+}
+
+/**
+ * The rules a session's recordings suggest, most certain first; see {@link analyseSession} for the notes.
  * @example proposeRules({ outbound, inbound, rules: config.rules })
  */
-export function proposeRules(input: {
-  readonly outbound: readonly SeenConnection[];
-  readonly inbound: readonly SeenConnection[];
-  readonly rules?: readonly Rule[];
-  readonly options?: Partial<ProposalOptions>;
-}): LearnProposal[] {
-  const options = { ...PROPOSAL_DEFAULTS, ...input.options };
-  const byTrigger = new Map<string, Attributed[]>();
-  for (const x of attribute(input.outbound, input.inbound, options)) {
-    byTrigger.set(x.group, [...(byTrigger.get(x.group) ?? []), x]);
-  }
-  const proposals: Omit<LearnProposal, 'id'>[] = [];
-  for (const group of byTrigger.values()) {
-    if (group.length < options.minAttempts) continue;
-    const first = group[0];
-    if (!first) continue;
-    const { protocol, port } = first.trigger;
-    const open = (['tcp', 'udp'] as const)
-      .map((p) => ({
-        protocol: p,
-        ports: formatPortList(
-          rangesOf(
-            group.filter((x) => x.attempt.protocol === p).map((x) => x.attempt.port),
-            options.portGap,
-          ),
-        ),
-      }))
-      .filter((s) => s.ports !== '');
-    const contacted = group.every((x) => x.contacted);
-    const times = group.map((x) => x.attempt.at).sort((a, b) => a - b);
-    const delays = group.map((x) => x.attempt.at - x.trigger.at);
-    const gaps = [...delays, ...times.slice(1).map((t, i) => t - (times[i] ?? t))];
-    const rule: ProposedRule = {
-      name: `Learned ${protocol} ${port}${contacted ? '' : ' from any host'}`,
-      trigger: [{ protocol, ports: String(port) }],
-      open,
-      remote: contacted ? 'contacted' : 'any',
-      idleTimeout: idleTimeoutFor(gaps),
-    };
-    const sources = [...new Set(group.map((x) => x.attempt.source))].sort();
-    const devices = [...new Set(group.map((x) => x.trigger.source))].sort();
-    const remotes = [...new Set(group.map((x) => x.trigger.destination))].sort();
-    const openText = open.map((s) => `${s.protocol} ${s.ports}`).join(' and ');
-    const evidence =
-      `${group.length} inbound attempts on ${openText} from ${listText(sources)}, ${secondsText(delays)} after ` +
-      `${listText(devices)} connected to ${listText(remotes)} ${protocol} ${port}` +
-      (contacted
-        ? ''
-        : `; ${sources.some((s) => remotes.includes(s)) ? 'some' : 'all'} from hosts not contacted`);
-    const triggers = new Set(
-      group.flatMap((x) => before(input.outbound, x.attempt, options.windowMs).map(keyOf)),
-    ).size;
-    proposals.push({
-      rule,
-      confidence: confidenceOf(group.length, contacted, triggers),
-      evidence,
-      attempts: group.length,
-      sources,
-      conflicts: conflictsWith(rule, input.rules ?? []),
-    });
-  }
-  return proposals
-    .sort((a, b) => RANK[a.confidence] - RANK[b.confidence] || b.attempts - a.attempts)
-    .map((p, i) => ({ id: i + 1, ...p }));
+export function proposeRules(input: SessionFacts): LearnProposal[] {
+  return [...analyseSession(input).proposals];
 }

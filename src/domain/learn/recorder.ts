@@ -27,6 +27,11 @@ export interface SeenConnection {
   readonly destination: string;
   /** The destination port: the remote's port (outbound) or the port attempted (inbound). */
   readonly port: number;
+  /**
+   * Outbound only: the connection was open before the session started (read from the connection tracker at
+   * the start; `at` is then the session's start, not the connection's).
+   */
+  readonly existing?: boolean;
 }
 
 /** A running recording; `stop` removes the kernel rule and ends the listener. */

@@ -141,6 +141,8 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
         // no session yet: an empty form
       }
       const proposal = proposals.find((p) => String(p.id) === learned);
+      // A low-confidence proposal needs the tick of the learn page first.
+      if (proposal?.confidence === 'low' && c.req.query('lowConfidence') !== '1') return c.redirect('/learn');
       return formPage(c, { fields: fieldsOf(proposal?.rule), action: '/rules/new' });
     }
     const preset = findPreset(c.req.query('preset') ?? '');

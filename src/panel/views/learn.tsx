@@ -119,7 +119,7 @@ function Proposals(props: { readonly proposals: readonly LearnProposal[] }) {
   if (props.proposals.length === 0) {
     return (
       <div class="empty">
-        <p>No rule to propose: no connection from the internet followed the device's own connections.</p>
+        <p>No rule to propose.</p>
         <p>Use the application while watching (start a game, join a call), or watch for longer.</p>
       </div>
     );
@@ -139,12 +139,32 @@ function Proposals(props: { readonly proposals: readonly LearnProposal[] }) {
             {p.rule.idleTimeout} s after the last traffic.
           </p>
           <p class="evidence">Seen: {p.evidence}.</p>
+          {p.reasons.length > 0 && (
+            <ul class="reasons">
+              {p.reasons.map((r) => (
+                <li>{r}</li>
+              ))}
+            </ul>
+          )}
+          <p class="confidence-reason">Confidence {p.confidenceReason}.</p>
           {p.conflicts.map((c) => (
             <p class="banner warn">Clash: {c}.</p>
           ))}
-          <a class="button" href={`/rules/new?learned=${p.id}`}>
-            Save as rule
-          </a>
+          {p.confidence === 'low' ? (
+            // A guess is saved only after saying so: a required tick, then the normal form to edit.
+            <form method="get" action="/rules/new" class="low-confidence">
+              <input type="hidden" name="learned" value={String(p.id)} />
+              <label>
+                <input type="checkbox" name="lowConfidence" value="1" required /> I have read why this
+                proposal has low confidence and want to edit it into a rule anyway
+              </label>
+              <button type="submit">Save as rule</button>
+            </form>
+          ) : (
+            <a class="button" href={`/rules/new?learned=${p.id}`}>
+              Save as rule
+            </a>
+          )}
         </li>
       ))}
     </ol>
@@ -188,7 +208,7 @@ export function LearnPage(props: LearnPageProps) {
           </p>
           <Proposals proposals={props.proposals} />
           {props.notes.map((n) => (
-            <p class="banner warn">Not checked: {n}.</p>
+            <p class="banner warn">Note: {n}.</p>
           ))}
         </section>
       )}
