@@ -1,6 +1,6 @@
 /**
- * Reading another tool's ruleset (`nft -j list ruleset`) for what undoes porttrigger's work: forward chains
- * that drop DNAT-ed connections, and static port forwards over our open ports. Pure: JSON in, findings out.
+ * Reading another tool's ruleset (`nft -j list ruleset`) for static port forwards over our open ports (forward
+ * chains that drop DNAT-ed connections: forward-decision.ts). Pure: JSON in, findings out.
  */
 import { formatPortList, rangesByProtocol, rangesOverlap } from '../domain/ports.js';
 import type { Config, PortRange, PortSpec, Protocol } from '../domain/types.js';
@@ -42,63 +42,6 @@ function isOwnTable(family: string, table: string): boolean {
 
 function matchesOf(rule: NftRule): Json[] {
   return rule.expr.filter((e) => e['match']).map((e) => e['match'] as Json);
-}
-
-function hasVerdict(rule: NftRule, verdict: string): boolean {
-  return rule.expr.some((e) => verdict in e);
-}
-
-function isCtStatusDnat(match: Json): boolean {
-  const left = match['left'] as Json | undefined;
-  const ct = left?.['ct'] as Json | undefined;
-  if (ct?.['key'] !== 'status') return false;
-  const right = match['right'];
-  return right === 'dnat' || (Array.isArray(right) && right.includes('dnat'));
-}
-
-/** A base forward chain of another tool that drops what porttrigger forwards. */
-export interface BlockingChain {
-  readonly family: string;
-  readonly table: string;
-  readonly chain: string;
-  /** The chain uses iptables-nft rules (`xt`) that cannot be read: it may accept DNAT'd traffic after all. */
-  readonly opaque: boolean;
-}
-
-/**
- * Finds other tables' forward base chains with policy drop that accept no DNAT'd traffic: no rule with
- * `ct status dnat` and `accept`, also in chains they jump or go to. Their drop wins over porttrigger's accept.
- */
-export function findBlockingForwardChains(ruleset: unknown): BlockingChain[] {
-  const { chains, rules } = rulesetObjects(ruleset);
-  const rulesOf = (family: string, table: string, chain: string) =>
-    rules.filter((r) => r.family === family && r.table === table && r.chain === chain);
-  const out: BlockingChain[] = [];
-  for (const base of chains) {
-    if (base.hook !== 'forward' || base.policy !== 'drop' || isOwnTable(base.family, base.table)) continue;
-    const seen = new Set<string>();
-    let accepts = false;
-    let opaque = false;
-    const visit = (name: string) => {
-      if (seen.has(name) || accepts) return;
-      seen.add(name);
-      for (const rule of rulesOf(base.family, base.table, name)) {
-        if (rule.expr.some((e) => 'xt' in e)) opaque = true;
-        const matches = matchesOf(rule);
-        if (hasVerdict(rule, 'accept') && (matches.length === 0 || matches.some(isCtStatusDnat))) {
-          accepts = true;
-          return;
-        }
-        for (const e of rule.expr) {
-          const target = ((e['jump'] ?? e['goto']) as Json | undefined)?.['target'];
-          if (typeof target === 'string') visit(target);
-        }
-      }
-    };
-    visit(base.name);
-    if (!accepts) out.push({ family: base.family, table: base.table, chain: base.name, opaque });
-  }
-  return out;
 }
 
 /** A static port forward of another table that overlaps the open ports of one of our rules. */
