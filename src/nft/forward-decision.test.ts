@@ -193,3 +193,15 @@ describe('decideForward on the firewalls people run', () => {
     expect(decideForward(r)).toMatchObject([{ verdict: 'accept', by: 'policy' }]);
   });
 });
+
+describe('exprsOf', () => {
+  it('skips expressions nft prints as text (our own `update @map` statements)', () => {
+    const r = ruleset(
+      'inet',
+      'other',
+      [{ name: 'f', hook: 'forward', policy: 'drop' }],
+      [{ chain: 'f', expr: ['update @m { 1 : 2 }', { accept: null }] }],
+    );
+    expect(decideForward(r)).toMatchObject([{ verdict: 'accept', by: { text: 'unconditional' } }]);
+  });
+});

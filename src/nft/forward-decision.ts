@@ -161,10 +161,7 @@ export function decideForward(
   translations: XtTranslations = new Map(),
 ): ForwardDecision[] {
   const chains = nftObjects(ruleset, 'chain') as unknown as NftChain[];
-  const rules = nftObjects(ruleset, 'rule').map((r) => ({
-    ...(r as unknown as NftRule),
-    expr: Array.isArray(r['expr']) ? (r['expr'] as Json[]) : [],
-  }));
+  const rules = nftObjects(ruleset, 'rule').map((r) => ({ ...(r as unknown as NftRule), expr: exprsOf(r) }));
   const out: ForwardDecision[] = [];
   for (const base of chains) {
     if (base.hook !== 'forward' || isOwnTable(base.family, base.table)) continue;
@@ -236,10 +233,19 @@ export function decideForward(
   return out;
 }
 
+/**
+ * A rule's expressions as objects: nft prints an expression it has no JSON for as a string (our own table's
+ * `update @map { … }`), which says nothing about forwarding.
+ */
+export function exprsOf(rule: Json): Json[] {
+  const expr = rule['expr'];
+  return Array.isArray(expr) ? expr.filter((e): e is Json => typeof e === 'object' && e !== null) : [];
+}
+
 /** The tables (`family table`) whose rules JSON shows as opaque iptables-nft expressions. */
 export function tablesWithXt(ruleset: unknown): string[] {
   const tables = nftObjects(ruleset, 'rule')
-    .filter((r) => Array.isArray(r['expr']) && (r['expr'] as Json[]).some((e) => 'xt' in e))
+    .filter((r) => exprsOf(r).some((e) => 'xt' in e))
     .map((r) => `${String(r['family'])} ${String(r['table'])}`);
   return [...new Set(tables)];
 }

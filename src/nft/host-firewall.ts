@@ -3,7 +3,7 @@
  * ufw (`ufw-*` chains in iptables-nft tables), Docker (`DOCKER*` chains) or a plain nftables ruleset such as
  * `/etc/nftables.conf`. Pure: nft JSON in, names out.
  */
-import type { ForwardDecision } from './forward-decision.js';
+import { type ForwardDecision, tablesWithXt } from './forward-decision.js';
 import { nftObjects } from './state.js';
 
 /** A firewall the doctor knows by name. */
@@ -18,11 +18,7 @@ export interface HostFirewall extends ForwardDecision {
 /** The firewalls of the table of each decision. */
 export function nameFirewalls(ruleset: unknown, decisions: readonly ForwardDecision[]): HostFirewall[] {
   const chains = nftObjects(ruleset, 'chain');
-  const xtTables = new Set(
-    nftObjects(ruleset, 'rule')
-      .filter((r) => Array.isArray(r['expr']) && (r['expr'] as object[]).some((e) => 'xt' in e))
-      .map((r) => `${String(r['family'])} ${String(r['table'])}`),
-  );
+  const xtTables = new Set(tablesWithXt(ruleset));
   return decisions.map((d) => {
     const names = chains
       .filter((c) => c['family'] === d.family && c['table'] === d.table)
