@@ -87,9 +87,10 @@ function fixFor(kind: FirewallKind, fw: HostFirewall, config: Config): FirewallF
         ).join(' && '),
       };
     case 'firewalld':
+      // The setting is in the file already (that is why it drops): it is changed, not added.
       return {
-        file: { path: '/etc/firewalld/firewalld.conf', lines: ['StrictForwardPorts=no'] },
-        reload: 'firewall-cmd --reload',
+        command:
+          "sed -i 's/^StrictForwardPorts=.*/StrictForwardPorts=no/' /etc/firewalld/firewalld.conf && firewall-cmd --reload",
       };
     case 'iptables':
       return {

@@ -154,8 +154,8 @@ describe('decideForward on the firewalls people run', () => {
     const [strict] = nameFirewalls(firewalld(true), decideForward(firewalld(true), config().interfaces));
     expect(strict).toMatchObject({ verdict: 'drop', by: { chain: 'filter_FORWARD', text: 'unconditional' } });
     expect(describeFirewall(strict!, config()).fix).toEqual({
-      file: { path: '/etc/firewalld/firewalld.conf', lines: ['StrictForwardPorts=no'] },
-      reload: 'firewall-cmd --reload',
+      command:
+        "sed -i 's/^StrictForwardPorts=.*/StrictForwardPorts=no/' /etc/firewalld/firewalld.conf && firewall-cmd --reload",
     });
   });
 
