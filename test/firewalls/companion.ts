@@ -2,6 +2,8 @@
  * Companion mode beside a real firewall, in the router of a virtual network: porttrigger's table next to the
  * firewall's, a LAN host that triggers, WAN hosts that call back, and the doctor's finding about the firewall.
  */
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
@@ -12,6 +14,7 @@ import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../
 import { labConfig, rule } from '../conformance/scenarios.js';
 
 const A = LAB_ADDRESSES;
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 /** How long a callback may take to arrive before it counts as dropped. */
 const SILENCE_MS = 1_500;
 /** The rule's trigger and its one open port; OTHER_PORT is opened by nothing. */
@@ -41,6 +44,8 @@ export interface CompanionRouter {
   router(program: string, args: readonly string[]): Promise<string>;
   /** The doctor's host-firewall check, run in the router as `porttrigger doctor` runs it. */
   firewallCheck(): Promise<DoctorCheck>;
+  /** `porttrigger doctor --netns ROUTER --config FILE` as a user runs it: what it prints. */
+  doctorText(configPath: string): Promise<string>;
   /** A UDP trigger from lan1 to wan1; resolves once wan1 got it (the firewall lets LAN to WAN through). */
   trigger(): Promise<void>;
   /** A TCP connection from `from` to `to`:`port`; resolves with the address lan1 saw it from, or null. */
@@ -76,6 +81,18 @@ export async function companionRouter(
         const check = checks.find((c) => c.id === 'forward-policy');
         if (!check) throw new Error(`the doctor has no host firewall check: ${JSON.stringify(checks)}`);
         return check;
+      },
+      async doctorText(configPath) {
+        // YAML is a superset of JSON: the config as the service would read it from a file.
+        await writeFile(configPath, JSON.stringify(COMPANION));
+        const r = await runProgram(
+          process.execPath,
+          [MAIN, 'doctor', '--netns', netns, '--config', configPath],
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        return r.stdout;
       },
       async trigger() {
         const t = token();

@@ -81,7 +81,13 @@ describeKernel('beside a drop-policy /etc/nftables.conf', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('the doctor names the ruleset, says it drops, and its printed nft command lets entries through and nothing else', async () => {
+  it('`porttrigger doctor` names the ruleset, says it drops, and the nft command it prints lets entries through and nothing else', async () => {
+    // What a user sees, and the command copied from it.
+    const text = await r.doctorText(join(dir, 'config.yaml'));
+    expect(text).toContain(
+      '⚠ host firewall: an nftables ruleset (as /etc/nftables.conf loads it) drops DNAT-ed connections (table inet filter chain forward, policy drop): inbound connections of entries will be dropped',
+    );
+    const printed = /→ run: (nft insert rule .*?)(?:; to keep it|$)/m.exec(text)?.[1];
     const before = await r.firewallCheck();
     expect(before.status).toBe('warn');
     expect(before.detail).toContain(
@@ -95,7 +101,8 @@ describeKernel('beside a drop-policy /etc/nftables.conf', () => {
     await r.trigger();
     expect(await r.callback({})).toBeNull();
 
-    await r.router('sh', ['-c', before.fix!.command!]);
+    expect(printed).toBe(before.fix!.command);
+    await r.router('sh', ['-c', printed!]);
     const after = await r.firewallCheck();
     expect(after).toMatchObject({ status: 'ok' });
     expect(after.detail).toContain('`ct status dnat accept` in table inet filter chain forward');
@@ -172,9 +179,16 @@ describeKernel('beside ufw with route policy deny (iptables-nft)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('the doctor names ufw, says it drops, and the lines it gives for before.rules let entries through and nothing else', async () => {
+  it('`porttrigger doctor` names ufw, says it drops, and the lines it gives for before.rules let entries through and nothing else', async () => {
     const netns = r.net.namespaces.router;
     expect((await ufw(['ufw', 'status'], netns)).stdout).toContain('Status: active');
+    const text = await r.doctorText(join(dir, 'config.yaml'));
+    expect(text).toContain(
+      '⚠ host firewall: ufw drops DNAT-ed connections (table ip filter chain FORWARD, policy drop)',
+    );
+    expect(text).toContain(
+      '→ add to /etc/ufw/before.rules before its last `COMMIT` line: -A ufw-before-forward -i wan0 -o br-lan -m conntrack --ctstate DNAT -j ACCEPT; then run: ufw reload',
+    );
     const before = await r.firewallCheck();
     expect(before.status).toBe('warn');
     expect(before.detail).toContain(
