@@ -6,18 +6,10 @@ import { formatPortList, rangesByProtocol, rangesOverlap } from '../domain/ports
 import type { Config, PortRange, PortSpec, Protocol } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { DOCTOR_TABLE } from './feature-probe.js';
+import { exprsOf } from './forward-decision.js';
 import { nftObjects } from './state.js';
 
 type Json = Record<string, unknown>;
-
-interface NftChain {
-  readonly family: string;
-  readonly table: string;
-  readonly name: string;
-  readonly hook?: string;
-  readonly policy?: string;
-  readonly type?: string;
-}
 
 interface NftRule {
   readonly family: string;
@@ -27,13 +19,8 @@ interface NftRule {
   readonly expr: readonly Json[];
 }
 
-function rulesetObjects(ruleset: unknown): { chains: NftChain[]; rules: NftRule[] } {
-  const chains = nftObjects(ruleset, 'chain') as unknown as NftChain[];
-  const rules = nftObjects(ruleset, 'rule').map((r) => ({
-    ...(r as unknown as NftRule),
-    expr: Array.isArray(r['expr']) ? (r['expr'] as Json[]) : [],
-  }));
-  return { chains, rules };
+function rulesetRules(ruleset: unknown): NftRule[] {
+  return nftObjects(ruleset, 'rule').map((r) => ({ ...(r as unknown as NftRule), expr: exprsOf(r) }));
 }
 
 function isOwnTable(family: string, table: string): boolean {
@@ -158,7 +145,7 @@ export function findDnatOverlaps(
   ruleset: unknown,
   candidates: readonly { readonly name: string; readonly open: readonly PortSpec[] }[],
 ): StaticDnatOverlap[] {
-  const { rules } = rulesetObjects(ruleset);
+  const rules = rulesetRules(ruleset);
   const ours = candidates.map((r) => ({ name: r.name, open: rangesByProtocol(r.open) }));
   const out: StaticDnatOverlap[] = [];
   for (const rule of rules) {
