@@ -129,6 +129,31 @@ describeKernel('beside a drop-policy /etc/nftables.conf', () => {
     expect((await r.firewallCheck()).status).toBe('ok');
     await expectWorksAndOthersClosed(r);
   });
+
+  it("IPv6 entries are routed, not DNAT-ed: docs/firewalls.md's mark rule lets them through and nothing else", async () => {
+    await r.datapath.apply({ ...COMPANION, rules: COMPANION.rules.map((x) => ({ ...x, family: 'both' })) });
+    const t = `fw6-${process.pid}`;
+    await r.net.host('lan1').sendUdp({ to: A.hosts.wan1.ipv6, port: 5000, token: t });
+    expect(await r.net.host('wan1').waitFor(t, 5_000)).not.toBeNull();
+    // `ct status dnat` (the IPv4 fix) never matches IPv6 entries: they meet the policy drop.
+    expect(await r.callback({ to: A.hosts.lan1.ipv6 })).toBeNull();
+    await r.router('nft', [
+      'insert',
+      'rule',
+      'inet',
+      'filter',
+      'forward',
+      'iifname "wan0" oifname "br-lan" ct mark & 0x0c000000 == 0x0c000000 accept',
+    ]);
+    expect(await r.callback({ to: A.hosts.lan1.ipv6 }), 'the open port reaches the holder over IPv6').toBe(
+      A.hosts.wan1.ipv6,
+    );
+    expect(await r.callback({ to: A.hosts.lan1.ipv6, port: 4001 }), 'a port no rule opens').toBeNull();
+    // A LAN host that holds no entry, listening on the open port: the firewall still drops what reaches for it.
+    await r.net.host('lan2').listen('tcp', 4000);
+    const lan2 = await r.net.host('wan1').connectTcp({ to: A.hosts.lan2.ipv6, port: 4000, timeoutMs: 1_500 });
+    expect(lan2, 'a LAN host that holds nothing').toMatchObject({ ok: false });
+  });
 });
 
 describeKernel('beside ufw with route policy deny (iptables-nft)', () => {
