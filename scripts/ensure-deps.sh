@@ -34,6 +34,10 @@ if [ "$mode" = test ]; then
   command -v opentracker >/dev/null 2>&1 || need_apt+=(opentracker)
   command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
   command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
+  # Companion mode beside ufw (run in namespaces; it stays disabled on this machine), and a WAN that DHCP
+  # renumbers (dnsmasq above is the provider's server; docs/firewalls.md).
+  command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need_apt+=(ufw)
+  command -v dhclient >/dev/null 2>&1 || [ -x /usr/sbin/dhclient ] || need_apt+=(isc-dhcp-client)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
 import { kernelFeatureScript, parseNftVersion } from '../nft/feature-probe.js';
-import { findBlockingForwardChains, findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
+import { decideForward } from '../nft/forward-decision.js';
+import { findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
 import {
   configCheck,
   conntrackCheck,
@@ -96,32 +97,38 @@ describe('interfaces', () => {
   });
 });
 
-describe('findBlockingForwardChains', () => {
+describe('forwardPolicyCheck', () => {
   it('follows jumps to find `ct status dnat accept` and ignores our own table', () => {
-    expect(findBlockingForwardChains(RULESET)).toEqual([
-      { family: 'ip', table: 'filter', chain: 'FORWARD', opaque: false },
+    expect(decideForward(RULESET).map((d) => [`${d.family} ${d.table} ${d.chain}`, d.verdict])).toEqual([
+      ['inet fw4 forward', 'accept'],
+      ['ip filter FORWARD', 'drop'],
     ]);
   });
 
-  it('warns with the blocking chain and a hint', () => {
-    const check = forwardPolicyCheck(RULESET);
+  it('warns with the blocking chain, names iptables and gives the narrow rule for its interfaces', () => {
+    const check = forwardPolicyCheck(RULESET, config([]));
     expect(check.status).toBe('warn');
-    expect(check.detail).toContain('table ip filter chain FORWARD');
+    expect(check.detail).toContain(
+      'iptables drops DNAT-ed connections (table ip filter chain FORWARD, policy drop)',
+    );
     expect(check.detail).not.toContain('fw4');
-    expect(check.hint).toContain('ct status dnat accept');
+    expect(check.fix?.command).toBe(
+      'iptables -I FORWARD -i eth0 -o br-lan -m conntrack --ctstate DNAT -j ACCEPT && iptables -I FORWARD -i ppp+ -o br-lan -m conntrack --ctstate DNAT -j ACCEPT',
+    );
+    expect(check.hint).toContain('--ctstate DNAT -j ACCEPT');
   });
 
-  it('is content with an accepting policy, an empty ruleset and iptables rules that accept everything', () => {
+  it('is content with an accepting policy and an empty ruleset', () => {
     expect(forwardPolicyCheck({ nftables: [] }).status).toBe('ok');
     const accept = {
       nftables: [
         { chain: { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'accept' } },
       ],
     };
-    expect(findBlockingForwardChains(accept)).toEqual([]);
+    expect(forwardPolicyCheck(accept).status).toBe('ok');
   });
 
-  it('marks chains with iptables-nft rules as opaque', () => {
+  it('does not count an iptables-nft rule it cannot read as an accept, and says it could not read it', () => {
     const xt = {
       nftables: [
         { chain: { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'drop' } },
@@ -130,18 +137,22 @@ describe('findBlockingForwardChains', () => {
             family: 'ip',
             table: 'filter',
             chain: 'FORWARD',
-            expr: [{ xt: { type: 'match', name: 'conntrack' } }],
+            handle: 4,
+            expr: [{ xt: { type: 'match', name: 'conntrack' } }, { accept: null }],
           },
         },
       ],
     };
-    expect(findBlockingForwardChains(xt)).toEqual([
-      { family: 'ip', table: 'filter', chain: 'FORWARD', opaque: true },
-    ]);
+    expect(decideForward(xt)).toMatchObject([{ verdict: 'drop', by: 'policy', opaque: true }]);
+    // With nft's translation of the rule it is read: an accept of established connections only.
+    const texts = new Map([['ip filter', new Map([[4, 'ct state related,established counter accept']])]]);
+    expect(decideForward(xt, undefined, texts)).toMatchObject([{ verdict: 'drop', opaque: false }]);
+    const dnat = new Map([['ip filter', new Map([[4, 'ct status dnat counter accept']])]]);
+    expect(decideForward(xt, undefined, dnat)).toMatchObject([{ verdict: 'accept' }]);
   });
 
   it('refuses input that is not nft JSON', () => {
-    expect(() => findBlockingForwardChains({ hello: 1 })).toThrow(/nftables/);
+    expect(() => decideForward({ hello: 1 })).toThrow(/nftables/);
   });
 });
 

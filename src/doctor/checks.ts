@@ -2,16 +2,11 @@
 import type { Result } from '../domain/errors.js';
 import type { Config } from '../domain/types.js';
 import { parseNftVersion } from '../nft/feature-probe.js';
-import { findBlockingForwardChains, findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
-import {
-  type CheckId,
-  describeBlockingChains,
-  describeIssue,
-  describeOverlaps,
-  HINTS,
-  plural,
-  TITLES,
-} from './wording.js';
+import { decideForward, type XtTranslations } from '../nft/forward-decision.js';
+import { nameFirewalls } from '../nft/host-firewall.js';
+import { findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
+import { describeFirewall, type FirewallFix, fixText } from './firewall-advice.js';
+import { type CheckId, describeIssue, describeOverlaps, HINTS, plural, TITLES } from './wording.js';
 
 /** How a check came out. */
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -27,6 +22,8 @@ export interface DoctorCheck {
   readonly status: CheckStatus;
   readonly detail: string;
   readonly hint?: string;
+  /** The host firewall check's exact change when a firewall drops porttrigger's connections. */
+  readonly fix?: FirewallFix;
 }
 
 /** A check with its title filled in from its id. */
@@ -111,12 +108,35 @@ export function interfacesCheck(links: unknown, config: Config): DoctorCheck {
     : check('interfaces', 'warn', `not present now: ${missing.join(', ')}`, HINTS.interfaces);
 }
 
-/** The check of other tables' forward chains. */
-export function forwardPolicyCheck(ruleset: unknown): DoctorCheck {
-  const blocking = findBlockingForwardChains(ruleset);
-  return blocking.length === 0
-    ? check('forward-policy', 'ok', 'no other forward chain drops DNAT-ed connections')
-    : check('forward-policy', 'warn', describeBlockingChains(blocking), HINTS.forwardPolicy);
+/**
+ * The check of other tables' forward chains: names the firewall (firewalld, ufw, Docker, nftables), says whether
+ * it drops porttrigger's DNAT-ed connections, and gives the exact change that lets them through. IPv6 entries
+ * are routed, not DNAT-ed: only chains that see IPv4 (`ip`, `inet`) are judged here.
+ */
+export function forwardPolicyCheck(
+  ruleset: unknown,
+  config?: Config,
+  translations?: XtTranslations,
+): DoctorCheck {
+  const path = config ? { wan: config.interfaces.wan, lan: config.interfaces.lan } : undefined;
+  const decisions = decideForward(ruleset, path, translations).filter(
+    (d) => d.family === 'ip' || d.family === 'inet',
+  );
+  const findings = nameFirewalls(ruleset, decisions).map((fw) => describeFirewall(fw, config));
+  if (findings.length === 0)
+    return check('forward-policy', 'ok', 'no other forward chain drops DNAT-ed connections');
+  const dropping = findings.filter((f) => f.drops);
+  if (dropping.length === 0) return check('forward-policy', 'ok', findings.map((f) => f.detail).join('; '));
+  const fix = dropping.find((f) => f.fix)?.fix;
+  return {
+    ...check(
+      'forward-policy',
+      'warn',
+      dropping.map((f) => f.detail).join('; '),
+      fix ? fixText(fix) : HINTS.forwardPolicy,
+    ),
+    ...(fix ? { fix } : {}),
+  };
 }
 
 /** The check of static port forwards against our open ports. */

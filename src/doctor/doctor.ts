@@ -8,6 +8,7 @@ import { ExecError, runProgram } from '../adapters/exec.js';
 import { createNftRunner, NftError, type NftRunner } from '../adapters/nft.js';
 import type { Config } from '../domain/types.js';
 import { kernelFeatureScript } from '../nft/feature-probe.js';
+import { ruleTextsByHandle, tablesWithXt, type XtTranslations } from '../nft/forward-decision.js';
 import {
   check,
   conntrackCheck,
@@ -57,6 +58,27 @@ async function readSysctl(path: string, netns: string | undefined): Promise<stri
   } catch {
     return undefined;
   }
+}
+
+/**
+ * nft's text of the iptables-nft tables (ufw, Docker), whose matches JSON leaves opaque: `nft -a list table`
+ * prints them translated (`ct state`, `ct status dnat`). A table that cannot be listed stays opaque.
+ */
+async function translateXt(ruleset: unknown, netns: string | undefined): Promise<XtTranslations> {
+  const out = new Map<string, Map<number, string>>();
+  for (const table of tablesWithXt(ruleset)) {
+    const [family = '', name = ''] = table.split(' ');
+    try {
+      const { stdout } = await runProgram('nft', ['-a', 'list', 'table', family, name], {
+        ...(netns ? { netns } : {}),
+        timeoutMs: DOCTOR_NFT_TIMEOUT_MS,
+      });
+      out.set(table, ruleTextsByHandle(stdout));
+    } catch {
+      // Left opaque: the finding says that some rules could not be read.
+    }
+  }
+  return out;
 }
 
 /**
@@ -143,7 +165,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   if (nftPresent) {
     try {
       const ruleset = await nft.listJson(['list', 'ruleset']);
-      checks.push(forwardPolicyCheck(ruleset));
+      const translations = await translateXt(ruleset, options.netns);
+      checks.push(forwardPolicyCheck(ruleset, options.config, translations));
       if (options.config) checks.push(staticDnatCheck(ruleset, options.config));
     } catch (error) {
       checks.push(

@@ -1,7 +1,7 @@
 /** What the doctor says: titles, hints and the sentences that name what it found. */
 import type { Issue } from '../domain/errors.js';
 import { formatPath } from '../domain/errors.js';
-import type { BlockingChain, StaticDnatOverlap } from '../nft/ruleset-analysis.js';
+import type { StaticDnatOverlap } from '../nft/ruleset-analysis.js';
 
 /** The title of every check, by id. */
 export const TITLES = {
@@ -32,7 +32,7 @@ export const HINTS = {
     'check interfaces.lan and interfaces.wan (`ip link`); an interface that appears later (ppp0) is fine',
   apiListen: 'set api.listen to 127.0.0.1:8080 or a LAN address of this gateway',
   forwardPolicy:
-    'add `ct status dnat accept` to that chain (OpenWrt fw4 and firewalld have it for port forwards), or use `mode: standalone` on a box without another firewall',
+    'let `ct status dnat` connections from the WAN to the LAN interfaces through that chain (docs/firewalls.md), or use `mode: standalone` on a box without another firewall',
   staticDnat:
     "a static forward wins over the trigger and the holder never gets those connections: remove it, or change the rule's open ports",
   listRuleset: 'run as root',
@@ -43,15 +43,6 @@ export const HINTS = {
 /** What the kernel check proves when nft accepts the scratch table. */
 export const KERNEL_OK =
   'dynamic sets with timeouts, verdict maps on concatenations and DNAT from a map all work';
-
-/** A forward chain that drops DNAT-ed connections, named for the operator. */
-export function describeBlockingChains(blocking: readonly BlockingChain[]): string {
-  const names = blocking.map(
-    (b) =>
-      `table ${b.family} ${b.table} chain ${b.chain}${b.opaque ? ' (iptables rules, not inspected)' : ''}`,
-  );
-  return `${names.join('; ')}: policy drop and no \`ct status dnat accept\`, so inbound connections of entries are dropped there`;
-}
 
 /** Static forwards over our open ports, one sentence each. */
 export function describeOverlaps(overlaps: readonly StaticDnatOverlap[]): string {

@@ -1,23 +1,15 @@
 /**
- * Reading another tool's ruleset (`nft -j list ruleset`) for what undoes porttrigger's work: forward chains
- * that drop DNAT-ed connections, and static port forwards over our open ports. Pure: JSON in, findings out.
+ * Reading another tool's ruleset (`nft -j list ruleset`) for static port forwards over our open ports (forward
+ * chains that drop DNAT-ed connections: forward-decision.ts). Pure: JSON in, findings out.
  */
 import { formatPortList, rangesByProtocol, rangesOverlap } from '../domain/ports.js';
 import type { Config, PortRange, PortSpec, Protocol } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { DOCTOR_TABLE } from './feature-probe.js';
+import { exprsOf } from './forward-decision.js';
 import { nftObjects } from './state.js';
 
 type Json = Record<string, unknown>;
-
-interface NftChain {
-  readonly family: string;
-  readonly table: string;
-  readonly name: string;
-  readonly hook?: string;
-  readonly policy?: string;
-  readonly type?: string;
-}
 
 interface NftRule {
   readonly family: string;
@@ -27,13 +19,8 @@ interface NftRule {
   readonly expr: readonly Json[];
 }
 
-function rulesetObjects(ruleset: unknown): { chains: NftChain[]; rules: NftRule[] } {
-  const chains = nftObjects(ruleset, 'chain') as unknown as NftChain[];
-  const rules = nftObjects(ruleset, 'rule').map((r) => ({
-    ...(r as unknown as NftRule),
-    expr: Array.isArray(r['expr']) ? (r['expr'] as Json[]) : [],
-  }));
-  return { chains, rules };
+function rulesetRules(ruleset: unknown): NftRule[] {
+  return nftObjects(ruleset, 'rule').map((r) => ({ ...(r as unknown as NftRule), expr: exprsOf(r) }));
 }
 
 function isOwnTable(family: string, table: string): boolean {
@@ -42,63 +29,6 @@ function isOwnTable(family: string, table: string): boolean {
 
 function matchesOf(rule: NftRule): Json[] {
   return rule.expr.filter((e) => e['match']).map((e) => e['match'] as Json);
-}
-
-function hasVerdict(rule: NftRule, verdict: string): boolean {
-  return rule.expr.some((e) => verdict in e);
-}
-
-function isCtStatusDnat(match: Json): boolean {
-  const left = match['left'] as Json | undefined;
-  const ct = left?.['ct'] as Json | undefined;
-  if (ct?.['key'] !== 'status') return false;
-  const right = match['right'];
-  return right === 'dnat' || (Array.isArray(right) && right.includes('dnat'));
-}
-
-/** A base forward chain of another tool that drops what porttrigger forwards. */
-export interface BlockingChain {
-  readonly family: string;
-  readonly table: string;
-  readonly chain: string;
-  /** The chain uses iptables-nft rules (`xt`) that cannot be read: it may accept DNAT'd traffic after all. */
-  readonly opaque: boolean;
-}
-
-/**
- * Finds other tables' forward base chains with policy drop that accept no DNAT'd traffic: no rule with
- * `ct status dnat` and `accept`, also in chains they jump or go to. Their drop wins over porttrigger's accept.
- */
-export function findBlockingForwardChains(ruleset: unknown): BlockingChain[] {
-  const { chains, rules } = rulesetObjects(ruleset);
-  const rulesOf = (family: string, table: string, chain: string) =>
-    rules.filter((r) => r.family === family && r.table === table && r.chain === chain);
-  const out: BlockingChain[] = [];
-  for (const base of chains) {
-    if (base.hook !== 'forward' || base.policy !== 'drop' || isOwnTable(base.family, base.table)) continue;
-    const seen = new Set<string>();
-    let accepts = false;
-    let opaque = false;
-    const visit = (name: string) => {
-      if (seen.has(name) || accepts) return;
-      seen.add(name);
-      for (const rule of rulesOf(base.family, base.table, name)) {
-        if (rule.expr.some((e) => 'xt' in e)) opaque = true;
-        const matches = matchesOf(rule);
-        if (hasVerdict(rule, 'accept') && (matches.length === 0 || matches.some(isCtStatusDnat))) {
-          accepts = true;
-          return;
-        }
-        for (const e of rule.expr) {
-          const target = ((e['jump'] ?? e['goto']) as Json | undefined)?.['target'];
-          if (typeof target === 'string') visit(target);
-        }
-      }
-    };
-    visit(base.name);
-    if (!accepts) out.push({ family: base.family, table: base.table, chain: base.name, opaque });
-  }
-  return out;
 }
 
 /** A static port forward of another table that overlaps the open ports of one of our rules. */
@@ -215,7 +145,7 @@ export function findDnatOverlaps(
   ruleset: unknown,
   candidates: readonly { readonly name: string; readonly open: readonly PortSpec[] }[],
 ): StaticDnatOverlap[] {
-  const { rules } = rulesetObjects(ruleset);
+  const rules = rulesetRules(ruleset);
   const ours = candidates.map((r) => ({ name: r.name, open: rangesByProtocol(r.open) }));
   const out: StaticDnatOverlap[] = [];
   for (const rule of rules) {

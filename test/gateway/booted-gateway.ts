@@ -45,6 +45,11 @@ export interface BootGatewayOptions {
   readonly extraPackages?: readonly string[];
   /** How long a boot may take until systemd says the system runs; default 120 s. */
   readonly bootTimeoutMs?: number;
+  /**
+   * Lets the gateway write /proc/sys/net (nspawn mounts it read-only in a namespace it did not make), as
+   * programs that turn on IP forwarding themselves need (dockerd).
+   */
+  readonly writableNetSysctls?: boolean;
 }
 
 /** A booted gateway; every method runs inside it as root. */
@@ -146,6 +151,7 @@ export async function bootGateway(options: BootGatewayOptions): Promise<BootedGa
     options.routerNamespace,
     `ptgw${process.pid}n${bootCounter++}`,
     options.bootTimeoutMs ?? 120_000,
+    options.writableNetSysctls === true,
   );
   try {
     await gateway.boot();
@@ -169,6 +175,7 @@ class Gateway implements BootedGateway {
     readonly namespace: string,
     readonly machine: string,
     readonly bootTimeoutMs: number,
+    readonly writableNetSysctls = false,
   ) {
     this.consoleLog = join(dir, 'console.log');
   }
@@ -198,7 +205,12 @@ class Gateway implements BootedGateway {
         `--machine=${this.machine}`,
         '--console=read-only',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(this.writableNetSysctls
+          ? { env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: 'network' } }
+          : {}),
+      },
     );
     this.#nspawn = nspawn;
     nspawn.stdout?.pipe(consoleOut, { end: false });

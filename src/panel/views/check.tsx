@@ -4,6 +4,7 @@ import type { HostInfo } from '../../domain/neighbours.js';
 import type { Config } from '../../domain/types.js';
 import type { PortCheck } from '../../service/port-check.js';
 import { portsText } from '../sentence.js';
+import { CheckFindings } from './findings.js';
 import { Time } from './layout.js';
 import { StaleNotice } from './live.js';
 
@@ -108,6 +109,7 @@ export function PortCheckPage(props: {
             This is what porttrigger forwards. If the router itself sits behind another NAT (carrier-grade
             NAT), no inbound connection can reach it whatever porttrigger does.
           </p>
+          <CheckFindings />
         </section>
       )}
     </>

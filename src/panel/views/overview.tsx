@@ -3,14 +3,8 @@ import type { Health } from '../../service/service.js';
 import { Csrf } from './layout.js';
 import { StaleNotice } from './live.js';
 
-/** A finding of the doctor, as the composition root hands it over. */
-export interface Finding {
-  readonly id: string;
-  readonly title: string;
-  readonly status: 'ok' | 'warn' | 'fail';
-  readonly detail: string;
-  readonly hint?: string;
-}
+/** The doctor's findings: the overview and the port check show them (findings.tsx). */
+export { type Finding, Findings } from './findings.js';
 
 /** The sign-in form. */
 export function SignIn(props: { readonly error?: string }) {
@@ -153,22 +147,5 @@ export function Overview(props: {
         </div>
       </section>
     </>
-  );
-}
-
-/** The doctor's findings in plain words: only what is in the way. */
-export function Findings(props: { readonly findings: readonly Finding[] | undefined }) {
-  if (props.findings === undefined) return <p class="muted">The system checks are not available here.</p>;
-  const problems = props.findings.filter((f) => f.status !== 'ok');
-  if (problems.length === 0) return <p>The system checks found nothing in the way.</p>;
-  return (
-    <ul class="findings">
-      {problems.map((f) => (
-        <li class={f.status}>
-          <strong>{f.title}:</strong> {f.detail}
-          {f.hint && <span class="hint"> What to do: {f.hint}</span>}
-        </li>
-      ))}
-    </ul>
   );
 }
