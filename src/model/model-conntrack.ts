@@ -30,6 +30,8 @@ export interface Connection {
   /** When the last packet passed, either direction. */
   lastPacketAt: number;
   links: EntryLink[];
+  /** A TCP connection closed by its ends: it carries no more traffic, so it never takes an entry. */
+  ended: boolean;
   /** An outbound connection of a released holder: it never takes an entry again (docs/semantics.md, 11). */
   released: boolean;
 }

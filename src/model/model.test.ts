@@ -1031,6 +1031,7 @@ describe('model helpers', () => {
     port,
     lastPacketAt: 0,
     links: [],
+    ended: false,
     released: false,
   });
   const tuple = (sport: number, dport = 80): FlowTuple => ({

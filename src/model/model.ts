@@ -38,6 +38,8 @@ export interface ModelPacket {
   readonly sport: number;
   readonly dst: string;
   readonly dport: number;
+  /** The last packet of a TCP connection (its ends closed it: FIN or RST); the connection ends with it. */
+  readonly last?: boolean;
 }
 
 /** What happens to a packet. */
@@ -145,7 +147,12 @@ export class ReferenceModel implements Datapath {
     const p = { ...packet, src: canonicalText(packet.src), dst: canonicalText(packet.dst) };
     const config = this.config;
     if (config === undefined) return this.decideAbsent(p);
-    return p.side === 'lan' ? this.processOutbound(p, config) : this.processInbound(p, config);
+    const decision = p.side === 'lan' ? this.processOutbound(p, config) : this.processInbound(p, config);
+    if (p.last) {
+      const ended = this.connections.find(p);
+      if (ended !== undefined) ended.connection.ended = true;
+    }
+    return decision;
   }
 
   /**
@@ -257,13 +264,14 @@ export class ReferenceModel implements Datapath {
       port: p.dport,
       lastPacketAt: this.clock,
       links: [],
+      ended: false,
       released: false,
     };
     // Standalone masquerades IPv4 leaving through the WAN: replies come back to a gateway address.
     const replyTo = p.family === 'ipv4' && config.mode === 'standalone' ? MASQUERADED : p.src;
     this.connections.track(connection, p, reversed(p, replyTo));
     for (const rule of lookupPort(this.triggers[p.family][p.protocol], p.dport)) {
-      const key = this.trigger(rule, p.family, p.src, p.dst);
+      const key = this.triggerRule(rule, p.family, p.src, p.dst);
       if (key !== undefined) connection.links.push({ key, close: false });
     }
     return forwardTo(p.dst);
@@ -344,6 +352,7 @@ export class ReferenceModel implements Datapath {
       port: p.dport,
       lastPacketAt: this.clock,
       links: [{ key, close: rule.rule.onExpire === 'close' }],
+      ended: false,
       released: false,
     };
     // The port is kept through DNAT, so the holder answers from the port the remote connected to.
@@ -355,7 +364,7 @@ export class ReferenceModel implements Datapath {
    * One rule's reaction to a trigger: blocked, opened, refreshed or a conflict; the key of the entry the
    * trigger connection now belongs to (opened or refreshed), if any.
    */
-  private trigger(rule: CompiledRule, family: Family, host: string, remote: string): string | undefined {
+  private triggerRule(rule: CompiledRule, family: Family, host: string, remote: string): string | undefined {
     const name = rule.rule.name;
     if (!isHostAllowed(rule, host)) {
       const key = `${name}\u0000${family}\u0000${host}`;
@@ -411,13 +420,14 @@ export class ReferenceModel implements Datapath {
 
   /**
    * The live trigger connections of a rule: LAN-initiated connections to one of its trigger ports, from a host
-   * it allows, with a packet within its idle timeout, not given up by a release. Each is a trigger in waiting.
+   * it allows, not closed, with a packet within its idle timeout, not given up by a release: triggers in waiting.
    */
   private liveTriggers(rule: CompiledRule, family: Family): Connection[] {
     return [...this.connections.all()].filter(
       (c) =>
         c.kind === 'outbound' &&
         !c.released &&
+        !c.ended &&
         c.family === family &&
         portInRanges(c.port, rule.trigger[c.protocol]) &&
         isHostAllowed(rule, c.host) &&
