@@ -100,6 +100,11 @@ function vanished(error: unknown): boolean {
   return error instanceof NftError && /No such file or directory/.test(error.message);
 }
 
+/** An element add met a live element of the same key with another value: the table changed since the read. */
+function clashed(error: unknown): boolean {
+  return error instanceof NftError && /File exists/.test(error.message);
+}
+
 /** Whether a listing of our table has a rule in `chain`. */
 function hasRule(doc: unknown, chain: string): boolean {
   const list = (doc as { nftables?: unknown[] }).nftables ?? [];
@@ -422,7 +427,13 @@ export class KernelDatapath implements Datapath {
     const now = this.#clock();
     const adoption = planAdoptions(plan, reading.table, connections, timeouts, now, lan, only);
     if (adoption.elements.length === 0) return 0;
-    await this.#nft.apply(renderElementScript(adoption.elements));
+    try {
+      await this.#nft.apply(renderElementScript(adoption.elements));
+    } catch (error) {
+      // A new connection claimed the place since the read: it holds, as a trigger does.
+      if (clashed(error)) return 0;
+      throw error;
+    }
     for (const a of adoption.adoptions) this.#extended.set(entryKey(a.entry), a.entry.expiresAt);
     const bits = CT_MARK.ours | CT_MARK.notify;
     await Promise.all(
@@ -540,7 +551,16 @@ export class KernelDatapath implements Datapath {
         throw error;
       }
       const refresh = planRefresh(plan, table, connections, timeouts, this.#clock(), this.#extended);
-      if (refresh.elements.length > 0) await this.#nft.apply(renderElementScript(refresh.elements));
+      if (refresh.elements.length > 0) {
+        try {
+          await this.#nft.apply(renderElementScript(refresh.elements));
+        } catch (error) {
+          // The entry changed holder since the read (it ended and another host took it): the next round
+          // reads again, at once.
+          if (!clashed(error)) throw error;
+          return { ...idle, nextCheckAt: now };
+        }
+      }
       const known = new Map<string, number>();
       for (const e of table.entries) {
         const at = this.#extended.get(entryKey(e));
