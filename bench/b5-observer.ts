@@ -180,8 +180,16 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
         socket.close();
       }
     };
+    // Each trigger of the restore rounds is a new connection: a released holder's old one never takes the rule
+    // again (docs/semantics.md, 11), and the fresh round releases before it triggers.
+    const freshTrigger = async () => {
+      const socket = await lan.udp(0);
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      await send(socket, ANY.trigger, A.hosts.wan1.ipv4, 'trigger');
+    };
     const holdAny = async () => {
-      await send(trigger, ANY.trigger, A.hosts.wan1.ipv4, 'trigger');
+      await freshTrigger();
       const limit = Date.now() + WAIT_LIMIT_MS;
       while (!(await tableHas(service!, 'any', A.hosts.lan1.ipv4)) && Date.now() < limit) await delay(20);
     };
@@ -212,7 +220,7 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
           headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ rule: 'any' }),
         });
-        await send(trigger, ANY.trigger, A.hosts.wan1.ipv4, 'trigger');
+        await freshTrigger();
       } else {
         await holdAny();
       }

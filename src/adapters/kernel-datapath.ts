@@ -27,7 +27,7 @@ import {
   renderElementScript,
   renderRemoveScript,
 } from '../nft/render.js';
-import { planEntryChanges, releaseElements } from '../nft/seeds.js';
+import { entryExpiryElements, planEntryChanges, releaseElements } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { mergeSetListings, parseKernelState } from '../nft/state.js';
 import type { ConntrackRunner } from './conntrack.js';
@@ -83,7 +83,17 @@ const MAX_PAUSE_MS = 600_000;
 /** How often the end of an entry is looked for once read-back says it is due (it shows whole seconds). */
 const END_POLL_MS = 25;
 /** How long past its due time an entry's end is looked for: read-back rounds down to the second. */
-const END_WATCH_MS = 1_500;
+const END_WATCH_MS = 2_500;
+/** A listing of live connections older than this is taken again while an end is watched. */
+const LIVE_LISTING_MAX_AGE_MS = 300;
+
+/** Every tracked connection, the tracker's timeouts and the LAN networks, as listed at `at`. */
+interface LiveListing {
+  readonly at: number;
+  readonly connections: Awaited<ReturnType<ConntrackRunner['listAll']>>;
+  readonly timeouts: Awaited<ReturnType<ConntrackRunner['timeouts']>>;
+  readonly lan: Awaited<ReturnType<ConntrackRunner['lanPrefixes']>>;
+}
 
 /** What one refresh from the connection tracker did. */
 export interface RefreshReport extends KeeperRound {
@@ -414,33 +424,52 @@ export class KernelDatapath implements Datapath {
    * apply, `only` these after a release or an entry's end. The new holder's connections are marked as the
    * entry's, so that the refresh and a restore count them like any trigger connection. Inside the queue.
    */
-  async #adoptNow(only?: ReadonlySet<string>): Promise<number> {
+  async #adoptNow(only?: ReadonlySet<string>, listed?: LiveListing, read?: TriggerTable): Promise<number> {
     const plan = this.#plan;
     const conntrack = this.#conntrack;
     if (!plan || !conntrack || plan.rules.length === 0 || only?.size === 0) return 0;
-    const [connections, timeouts, lan, reading] = await Promise.all([
-      conntrack.listAll(),
-      conntrack.timeouts(),
-      conntrack.lanPrefixes(plan.config.interfaces.lan),
-      this.read('entries'),
+    const [live, table] = await Promise.all([
+      listed ?? this.#listLive(conntrack, plan),
+      read ?? this.read('entries').then((r) => r.table),
     ]);
-    const now = this.#clock();
-    const adoption = planAdoptions(plan, reading.table, connections, timeouts, now, lan, only);
+    // Ages are counted from the listing: a taken entry expires from its connection's last packet seen there.
+    const adoption = planAdoptions(plan, table, live.connections, live.timeouts, live.at, live.lan, only);
     if (adoption.elements.length === 0) return 0;
+    const now = this.#clock();
+    // A listing is up to a moment old, so the last packet may be later than it shows: never less than that left.
+    const adopted = adoption.adoptions.map((a) => ({
+      ...a,
+      entry: { ...a.entry, expiresAt: Math.max(a.entry.expiresAt, now + LIVE_LISTING_MAX_AGE_MS) },
+    }));
+    const elements = adopted.flatMap((a) => entryExpiryElements(plan, a.entry, a.entry.expiresAt - now));
     try {
-      await this.#nft.apply(renderElementScript(adoption.elements));
+      await this.#nft.apply(renderElementScript(elements));
     } catch (error) {
       // A new connection claimed the place since the read: it holds, as a trigger does.
       if (clashed(error)) return 0;
       throw error;
     }
-    for (const a of adoption.adoptions) this.#extended.set(entryKey(a.entry), a.entry.expiresAt);
+    for (const a of adopted) this.#extended.set(entryKey(a.entry), a.entry.expiresAt);
+    // The taken entries' ends are watched too, before any read shows them.
+    this.#lastTable = { ...table, entries: [...table.entries, ...adopted.map((a) => a.entry)] };
     const bits = CT_MARK.ours | CT_MARK.notify;
     await Promise.all(
-      adoption.adoptions.flatMap((a) => a.connections.map((c) => conntrack.setMark(c, bits, CT_MARK.mask))),
+      adopted.flatMap((a) => a.connections.map((c) => conntrack.setMark(c, bits, CT_MARK.mask))),
     );
-    this.#keeper?.dueBy(Math.min(...adoption.adoptions.map((a) => a.entry.expiresAt)) - CHECK_AHEAD_MS);
-    return adoption.adoptions.length;
+    this.#keeper?.dueBy(Math.min(...adopted.map((a) => a.entry.expiresAt)) - CHECK_AHEAD_MS);
+    this.#watchEnds(this.#lastTable);
+    return adopted.length;
+  }
+
+  /** Lists what a takeover needs from the connection tracker and the interfaces. */
+  async #listLive(conntrack: ConntrackRunner, plan: Plan): Promise<LiveListing> {
+    const at = this.#clock();
+    const [connections, timeouts, lan] = await Promise.all([
+      conntrack.listAll(),
+      conntrack.timeouts(),
+      conntrack.lanPrefixes(plan.config.interfaces.lan),
+    ]);
+    return { at, connections, timeouts, lan };
   }
 
   /**
@@ -488,9 +517,22 @@ export class KernelDatapath implements Datapath {
     this.#ending = true;
     try {
       const due = (this.#lastTable?.entries ?? []).filter((e) => this.#expiryOf(e) <= this.#clock());
+
       const deadline = this.#clock() + END_WATCH_MS;
+      const conntrack = this.#conntrack;
+      const plan = this.#plan;
+      if (!conntrack || !plan || due.length === 0) return;
+      // The connections are listed while the end is awaited, so that a contender takes it without that delay.
+      let listing: Promise<LiveListing> | undefined;
+      let listedAt = Number.NEGATIVE_INFINITY;
       let table = this.#lastTable;
       for (;;) {
+        if (this.#clock() - listedAt > LIVE_LISTING_MAX_AGE_MS) {
+          listedAt = this.#clock();
+          const next = this.#listLive(conntrack, plan);
+          next.catch(() => undefined);
+          listing = next;
+        }
         table = (await this.read('entries')).table;
         const ending = due.filter((d) =>
           table!.entries.some((e) => entryKey(e) === entryKey(d) && e.expiresAt < this.#clock() + 1_000),
@@ -503,7 +545,9 @@ export class KernelDatapath implements Datapath {
         due.map((e) => placeKey(e.family, e.rule, e.remote)).filter((place) => !present.has(place)),
       );
       if (ended.size > 0 && !this.#closed) {
-        const taken = await this.#queue.run(() => this.#adoptNow(ended));
+        const listed = await listing;
+        // The table just read: a place taken since by a new connection makes the element add clash (then it holds).
+        const taken = await this.#queue.run(() => this.#adoptNow(ended, listed, table));
         if (taken > 0) this.#onTakeover?.();
       }
     } catch (error) {
