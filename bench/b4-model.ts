@@ -5,8 +5,6 @@ import type { Hotspot } from './lib/profile.js';
 import { newPart, type PartResult } from './lib/results.js';
 import { ratioOf, summarize } from './lib/stats.js';
 
-const GOAL_PER_SECOND = 2_000_000;
-
 interface ModelRun {
   readonly rules: number;
   readonly entries: number;
@@ -17,7 +15,11 @@ interface ModelRun {
   readonly hotspots: Hotspot[];
 }
 
-/** B4: decisions per second of the reference model against Map lookups of the same size, one process. */
+/**
+ * B4: decisions per second of the reference model against Map lookups of the same size, one process. The model
+ * states the semantics for the conformance suite and runs only in tests and benchmarks, so the rate is reported
+ * without a goal.
+ */
 export async function runB4(ctx: BenchContext): Promise<PartResult> {
   const part = newPart('b4', 'B4 reference model');
   const { rules, entries, iterations } = ctx.plan.b4;
@@ -47,13 +49,10 @@ export async function runB4(ctx: BenchContext): Promise<PartResult> {
     baseline,
     value,
     ratio: ratioOf(value, baseline),
-    goal: { text: '≥ 2 M/s', met: value ? value.median >= GOAL_PER_SECOND : undefined },
-    ...(run.entries !== entries
-      ? { note: `the model held ${run.entries} entries, ${entries} were intended` }
-      : {}),
+    note: `reported only: the model is written to be read next to docs/semantics.md, not to be fast${run.entries !== entries ? `; it held ${run.entries} entries, ${entries} were intended` : ''}`,
   });
   part.raw['run'] = run;
-  if (value && value.median < GOAL_PER_SECOND) {
+  if (value) {
     part.findings.push(
       `V8 CPU profile of 1,000,000 decisions (self time): ${run.hotspots
         .map((h) => `${(h.share * 100).toFixed(1)} % ${h.where}`)

@@ -1,6 +1,7 @@
 import type dgram from 'node:dgram';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LAB_ADDRESSES } from '../src/lab/virtual-network.js';
+import { measureTakeover, takeoverRule } from './b5-takeover.js';
 import type { BenchContext } from './lib/context.js';
 import { NamespaceHelper } from './lib/helpers.js';
 import { createBenchNetwork } from './lib/lab.js';
@@ -47,6 +48,7 @@ function rawB5Config(): Record<string, unknown> {
         open: [{ protocol: 'udp', ports: String(ANY.open) }],
         idleTimeout: 600,
       },
+      takeoverRule(),
     ],
   };
 }
@@ -77,6 +79,7 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
   const started = Date.now();
   part.method.push(
     `The service (\`node dist/main/daemon.js --netns ROUTER\`) runs in a virtual network with two \`remote: contacted\` rules and one \`remote: any\` rule. Latency: lan1 sends one UDP trigger to each of ${REMOTES} addresses on the WAN segment for each contacted rule (${REMOTES * CONTACTED_PORTS.length} new entries, one every 20 ms); the time from the send to the arrival of its \`opened\` event on \`GET /events/stream\` is measured in this process. Restore: with the \`any\` entry held by lan1, another tool (nft in the router's namespace) makes one change; the time until a new inbound connection from wan1 to the open port reaches lan1 again and \`GET /table\` shows the entry is measured, polling every 20 ms (an upper bound by up to one poll).`,
+    `Takeover (docs/semantics.md, 5): a \`remote: any\` rule with a 2 s idle timeout; lan1 triggers it once, lan2's connection to its trigger port is a contender and keeps sending every 200 ms. The end of lan1's entry is the kernel's own expiry, read to the millisecond from \`nft list set hold4\` within its last second; the time until lan2's element appears in that set is measured (polled every ~5 ms). Adoption: lan1 sends one UDP datagram to a port no rule uses, then a rule with that trigger port is added with \`POST /rules\`; the time from the reply until \`GET /table\` names lan1 is measured, and the time of the call itself is noted.`,
   );
   const bn = await createBenchNetwork(ctx, 'b5', { rps: false, sinks: false });
   let service: BenchService | undefined;
@@ -156,6 +159,10 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
 
     ctx.log(`  trigger → opened: ${latencies.length} measured, ${missed} missed`);
 
+    // ---- live trigger connections take a free rule ----
+    const lan2 = await NamespaceHelper.start(ctx, bn.net.namespaces.lan2);
+    part.rows.push(...(await measureTakeover(ctx, bn, service, { lan1: lan, lan2 }, sockets)));
+
     // ---- restore after outside changes ----
     const receiver = await lan.udp(ANY.open);
     sockets.push(receiver);
@@ -173,8 +180,16 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
         socket.close();
       }
     };
+    // Each trigger of the restore rounds is a new connection: a released holder's old one never takes the rule
+    // again (docs/semantics.md, 11), and the fresh round releases before it triggers.
+    const freshTrigger = async () => {
+      const socket = await lan.udp(0);
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      await send(socket, ANY.trigger, A.hosts.wan1.ipv4, 'trigger');
+    };
     const holdAny = async () => {
-      await send(trigger, ANY.trigger, A.hosts.wan1.ipv4, 'trigger');
+      await freshTrigger();
       const limit = Date.now() + WAIT_LIMIT_MS;
       while (!(await tableHas(service!, 'any', A.hosts.lan1.ipv4)) && Date.now() < limit) await delay(20);
     };
@@ -205,7 +220,7 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
           headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ rule: 'any' }),
         });
-        await send(trigger, ANY.trigger, A.hosts.wan1.ipv4, 'trigger');
+        await freshTrigger();
       } else {
         await holdAny();
       }

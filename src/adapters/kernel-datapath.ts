@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { canonicalAddress } from '../domain/address.js';
 import type {
   ApplyReport,
@@ -8,10 +9,14 @@ import type {
 } from '../domain/datapath.js';
 import { PorttriggerError } from '../domain/errors.js';
 import type { LearnCapture } from '../domain/learn/recorder.js';
+import { portInRanges } from '../domain/ports.js';
 import { SerialQueue } from '../domain/serial-queue.js';
-import type { Config, TriggerEntry, TriggerTable } from '../domain/types.js';
+import type { Config, ConflictRecord, TriggerEntry, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
+import { placeKey, planAdoptions } from '../nft/adoption.js';
+import { connectionRole } from '../nft/conntrack-state.js';
 import { findInconsistencies, planRepair } from '../nft/consistency.js';
+import { CT_MARK } from '../nft/marks.js';
 import type { Plan } from '../nft/plan.js';
 import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
 import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
@@ -22,7 +27,7 @@ import {
   renderElementScript,
   renderRemoveScript,
 } from '../nft/render.js';
-import { planEntryChanges, releaseElements } from '../nft/seeds.js';
+import { entryExpiryElements, planEntryChanges, releaseElements } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { mergeSetListings, parseKernelState } from '../nft/state.js';
 import type { ConntrackRunner } from './conntrack.js';
@@ -43,6 +48,11 @@ export interface KernelDatapathOptions {
   readonly conntrack?: ConntrackRunner;
   /** A failed background refresh (the keeper retries); it is reported, never thrown. */
   readonly onRefreshError?: (error: unknown) => void;
+  /**
+   * A live trigger connection took a rule outside any call (an entry ended and a contender took its place):
+   * whoever shows the table reads it again. Applies and releases report theirs by resolving.
+   */
+  readonly onTakeover?: () => void;
   /**
    * From how many elements (seen at the last read) a read lists only the sets read-back needs, one nft call
    * each, instead of all sets in one call. Default {@link PER_SET_READ_FROM}.
@@ -70,6 +80,21 @@ const MIN_IDLE_PAUSE_MS = 1_000;
  */
 const MAX_PAUSE_MS = 600_000;
 
+/** How often the end of an entry is looked for once read-back says it is due (it shows whole seconds). */
+const END_POLL_MS = 25;
+/** How long past its due time an entry's end is looked for: read-back rounds down to the second. */
+const END_WATCH_MS = 2_500;
+/** A listing of live connections older than this is taken again while an end is watched. */
+const LIVE_LISTING_MAX_AGE_MS = 300;
+
+/** Every tracked connection, the tracker's timeouts and the LAN networks, as listed at `at`. */
+interface LiveListing {
+  readonly at: number;
+  readonly connections: Awaited<ReturnType<ConntrackRunner['listAll']>>;
+  readonly timeouts: Awaited<ReturnType<ConntrackRunner['timeouts']>>;
+  readonly lan: Awaited<ReturnType<ConntrackRunner['lanPrefixes']>>;
+}
+
 /** What one refresh from the connection tracker did. */
 export interface RefreshReport extends KeeperRound {
   readonly entries: number;
@@ -83,6 +108,11 @@ const ATTEMPTS = 3;
 
 function vanished(error: unknown): boolean {
   return error instanceof NftError && /No such file or directory/.test(error.message);
+}
+
+/** An element add met a live element of the same key with another value: the table changed since the read. */
+function clashed(error: unknown): boolean {
+  return error instanceof NftError && /File exists/.test(error.message);
 }
 
 /** Whether a listing of our table has a rule in `chain`. */
@@ -127,12 +157,23 @@ export class KernelDatapath implements Datapath {
   #lastElements = 0;
   /** Entries at the last read; until a first read, unknown. */
   #lastEntries: number | undefined;
+  /** The table of the last read: the entries whose end is watched. */
+  #lastTable: TriggerTable | undefined;
+  readonly #onTakeover: (() => void) | undefined;
+  /** The watch for the next end of an entry, when a contender may take its place (docs/semantics.md, 5). */
+  #endTimer: NodeJS.Timeout | undefined;
+  #endAt = Number.POSITIVE_INFINITY;
+  #ending = false;
+  #closed = false;
+  /** The holder each conflict record had when first read, kept while the record is (docs/semantics.md). */
+  #conflictHolders = new Map<string, { holder: string; at: number }>();
 
   constructor(options: KernelDatapathOptions) {
     this.#nft = options.nft;
     this.#clock = options.clock ?? Date.now;
     this.#conntrack = options.conntrack;
     this.#onRefreshError = options.onRefreshError;
+    this.#onTakeover = options.onTakeover;
     this.#perSetReadFrom = options.perSetReadFrom ?? PER_SET_READ_FROM;
     this.#keeper = options.conntrack
       ? new EntryKeeper({
@@ -188,7 +229,10 @@ export class KernelDatapath implements Datapath {
         throw error;
       }
       this.#plan = plan;
+      this.#closed = false;
       this.#keeper?.start();
+      // A rule added, enabled or changed, or the service started: live trigger connections count at once.
+      await this.#adoptNow().catch((error: unknown) => this.#onRefreshError?.(error));
       return {
         kept: changes.kept + (repair?.restored ?? 0),
         dropped: changes.dropped + (repair?.dropped ?? 0),
@@ -266,14 +310,14 @@ export class KernelDatapath implements Datapath {
       );
       this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
       const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
-      const table = readTriggerTable(plan, state, now);
+      const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
       this.#keepEntriesOf(table);
       return { table, intact: sets !== null && setsThere };
     }
     const listing = await this.#listTable();
     const state = parseKernelState(listing);
     this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
-    const table = readTriggerTable(plan, state, now);
+    const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
     this.#keepEntriesOf(table);
     if (listing === null) return { table, intact: false };
     const probe = plan.rules.length > 0 ? 'dstnat' : plan.config.mode === 'standalone' ? 'srcnat' : undefined;
@@ -336,13 +380,182 @@ export class KernelDatapath implements Datapath {
         if (groups.length === 0) return 0;
         try {
           await this.#nft.apply(renderElementScript(groups.flat()));
-          return groups.length;
         } catch (error) {
           if (vanished(error) && attempt < ATTEMPTS) continue;
           throw error;
         }
+        // The released holders' trigger connections never take the rule again; a contender may, at once.
+        await this.#giveUp(plan, selected).catch((error: unknown) => this.#onRefreshError?.(error));
+        const places = new Set(selected.map((e) => placeKey(e.family, e.rule, e.remote)));
+        await this.#adoptNow(places).catch((error: unknown) => this.#onRefreshError?.(error));
+        return groups.length;
       }
     });
+  }
+
+  /** Marks the released holders' trigger connections as given up: no longer the entry's, never a trigger again. */
+  async #giveUp(plan: Plan, released: readonly TriggerEntry[]): Promise<void> {
+    const conntrack = this.#conntrack;
+    if (!conntrack || released.length === 0) return;
+    const marked = await conntrack.listMarked();
+    const mine = marked.filter((c) => {
+      const role = connectionRole(c);
+      return (
+        role.kind === 'trigger' &&
+        released.some((e) => {
+          const r = plan.rules.find((p) => p.rule.name === e.rule && p.family === e.family);
+          return (
+            r !== undefined &&
+            c.family === e.family &&
+            role.holder === e.holder &&
+            (e.remote === undefined || role.remote === e.remote) &&
+            portInRanges(role.port, r.trigger[c.protocol])
+          );
+        })
+      );
+    });
+    await Promise.all(
+      mine.map((c) => conntrack.setMark(c, CT_MARK.released, CT_MARK.mask | CT_MARK.released)),
+    );
+  }
+
+  /**
+   * Gives free places of rules to live trigger connections (docs/semantics.md, 5): all free places after an
+   * apply, `only` these after a release or an entry's end. The new holder's connections are marked as the
+   * entry's, so that the refresh and a restore count them like any trigger connection. Inside the queue.
+   */
+  async #adoptNow(only?: ReadonlySet<string>, listed?: LiveListing, read?: TriggerTable): Promise<number> {
+    const plan = this.#plan;
+    const conntrack = this.#conntrack;
+    if (!plan || !conntrack || plan.rules.length === 0 || only?.size === 0) return 0;
+    const [live, table] = await Promise.all([
+      listed ?? this.#listLive(conntrack, plan),
+      read ?? this.read('entries').then((r) => r.table),
+    ]);
+    // Ages are counted from the listing: a taken entry expires from its connection's last packet seen there.
+    const adoption = planAdoptions(plan, table, live.connections, live.timeouts, live.at, live.lan, only);
+    if (adoption.elements.length === 0) return 0;
+    const now = this.#clock();
+    // A listing is up to a moment old, so the last packet may be later than it shows: never less than that left.
+    const adopted = adoption.adoptions.map((a) => ({
+      ...a,
+      entry: { ...a.entry, expiresAt: Math.max(a.entry.expiresAt, now + LIVE_LISTING_MAX_AGE_MS) },
+    }));
+    const elements = adopted.flatMap((a) => entryExpiryElements(plan, a.entry, a.entry.expiresAt - now));
+    try {
+      await this.#nft.apply(renderElementScript(elements));
+    } catch (error) {
+      // A new connection claimed the place since the read: it holds, as a trigger does.
+      if (clashed(error)) return 0;
+      throw error;
+    }
+    for (const a of adopted) this.#extended.set(entryKey(a.entry), a.entry.expiresAt);
+    // The taken entries' ends are watched too, before any read shows them.
+    this.#lastTable = { ...table, entries: [...table.entries, ...adopted.map((a) => a.entry)] };
+    const bits = CT_MARK.ours | CT_MARK.notify;
+    await Promise.all(
+      adopted.flatMap((a) => a.connections.map((c) => conntrack.setMark(c, bits, CT_MARK.mask))),
+    );
+    this.#keeper?.dueBy(Math.min(...adopted.map((a) => a.entry.expiresAt)) - CHECK_AHEAD_MS);
+    this.#watchEnds(this.#lastTable);
+    return adopted.length;
+  }
+
+  /** Lists what a takeover needs from the connection tracker and the interfaces. */
+  async #listLive(conntrack: ConntrackRunner, plan: Plan): Promise<LiveListing> {
+    const at = this.#clock();
+    const [connections, timeouts, lan] = await Promise.all([
+      conntrack.listAll(),
+      conntrack.timeouts(),
+      conntrack.lanPrefixes(plan.config.interfaces.lan),
+    ]);
+    return { at, connections, timeouts, lan };
+  }
+
+  /**
+   * Conflict records as the kernel keeps them name no holder: each gets the holder it had when first read,
+   * which the service does within milliseconds of the conflict (its connection signals it).
+   */
+  #withConflictHolders(table: TriggerTable): TriggerTable {
+    const seen = new Map<string, { holder: string; at: number }>();
+    const conflicts = table.conflicts.map((c): ConflictRecord => {
+      const key = `${c.rule}\u0000${c.family}\u0000${c.contender}\u0000${c.remote ?? ''}`;
+      const known = this.#conflictHolders.get(key);
+      // The same record, read again (its time is known to the second); a later one is a new record.
+      const holder = known !== undefined && Math.abs(known.at - c.at) <= 2_000 ? known.holder : c.holder;
+      if (holder !== undefined) seen.set(key, { holder, at: known?.holder === holder ? known.at : c.at });
+      const { holder: _readHolder, ...rest } = c;
+      return holder !== undefined ? { ...rest, holder } : rest;
+    });
+    this.#conflictHolders = seen;
+    return { ...table, conflicts };
+  }
+
+  /** Watches for the next end of an entry: a contender may take its place at once. */
+  #watchEnds(table: TriggerTable): void {
+    if (!this.#conntrack || this.#closed || this.#ending || table.entries.length === 0) return;
+    const earliest = Math.min(...table.entries.map((e) => this.#expiryOf(e)));
+    if (earliest >= this.#endAt) return;
+    if (this.#endTimer) clearTimeout(this.#endTimer);
+    this.#endAt = earliest;
+    this.#endTimer = setTimeout(() => void this.#onEnds(), Math.max(0, earliest - this.#clock()));
+    this.#endTimer.unref();
+  }
+
+  /** An entry's expiry as best known: a refresh's, to the millisecond, or read-back's. */
+  #expiryOf(e: TriggerEntry): number {
+    return Math.max(this.#extended.get(entryKey(e)) ?? 0, e.expiresAt);
+  }
+
+  /**
+   * Entries are due to end: waits until the kernel dropped them (read-back shows whole seconds, so a little
+   * later than due), then gives their places to contenders.
+   */
+  async #onEnds(): Promise<void> {
+    this.#endTimer = undefined;
+    this.#endAt = Number.POSITIVE_INFINITY;
+    this.#ending = true;
+    try {
+      const due = (this.#lastTable?.entries ?? []).filter((e) => this.#expiryOf(e) <= this.#clock());
+
+      const deadline = this.#clock() + END_WATCH_MS;
+      const conntrack = this.#conntrack;
+      const plan = this.#plan;
+      if (!conntrack || !plan || due.length === 0) return;
+      // The connections are listed while the end is awaited, so that a contender takes it without that delay.
+      let listing: Promise<LiveListing> | undefined;
+      let listedAt = Number.NEGATIVE_INFINITY;
+      let table = this.#lastTable;
+      for (;;) {
+        if (this.#clock() - listedAt > LIVE_LISTING_MAX_AGE_MS) {
+          listedAt = this.#clock();
+          const next = this.#listLive(conntrack, plan);
+          next.catch(() => undefined);
+          listing = next;
+        }
+        table = (await this.read('entries')).table;
+        const ending = due.filter((d) =>
+          table!.entries.some((e) => entryKey(e) === entryKey(d) && e.expiresAt < this.#clock() + 1_000),
+        );
+        if (ending.length === 0 || this.#clock() > deadline || this.#closed) break;
+        await delay(END_POLL_MS);
+      }
+      const present = new Set(table?.entries.map((e) => placeKey(e.family, e.rule, e.remote)));
+      const ended = new Set(
+        due.map((e) => placeKey(e.family, e.rule, e.remote)).filter((place) => !present.has(place)),
+      );
+      if (ended.size > 0 && !this.#closed) {
+        const listed = await listing;
+        // The table just read: a place taken since by a new connection makes the element add clash (then it holds).
+        const taken = await this.#queue.run(() => this.#adoptNow(ended, listed, table));
+        if (taken > 0) this.#onTakeover?.();
+      }
+    } catch (error) {
+      this.#onRefreshError?.(error);
+    } finally {
+      this.#ending = false;
+      if (this.#lastTable) this.#watchEnds(this.#lastTable);
+    }
   }
 
   /**
@@ -382,7 +595,16 @@ export class KernelDatapath implements Datapath {
         throw error;
       }
       const refresh = planRefresh(plan, table, connections, timeouts, this.#clock(), this.#extended);
-      if (refresh.elements.length > 0) await this.#nft.apply(renderElementScript(refresh.elements));
+      if (refresh.elements.length > 0) {
+        try {
+          await this.#nft.apply(renderElementScript(refresh.elements));
+        } catch (error) {
+          // The entry changed holder since the read (it ended and another host took it): the next round
+          // reads again, at once.
+          if (!clashed(error)) throw error;
+          return { ...idle, nextCheckAt: now };
+        }
+      }
       const known = new Map<string, number>();
       for (const e of table.entries) {
         const at = this.#extended.get(entryKey(e));
@@ -418,6 +640,8 @@ export class KernelDatapath implements Datapath {
   /** The refresh from the connection tracker runs before the earliest of these entries would expire. */
   #keepEntriesOf(table: TriggerTable): void {
     this.#lastEntries = table.entries.length;
+    this.#lastTable = table;
+    this.#watchEnds(table);
     if (!this.#keeper || table.entries.length === 0) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const e of table.entries) earliest = Math.min(earliest, e.expiresAt);
@@ -426,13 +650,22 @@ export class KernelDatapath implements Datapath {
 
   /** Stops background work (the refresh from the connection tracker); the table stays as it is. */
   close(): Promise<void> {
+    this.#stopWatchingEnds();
     return this.#keeper?.stop() ?? Promise.resolve();
+  }
+
+  #stopWatchingEnds(): void {
+    this.#closed = true;
+    if (this.#endTimer) clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
+    this.#endAt = Number.POSITIVE_INFINITY;
   }
 
   async remove(): Promise<void> {
     // Stopped outside the queue: a round already queued runs first and finds no plan afterwards; awaiting it
     // inside the queue would wait for itself.
     const stopping = this.#keeper?.stop();
+    this.#stopWatchingEnds();
     await this.#queue.run(async () => {
       await this.#nft.apply(renderRemoveScript());
       this.#plan = undefined;

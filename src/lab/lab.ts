@@ -330,7 +330,7 @@ class Lab {
     this.#check(
       conflict !== undefined,
       conflict
-        ? `conflict recorded: PC 2 (${PC2}) was refused, the rule is held by ${conflict.holder ?? entry?.holder ?? 'PC 1'}`
+        ? `conflict recorded: PC 2 (${PC2}) was refused, the rule is held by ${conflict.holder ?? 'nobody named'}`
         : 'no conflict was recorded for PC 2',
     );
     this.#check(
@@ -356,6 +356,14 @@ class Lab {
         : `the entry was still there ${this.idleTimeout + 5} s after PC 1's last IRC DCC traffic`,
     );
     this.report({ kind: 'table', table });
+    // The conflict keeps the holder of its moment, whatever happened to the entry since.
+    const kept = table.conflicts.find((c) => c.rule === rule && c.contender === PC2);
+    this.#check(
+      kept?.holder === PC1,
+      kept?.holder === PC1
+        ? `the conflict still names its holder after the entry closed: PC 2 (${PC2}) was refused while PC 1 (${PC1}) held the rule`
+        : `the conflict no longer names PC 1 as its holder (${kept ? `holder: ${kept.holder ?? 'none'}` : 'the conflict is gone'})`,
+    );
     result = await this.#inbound();
     this.#check(
       result.reached === null,

@@ -51,12 +51,14 @@ export const openSqliteHistory: OpenHistory = (settings, clock) =>
  * a change (conntrack events of our marks, `nft monitor` for other tools' changes).
  * @example const service = await startKernelService({ configPath: '/etc/porttrigger/config.yaml', logger })
  */
-export function startKernelService(options: KernelServiceOptions): Promise<Service> {
+export async function startKernelService(options: KernelServiceOptions): Promise<Service> {
   const clock = options.clock ?? Date.now;
   const where = options.netns ? { netns: options.netns } : {};
   const conntrack = options.conntrackBinary ? { conntrackBinary: options.conntrackBinary } : {};
   // Our own nft writes show in `nft monitor` too: the signals skip the transactions of these processes.
   const writers = new OwnWriters();
+  // A contender that took a rule when an entry ended changed the table outside any call: read it again.
+  let service: Service | undefined;
   const datapath = createKernelDatapath({
     ...where,
     ...conntrack,
@@ -64,11 +66,12 @@ export function startKernelService(options: KernelServiceOptions): Promise<Servi
     nft: { ...options.nft, onWrite: (pid) => writers.add(pid) },
     onRefreshError: (error) =>
       options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
+    onTakeover: () => void service?.poll().catch(() => undefined),
     clock,
   });
   // Proposals wait for it at most 3 s; a hung nft is stopped soon after rather than after the usual 15 s.
   const foreign = createNftRunner({ listTimeoutMs: 5_000, ...options.nft, ...where });
-  return startService({
+  service = await startService({
     datapath,
     recorder: createLearnRecorder({ datapath, ...where }),
     // Learn proposals name other tools' static forwards; a missing ruleset (nothing listed) reads as empty.
@@ -84,4 +87,5 @@ export function startKernelService(options: KernelServiceOptions): Promise<Servi
     ...(options.keepTableOnStop ? { keepTableOnStop: options.keepTableOnStop } : {}),
     ...(options.staleReadAfterMs !== undefined ? { staleReadAfterMs: options.staleReadAfterMs } : {}),
   });
+  return service;
 }

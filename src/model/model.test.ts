@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddress } from '../domain/address.js';
 import type { Config, Protocol, Rule } from '../domain/types.js';
 import { type Decision, type ModelPacket, ReferenceModel } from './model.js';
-import { ipv4Value } from './model-address.js';
-import { BoundedFlowTable } from './model-flows.js';
+import { type Connection, ConnectionTracker, type FlowTuple } from './model-conntrack.js';
 import { buildPortIndex, lookupPort } from './model-index.js';
 
 const GW4 = '198.51.100.1';
@@ -676,16 +674,31 @@ describe('ReferenceModel expiry', () => {
     expect((await model.read()).table.entries).toEqual([]);
   });
 
-  it('does not let a contender connection refresh or take the entry later', async () => {
+  it('does not let a contender connection refresh the entry; it takes the rule the moment the entry ends', async () => {
     const model = await modelWith([makeRule()]);
     model.process(trigger(H1));
     const contender = trigger(H2);
     model.process(contender);
     model.advance(IDLE_MS - 1);
-    model.process(contender);
+    model.process(contender); // traffic of a contender: refreshes nothing
     model.advance(1);
-    expect((await model.read()).table.entries).toEqual([]);
-    model.process(contender);
+    expect((await model.read()).table.entries).toEqual([
+      { rule: 'game', family: 'ipv4', holder: H2, openedAt: IDLE_MS, expiresAt: 2 * IDLE_MS - 1 },
+    ]);
+    model.process(contender); // from now on its traffic is the entry's
+    model.advance(IDLE_MS - 1);
+    expect((await model.read()).table.entries.map((e) => e.holder)).toEqual([H2]);
+    expect(model.process(inbound(R1, GW4))).toEqual(forward(H2));
+  });
+
+  it('lets a quiet contender go: only a packet within the idle timeout takes the rule', async () => {
+    const model = await modelWith([makeRule()]);
+    const holder = trigger(H1);
+    model.process(holder);
+    model.process(trigger(H2)); // a contender that falls silent
+    model.advance(IDLE_MS - 1);
+    model.process(holder); // the holder keeps its entry
+    model.advance(IDLE_MS);
     expect((await model.read()).table.entries).toEqual([]);
   });
 
@@ -721,13 +734,10 @@ describe('ReferenceModel apply', () => {
   });
 
   it.each<[string, readonly Rule[], Partial<Config>]>([
-    ['the rule is removed', [makeRule({ name: 'other' })], {}],
+    ['the rule is removed', [makeRule({ name: 'other', trigger: [{ protocol: 'tcp', ports: '6001' }] })], {}],
     ['the rule is disabled', [makeRule({ enabled: false })], {}],
     ['the global switch is off', [makeRule()], { enabled: false }],
     ['the family leaves the rule', [makeRule({ family: 'ipv6' })], {}],
-    ['the open ports change', [makeRule({ open: [{ protocol: 'udp', ports: '7000-7011' }] })], {}],
-    ['the open protocol changes', [makeRule({ open: [{ protocol: 'both', ports: '7000-7010' }] })], {}],
-    ['the remote policy changes', [makeRule({ remote: 'contacted' })], {}],
     ['lanHosts no longer allows the holder', [makeRule({ lanHosts: [H2] })], {}],
   ])('closes an entry when %s', async (_title, rules, configOverrides) => {
     const model = await modelWith([makeRule()]);
@@ -737,6 +747,31 @@ describe('ReferenceModel apply', () => {
     expect((await model.read()).table.entries).toEqual([]);
     expect(model.process(inbound(R1, GW4))).toEqual(LOCAL);
   });
+
+  it.each<[string, Partial<Rule>, string | undefined]>([
+    ['the open ports change', { open: [{ protocol: 'udp', ports: '7000-7011' }] }, undefined],
+    ['the open protocol changes', { open: [{ protocol: 'both', ports: '7000-7010' }] }, undefined],
+    ['the remote policy changes', { remote: 'contacted' }, R1],
+  ])(
+    'closes an entry when %s, and the live trigger connection takes the changed rule anew',
+    async (_title, changes, remote) => {
+      const model = await modelWith([makeRule()]);
+      model.process(trigger(H1));
+      model.advance(10_000);
+      const report = await model.apply(makeConfig([makeRule(changes)]));
+      expect(report).toEqual({ kept: 0, dropped: 1 });
+      expect((await model.read()).table.entries).toEqual([
+        {
+          rule: 'game',
+          family: 'ipv4',
+          holder: H1,
+          ...(remote ? { remote } : {}),
+          openedAt: 10_000,
+          expiresAt: IDLE_MS,
+        },
+      ]);
+    },
+  );
 
   it('closes IPv6 entries when ipv6 is turned off and keeps the IPv4 ones', async () => {
     const model = await modelWith([makeRule()]);
@@ -816,6 +851,111 @@ describe('ReferenceModel apply', () => {
   });
 });
 
+describe('ReferenceModel live trigger connections (docs/semantics.md, 5)', () => {
+  it('gives a rule added under a live connection to that connection at once', async () => {
+    const model = await modelWith([]);
+    const irc = trigger(H1);
+    model.process(irc);
+    model.advance(5_000);
+    model.process(irc);
+    model.advance(1_000);
+    await model.apply(makeConfig([makeRule()]));
+    expect((await model.read()).table.entries).toEqual([
+      { rule: 'game', family: 'ipv4', holder: H1, openedAt: 6_000, expiresAt: 5_000 + IDLE_MS },
+    ]);
+    expect(model.process(inbound(R1, GW4))).toEqual(forward(H1));
+    model.advance(IDLE_MS - 2_000);
+    model.process(irc); // the adopted connection refreshes like any trigger connection
+    expect((await model.read()).table.entries[0]?.expiresAt).toBe(34_000 + IDLE_MS);
+  });
+
+  it('gives the rule to the most recent connection; the others are contenders', async () => {
+    const model = await modelWith([]);
+    const first = trigger(H1);
+    const second = trigger(H2);
+    model.process(first);
+    model.process(second);
+    model.advance(1_000);
+    model.process(second);
+    await model.apply(makeConfig([makeRule()]));
+    expect((await model.read()).table.entries.map((e) => e.holder)).toEqual([H2]);
+    model.advance(IDLE_MS - 2_000);
+    model.process(first); // the contender is still in use when H2's entry ends
+    model.advance(2_000);
+    expect((await model.read()).table.entries).toEqual([
+      { rule: 'game', family: 'ipv4', holder: H1, openedAt: 1_000 + IDLE_MS, expiresAt: 2 * IDLE_MS - 1_000 },
+    ]);
+  });
+
+  it.each<[string, Partial<Rule>, number]>([
+    ['silent for longer than the idle timeout', {}, IDLE_MS],
+    ['from a host outside lanHosts', { lanHosts: [H2] }, 0],
+    ['to a port that is not a trigger port', { trigger: [{ protocol: 'tcp', ports: '6001' }] }, 0],
+  ])('does not count a connection %s', async (_title, rule, wait) => {
+    const model = await modelWith([]);
+    model.process(trigger(H1));
+    model.advance(wait);
+    await model.apply(makeConfig([makeRule(rule)]));
+    expect((await model.read()).table.entries).toEqual([]);
+  });
+
+  it('gives a rule that is enabled again to its live connection', async () => {
+    const model = await modelWith([makeRule()]);
+    const irc = trigger(H1);
+    model.process(irc);
+    await model.apply(makeConfig([makeRule({ enabled: false })]));
+    expect((await model.read()).table.entries).toEqual([]);
+    model.advance(1_000);
+    model.process(irc);
+    await model.apply(makeConfig([makeRule()]));
+    expect((await model.read()).table.entries.map((e) => [e.holder, e.openedAt])).toEqual([[H1, 1_000]]);
+  });
+
+  it('adopts per remote with remote: contacted', async () => {
+    const model = await modelWith([]);
+    model.process(trigger(H1, R1));
+    model.process(trigger(H2, R2));
+    await model.apply(makeConfig([makeRule({ remote: 'contacted' })]));
+    expect((await model.read()).table.entries.map((e) => [e.holder, e.remote])).toEqual([
+      [H1, R1],
+      [H2, R2],
+    ]);
+  });
+
+  it('hands a released rule to a contender at once, never back to the released holder’s old connection', async () => {
+    const model = await modelWith([makeRule()]);
+    const holder = trigger(H1);
+    const contender = trigger(H2);
+    model.process(holder);
+    model.process(contender);
+    model.advance(1_000);
+    expect(await model.release({ rule: 'game', holder: H1 })).toBe(1);
+    expect((await model.read()).table.entries.map((e) => [e.holder, e.openedAt])).toEqual([[H2, 1_000]]);
+    model.process(holder); // the released holder's old connection carries on
+    model.advance(IDLE_MS);
+    model.process(holder);
+    model.advance(IDLE_MS);
+    expect((await model.read()).table.entries).toEqual([]);
+    await model.apply(makeConfig([makeRule()]));
+    expect((await model.read()).table.entries).toEqual([]);
+    model.process(trigger(H1, R1, 40001)); // a new connection takes the rule as any trigger
+    expect((await model.read()).table.entries.map((e) => e.holder)).toEqual([H1]);
+  });
+
+  it('keeps the holder of the moment in a conflict after the contender took over', async () => {
+    const model = await modelWith([makeRule()]);
+    model.process(trigger(H1));
+    const contender = trigger(H2);
+    model.process(contender);
+    model.advance(IDLE_MS - 1);
+    model.process(contender);
+    model.advance(1);
+    const table = (await model.read()).table;
+    expect(table.entries.map((e) => e.holder)).toEqual([H2]);
+    expect(table.conflicts.map((c) => [c.contender, c.holder])).toEqual([[H2, H1]]);
+  });
+});
+
 describe('ReferenceModel release', () => {
   async function heldModel(): Promise<ReferenceModel> {
     const model = await modelWith([
@@ -882,52 +1022,48 @@ describe('ReferenceModel read', () => {
 });
 
 describe('model helpers', () => {
-  it.each(['0.0.0.0', '192.168.1.10', '10.0.255.1', '255.255.255.255'])(
-    'reads the IPv4 address %s like parseAddress',
-    (text) => {
-      expect(ipv4Value(text)).toBe(Number(parseAddress(text)?.value));
-    },
-  );
+  const connection = (port: number): Connection => ({
+    kind: 'outbound',
+    family: 'ipv4',
+    protocol: 'tcp',
+    host: H1,
+    remote: R1,
+    port,
+    lastPacketAt: 0,
+    links: [],
+    ended: false,
+    released: false,
+  });
+  const tuple = (sport: number, dport = 80): FlowTuple => ({
+    protocol: 'tcp',
+    src: H1,
+    sport,
+    dst: R1,
+    dport,
+  });
+  const back = (sport: number): FlowTuple => ({ protocol: 'tcp', src: R1, sport: 80, dst: H1, dport: sport });
 
-  it.each([
-    '',
-    '1.2.3',
-    '1.2.3.4.5',
-    '01.2.3.4',
-    '1.2.3.00',
-    '256.1.1.1',
-    '1..2.3',
-    '1.2.3.',
-    'a.b.c.d',
-    '::1',
-    ' 1.2.3.4',
-  ])('refuses %j as IPv4 text, like parseAddress', (text) => {
-    expect(ipv4Value(text)).toBe(-1);
-    expect(parseAddress(text)?.family).not.toBe('ipv4');
+  it('finds a connection by either direction and keeps connections apart that differ in one part', () => {
+    const tracker = new ConnectionTracker();
+    const c = connection(80);
+    tracker.track(c, tuple(1000), back(1000));
+    expect(tracker.find(tuple(1000))).toEqual({ connection: c, direction: 'original' });
+    expect(tracker.find(back(1000))).toEqual({ connection: c, direction: 'reply' });
+    expect(tracker.find(tuple(1001))).toBeUndefined();
+    expect(tracker.find({ ...tuple(1000), protocol: 'udp' })).toBeUndefined();
   });
 
-  it('keeps flows apart that differ in any part of the 5-tuple, including ids above 32 bits', () => {
-    const table = new BoundedFlowTable<string>(100);
-    table.set(1, 2, 3, 4, 'tcp', 'base');
-    table.set(2 ** 32 + 1, 2, 3, 4, 'tcp', 'high src');
-    table.set(1, 2, -1, 4, 'tcp', 'masqueraded');
-    expect(table.get(1, 2, 3, 4, 'tcp')).toBe('base');
-    expect(table.get(1, 2, 3, 4, 'udp')).toBeUndefined();
-    expect(table.get(1, 2, 3, 5, 'tcp')).toBeUndefined();
-    expect(table.get(2 ** 32 + 1, 2, 3, 4, 'tcp')).toBe('high src');
-    expect(table.get(1, 2, -1, 4, 'tcp')).toBe('masqueraded');
-  });
-
-  it('forgets the oldest flows first once the table is full', () => {
-    const table = new BoundedFlowTable<number>(4);
-    for (let port = 1; port <= 5; port++) table.set(1, port, 2, 80, 'tcp', port);
-    expect([1, 2, 3, 4, 5].map((port) => table.get(1, port, 2, 80, 'tcp'))).toEqual([
-      undefined,
-      undefined,
-      3,
-      4,
-      5,
+  it('forgets the oldest connections first once the tracker is full', () => {
+    const tracker = new ConnectionTracker(3);
+    for (let sport = 1; sport <= 5; sport++) tracker.track(connection(80), tuple(sport), back(sport));
+    expect([1, 2, 3, 4, 5].map((sport) => tracker.find(tuple(sport)) !== undefined)).toEqual([
+      false,
+      false,
+      true,
+      true,
+      true,
     ]);
+    expect([...tracker.all()].length).toBe(3);
   });
 
   it('finds every value whose range holds a port, in the order given', () => {

@@ -19,6 +19,11 @@ export const CT_MARK = {
    * the table when something happened and not on a timer; inbound connections only refresh, so they lack it.
    */
   notify: 0x0100_0000,
+  /**
+   * Set by the control plane, never by a rule: the trigger connection of a holder whose entry was released. It
+   * never takes a rule again (docs/semantics.md, 11); its first packet is long past, so no rule rewrites it.
+   */
+  released: 0x4000_0000,
   /** Recorded by a learning session (only while one runs): an outbound connection or an inbound attempt. */
   learn: 0x1000_0000,
   /** With `learn`: an inbound attempt from the WAN that nothing forwarded. */

@@ -57,6 +57,8 @@ export type PageStatus = 200 | ReturnType<typeof errorResponse>['status'] | 429;
 
 const NOTICES: Readonly<Record<string, string>> = {
   saved: 'The rule is saved and applied.',
+  'saved-idle':
+    'The rule is saved and applied. Nothing is using it right now: an application that was already connected must reconnect (for example rejoin its server) before the rule takes effect.',
   deleted: 'The rule is deleted.',
   enabled: 'The rule is on.',
   disabled: 'The rule is off.',

@@ -146,7 +146,9 @@ describeKernel('porttrigger CLI against a running service', () => {
     expect(add.stderr).toBe('');
     expect(add).toMatchObject({
       code: 0,
-      stdout: '✔ added rule "Test game": trigger tcp 7777 → open udp 30000-30010, idle 30s, remote any\n',
+      stdout:
+        '✔ added rule "Test game": trigger tcp 7777 → open udp 30000-30010, idle 30s, remote any\n' +
+        'Nothing is using "Test game" right now: an application that was already connected must reconnect (for example rejoin its server) before the rule takes effect.\n',
     });
     const list = await porttrigger(['rules', 'list', '--json', ...api]);
     expect(JSON.parse(list.stdout).map((r: { name: string }) => r.name)).toEqual([

@@ -47,7 +47,9 @@ export async function createModelTarget(): Promise<ScenarioTarget> {
     name: 'model',
     apply: (config) => model.apply(config),
     async trigger(from, to, flow) {
-      model.process(packet('lan', A.hosts[from][fam(flow)], A.hosts[to][fam(flow)], flow));
+      // The kernel target closes a TCP trigger connection at once: it carries no traffic afterwards.
+      const first = packet('lan', A.hosts[from][fam(flow)], A.hosts[to][fam(flow)], flow);
+      model.process(flow.protocol === 'tcp' ? { ...first, last: true } : first);
     },
     async openTrigger(from, to, flow) {
       const first = packet('lan', A.hosts[from][fam(flow)], A.hosts[to][fam(flow)], flow);

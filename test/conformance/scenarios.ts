@@ -47,7 +47,7 @@ export interface Scenario {
 }
 
 /**
- * Every scenario of the semantics, S1 to S15. Expiry scenarios use short timeouts (3-4 s) so
+ * Every scenario of the semantics, S1 to S18. Expiry scenarios use short timeouts (3-4 s) so
  * that the kernel run stays fast; their waits keep at least 0.8 s from every expiry so that a loaded machine does not tip a packet over the edge.
  */
 export const SCENARIOS: readonly Scenario[] = [
@@ -363,13 +363,18 @@ export const SCENARIOS: readonly Scenario[] = [
       );
       expect(report).toEqual({ kept: 1, dropped: 1 });
       const after = await t.table();
-      expect(after.entries.map((e) => [e.rule, e.holder])).toEqual([['game', A.lan1.ipv4]]);
-      const left = after.entries[0]!.expiresAt - after.at;
+      // chat's entry closed with its rule; lan2's trigger connection (UDP, still tracked) takes the changed rule.
+      expect(after.entries.map((e) => [e.rule, e.holder])).toEqual([
+        ['chat', A.lan2.ipv4],
+        ['game', A.lan1.ipv4],
+      ]);
+      const left = after.entries[1]!.expiresAt - after.at;
       expect(left).toBeLessThanOrEqual(20_000);
-      expect(left).toBeGreaterThan(17_000);
+      expect(left).toBeGreaterThan(15_000);
       expect(before.entries.length).toBe(2);
       expect(await t.inbound('wan1', udp(7000))).toBe('lan1');
-      expect(await t.inbound('wan1', udp(9200))).toBeNull();
+      expect(await t.inbound('wan1', udp(9100))).toBeNull();
+      expect(await t.inbound('wan1', udp(9200))).toBe('lan2');
       // The same config again keeps everything.
       expect(
         await t.apply(
@@ -379,7 +384,107 @@ export const SCENARIOS: readonly Scenario[] = [
             rule({ name: 'new', trigger: [ports('tcp', '1234')], open: [ports('tcp', '4321')] }),
           ]),
         ),
-      ).toEqual({ kept: 1, dropped: 0 });
+      ).toEqual({ kept: 2, dropped: 0 });
+    },
+  },
+  {
+    id: 'S16',
+    title: 'a rule added under a live trigger connection goes to it at once, the most recent of several',
+    async run(t) {
+      const voice = rule({
+        name: 'voice',
+        trigger: [ports('udp', '5060')],
+        open: [ports('udp', '10000')],
+        idleTimeout: 4,
+      });
+      await t.apply(labConfig([]));
+      expect(await t.inbound('wan1', udp(10000))).toBeNull(); // readies every host
+      const older = await t.openTrigger('lan2', 'wan1', udp(5060));
+      await t.wait(2000);
+      const call = await t.openTrigger('lan1', 'wan1', udp(5060));
+      await t.apply(labConfig([voice]));
+      // No new connection: the live one counts as the trigger.
+      expect((await t.table()).entries.map((e) => [e.rule, e.holder])).toEqual([['voice', A.lan1.ipv4]]);
+      expect(await t.inbound('wan1', udp(10000))).toBe('lan1');
+      // It is a trigger connection like any other: its traffic keeps the entry open past its idle timeout.
+      for (let i = 0; i < 6; i++) {
+        await t.wait(1000);
+        await call.send();
+      }
+      expect((await t.table()).entries.map((e) => e.holder)).toEqual([A.lan1.ipv4]);
+      await older.send(); // a contender's traffic refreshes nothing and takes nothing while lan1 holds
+      expect(await t.inbound('wan1', udp(10000))).toBe('lan1');
+    },
+  },
+  {
+    id: 'S17',
+    title:
+      'after expiry a contender connection still in use takes the rule without reconnecting; the conflict keeps its holder',
+    async run(t) {
+      await t.apply(
+        labConfig([
+          rule({
+            name: 'voice',
+            trigger: [ports('udp', '5060')],
+            open: [ports('udp', '10000')],
+            idleTimeout: 5,
+          }),
+        ]),
+      );
+      // Closed at first; this also readies every host, so that the triggers below follow each other closely.
+      expect(await t.inbound('wan1', udp(10000))).toBeNull();
+      await t.openTrigger('lan1', 'wan1', udp(5060)); // lan1 holds, then falls silent
+      const contender = await t.openTrigger('lan2', 'wan1', udp(5060));
+      const during = await t.table();
+      expect(during.entries.map((e) => e.holder)).toEqual([A.lan1.ipv4]);
+      expect(during.conflicts.map((c) => [c.contender, c.holder])).toEqual([[A.lan2.ipv4, A.lan1.ipv4]]);
+      // lan1's entry ends about 5 s after its last packet (the kernel: up to a second later); lan2 keeps
+      // using its connection and takes the rule then, without a new connection.
+      let seconds = 0;
+      while (seconds < 12) {
+        await t.wait(1000);
+        seconds++;
+        await contender.send();
+        if ((await t.table()).entries.some((e) => e.holder === A.lan2.ipv4)) break;
+      }
+      expect(seconds).toBeGreaterThanOrEqual(4);
+      const after = await t.table();
+      expect(after.entries.map((e) => e.holder)).toEqual([A.lan2.ipv4]);
+      expect(after.conflicts.map((c) => [c.contender, c.holder])).toEqual([[A.lan2.ipv4, A.lan1.ipv4]]);
+      expect(await t.inbound('wan1', udp(10000))).toBe('lan2');
+    },
+  },
+  {
+    id: 'S18',
+    title:
+      'after a release a contender connection takes the rule at once; the released holder’s old connection never does',
+    async run(t) {
+      await t.apply(
+        labConfig([
+          rule({
+            name: 'voice',
+            trigger: [ports('udp', '5060')],
+            open: [ports('udp', '10000')],
+            idleTimeout: 5,
+          }),
+        ]),
+      );
+      expect(await t.inbound('wan1', udp(10000))).toBeNull(); // readies every host
+      const released = await t.openTrigger('lan1', 'wan1', udp(5060));
+      await t.openTrigger('lan2', 'wan1', udp(5060)); // a contender, then silent
+      expect(await t.release({ rule: 'voice', holder: A.lan1.ipv4 })).toBe(1);
+      expect((await t.table()).entries.map((e) => e.holder)).toEqual([A.lan2.ipv4]);
+      expect(await t.inbound('wan1', udp(10000))).toBe('lan2');
+      // lan2's entry ends with its silence; lan1 keeps using its old connection, which takes nothing.
+      for (let i = 0; i < 8; i++) {
+        await t.wait(1000);
+        await released.send();
+      }
+      expect((await t.table()).entries).toEqual([]);
+      expect(await t.inbound('wan1', udp(10000))).toBeNull();
+      // A new connection of lan1 is a trigger like any other.
+      await t.trigger('lan1', 'wan1', udp(5060));
+      expect(await t.inbound('wan1', udp(10000))).toBe('lan1');
     },
   },
   {

@@ -100,6 +100,9 @@ describeKernel('porttrigger lab', () => {
       expect.stringContaining('conflict recorded: PC 2 (192.168.1.20) was refused'),
     );
     expect(texts).toContainEqual(expect.stringMatching(/reaches nobody/));
+    expect(texts).toContainEqual(
+      'the conflict still names its holder after the entry closed: PC 2 (192.168.1.20) was refused while PC 1 (192.168.1.10) held the rule',
+    );
     expect(report.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // Namespaces (and with them every link and the table inside the router) and the temp directory are gone.
     expect(report.namespaces).toHaveLength(5);
@@ -143,7 +146,7 @@ describeKernel('porttrigger lab', () => {
     expect(r.stdout).toContain('Recent conflicts (1):');
     expect(r.stdout).toContain('No active entries: every open port is closed.');
     expect(r.stdout).not.toContain('✘');
-    expect(r.stdout).toContain('✔ 11 of 11 checks passed');
+    expect(r.stdout).toContain('✔ 12 of 12 checks passed');
     expect(r.stdout).toContain('✔ cleaned up.');
     expect(namespacesOf(r.pid)).toEqual([]);
   }, 90_000);

@@ -207,7 +207,7 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     await trigger('lan2', 4000);
     const conflict = page
       .getByRole('listitem')
-      .filter({ hasText: new RegExp(`^${LAN2}\\b.* wanted ICQ, but ${LAN1}\\b.* holds it`) });
+      .filter({ hasText: new RegExp(`^${LAN2}\\b.* wanted ICQ, but ${LAN1}\\b.* held it`) });
     await conflict.waitFor();
     expect(await page.evaluate(() => (globalThis as unknown as { ptMarker?: number }).ptMarker)).toBe(42);
     await expectAccessible();

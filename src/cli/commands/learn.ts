@@ -6,6 +6,7 @@ import type { CliContext, Command } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { formatTime } from '../format.js';
 import { printJson } from '../output.js';
+import { sayIfIdle } from './rules.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
@@ -175,7 +176,10 @@ export const learnCommand: Command = {
     }
     const rule = await api.applyProposal(apply, { lowConfidence });
     if (json) printJson(ctx, { session: status, proposals, applied: rule });
-    else ctx.stdout.write(`Added rule "${rule?.name ?? chosen.rule.name}"; it is applied.\n`);
+    else {
+      ctx.stdout.write(`Added rule "${rule?.name ?? chosen.rule.name}"; it is applied.\n`);
+      await sayIfIdle(api, ctx, { name: rule?.name ?? chosen.rule.name, enabled: true });
+    }
   },
 };
 

@@ -1,11 +1,12 @@
 import { validateRule } from '../../domain/config.js';
 import { PorttriggerError } from '../../domain/errors.js';
 import { findPreset, PRESETS, presetRuleInput } from '../../domain/presets.js';
+import { reconnectNotice } from '../../domain/reconnect.js';
 import type { PortSpec } from '../../domain/types.js';
 import { createApiClient } from '../api-client.js';
 import type { ParsedArgs } from '../args.js';
 import { booleanOption, stringOption, stringOptions } from '../args.js';
-import type { Command } from '../context.js';
+import type { CliContext, Command } from '../context.js';
 import { ReportedFailure, UsageError } from '../exit-codes.js';
 import { formatIssues, formatPortSpecs, formatRules, MARKS } from '../format.js';
 import { issueJson, printJson } from '../output.js';
@@ -170,6 +171,7 @@ export const rulesCommand: Command = {
           `${MARKS.ok} added rule "${r.name}": trigger ${formatPortSpecs(r.trigger)} → open ${formatPortSpecs(r.open)}, ` +
             `idle ${r.idleTimeout}s, remote ${r.remote}${r.enabled ? '' : ' (disabled)'}\n`,
         );
+        await sayIfIdle(api, ctx, r);
       }
       return;
     }
@@ -185,6 +187,23 @@ export const rulesCommand: Command = {
     else await api.setRuleEnabled(name, sub === 'enable');
     const done = { remove: 'removed', enable: 'enabled', disable: 'disabled' }[sub];
     if (json) printJson(ctx, { rule: name, [done]: true });
-    else ctx.stdout.write(`${MARKS.ok} ${done} rule "${name}"\n`);
+    else {
+      ctx.stdout.write(`${MARKS.ok} ${done} rule "${name}"\n`);
+      if (sub === 'enable') await sayIfIdle(api, ctx, { name, enabled: true });
+    }
   },
 };
+
+/**
+ * After a rule took effect: says when nothing live took it, so an application already connected must
+ * reconnect (docs/semantics.md, 5). A table that cannot be read says nothing more.
+ */
+export async function sayIfIdle(
+  api: Awaited<ReturnType<typeof createApiClient>>,
+  ctx: CliContext,
+  rule: { readonly name: string; readonly enabled: boolean },
+): Promise<void> {
+  const table = await api.readTable().catch(() => undefined);
+  const notice = table ? reconnectNotice(rule, table) : undefined;
+  if (notice) ctx.stdout.write(`${notice}\n`);
+}

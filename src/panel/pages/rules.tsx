@@ -8,6 +8,7 @@ import { validateRule } from '../../domain/config.js';
 import { InvalidInputError, type Issue } from '../../domain/errors.js';
 import type { LearnProposal } from '../../domain/learn/proposals.js';
 import { findPreset, PRESETS, presetRuleInput } from '../../domain/presets.js';
+import { reconnectNotice } from '../../domain/reconnect.js';
 import type { Rule } from '../../domain/types.js';
 import { runOperation } from '../../routes/operations.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
@@ -114,7 +115,11 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
       const { notice, status } = ctx.failure(error);
       return formPage(c, { ...base, notice }, status);
     }
-    return c.redirect('/rules?done=saved', 303);
+    // Nothing live took the rule: an application already connected must reconnect (docs/semantics.md, 5).
+    const saved = service.config.rules.find((r) => r.name === input['name']);
+    const table = await service.table().catch(() => ({ entries: [] }));
+    const idle = saved !== undefined && reconnectNotice(saved, table) !== undefined;
+    return c.redirect(`/rules?done=${idle ? 'saved-idle' : 'saved'}`, 303);
   };
   /** Runs a change of rule `name` through its operation; a failure shows on the list with the API's status. */
   const change = async (c: Context<Env>, run: (name: string) => Promise<unknown>, done: string) => {

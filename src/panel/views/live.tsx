@@ -124,13 +124,14 @@ export function LiveTable(props: LiveTableProps) {
       ) : (
         <ul class="records">
           {table.conflicts.map((c) => {
-            const holder = c.holder ?? table.entries.find((e) => e.rule === c.rule)?.holder;
+            // The holder of the moment of the conflict, recorded with it; the table now may show another.
+            const holder = c.holder;
             return (
               <li class="conflict">
                 <Device address={c.contender} hosts={hosts} /> wanted {c.rule}, but{' '}
                 {holder ? (
                   <>
-                    <Device address={holder} hosts={hosts} /> holds it
+                    <Device address={holder} hosts={hosts} /> held it
                   </>
                 ) : (
                   'another device held it'
