@@ -102,9 +102,9 @@ describe('top level', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('unknown command "stauts" (did you mean "status"?)');
     expect(r.err).toContain('Run `porttrigger --help` for usage.');
-    const missing = await run(['validate']);
+    const missing = await run(['check']);
     expect(missing.code).toBe(2);
-    expect(missing.err).toContain('Run `porttrigger validate --help` for usage.');
+    expect(missing.err).toContain('Run `porttrigger check --help` for usage.');
   });
 
   it('writes errors as JSON on stderr with --json', async () => {
@@ -143,9 +143,11 @@ describe('validate', () => {
   it('prints the result as JSON', async () => {
     const r = await run(['validate', INVALID, '--json']);
     expect(r.code).toBe(3);
-    const body = JSON.parse(r.out);
+    expect(r.out).toBe('');
+    const body = JSON.parse(r.err).error;
     expect(body).toMatchObject({
-      valid: false,
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('invalid.yaml is invalid: 3 errors, 1 warning'),
       warnings: [{ path: 'rules[1].open[0].ports', code: 'privileged_port' }],
     });
     expect(body.issues.map((i: { path: string }) => i.path)).toEqual([
@@ -342,14 +344,12 @@ describe('commands that talk to the service', () => {
     expect(unknown.code).toBe(3);
     expect(unknown.err).toContain('no preset "doom"; known: ftp-active, irc-dcc');
     expect((await run(['rules', 'add', '--name', 'x', ...API, tokenFile], { fetch })).code).toBe(2);
-    expect(
-      (
-        await run(
-          ['rules', 'add', '--name', 'x', '--trigger', '6970', '--open', 'udp:1', ...API, tokenFile],
-          { fetch },
-        )
-      ).code,
-    ).toBe(2);
+    const spec = await run(
+      ['rules', 'add', '--name', 'x', '--trigger', '6970', '--open', 'udp:1', ...API, tokenFile],
+      { fetch },
+    );
+    expect(spec.code).toBe(3);
+    expect(spec.err).toContain('--trigger "6970": expected PROTO:PORTS');
     expect((await run(['rules', 'frob', ...API, tokenFile], { fetch })).code).toBe(2);
     expect(requests).toEqual([]);
   });
@@ -398,7 +398,7 @@ describe('commands that talk to the service', () => {
     expect(since.code).toBe(0);
     const query = new URL(api.requests.at(-1)!.url).searchParams;
     expect(Date.parse(query.get('since')!)).toBeGreaterThan(Date.now() - 3_700_000);
-    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch: api.fetch })).code).toBe(2);
+    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch: api.fetch })).code).toBe(3);
   });
 });
 
@@ -423,7 +423,9 @@ describe('argument helpers', () => {
     expect(parseMoment('15m', now)).toBe(now - 900_000);
     expect(parseMoment('1h30m', now)).toBe(now - 5_400_000);
     expect(parseMoment('2025-06-01T10:00:00Z', now)).toBe(Date.parse('2025-06-01T10:00:00Z'));
-    expect(() => parseMoment('yesterday', now)).toThrow(/ISO date or a duration/);
+    expect(parseMoment('1d', now)).toBe(now - 86_400_000);
+    expect(parseMoment('90', now)).toBe(now - 90_000);
+    expect(() => parseMoment('yesterday', now)).toThrow(/ISO date .* or a duration: seconds \(90\)/);
   });
 
   it('splits a server-sent event stream, keeping an unfinished message', () => {

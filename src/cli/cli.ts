@@ -14,6 +14,7 @@ import { rulesCommand } from './commands/rules.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
+import { InvalidConfigError } from './config-argument.js';
 import type { CliContext, Command } from './context.js';
 import { EXIT_CODES, type ExitCode, exitCodeFor, ReportedFailure, UsageError } from './exit-codes.js';
 import { formatIssues } from './format.js';
@@ -38,7 +39,13 @@ export const COMMANDS: readonly Command[] = [
 const SPECS: readonly CommandSpec[] = COMMANDS.map((c) => c.spec);
 
 function issuesOf(error: unknown): readonly Issue[] {
-  if (error instanceof InvalidInputError || error instanceof ApiError) return error.issues;
+  if (
+    error instanceof InvalidInputError ||
+    error instanceof ApiError ||
+    error instanceof InvalidConfigError
+  ) {
+    return error.issues;
+  }
   return [];
 }
 
@@ -48,7 +55,13 @@ function reportError(error: unknown, ctx: CliContext, json: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   const issues = issuesOf(error);
   if (json) {
-    const body = { code, message, ...(issues.length > 0 ? { issues: issues.map(issueJson) } : {}) };
+    const warnings = error instanceof InvalidConfigError ? error.warnings : [];
+    const body = {
+      code,
+      message,
+      ...(issues.length > 0 ? { issues: issues.map(issueJson) } : {}),
+      ...(warnings.length > 0 ? { warnings: warnings.map(issueJson) } : {}),
+    };
     ctx.stderr.write(`${JSON.stringify({ error: body })}\n`);
     return;
   }

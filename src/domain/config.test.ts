@@ -208,3 +208,32 @@ describe('validateRule', () => {
     expect(r.ok ? [] : r.issues.map((i) => formatPath(i.path))).toEqual(['lanHosts[0]']);
   });
 });
+
+describe('idleTimeout in the one duration grammar', () => {
+  it.each([
+    [600, 600],
+    ['90', 90],
+    ['10m', 600],
+    ['1h30m', 5400],
+    ['1d', 86_400],
+  ])('reads idleTimeout %j as %d seconds', (idleTimeout, seconds) => {
+    const r = validateConfig({ ...base, rules: [rule({ idleTimeout })] });
+    expect(r.ok && r.value.rules[0]!.idleTimeout).toBe(seconds);
+  });
+
+  it('refuses what is not a duration with the grammar, and a duration beyond a day with the range', () => {
+    const bad = validateRule(rule({ idleTimeout: 'ten minutes' }));
+    expect(bad.ok ? [] : bad.issues).toEqual([
+      {
+        path: ['idleTimeout'],
+        code: 'bad_duration',
+        message:
+          'idleTimeout: "ten minutes" is not a duration: write seconds (90) or a number with d, h, m or s (10m, 1d, 1h30m)',
+      },
+    ]);
+    const long = validateRule(rule({ idleTimeout: '2d' }));
+    expect(long.ok ? [] : long.issues.map((i) => i.message)).toEqual([
+      'idleTimeout must be 1-86400 seconds (1s to 1d)',
+    ]);
+  });
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parsePrefix } from './address.js';
+import { DURATION_GRAMMAR, parseDuration } from './duration.js';
 import type { Issue, Result } from './errors.js';
 import { isWildcardHost, parseListenAddress } from './listen.js';
 import { formatPortList, parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
@@ -18,6 +19,8 @@ export const LIMITS = {
   specsPerSide: 32,
   lanHosts: 256,
 } as const;
+
+const IDLE_RANGE = `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds (1s to 1d)`;
 
 /** The `api` section when the config has none. */
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -76,15 +79,25 @@ export const ruleSchema = z
     trigger: z.array(portSpecSchema).min(1, 'at least one trigger port spec').max(LIMITS.specsPerSide),
     open: z.array(portSpecSchema).min(1, 'at least one open port spec').max(LIMITS.specsPerSide),
     idleTimeout: z
-      .number()
-      .int('idleTimeout must be a whole number of seconds')
-      .min(
-        LIMITS.idleTimeoutMin,
-        `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
-      )
-      .max(
-        LIMITS.idleTimeoutMax,
-        `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
+      .union([z.number(), z.string()], { error: `idleTimeout must be ${DURATION_GRAMMAR}` })
+      // A written duration ("10m", "1d") reads as seconds: the same grammar as the CLI's --timeout.
+      .transform((v, ctx) => {
+        if (typeof v === 'number') return v;
+        const d = parseDuration(v);
+        if (d.ok) return d.seconds;
+        ctx.addIssue({
+          code: 'custom',
+          params: { code: 'bad_duration' },
+          message: `idleTimeout: ${d.error}`,
+        });
+        return z.NEVER;
+      })
+      .pipe(
+        z
+          .number()
+          .int('idleTimeout must be a whole number of seconds')
+          .min(LIMITS.idleTimeoutMin, IDLE_RANGE)
+          .max(LIMITS.idleTimeoutMax, IDLE_RANGE),
       )
       .default(600),
     lanHosts: z

@@ -5,6 +5,7 @@ import type { PortSpec } from '../../domain/types.js';
 import { createApiClient } from '../api-client.js';
 import type { ParsedArgs } from '../args.js';
 import { booleanOption, stringOption, stringOptions } from '../args.js';
+import { durationArgument, invalidArgument } from '../argument-values.js';
 import type { Command } from '../context.js';
 import { ReportedFailure, UsageError } from '../exit-codes.js';
 import { formatIssues, formatPortSpecs, formatRules, MARKS } from '../format.js';
@@ -20,19 +21,10 @@ type Subcommand = (typeof SUBCOMMANDS)[number];
 export function parsePortSpecArg(text: string, flag: string): PortSpec {
   const m = /^(tcp|udp|both|tcp\+udp):(.+)$/i.exec(text.trim());
   if (!m) {
-    throw new UsageError(
-      `${flag} ${JSON.stringify(text)}: expected PROTO:PORTS, e.g. tcp:6970 or udp:7000-7010`,
-    );
+    throw invalidArgument(flag, text, 'expected PROTO:PORTS, e.g. tcp:6970 or udp:7000-7010');
   }
   const proto = m[1]!.toLowerCase();
   return { protocol: proto === 'tcp+udp' ? 'both' : (proto as PortSpec['protocol']), ports: m[2]!.trim() };
-}
-
-function parseTimeout(text: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
-  if (!m)
-    throw new UsageError(`--timeout ${JSON.stringify(text)}: expected seconds, or a number with s, m or h`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
 }
 
 /** The rule input the flags of `rules add` describe: a preset with overrides, or a rule from scratch. */
@@ -46,7 +38,7 @@ export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
   if (trigger.length > 0) fields['trigger'] = trigger;
   if (open.length > 0) fields['open'] = open;
   const timeout = stringOption(args, 'timeout');
-  if (timeout !== undefined) fields['idleTimeout'] = parseTimeout(timeout);
+  if (timeout !== undefined) fields['idleTimeout'] = durationArgument('--timeout', timeout);
   for (const [flag, key] of [
     ['remote', 'remote'],
     ['on-expire', 'onExpire'],
@@ -100,8 +92,8 @@ export const rulesCommand: Command = {
     summary: 'list, add, remove, enable or disable rules of the running service',
     usage: [
       'rules list [--json]',
-      'rules add --name NAME --trigger PROTO:PORTS --open PROTO:PORTS [--timeout S] [options]',
-      'rules add --preset ID [--name NAME] [--timeout S] [options]',
+      'rules add --name NAME --trigger PROTO:PORTS --open PROTO:PORTS [--timeout DURATION] [options]',
+      'rules add --preset ID [--name NAME] [--timeout DURATION] [options]',
       'rules remove NAME',
       'rules enable NAME',
       'rules disable NAME',
@@ -121,7 +113,11 @@ export const rulesCommand: Command = {
         value: 'PROTO:PORTS',
         description: 'open ports, e.g. udp:7000-7010',
       },
-      timeout: { type: 'string', value: 'SECONDS', description: 'idle timeout (default 600; 90, 5m, 1h)' },
+      timeout: {
+        type: 'string',
+        value: 'DURATION',
+        description: 'idle timeout (default 600 seconds; 90, 10m, 1h30m, 1d)',
+      },
       remote: { type: 'string', value: 'any|contacted', description: 'who may reach the open ports' },
       'on-expire': { type: 'string', value: 'keep|close', description: 'established connections at expiry' },
       'lan-hosts': { type: 'string', value: 'A,B', description: 'addresses or CIDRs allowed to trigger' },
