@@ -5,7 +5,7 @@ import type { Issue, Result } from './errors.js';
 import { isWildcardHost, parseListenAddress } from './listen.js';
 import { formatPortList, parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
 import { riskyPortsIn } from './risky-ports.js';
-import { ruleNameProblem } from './rule-name.js';
+import { ruleNameKey, ruleNameProblem } from './rule-name.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
 import { readYaml } from './yaml-document.js';
 
@@ -67,6 +67,8 @@ export const ruleSchema = z
     name: z
       .string()
       .trim()
+      // Names that look the same are the same: stored and compared in NFC.
+      .normalize('NFC')
       .min(1, 'name must not be empty')
       .max(LIMITS.ruleName, `name must be at most ${LIMITS.ruleName} characters`)
       .superRefine((name, ctx) => {
@@ -239,19 +241,20 @@ function specsValid(rule: Rule): boolean {
   );
 }
 
-/** Names must be unique, case-insensitively; checked on every rule that has a name, valid or not. */
+/** Names must be unique, in NFC and regardless of case; checked on every rule that has a name, valid or not. */
 function checkNames(rules: readonly unknown[], issues: Issue[]): void {
   const seen = new Map<string, number>();
   rules.forEach((raw, i) => {
     const name = (raw as { name?: unknown } | null)?.name;
     if (typeof name !== 'string' || name.trim() === '') return;
-    const key = name.trim().toLowerCase();
+    const key = ruleNameKey(name);
     const first = seen.get(key);
     if (first !== undefined) {
+      const same = (rules[first] as { name: string }).name.trim() === name.trim();
       issues.push({
         path: ['rules', i, 'name'],
         code: 'duplicate_name',
-        message: `"${name}" is also the name of rules[${first}]`,
+        message: `"${name}" is also the name of rules[${first}]${same ? '' : ' (names are compared in Unicode NFC, regardless of case)'}`,
       });
     } else {
       seen.set(key, i);
