@@ -136,3 +136,15 @@ describe('bad argument values are invalid input (exit 3), not usage errors', () 
     }
   });
 });
+
+describe('doctor --netns', () => {
+  it.each([
+    ['porttrigger-nosuch-ns', 'no such namespace'],
+    ['../etc', 'not a namespace name'],
+  ])('says %j is %s, exit 3, and runs no check', async (name, said) => {
+    const r = await run(['doctor', '--netns', name, '--config', GATEWAY]);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain(`--netns "${name}": ${said}`);
+    expect(r.out).toBe('');
+  });
+});
