@@ -27,6 +27,8 @@ export interface CommandSpec {
   readonly details?: string;
   /** True for commands that print data and so take `--json`. */
   readonly json?: boolean;
+  /** The words the first positional argument may be (`rules list`, `presets show`), for shell completion. */
+  readonly subcommands?: readonly string[];
 }
 
 /** Option values by name and positional arguments, as parsed for one command. */

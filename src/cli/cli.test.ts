@@ -196,6 +196,18 @@ describe('presets', () => {
     expect(JSON.parse((await run(['presets', '--json'])).out)).toHaveLength(PRESETS.length);
     expect((await run(['presets'], { tty: true })).out).toContain('  irc-dcc: chatting on an IRC server');
   });
+
+  it('shows one preset in full by its id, and refuses an unknown one with exit 3', async () => {
+    const r = await run(['presets', 'show', 'irc-dcc']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^IRC DCC \(irc-dcc\)\n {2}trigger: +tcp 6660-6669,6697\n/);
+    expect(r.out).toContain('Add it: porttrigger rules add --preset irc-dcc');
+    expect(JSON.parse((await run(['presets', 'show', 'irc-dcc', '--json'])).out)).toMatchObject({
+      id: 'irc-dcc',
+    });
+    expect((await run(['presets', 'show', 'doom'])).code).toBe(3);
+    expect((await run(['presets', 'show'])).code).toBe(2);
+  });
 });
 
 describe('commands that talk to the service', () => {
@@ -352,6 +364,61 @@ describe('commands that talk to the service', () => {
     expect(spec.err).toContain('--trigger "6970": expected PROTO:PORTS');
     expect((await run(['rules', 'frob', ...API, tokenFile], { fetch })).code).toBe(2);
     expect(requests).toEqual([]);
+  });
+
+  it('shows one rule, field by field and as JSON', async () => {
+    const r = await run(['rules', 'show', 'voice call', ...API, tokenFile], { fetch: api.fetch });
+    expect(r.code).toBe(0);
+    expect(api.requests[0]).toMatchObject({
+      method: 'GET',
+      url: 'http://127.0.0.1:1/api/v1/rules/voice%20call',
+    });
+    expect(r.out).toContain('name:         voice call\n');
+    expect(r.out).toContain('open:         udp 16384-16482\n');
+    expect(r.out).toContain('idle timeout: 2m (120 s)\n');
+    expect(r.out).toContain('lan hosts:    192.168.1.0/24\n');
+    const json = await run(['rules', 'show', 'game', '--json', ...API, tokenFile], { fetch: api.fetch });
+    expect(JSON.parse(json.out)).toMatchObject({ name: 'game', idleTimeout: 30 });
+    const missing = await run(['rules', 'show', 'nope', ...API, tokenFile], { fetch: api.fetch });
+    expect(missing.code).toBe(3);
+  });
+
+  it('edits only what the flags give, through PUT, and keeps the rest', async () => {
+    const r = await run(
+      ['rules', 'edit', 'voice call', '--timeout', '1h', '--name', 'voice', ...API, tokenFile],
+      { fetch: api.fetch },
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('✔ changed rule "voice call" (now "voice")');
+    expect(api.requests.map((q) => q.method)).toEqual(['GET', 'PUT']);
+    expect(fx.service.config.rules[1]).toMatchObject({
+      name: 'voice',
+      idleTimeout: 3600,
+      remote: 'contacted',
+      lanHosts: ['192.168.1.0/24'],
+      open: [{ protocol: 'udp', ports: '16384-16482' }],
+    });
+    const nothing = await run(['rules', 'edit', 'game', ...API, tokenFile], { fetch: api.fetch });
+    expect(nothing.code).toBe(2);
+    const bad = await run(['rules', 'edit', 'game', '--timeout', '2d', ...API, tokenFile], {
+      fetch: api.fetch,
+    });
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain('idleTimeout must be 1-86400 seconds');
+    expect(api.requests.filter((q) => q.method === 'PUT')).toHaveLength(1);
+    expect(fx.service.config.rules[0]).toMatchObject({ name: 'game', idleTimeout: 30 });
+  });
+
+  it('reloads the config file through the service and says so', async () => {
+    await writeFile(
+      fx.configPath,
+      readFileSync(fx.configPath, 'utf8').replace('idleTimeout: 30', 'idleTimeout: 10m'),
+    );
+    const r = await run(['reload', ...API, tokenFile], { fetch: api.fetch });
+    expect(fx.service.config.rules[0]).toMatchObject({ name: 'game', idleTimeout: 600 });
+    expect(r.code).toBe(0);
+    expect(api.requests[0]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:1/api/v1/reload' });
+    expect(r.out).toMatch(/^✔ reloaded the config: \d+ entr(y|ies) kept, \d+ closed by the change\n$/);
   });
 
   it('releases one holder and says how many entries closed', async () => {

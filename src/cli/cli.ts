@@ -4,12 +4,14 @@ import type { CommandSpec } from './args.js';
 import { formatCommandHelp, formatTopHelp, parseCommandLine } from './args.js';
 import { checkCommand } from './commands/check.js';
 import { compileCommand } from './commands/compile.js';
+import { completionCommand } from './commands/completion.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { labCommand } from './commands/lab.js';
 import { learnCommand } from './commands/learn.js';
 import { presetsCommand } from './commands/presets.js';
 import { releaseCommand } from './commands/release.js';
+import { reloadCommand } from './commands/reload.js';
 import { rulesCommand } from './commands/rules.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
@@ -32,8 +34,10 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   learnCommand,
   presetsCommand,
+  reloadCommand,
   doctorCommand,
   labCommand,
+  completionCommand(() => SPECS),
 ];
 
 const SPECS: readonly CommandSpec[] = COMMANDS.map((c) => c.spec);

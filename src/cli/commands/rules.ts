@@ -1,17 +1,20 @@
 import { validateRule } from '../../domain/config.js';
-import { PorttriggerError } from '../../domain/errors.js';
+import { formatDurationSeconds } from '../../domain/duration.js';
+import { InvalidInputError, PorttriggerError } from '../../domain/errors.js';
 import { findPreset, PRESETS, presetRuleInput } from '../../domain/presets.js';
-import type { PortSpec } from '../../domain/types.js';
-import { createApiClient } from '../api-client.js';
+import type { PortSpec, Rule } from '../../domain/types.js';
+import { type ApiClient, createApiClient } from '../api-client.js';
 import type { ParsedArgs } from '../args.js';
 import { booleanOption, stringOption, stringOptions } from '../args.js';
 import { durationArgument, invalidArgument } from '../argument-values.js';
-import type { Command } from '../context.js';
+import type { CliContext, Command } from '../context.js';
 import { ReportedFailure, UsageError } from '../exit-codes.js';
 import { formatIssues, formatPortSpecs, formatRules, MARKS } from '../format.js';
 import { issueJson, printJson } from '../output.js';
 
-const SUBCOMMANDS = ['list', 'add', 'remove', 'enable', 'disable'] as const;
+/** The subcommands of `rules`, in the order help lists them. */
+export const RULES_SUBCOMMANDS = ['list', 'show', 'add', 'edit', 'remove', 'enable', 'disable'] as const;
+const SUBCOMMANDS = RULES_SUBCOMMANDS;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -27,9 +30,8 @@ export function parsePortSpecArg(text: string, flag: string): PortSpec {
   return { protocol: proto === 'tcp+udp' ? 'both' : (proto as PortSpec['protocol']), ports: m[2]!.trim() };
 }
 
-/** The rule input the flags of `rules add` describe: a preset with overrides, or a rule from scratch. */
-export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
-  const presetName = stringOption(args, 'preset');
+/** The rule fields the flags give (`--name`, `--trigger`, `--timeout`, ...): what `add` sets and `edit` changes. */
+export function ruleFieldsFromArgs(args: ParsedArgs): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   const name = stringOption(args, 'name');
   if (name !== undefined) fields['name'] = name;
@@ -59,6 +61,13 @@ export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
             .filter(Boolean);
   }
   if (booleanOption(args, 'disabled')) fields['enabled'] = false;
+  return fields;
+}
+
+/** The rule input the flags of `rules add` describe: a preset with overrides, or a rule from scratch. */
+export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
+  const presetName = stringOption(args, 'preset');
+  const fields = ruleFieldsFromArgs(args);
   if (presetName === undefined) {
     const missing = ['name', 'trigger', 'open'].filter((k) => fields[k] === undefined);
     if (missing.length > 0) {
@@ -85,15 +94,66 @@ function nameArg(args: ParsedArgs, sub: Subcommand): string {
   return name;
 }
 
-/** `porttrigger rules list|add|remove|enable|disable`: the rules of the running service, through its API. */
+/** One rule, field by field, as `rules show` prints it. */
+export function formatRule(rule: Rule): string {
+  const rows: [string, string][] = [
+    ['name', rule.name],
+    ...(rule.description !== undefined ? [['description', rule.description] as [string, string]] : []),
+    ['enabled', rule.enabled ? 'yes' : 'no'],
+    ['family', rule.family],
+    ['trigger', formatPortSpecs(rule.trigger)],
+    ['open', formatPortSpecs(rule.open)],
+    ['idle timeout', `${formatDurationSeconds(rule.idleTimeout)} (${rule.idleTimeout} s)`],
+    ['lan hosts', rule.lanHosts === 'any' ? 'any' : rule.lanHosts.join(', ')],
+    ['remote', rule.remote],
+    ['on expire', rule.onExpire],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}\n`).join('');
+}
+
+async function editRule(
+  api: ApiClient,
+  name: string,
+  args: ParsedArgs,
+  ctx: CliContext,
+  json: boolean,
+): Promise<void> {
+  const fields = ruleFieldsFromArgs(args);
+  if (Object.keys(fields).length === 0) {
+    throw new UsageError('rules edit: nothing to change (give --timeout, --open, --name, ...)', 'rules');
+  }
+  const current = await api.getRule(name);
+  const input = { ...current, ...fields };
+  const checked = validateRule(input);
+  if (!checked.ok) {
+    if (!json) {
+      ctx.stderr.write(`${MARKS.fail} the edited rule is invalid:\n`);
+      ctx.stderr.write(formatIssues(checked.issues, 'error'));
+      throw new ReportedFailure('INVALID_INPUT', 'the edited rule is invalid');
+    }
+    throw new InvalidInputError('the edited rule is invalid', checked.issues);
+  }
+  if (!json) ctx.stderr.write(formatIssues(checked.warnings, 'warning'));
+  const rule = (await api.replaceRule(name, input)) ?? checked.value;
+  if (json) printJson(ctx, rule);
+  else
+    ctx.stdout.write(
+      `${MARKS.ok} changed rule "${name}"${rule.name !== name ? ` (now "${rule.name}")` : ''}\n`,
+    );
+}
+
+/** `porttrigger rules list|show|add|edit|remove|enable|disable`: the rules of the running service, through its API. */
 export const rulesCommand: Command = {
   spec: {
     name: 'rules',
-    summary: 'list, add, remove, enable or disable rules of the running service',
+    summary: 'list, show, add, edit, remove, enable or disable rules of the running service',
+    subcommands: RULES_SUBCOMMANDS,
     usage: [
       'rules list [--json]',
+      'rules show NAME [--json]',
       'rules add --name NAME --trigger PROTO:PORTS --open PROTO:PORTS [--timeout DURATION] [options]',
       'rules add --preset ID [--name NAME] [--timeout DURATION] [options]',
+      'rules edit NAME [--name NEW] [--trigger ...] [--open ...] [--timeout DURATION] [options]',
       'rules remove NAME',
       'rules enable NAME',
       'rules disable NAME',
@@ -132,7 +192,9 @@ export const rulesCommand: Command = {
       'Examples:\n' +
       '  porttrigger rules add --name "Game callback" --trigger tcp:6970 --open udp:7000-7010 --timeout 600\n' +
       '  porttrigger rules add --preset irc-dcc --lan-hosts 192.168.1.10\n' +
-      '  porttrigger rules disable "Game callback"',
+      '  porttrigger rules edit "Game callback" --timeout 1h --lan-hosts 192.168.1.10\n' +
+      '  porttrigger rules disable "Game callback"\n' +
+      '`rules edit` changes only what its flags give (--trigger and --open replace that side) and keeps the rest.',
   },
   async run(args, ctx) {
     const sub = args.positionals[0] as Subcommand;
@@ -177,6 +239,16 @@ export const rulesCommand: Command = {
       return;
     }
     const name = nameArg(args, sub);
+    if (sub === 'show') {
+      const rule = await api.getRule(name);
+      if (json) printJson(ctx, rule);
+      else ctx.stdout.write(formatRule(rule));
+      return;
+    }
+    if (sub === 'edit') {
+      await editRule(api, name, args, ctx, json);
+      return;
+    }
     if (sub === 'remove') await api.removeRule(name);
     else await api.setRuleEnabled(name, sub === 'enable');
     const done = { remove: 'removed', enable: 'enabled', disable: 'disabled' }[sub];
