@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPanel } from '../../src/panel/app.js';
+import { TokenGate } from '../../src/routes/token-gate.js';
 import { FakeRecorder } from '../service/fake-recorder.js';
 import { type Fixture, startFixture } from '../service/fixture.js';
 
@@ -111,8 +112,9 @@ describe('the panel form routes under generated posts', () => {
     fx = await startFixture({ recorder: new FakeRecorder() });
     panel = createPanel({
       service: fx.service,
-      verifyToken: (t) => t === TOKEN,
+      gate: new TokenGate(TOKEN),
       allowedHosts: { addresses: ['127.0.0.1'], names: [] },
+      assets: new Map(),
     });
     const signIn = await panel.request(`${ORIGIN}/sign-in`, {
       method: 'POST',
