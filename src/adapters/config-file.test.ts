@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -15,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { kernelAvailable } from '../../test/harness/kernel-gate.js';
 import { parseConfigText } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
 import { readConfigFile, renderConfigText, writeConfigFile } from './config-file.js';
@@ -150,6 +152,30 @@ describe('config files', () => {
     expect(readFileSync(`${path}.bak`, 'utf8')).toBe(TEXT);
     expect(statSync(path).mode & 0o777).toBe(0o640);
     expect(readdirSync(dir).sort()).toEqual(['config.yaml', 'config.yaml.bak']);
+  });
+
+  // Changing a file's owner needs root: the same gate as the kernel suites (never skipped in CI).
+  it.skipIf(!kernelAvailable).each([
+    ['root:nogroup 0664', 0, 65534, 0o664],
+    ['nobody:nogroup 0660', 65534, 65534, 0o660],
+    ['root:root 0600', 0, 0, 0o600],
+  ])('keeps owner, group and mode (%s) of the file and of its .bak', async (_, uid, gid, mode) => {
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, TEXT);
+    chownSync(path, uid, gid);
+    chmodSync(path, mode);
+    const umask = process.umask(0o022);
+    try {
+      await writeConfigFile(path, 'new: text\n');
+      await writeConfigFile(path, 'newer: text\n');
+    } finally {
+      process.umask(umask);
+    }
+    for (const file of [path, `${path}.bak`]) {
+      const s = statSync(file);
+      expect({ file, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 }).toEqual({ file, uid, gid, mode });
+    }
+    expect(readFileSync(`${path}.bak`, 'utf8')).toBe('new: text\n');
   });
 
   it('leaves the file as it was when the write fails', async () => {

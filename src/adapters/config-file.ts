@@ -3,7 +3,7 @@
  * previous version kept as `<file>.bak`) while keeping the operator's layout and comments where nothing changed.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfigText, validateRule } from '../domain/config.js';
@@ -205,21 +205,35 @@ export async function writeConfigFile(configPath: string, text: string): Promise
   const path = await realpath(configPath).catch(() => configPath);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const mode = await stat(path).then(
-    (s) => s.mode & 0o777,
-    () => 0o644,
+  // The new file and the backup get the owner, group and mode of the file they replace: a group that may edit
+  // the config (root:adm 0664) keeps that right. open() alone would apply the umask and make the file ours.
+  const owner = await stat(path).then(
+    (s) => ({ mode: s.mode & 0o7777, uid: s.uid, gid: s.gid }),
+    () => undefined,
   );
   try {
-    const file = await open(tmp, 'wx', mode);
+    const file = await open(tmp, 'wx', owner?.mode ?? 0o644);
     try {
+      if (owner) {
+        await file.chown(owner.uid, owner.gid);
+        await file.chmod(owner.mode);
+      }
       await file.writeFile(text, 'utf8');
       await file.sync();
     } finally {
       await file.close();
     }
-    await copyFile(path, `${path}.bak`).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
+    const backedUp = await copyFile(path, `${path}.bak`).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        return false;
+      },
+    );
+    if (backedUp && owner) {
+      await chown(`${path}.bak`, owner.uid, owner.gid);
+      await chmod(`${path}.bak`, owner.mode);
+    }
     await rename(tmp, path);
     const directory = await open(dir, 'r');
     try {

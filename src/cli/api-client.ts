@@ -72,6 +72,22 @@ export class ApiClient {
     return (await this.#http.call('createRule', { body: rule }, 'adding the rule')).rule;
   }
 
+  /** `GET /rules/{name}`: one rule as the service has it. */
+  async getRule(name: string): Promise<RuleReply> {
+    return (await this.#http.call('getRule', { params: { name } }, `reading rule "${name}"`)).rule;
+  }
+
+  /** `PUT /rules/{name}`: replaces a rule (the body may rename it); resolves with the rule as stored. */
+  async replaceRule(name: string, rule: RuleInput): Promise<RuleReply | undefined> {
+    return (await this.#http.call('replaceRule', { params: { name }, body: rule }, `changing rule "${name}"`))
+      .rule;
+  }
+
+  /** `POST /reload`: the service reads its config file again and applies it. */
+  reload() {
+    return this.#http.call('reload', {}, 'reloading the config');
+  }
+
   /** `DELETE /rules/{name}`. */
   async removeRule(name: string): Promise<void> {
     await this.#http.call('deleteRule', { params: { name } }, `removing rule "${name}"`);

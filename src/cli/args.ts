@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { suggest } from '../domain/suggest.js';
 import { UsageError } from './exit-codes.js';
 
 /** One option of a command, as `node:util` parseArgs takes it plus what `--help` prints. */
@@ -26,6 +27,8 @@ export interface CommandSpec {
   readonly details?: string;
   /** True for commands that print data and so take `--json`. */
   readonly json?: boolean;
+  /** The words the first positional argument may be (`rules list`, `presets show`), for shell completion. */
+  readonly subcommands?: readonly string[];
 }
 
 /** Option values by name and positional arguments, as parsed for one command. */
@@ -81,30 +84,8 @@ function findCommand(argv: readonly string[]): number {
   return -1;
 }
 
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The closest of `candidates` to `word`, when it is close enough to be a typo. */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  let best: { name: string; d: number } | undefined;
-  for (const name of candidates) {
-    const d = distance(word, name);
-    if (!best || d < best.d) best = { name, d };
-  }
-  return best && best.d <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
-}
+/** The closest name to a typo (re-exported: the command line uses it for commands and options). */
+export { suggest };
 
 function parseError(error: unknown, spec: CommandSpec): UsageError {
   const message = error instanceof Error ? error.message : String(error);

@@ -102,9 +102,9 @@ describe('top level', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('unknown command "stauts" (did you mean "status"?)');
     expect(r.err).toContain('Run `porttrigger --help` for usage.');
-    const missing = await run(['validate']);
+    const missing = await run(['check']);
     expect(missing.code).toBe(2);
-    expect(missing.err).toContain('Run `porttrigger validate --help` for usage.');
+    expect(missing.err).toContain('Run `porttrigger check --help` for usage.');
   });
 
   it('writes errors as JSON on stderr with --json', async () => {
@@ -143,9 +143,11 @@ describe('validate', () => {
   it('prints the result as JSON', async () => {
     const r = await run(['validate', INVALID, '--json']);
     expect(r.code).toBe(3);
-    const body = JSON.parse(r.out);
+    expect(r.out).toBe('');
+    const body = JSON.parse(r.err).error;
     expect(body).toMatchObject({
-      valid: false,
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('invalid.yaml is invalid: 3 errors, 1 warning'),
       warnings: [{ path: 'rules[1].open[0].ports', code: 'privileged_port' }],
     });
     expect(body.issues.map((i: { path: string }) => i.path)).toEqual([
@@ -193,6 +195,18 @@ describe('presets', () => {
     expect(r.out).toContain('irc-dcc\tIRC DCC\ttcp 6660-6669,6697\ttcp 4000-4009\t10m 00s\tany');
     expect(JSON.parse((await run(['presets', '--json'])).out)).toHaveLength(PRESETS.length);
     expect((await run(['presets'], { tty: true })).out).toContain('  irc-dcc: chatting on an IRC server');
+  });
+
+  it('shows one preset in full by its id, and refuses an unknown one with exit 3', async () => {
+    const r = await run(['presets', 'show', 'irc-dcc']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^IRC DCC \(irc-dcc\)\n {2}trigger: +tcp 6660-6669,6697\n/);
+    expect(r.out).toContain('Add it: porttrigger rules add --preset irc-dcc');
+    expect(JSON.parse((await run(['presets', 'show', 'irc-dcc', '--json'])).out)).toMatchObject({
+      id: 'irc-dcc',
+    });
+    expect((await run(['presets', 'show', 'doom'])).code).toBe(3);
+    expect((await run(['presets', 'show'])).code).toBe(2);
   });
 });
 
@@ -342,16 +356,69 @@ describe('commands that talk to the service', () => {
     expect(unknown.code).toBe(3);
     expect(unknown.err).toContain('no preset "doom"; known: ftp-active, irc-dcc');
     expect((await run(['rules', 'add', '--name', 'x', ...API, tokenFile], { fetch })).code).toBe(2);
-    expect(
-      (
-        await run(
-          ['rules', 'add', '--name', 'x', '--trigger', '6970', '--open', 'udp:1', ...API, tokenFile],
-          { fetch },
-        )
-      ).code,
-    ).toBe(2);
+    const spec = await run(
+      ['rules', 'add', '--name', 'x', '--trigger', '6970', '--open', 'udp:1', ...API, tokenFile],
+      { fetch },
+    );
+    expect(spec.code).toBe(3);
+    expect(spec.err).toContain('--trigger "6970": expected PROTO:PORTS');
     expect((await run(['rules', 'frob', ...API, tokenFile], { fetch })).code).toBe(2);
     expect(requests).toEqual([]);
+  });
+
+  it('shows one rule, field by field and as JSON', async () => {
+    const r = await run(['rules', 'show', 'voice call', ...API, tokenFile], { fetch: api.fetch });
+    expect(r.code).toBe(0);
+    expect(api.requests[0]).toMatchObject({
+      method: 'GET',
+      url: 'http://127.0.0.1:1/api/v1/rules/voice%20call',
+    });
+    expect(r.out).toContain('name:         voice call\n');
+    expect(r.out).toContain('open:         udp 16384-16482\n');
+    expect(r.out).toContain('idle timeout: 2m (120 s)\n');
+    expect(r.out).toContain('lan hosts:    192.168.1.0/24\n');
+    const json = await run(['rules', 'show', 'game', '--json', ...API, tokenFile], { fetch: api.fetch });
+    expect(JSON.parse(json.out)).toMatchObject({ name: 'game', idleTimeout: 30 });
+    const missing = await run(['rules', 'show', 'nope', ...API, tokenFile], { fetch: api.fetch });
+    expect(missing.code).toBe(3);
+  });
+
+  it('edits only what the flags give, through PUT, and keeps the rest', async () => {
+    const r = await run(
+      ['rules', 'edit', 'voice call', '--timeout', '1h', '--name', 'voice', ...API, tokenFile],
+      { fetch: api.fetch },
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('✔ changed rule "voice call" (now "voice")');
+    expect(api.requests.map((q) => q.method)).toEqual(['GET', 'PUT']);
+    expect(fx.service.config.rules[1]).toMatchObject({
+      name: 'voice',
+      idleTimeout: 3600,
+      remote: 'contacted',
+      lanHosts: ['192.168.1.0/24'],
+      open: [{ protocol: 'udp', ports: '16384-16482' }],
+    });
+    const nothing = await run(['rules', 'edit', 'game', ...API, tokenFile], { fetch: api.fetch });
+    expect(nothing.code).toBe(2);
+    const bad = await run(['rules', 'edit', 'game', '--timeout', '2d', ...API, tokenFile], {
+      fetch: api.fetch,
+    });
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain('idleTimeout must be 1-86400 seconds');
+    expect(api.requests.filter((q) => q.method === 'PUT')).toHaveLength(1);
+    expect(fx.service.config.rules[0]).toMatchObject({ name: 'game', idleTimeout: 30 });
+  });
+
+  it('reloads the config file through the service and says so', async () => {
+    await writeFile(
+      fx.configPath,
+      readFileSync(fx.configPath, 'utf8').replace('idleTimeout: 30', 'idleTimeout: 10m'),
+    );
+    const r = await run(['reload', ...API, tokenFile], { fetch: api.fetch });
+    expect(fx.service.config.rules[0]).toMatchObject({ name: 'game', idleTimeout: 600 });
+    expect(r.code).toBe(0);
+    expect(api.requests[0]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:1/api/v1/reload' });
+    expect(r.out).toMatch(/^✔ reloaded the config: \d+ entr(y|ies) kept, \d+ closed by the change\n$/);
   });
 
   it('releases one holder and says how many entries closed', async () => {
@@ -398,7 +465,7 @@ describe('commands that talk to the service', () => {
     expect(since.code).toBe(0);
     const query = new URL(api.requests.at(-1)!.url).searchParams;
     expect(Date.parse(query.get('since')!)).toBeGreaterThan(Date.now() - 3_700_000);
-    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch: api.fetch })).code).toBe(2);
+    expect((await run(['events', '--type', 'nope', ...API, tokenFile], { fetch: api.fetch })).code).toBe(3);
   });
 });
 
@@ -423,7 +490,9 @@ describe('argument helpers', () => {
     expect(parseMoment('15m', now)).toBe(now - 900_000);
     expect(parseMoment('1h30m', now)).toBe(now - 5_400_000);
     expect(parseMoment('2025-06-01T10:00:00Z', now)).toBe(Date.parse('2025-06-01T10:00:00Z'));
-    expect(() => parseMoment('yesterday', now)).toThrow(/ISO date or a duration/);
+    expect(parseMoment('1d', now)).toBe(now - 86_400_000);
+    expect(parseMoment('90', now)).toBe(now - 90_000);
+    expect(() => parseMoment('yesterday', now)).toThrow(/ISO date .* or a duration: seconds \(90\)/);
   });
 
   it('splits a server-sent event stream, keeping an unfinished message', () => {

@@ -4,16 +4,19 @@ import type { CommandSpec } from './args.js';
 import { formatCommandHelp, formatTopHelp, parseCommandLine } from './args.js';
 import { checkCommand } from './commands/check.js';
 import { compileCommand } from './commands/compile.js';
+import { completionCommand } from './commands/completion.js';
 import { doctorCommand } from './commands/doctor.js';
 import { eventsCommand } from './commands/events.js';
 import { labCommand } from './commands/lab.js';
 import { learnCommand } from './commands/learn.js';
 import { presetsCommand } from './commands/presets.js';
 import { releaseCommand } from './commands/release.js';
+import { reloadCommand } from './commands/reload.js';
 import { rulesCommand } from './commands/rules.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
+import { InvalidConfigError } from './config-argument.js';
 import type { CliContext, Command } from './context.js';
 import { EXIT_CODES, type ExitCode, exitCodeFor, ReportedFailure, UsageError } from './exit-codes.js';
 import { formatIssues } from './format.js';
@@ -31,14 +34,22 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   learnCommand,
   presetsCommand,
+  reloadCommand,
   doctorCommand,
   labCommand,
+  completionCommand(() => SPECS),
 ];
 
 const SPECS: readonly CommandSpec[] = COMMANDS.map((c) => c.spec);
 
 function issuesOf(error: unknown): readonly Issue[] {
-  if (error instanceof InvalidInputError || error instanceof ApiError) return error.issues;
+  if (
+    error instanceof InvalidInputError ||
+    error instanceof ApiError ||
+    error instanceof InvalidConfigError
+  ) {
+    return error.issues;
+  }
   return [];
 }
 
@@ -48,7 +59,13 @@ function reportError(error: unknown, ctx: CliContext, json: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   const issues = issuesOf(error);
   if (json) {
-    const body = { code, message, ...(issues.length > 0 ? { issues: issues.map(issueJson) } : {}) };
+    const warnings = error instanceof InvalidConfigError ? error.warnings : [];
+    const body = {
+      code,
+      message,
+      ...(issues.length > 0 ? { issues: issues.map(issueJson) } : {}),
+      ...(warnings.length > 0 ? { warnings: warnings.map(issueJson) } : {}),
+    };
     ctx.stderr.write(`${JSON.stringify({ error: body })}\n`);
     return;
   }

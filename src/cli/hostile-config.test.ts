@@ -54,9 +54,9 @@ describe('validate on YAML that cannot be read as a config', () => {
     expect(r.err).not.toContain('internal error');
     const json = await run(['validate', file, '--json']);
     expect(json.code).toBe(3);
-    expect(JSON.parse(json.out)).toMatchObject({
-      valid: false,
-      issues: [{ code: expect.stringMatching(/^yaml_/) }],
+    expect(json.out).toBe('');
+    expect(JSON.parse(json.err)).toMatchObject({
+      error: { code: 'INVALID_CONFIG', issues: [{ code: expect.stringMatching(/^yaml_/) }] },
     });
   });
 });

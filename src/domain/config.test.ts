@@ -150,8 +150,15 @@ describe('validateConfig', () => {
       mode: 'router',
       rules: [bad, other, rule({ name: 'third', remote: 'x' })],
     });
-    expect(r.ok ? [] : r.issues.map((i) => `${formatPath(i.path)} ${i.code}`)).toEqual([
+    // A bad top level does not hide the rules' own problems.
+    expect(r.ok ? [] : r.issues.map((i) => `${formatPath(i.path)} ${i.code}`).sort()).toEqual([
       'mode invalid_value',
+      'rules[0].idleTimeout out_of_range',
+      'rules[0].lanHosts[0] bad_address',
+      'rules[0].open[0].ports bad_ports',
+      'rules[1].lanHosts[0] bad_address',
+      'rules[1].open[0].ports bad_ports',
+      'rules[2].remote invalid_value',
     ]);
     const r2 = validateConfig({ ...base, rules: [bad, other, rule({ name: 'third', remote: 'x' })] });
     expect(r2.ok ? [] : r2.issues.map((i) => `${formatPath(i.path)} ${i.code}`).sort()).toEqual([
@@ -206,5 +213,135 @@ describe('validateRule', () => {
   it('returns issue paths relative to the rule', () => {
     const r = validateRule(rule({ lanHosts: ['x'] }));
     expect(r.ok ? [] : r.issues.map((i) => formatPath(i.path))).toEqual(['lanHosts[0]']);
+  });
+});
+
+describe('idleTimeout in the one duration grammar', () => {
+  it.each([
+    [600, 600],
+    ['90', 90],
+    ['10m', 600],
+    ['1h30m', 5400],
+    ['1d', 86_400],
+  ])('reads idleTimeout %j as %d seconds', (idleTimeout, seconds) => {
+    const r = validateConfig({ ...base, rules: [rule({ idleTimeout })] });
+    expect(r.ok && r.value.rules[0]!.idleTimeout).toBe(seconds);
+  });
+
+  it('refuses what is not a duration with the grammar, and a duration beyond a day with the range', () => {
+    const bad = validateRule(rule({ idleTimeout: 'ten minutes' }));
+    expect(bad.ok ? [] : bad.issues).toEqual([
+      {
+        path: ['idleTimeout'],
+        code: 'bad_duration',
+        message:
+          'idleTimeout: "ten minutes" is not a duration: write seconds (90) or a number with d, h, m or s (10m, 1d, 1h30m)',
+      },
+    ]);
+    const long = validateRule(rule({ idleTimeout: '2d' }));
+    expect(long.ok ? [] : long.issues.map((i) => i.message)).toEqual([
+      'idleTimeout must be 1-86400 seconds (1s to 1d)',
+    ]);
+  });
+});
+
+describe('rules that can never fire, and rules that open everything', () => {
+  it.each([
+    [
+      'IPv6 lanHosts on an ipv4 rule',
+      { family: 'ipv4', lanHosts: ['fd00::10', '2001:db8::/64'] },
+      'IPv4 only',
+    ],
+    ['IPv4 lanHosts on an ipv6 rule', { family: 'ipv6', lanHosts: ['192.168.1.10'] }, 'IPv6 only'],
+  ])('refuses %s: it can never fire', (_, over, said) => {
+    const r = validateConfig({ ...base, rules: [rule(over)] });
+    expect(r.ok ? [] : r.issues).toEqual([
+      { path: ['rules', 0, 'lanHosts'], code: 'never_fires', message: expect.stringContaining(said) },
+    ]);
+    expect(validateRule(rule(over)).ok).toBe(false);
+  });
+
+  it('refuses an ipv6 rule when the config has ipv6: false', () => {
+    expect(issuesOf({ ...base, ipv6: false, rules: [rule({ family: 'ipv6' })] })).toEqual([
+      { path: 'rules[0].family', code: 'never_fires' },
+    ]);
+  });
+
+  it('warns about the lanHosts of the other family when some fit', () => {
+    const r = validateConfig({
+      ...base,
+      rules: [rule({ family: 'ipv4', lanHosts: ['192.168.1.10', 'fd00::1'] })],
+    });
+    expect(r.ok).toBe(true);
+    expect(r.warnings).toEqual([
+      expect.objectContaining({ path: ['rules', 0, 'lanHosts', 1], code: 'lan_host_other_family' }),
+    ]);
+  });
+
+  it('warns about a rule opening 1-65535 in one short line', () => {
+    const r = validateConfig({ ...base, rules: [rule({ open: [{ protocol: 'both', ports: '1-65535' }] })] });
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => w.code)).toEqual(['open_all_ports', 'open_includes_trigger']);
+    const dmz = r.warnings[0]!;
+    expect(dmz.message).toMatch(
+      /^opens every tcp and udp port \(1-65535\): the LAN host is exposed like a DMZ host/,
+    );
+    expect(dmz.message.length).toBeLessThan(200);
+  });
+
+  it('names at most three commonly attacked ports and counts the rest', () => {
+    const r = validateRule(rule({ open: [{ protocol: 'tcp', ports: '1-3400' }] }));
+    const risky = r.warnings.find((w) => w.code === 'risky_port')!;
+    expect(risky.message).toMatch(/; and \d+ more \(tcp [\d-]+(, tcp [\d-]+)*\)\. Open them only/);
+    expect(risky.message.length).toBeLessThan(500);
+  });
+});
+
+describe('messages a person can act on', () => {
+  it('gives an unknown key its line and the key it probably meant', () => {
+    const r = parseConfigText(
+      [
+        'interfaces: { lan: [br-lan], wan: [eth0] }',
+        'mdoe: standalone',
+        'rules:',
+        '  - name: game',
+        '    trigger: [{ protocol: tcp, ports: "6970" }]',
+        '    open: [{ protocol: udp, ports: "7000" }]',
+        '    idletimeout: 30',
+        '    colour: red',
+      ].join('\n'),
+    );
+    expect(r.ok ? [] : r.issues.map((i) => [formatPath(i.path), i.message])).toEqual([
+      ['', 'line 2: unknown key "mdoe" (did you mean "mode"?)'],
+      ['rules[0]', 'line 7: unknown key "idletimeout" (did you mean "idleTimeout"?)'],
+      ['rules[0]', 'line 8: unknown key "colour"'],
+    ]);
+  });
+
+  it.each(['', '\n\n', '# only a comment\n'])('says that the file %j is empty, and what it needs', (text) => {
+    const r = parseConfigText(text);
+    expect(r.ok ? [] : r.issues).toEqual([
+      {
+        path: [],
+        code: 'empty',
+        message: expect.stringMatching(
+          /^the config is empty: .*interfaces: \{ lan: \[br-lan\], wan: \[eth0\] \}/,
+        ),
+      },
+    ]);
+  });
+
+  it('shows an example when the interfaces are missing', () => {
+    const r = parseConfigText('rules: []\n');
+    expect(r.ok ? [] : r.issues.map((i) => i.message)).toEqual([
+      "is required: the gateway's LAN and WAN interfaces, e.g. interfaces: { lan: [br-lan], wan: [eth0] }",
+    ]);
+  });
+
+  it('reports a tab used as indentation once, without the errors it causes further down', () => {
+    const r = parseConfigText('interfaces:\n\tlan: [br-lan]\n  wan: [eth0]\n');
+    expect(r.ok ? [] : r.issues.map((i) => i.message)).toEqual([
+      'line 2: a tab indents this line; YAML indents with spaces only',
+    ]);
   });
 });

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { parsePrefix } from './address.js';
+import { DURATION_GRAMMAR, parseDuration } from './duration.js';
 import type { Issue, Result } from './errors.js';
 import { isWildcardHost, parseListenAddress } from './listen.js';
 import { formatPortList, parsePortList, rangesByProtocol, rangesOverlap } from './ports.js';
 import { riskyPortsIn } from './risky-ports.js';
-import { ruleNameProblem } from './rule-name.js';
+import { ruleNameKey, ruleNameProblem } from './rule-name.js';
+import { suggest } from './suggest.js';
 import type { ApiSettings, Config, EventSettings, Family, Protocol, Rule } from './types.js';
 import { readYaml } from './yaml-document.js';
 
@@ -18,6 +20,8 @@ export const LIMITS = {
   specsPerSide: 32,
   lanHosts: 256,
 } as const;
+
+const IDLE_RANGE = `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds (1s to 1d)`;
 
 /** The `api` section when the config has none. */
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -64,6 +68,8 @@ export const ruleSchema = z
     name: z
       .string()
       .trim()
+      // Names that look the same are the same: stored and compared in NFC.
+      .normalize('NFC')
       .min(1, 'name must not be empty')
       .max(LIMITS.ruleName, `name must be at most ${LIMITS.ruleName} characters`)
       .superRefine((name, ctx) => {
@@ -76,15 +82,25 @@ export const ruleSchema = z
     trigger: z.array(portSpecSchema).min(1, 'at least one trigger port spec').max(LIMITS.specsPerSide),
     open: z.array(portSpecSchema).min(1, 'at least one open port spec').max(LIMITS.specsPerSide),
     idleTimeout: z
-      .number()
-      .int('idleTimeout must be a whole number of seconds')
-      .min(
-        LIMITS.idleTimeoutMin,
-        `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
-      )
-      .max(
-        LIMITS.idleTimeoutMax,
-        `idleTimeout must be ${LIMITS.idleTimeoutMin}-${LIMITS.idleTimeoutMax} seconds`,
+      .union([z.number(), z.string()], { error: `idleTimeout must be ${DURATION_GRAMMAR}` })
+      // A written duration ("10m", "1d") reads as seconds: the same grammar as the CLI's --timeout.
+      .transform((v, ctx) => {
+        if (typeof v === 'number') return v;
+        const d = parseDuration(v);
+        if (d.ok) return d.seconds;
+        ctx.addIssue({
+          code: 'custom',
+          params: { code: 'bad_duration' },
+          message: `idleTimeout: ${d.error}`,
+        });
+        return z.NEVER;
+      })
+      .pipe(
+        z
+          .number()
+          .int('idleTimeout must be a whole number of seconds')
+          .min(LIMITS.idleTimeoutMin, IDLE_RANGE)
+          .max(LIMITS.idleTimeoutMax, IDLE_RANGE),
       )
       .default(600),
     lanHosts: z
@@ -150,41 +166,69 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** The keys a config document may have at `path` (an object of the schema), for "did you mean". */
+function knownKeysAt(path: readonly (string | number)[]): readonly string[] {
+  const keys = (o: { shape: object }) => Object.keys(o.shape);
+  const [a, , c] = path;
+  if (path.length === 0) return keys(configSchema);
+  if (a === 'interfaces' && path.length === 1) return keys(configSchema.shape.interfaces);
+  if (a === 'api' && path.length === 1) return keys(configSchema.shape.api.unwrap());
+  if (a === 'events' && path.length === 1) return keys(configSchema.shape.events.unwrap());
+  if (a === 'rules' && path.length === 2) return keys(ruleSchema);
+  if (a === 'rules' && (c === 'trigger' || c === 'open') && path.length === 4) return keys(portSpecSchema);
+  return [];
+}
+
+/** Finds the line of an entry of the document being validated, when it came from a file. */
+export type LineLocator = (path: readonly (string | number)[]) => number | undefined;
+
+const INTERFACES_EXAMPLE = 'interfaces: { lan: [br-lan], wan: [eth0] }';
+
 /** Turns zod's issues into ours: path, a stable code, a plain message; `prefix` places them in the document. */
 export function fromZodIssues(
   issues: readonly z.core.$ZodIssue[],
   input: unknown,
   prefix: (string | number)[] = [],
+  lineOf?: LineLocator,
 ): Issue[] {
-  return issues.map((i) => {
+  return issues.flatMap((i): Issue[] => {
     const missing = i.code === 'invalid_type' && valueAt(input, i.path) === undefined;
     const path = [...prefix, ...i.path.filter((p): p is string | number => typeof p !== 'symbol')];
     switch (i.code) {
       case 'unrecognized_keys':
-        return {
-          path,
-          code: 'unknown_key',
-          message: `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`,
-        };
+        // One issue per key, each with its line when the input came from a file.
+        return i.keys.map((key) => {
+          const hint = suggest(key, knownKeysAt(path));
+          const line = lineOf?.([...path, key]);
+          return {
+            path,
+            code: 'unknown_key',
+            message: `${line !== undefined ? `line ${line}: ` : ''}unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+          };
+        });
       case 'invalid_type':
-        return {
-          path,
-          code: missing ? 'required' : 'invalid_type',
-          message: missing
-            ? 'is required'
-            : i.message.startsWith('Invalid input')
-              ? `expected ${i.expected}`
-              : i.message,
-        };
+        return [
+          {
+            path,
+            code: missing ? 'required' : 'invalid_type',
+            message: missing
+              ? path.length === 1 && path[0] === 'interfaces'
+                ? `is required: the gateway's LAN and WAN interfaces, e.g. ${INTERFACES_EXAMPLE}`
+                : 'is required'
+              : i.message.startsWith('Invalid input')
+                ? `expected ${i.expected}`
+                : i.message,
+          },
+        ];
       case 'too_small':
       case 'too_big':
-        return { path, code: 'out_of_range', message: i.message };
+        return [{ path, code: 'out_of_range', message: i.message }];
       case 'invalid_value':
-        return { path, code: 'invalid_value', message: i.message };
+        return [{ path, code: 'invalid_value', message: i.message }];
       case 'custom':
-        return { path, code: String(i.params?.['code'] ?? 'invalid'), message: i.message };
+        return [{ path, code: String(i.params?.['code'] ?? 'invalid'), message: i.message }];
       default:
-        return { path, code: 'invalid', message: i.message };
+        return [{ path, code: 'invalid', message: i.message }];
     }
   });
 }
@@ -195,17 +239,69 @@ export function ruleFamilies(rule: Pick<Rule, 'family'>, ipv6: boolean): Family[
   return all.filter((f) => f === 'ipv4' || ipv6);
 }
 
+/** How many commonly attacked ports a warning names before it counts the rest. */
+const RISKY_SHOWN = 3;
+/** An open range this wide forwards (nearly) everything: the host is a DMZ host, not a port trigger. */
+const DMZ_PORTS = 60_000;
+
+/** Whether a rule can ever fire: some of its `lanHosts` must be of a family the rule applies to. */
+function checkLanHostFamilies(rule: Rule, index: number, issues: Issue[], warnings: Issue[]): void {
+  if (rule.lanHosts === 'any') return;
+  const families = ruleFamilies(rule, true);
+  const hosts = rule.lanHosts.map((text, j) => {
+    const prefix = parsePrefix(text);
+    return { text, j, family: 'error' in prefix ? undefined : prefix.family };
+  });
+  const other = hosts.filter((h) => h.family !== undefined && !families.includes(h.family));
+  if (other.length === 0) return;
+  const only = rule.family === 'ipv4' ? 'IPv4' : 'IPv6';
+  if (other.length === hosts.length) {
+    issues.push({
+      path: ['rules', index, 'lanHosts'],
+      code: 'never_fires',
+      message: `the rule is ${only} only (family: ${rule.family}) but every lanHosts entry is ${only === 'IPv4' ? 'IPv6' : 'IPv4'}: it can never fire. Set family: both, or list ${only} hosts`,
+    });
+    return;
+  }
+  for (const h of other) {
+    warnings.push({
+      path: ['rules', index, 'lanHosts', h.j],
+      code: 'lan_host_other_family',
+      message: `"${h.text}" is not ${only}, and the rule is ${only} only (family: ${rule.family}): it never triggers from there`,
+    });
+  }
+}
+
 function checkRule(rule: Rule, index: number, warnings: Issue[]): void {
   rule.open.forEach((spec, j) => {
     const parsed = parsePortList(spec.ports);
     if ('error' in parsed) return;
     const path = ['rules', index, 'open', j, 'ports'];
+    const count = parsed.ranges.reduce((n, r) => n + r.to - r.from + 1, 0);
+    if (count >= DMZ_PORTS) {
+      // One short warning instead of every risky port of the range, one by one.
+      warnings.push({
+        path,
+        code: 'open_all_ports',
+        message: `opens ${count === 65_535 ? 'every' : `${count} of the 65535`} ${spec.protocol === 'both' ? 'tcp and udp' : spec.protocol} port${count === 65_535 ? ' (1-65535)' : 's'}: the LAN host is exposed like a DMZ host, its every service reachable from the internet. Open only the ports the application uses`,
+      });
+      return;
+    }
     const risky = riskyPortsIn(spec.protocol, parsed.ranges);
     if (risky.length > 0) {
+      const shown = risky.slice(0, RISKY_SHOWN).map((h) => `${h.protocol} ${h.ports} (${h.risk})`);
+      const more = risky.length - shown.length;
       warnings.push({
         path,
         code: 'risky_port',
-        message: `opens commonly attacked ports: ${risky.map((h) => `${h.protocol} ${h.ports} (${h.risk})`).join('; ')}. Open them only if that service is meant to be reached from the internet`,
+        message: `opens commonly attacked ports: ${shown.join('; ')}${
+          more > 0
+            ? `; and ${more} more (${risky
+                .slice(RISKY_SHOWN)
+                .map((h) => `${h.protocol} ${h.ports}`)
+                .join(', ')})`
+            : ''
+        }. Open them only if that service is meant to be reached from the internet`,
       });
     }
     const low = parsed.ranges.filter((r) => r.from < 1024);
@@ -226,19 +322,20 @@ function specsValid(rule: Rule): boolean {
   );
 }
 
-/** Names must be unique, case-insensitively; checked on every rule that has a name, valid or not. */
+/** Names must be unique, in NFC and regardless of case; checked on every rule that has a name, valid or not. */
 function checkNames(rules: readonly unknown[], issues: Issue[]): void {
   const seen = new Map<string, number>();
   rules.forEach((raw, i) => {
     const name = (raw as { name?: unknown } | null)?.name;
     if (typeof name !== 'string' || name.trim() === '') return;
-    const key = name.trim().toLowerCase();
+    const key = ruleNameKey(name);
     const first = seen.get(key);
     if (first !== undefined) {
+      const same = (rules[first] as { name: string }).name.trim() === name.trim();
       issues.push({
         path: ['rules', i, 'name'],
         code: 'duplicate_name',
-        message: `"${name}" is also the name of rules[${first}]`,
+        message: `"${name}" is also the name of rules[${first}]${same ? '' : ' (names are compared in Unicode NFC, regardless of case)'}`,
       });
     } else {
       seen.set(key, i);
@@ -248,7 +345,17 @@ function checkNames(rules: readonly unknown[], issues: Issue[]): void {
 
 /** Cross-rule checks: no two enabled rules opening the same port for the same protocol and family. */
 function checkRules(config: Config, issues: Issue[], warnings: Issue[]): void {
-  for (const [i, rule] of config.rules.entries()) checkRule(rule, i, warnings);
+  for (const [i, rule] of config.rules.entries()) {
+    checkRule(rule, i, warnings);
+    checkLanHostFamilies(rule, i, issues, warnings);
+    if (!config.ipv6 && rule.family === 'ipv6') {
+      issues.push({
+        path: ['rules', i, 'family'],
+        code: 'never_fires',
+        message: 'the rule is IPv6 only but the config has ipv6: false: it can never fire',
+      });
+    }
+  }
   const checked = config.rules.map((rule, i) => ({ rule, i })).filter(({ rule }) => specsValid(rule));
   for (const { rule, i } of checked) {
     const open = rangesByProtocol(rule.open);
@@ -310,16 +417,27 @@ function checkListen(listen: string, issues: Issue[], warnings: Issue[]): void {
  * Validates a parsed config document. Never throws: all problems at once, errors apart from warnings.
  * @example validateConfig({ interfaces: { lan: ['br-lan'], wan: ['eth0'] }, rules: [] })
  */
-export function validateConfig(input: unknown): Result<Config> {
+export function validateConfig(input: unknown, lineOf?: LineLocator): Result<Config> {
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues, input), warnings: [] };
+  if (!parsed.success) {
+    const issues = fromZodIssues(parsed.error.issues, input, [], lineOf);
+    // The rules' own problems are reported at once too, unless the rules themselves are what is wrong.
+    const rules = (input as { rules?: unknown } | null)?.rules;
+    if (Array.isArray(rules) && !issues.some((i) => i.path[0] === 'rules')) {
+      rules.forEach((raw, i) => {
+        const r = ruleSchema.safeParse(raw);
+        if (!r.success) issues.push(...fromZodIssues(r.error.issues, raw, ['rules', i], lineOf));
+      });
+    }
+    return { ok: false, issues, warnings: [] };
+  }
   const issues: Issue[] = [];
   const warnings: Issue[] = [];
   const rules: Rule[] = [];
   parsed.data.rules.forEach((raw, i) => {
     const r = ruleSchema.safeParse(raw);
     if (r.success) rules.push(r.data as Rule);
-    else issues.push(...fromZodIssues(r.error.issues, raw, ['rules', i]));
+    else issues.push(...fromZodIssues(r.error.issues, raw, ['rules', i], lineOf));
   });
   const config = { ...parsed.data, rules } as Config;
   checkNames(parsed.data.rules, issues);
@@ -363,14 +481,32 @@ export function validateRule(input: unknown): Result<Rule> {
   if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues, input), warnings: [] };
   const rule = parsed.data as Rule;
   const warnings: Issue[] = [];
+  const issues: Issue[] = [];
   checkRule(rule, 0, warnings);
-  return { ok: true, value: rule, warnings: warnings.map((x) => ({ ...x, path: x.path.slice(2) })) };
+  checkLanHostFamilies(rule, 0, issues, warnings);
+  const relative = (x: Issue): Issue => ({ ...x, path: x.path.slice(2) });
+  if (issues.length > 0) return { ok: false, issues: issues.map(relative), warnings: warnings.map(relative) };
+  return { ok: true, value: rule, warnings: warnings.map(relative) };
 }
 
 /** Parses YAML text and validates it; every YAML problem (syntax, duplicate keys, aliases) is an issue too. */
 export function parseConfigText(text: string): Result<Config> {
   const read = readYaml(text);
   if (!read.ok) return read;
-  const result = validateConfig(read.value);
+  if (read.value === null || read.value === undefined) {
+    return {
+      ok: false,
+      issues: [
+        {
+          path: [],
+          code: 'empty',
+          message: `the config is empty: it needs at least the interfaces, e.g. ${INTERFACES_EXAMPLE} (see examples/gateway.yaml)`,
+        },
+      ],
+      warnings: read.warnings,
+    };
+  }
+  // Unknown keys are found by their line: a misspelt key is easier to spot in the file than by its path.
+  const result = validateConfig(read.value, read.lineOf);
   return read.warnings.length > 0 ? { ...result, warnings: [...read.warnings, ...result.warnings] } : result;
 }

@@ -23,7 +23,17 @@ describe('wanReachability', () => {
     });
   });
 
-  it.each(['100.63.255.255', '100.128.0.1', '172.32.0.1', '203.0.113.1', '8.8.8.8'])(
+  it.each(['192.0.2.2', '198.51.100.7', '203.0.113.1'])(
+    'calls %s a documentation range, not public (the lab uses one as its internet)',
+    (address) => {
+      const r = wanReachability([v4(address)]);
+      expect(r.status).toBe('test-network');
+      expect(r.message).toContain(`${address} on eth0: a documentation range`);
+      expect(r.message).not.toMatch(/public/);
+    },
+  );
+
+  it.each(['100.63.255.255', '100.128.0.1', '172.32.0.1', '192.0.3.1', '203.0.114.1', '8.8.8.8'])(
     'takes %s as public',
     (address) => {
       expect(wanReachability([v4(address)]).status).toBe('public');

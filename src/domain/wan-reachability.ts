@@ -5,7 +5,7 @@
  */
 
 /** What kind of address a WAN interface has. */
-export type WanAddressKind = 'public' | 'cgnat' | 'private' | 'link-local' | 'loopback';
+export type WanAddressKind = 'public' | 'documentation' | 'cgnat' | 'private' | 'link-local' | 'loopback';
 
 /** One address of a WAN interface. */
 export interface WanAddress {
@@ -14,9 +14,12 @@ export interface WanAddress {
   readonly family: 'ipv4' | 'ipv6';
 }
 
-/** The verdict: `public` (reachable), `behind-nat` (IPv4 only behind another NAT), `unknown` (no address). */
+/**
+ * The verdict: `public` (reachable), `test-network` (a documentation range, RFC 5737: reachable only inside a
+ * test network such as the lab's), `behind-nat` (IPv4 only behind another NAT), `unknown` (no address).
+ */
 export interface WanReachability {
-  readonly status: 'public' | 'behind-nat' | 'unknown';
+  readonly status: 'public' | 'test-network' | 'behind-nat' | 'unknown';
   readonly ipv4: readonly {
     readonly iface: string;
     readonly address: string;
@@ -32,11 +35,19 @@ export interface WanReachability {
 function ipv4Kind(address: string): WanAddressKind | undefined {
   const o = address.split('.').map(Number);
   if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined;
-  const [a, b] = o as [number, number, number, number];
+  const [a, b, c] = o as [number, number, number, number];
   if (a === 100 && b >= 64 && b <= 127) return 'cgnat';
   if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return 'private';
   if (a === 169 && b === 254) return 'link-local';
   if (a === 127) return 'loopback';
+  // RFC 5737 documentation ranges: never on the internet, but test networks (the lab's) use them.
+  if (
+    (a === 192 && b === 0 && c === 2) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113)
+  ) {
+    return 'documentation';
+  }
   return 'public';
 }
 
@@ -63,6 +74,15 @@ export function wanReachability(addresses: readonly WanAddress[]): WanReachabili
   if (ipv4.some((a) => a.kind === 'public')) {
     const shown = ipv4.filter((a) => a.kind === 'public').map((a) => `${a.address} on ${a.iface}`);
     return { status: 'public', ipv4, publicIpv6, message: `public IPv4 address ${shown.join(', ')}` };
+  }
+  if (ipv4.some((a) => a.kind === 'documentation')) {
+    const shown = ipv4.filter((a) => a.kind === 'documentation').map((a) => `${a.address} on ${a.iface}`);
+    return {
+      status: 'test-network',
+      ipv4,
+      publicIpv6,
+      message: `${shown.join(', ')}: a documentation range (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), reachable in a test network only, never from the internet`,
+    };
   }
   if (ipv4.length === 0) {
     return {

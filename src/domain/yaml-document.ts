@@ -22,7 +22,13 @@ export type YamlIssueCode = (typeof YAML_ISSUE_CODES)[number];
 
 /** The outcome of reading YAML text: the value, or every problem with its path and line. */
 export type YamlRead =
-  | { readonly ok: true; readonly value: unknown; readonly warnings: readonly Issue[] }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly warnings: readonly Issue[];
+      /** The line where the entry at `path` starts (a map entry at its key), when the text has it. */
+      readonly lineOf: (path: readonly (string | number)[]) => number | undefined;
+    }
   | { readonly ok: false; readonly issues: readonly Issue[]; readonly warnings: readonly Issue[] };
 
 type Path = (string | number)[];
@@ -57,6 +63,19 @@ function pathAt(node: unknown, offset: number, path: Path = []): Path {
   return path;
 }
 
+/** Where the entry at `path` starts in the text: a map entry at its key, a sequence item at the item. */
+function offsetOf(node: unknown, path: readonly (string | number)[]): number | undefined {
+  const [head, ...rest] = path;
+  if (head === undefined) return (node as Node | null)?.range?.[0];
+  if (isMap(node)) {
+    const pair = node.items.find((p) => isPair(p) && keyOf(p.key) === head);
+    if (!pair) return undefined;
+    return rest.length === 0 ? (pair.key as Node | null)?.range?.[0] : offsetOf(pair.value, rest);
+  }
+  if (isSeq(node) && typeof head === 'number') return offsetOf(node.items[head], rest);
+  return undefined;
+}
+
 /**
  * Reads YAML text as one document. Aliases are expanded at most {@link MAX_ALIAS_COUNT} times in all.
  * @example readYaml('a: *nope') // { ok: false, issues: [{ path: ['a'], code: 'yaml_undefined_alias', ... }] }
@@ -71,6 +90,19 @@ export function readYaml(text: string): YamlRead {
     message: `${at(w.pos[0])}: ${w.message.split('\n')[0]}`,
   }));
   if (doc.errors.length > 0) {
+    // A tab used as indentation throws the columns of what follows off: the errors after it are its echoes.
+    const tabs = doc.errors.filter((e) => e.code === 'TAB_AS_INDENT');
+    if (tabs.length > 0) {
+      return {
+        ok: false,
+        issues: tabs.map((e) => ({
+          path: pathAt(doc.contents, e.pos[0]),
+          code: 'yaml_syntax',
+          message: `${at(e.pos[0])}: a tab indents this line; YAML indents with spaces only`,
+        })),
+        warnings,
+      };
+    }
     return {
       ok: false,
       issues: doc.errors.map((e) => ({
@@ -96,7 +128,11 @@ export function readYaml(text: string): YamlRead {
   });
   if (undefinedAliases.length > 0) return { ok: false, issues: undefinedAliases, warnings };
   try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), warnings };
+    const lineOf = (path: readonly (string | number)[]) => {
+      const offset = offsetOf(doc.contents, path);
+      return offset === undefined ? undefined : lines.linePos(offset).line;
+    };
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), warnings, lineOf };
   } catch (error) {
     // toJS throws only for aliases (the text parsed): a count beyond the limit, or one that cannot resolve.
     let first: number | undefined;

@@ -3,33 +3,32 @@
  * The service entry point: `node dist/main/daemon.js --config FILE [--netns NS] [--keep-table]`. The only
  * daemon file that touches the process: arguments, signals, exit codes. `porttrigger run` does the same.
  */
-import { parseArgs } from 'node:util';
-import { createLogger, isLogThreshold } from '../adapters/logger.js';
+import { createLogger } from '../adapters/logger.js';
 import { ensureApiToken } from '../adapters/token.js';
 import { DEFAULT_API_SETTINGS, serveApi } from '../api/server.js';
 import { formatPath, InvalidInputError } from '../domain/errors.js';
 import type { Service } from '../service/service.js';
+import { DAEMON_USAGE, parseDaemonArgs } from './daemon-args.js';
 import { panelFor } from './panel-wiring.js';
 import { startKernelService } from './start-service.js';
 
-const USAGE = 'usage: main.js --config FILE [--netns NS] [--keep-table] [--no-api] [--log-level LEVEL]';
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string' },
-      netns: { type: 'string' },
-      'keep-table': { type: 'boolean', default: false },
-      'no-api': { type: 'boolean', default: false },
-      'log-level': { type: 'string', default: 'info' },
-    },
-  });
-  const level = values['log-level'];
-  if (!values.config || !isLogThreshold(level)) {
-    process.stderr.write(`${USAGE}\n`);
+  const line = parseDaemonArgs(process.argv.slice(2));
+  if (line.kind === 'help') {
+    process.stdout.write(DAEMON_USAGE);
+    process.exit(0);
+  }
+  if (line.kind === 'usage-error') {
+    process.stderr.write(`daemon.js: ${line.message}\n${DAEMON_USAGE}`);
     process.exit(2);
   }
-  const logger = createLogger({ level });
+  const values = {
+    config: line.config,
+    netns: line.netns,
+    'keep-table': line.keepTable,
+    'no-api': line.noApi,
+  };
+  const logger = createLogger({ level: line.level });
   let service: Service;
   try {
     service = await startKernelService({

@@ -5,6 +5,7 @@
  */
 import { parseConfigText, validateConfig } from '../domain/config.js';
 import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
+import { findRule } from '../service/config-edit.js';
 import type { ConfigChange, Service } from '../service/service.js';
 import { compact, parseInput } from './params.js';
 import type { JsonRouteId, OperationInput, OperationReply } from './route-types.js';
@@ -30,7 +31,7 @@ function changeReply(change: ConfigChange) {
 }
 
 function ruleNamed(service: Service, name: string) {
-  const rule = service.config.rules.find((r) => r.name === name);
+  const rule = findRule(service.config, name);
   if (!rule) throw new PorttriggerError('RULE_NOT_FOUND', `no rule named "${name}"`);
   return rule;
 }

@@ -6,6 +6,7 @@ import { parseConfigText, validateConfig, validateRule } from '../domain/config.
 import type { ConfigStore } from '../domain/config-store.js';
 import type { ApplyReport } from '../domain/datapath.js';
 import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
+import { normalizeRuleName } from '../domain/rule-name.js';
 import { stableJson } from '../domain/stable-json.js';
 import type { Config, Rule } from '../domain/types.js';
 import {
@@ -129,8 +130,8 @@ export class ConfigChanges {
   setRuleEnabled(name: string, enabled: boolean): Promise<ConfigChange> {
     return this.#change(enabled ? 'enable rule' : 'disable rule', (config) => ({
       config: withRuleEnabled(config, name, enabled),
-      index: config.rules.findIndex((r) => r.name === name),
-      name,
+      index: config.rules.findIndex((r) => r.name === normalizeRuleName(name)),
+      name: normalizeRuleName(name),
     }));
   }
 

@@ -35,6 +35,15 @@ describe('rule edits', () => {
     );
   });
 
+  it('finds and refuses names in any Unicode normal form: a decomposed é is the composed one', () => {
+    const withEte = withRuleAdded(config, rule('\u00e9t\u00e9', '9000'));
+    expect(() => withRuleAdded(withEte, rule('E\u0301te\u0301', '9100'))).toThrow(
+      expect.objectContaining({ code: 'RULE_EXISTS' }),
+    );
+    expect(withRuleEnabled(withEte, 'e\u0301te\u0301', false).rules.at(-1)).toMatchObject({ enabled: false });
+    expect(withRuleRemoved(withEte, 'e\u0301te\u0301').rules).toHaveLength(2);
+  });
+
   it('replaces in place and may rename, but not onto another rule', () => {
     expect(withRuleReplaced(config, 'game', rule('arcade')).rules.map((r) => r.name)).toEqual([
       'arcade',

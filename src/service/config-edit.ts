@@ -3,10 +3,13 @@
  * the whole resulting config before anything is applied.
  */
 import { type Issue, PorttriggerError } from '../domain/errors.js';
+import { normalizeRuleName, ruleNameKey } from '../domain/rule-name.js';
 import type { Config, Rule } from '../domain/types.js';
 
 function indexOf(config: Config, name: string): number {
-  return config.rules.findIndex((r) => r.name === name);
+  // Stored names are NFC: a name written in another normal form (a decomposed é) still finds its rule.
+  const wanted = normalizeRuleName(name);
+  return config.rules.findIndex((r) => r.name === wanted);
 }
 
 function notFound(name: string): PorttriggerError {
@@ -14,8 +17,9 @@ function notFound(name: string): PorttriggerError {
 }
 
 function clashes(config: Config, name: string, except: number): boolean {
-  // Names are unique regardless of case (the validator says so too, but as a plain issue).
-  return config.rules.some((r, i) => i !== except && r.name.toLowerCase() === name.toLowerCase());
+  // Names are unique in NFC regardless of case (the validator says so too, but as a plain issue).
+  const key = ruleNameKey(name);
+  return config.rules.some((r, i) => i !== except && ruleNameKey(r.name) === key);
 }
 
 /** The rule with exactly this name. */

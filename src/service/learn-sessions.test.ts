@@ -132,6 +132,22 @@ describe('learning sessions', () => {
     expect(fx.service.learn.status().state).toBe('idle');
   });
 
+  it.each([
+    ['8.8.8.8', 'is a public address, not one of a LAN device'],
+    ['0.0.0.0', '"this network"'],
+    ['255.255.255.255', 'the broadcast address'],
+    ['224.0.0.1', 'a multicast group'],
+  ])('refuses %s as the device to learn from (%s) and records nothing', async (host, said) => {
+    const recorder = new FakeRecorder();
+    fx = await startFixture({ recorder });
+    await expect(fx.service.learn.start({ host })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      issues: [{ path: ['host'], code: 'bad_address', message: expect.stringContaining(said) }],
+    });
+    expect(recorder.captures).toEqual([]);
+    expect(fx.service.learn.status().state).toBe('idle');
+  });
+
   it('turns a recorder that cannot start into LEARN_UNAVAILABLE, and lets a new session start after it', async () => {
     const recorder = new FakeRecorder();
     let fail = true;

@@ -3,9 +3,10 @@
  * and the inbound attempts nothing forwarded; the session keeps them in memory and proposes rules from them.
  * One session at a time; the recording exists only while a session runs.
  */
-import { canonicalAddress, parseAddress } from '../domain/address.js';
+import { canonicalAddress } from '../domain/address.js';
 import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import type { ForeignRuleset } from '../domain/foreign-ruleset.js';
+import { lanDeviceProblem } from '../domain/lan-device.js';
 import { analyseSession, type SessionAnalysis } from '../domain/learn/proposals.js';
 import type { LearnRecorder, Recording, SeenConnection } from '../domain/learn/recorder.js';
 import type { Config } from '../domain/types.js';
@@ -113,10 +114,11 @@ export interface LearnDeps {
 
 function validHost(host: string | undefined): string | undefined {
   if (host === undefined) return undefined;
+  const problem = lanDeviceProblem(host);
   const canonical = canonicalAddress(host.trim());
-  if (canonical === undefined || parseAddress(canonical)?.family !== 'ipv4') {
-    throw new InvalidInputError('the device to learn from is not an IPv4 address', [
-      { path: ['host'], code: 'bad_address', message: `"${host}" is not an IPv4 address of a LAN device` },
+  if (problem !== undefined || canonical === undefined) {
+    throw new InvalidInputError('the device to learn from is not a LAN device address', [
+      { path: ['host'], code: 'bad_address', message: problem ?? `"${host}" is not an IPv4 address` },
     ]);
   }
   return canonical;

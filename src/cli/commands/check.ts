@@ -1,7 +1,7 @@
 import type { CheckResult } from '../api-client.js';
 import { createApiClient } from '../api-client.js';
+import { invalidArgument } from '../argument-values.js';
 import type { Command } from '../context.js';
-import { UsageError } from '../exit-codes.js';
 import { formatDuration, MARKS, staleNote } from '../format.js';
 import { printJson } from '../output.js';
 
@@ -13,10 +13,7 @@ export function parsePortArg(text: string): { port: number; protocol?: 'tcp' | '
   const m = /^(\d{1,5})(?:\/(tcp|udp))?$/i.exec(text.trim());
   const port = Number(m?.[1]);
   if (!m || port < 1 || port > 65535) {
-    throw new UsageError(
-      `check: ${JSON.stringify(text)} is not PORT or PORT/PROTO (1-65535, tcp or udp)`,
-      'check',
-    );
+    throw invalidArgument('check', text, 'expected PORT or PORT/PROTO (a port 1-65535, tcp or udp)');
   }
   return m[2] ? { port, protocol: m[2].toLowerCase() as 'tcp' | 'udp' } : { port };
 }

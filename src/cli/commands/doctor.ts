@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DoctorCheck } from '../../doctor/doctor.js';
 import { configCheck, runDoctor } from '../../doctor/doctor.js';
 import { parseConfigText } from '../../domain/config.js';
 import type { Config } from '../../domain/types.js';
 import { stringOption } from '../args.js';
+import { invalidArgument } from '../argument-values.js';
 import { configPathOf } from '../client/lookup.js';
 import type { Command } from '../context.js';
 import { ReportedFailure } from '../exit-codes.js';
@@ -27,6 +29,21 @@ export function formatChecks(checks: readonly DoctorCheck[]): string {
   return `${lines.join('\n')}\n\n${summary}\n`;
 }
 
+/** Named namespaces live here (`ip netns add`); `ip netns exec` knows no others. */
+const NETNS_DIR = '/run/netns';
+
+/** A namespace that does not exist would fail every check with misleading hints: say so once, up front. */
+async function assertNamespace(name: string): Promise<void> {
+  const problem =
+    name === '' || name.includes('/') || name === '.' || name === '..'
+      ? 'not a namespace name'
+      : await access(join(NETNS_DIR, name)).then(
+          () => undefined,
+          () => `no such namespace (\`ip netns list\` shows those that exist)`,
+        );
+  if (problem) throw invalidArgument('--netns', name, problem);
+}
+
 /** `porttrigger doctor`: can this machine run porttrigger, and does anything around it undo its work. */
 export const doctorCommand: Command = {
   spec: {
@@ -41,6 +58,8 @@ export const doctorCommand: Command = {
     details: 'Exit code 1 when a check fails; warnings alone do not fail. Nothing is changed (nft -c only).',
   },
   async run(args, ctx) {
+    const netns = stringOption(args, 'netns');
+    if (netns !== undefined) await assertNamespace(netns);
     const { path, explicit } = configPathOf(args, ctx);
     let config: Config | undefined;
     let check: DoctorCheck;
@@ -58,7 +77,6 @@ export const doctorCommand: Command = {
           }
         : configCheck(path, 'missing');
     }
-    const netns = stringOption(args, 'netns');
     const checks = [
       check,
       ...(await runDoctor({ ...(netns ? { netns } : {}), ...(config ? { config } : {}) })),

@@ -1,33 +1,30 @@
+import { DURATION_GRAMMAR, parseDuration } from '../../domain/duration.js';
 import { EVENT_TYPES, isEventType } from '../../service/events.js';
 import type { ApiEvent, EventQuery, StreamQuery } from '../api-client.js';
 import { createApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
+import { invalidArgument } from '../argument-values.js';
 import type { Command } from '../context.js';
-import { UsageError } from '../exit-codes.js';
 import { formatTime, renderTable } from '../format.js';
 import { printJson } from '../output.js';
 
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
- * Parses `--since`/`--until`: an ISO date, or a duration back from `now` (`90s`, `15m`, `2h`, `1d`, `1h30m`).
- * Returns milliseconds since the epoch.
+ * Parses `--since`/`--until`: an ISO date, or a duration back from `now` in the one duration grammar (`90`,
+ * `15m`, `2h`, `1d`, `1h30m`). Returns milliseconds since the epoch.
  * @example parseMoment('15m', Date.parse('2025-01-01T00:15:00Z')) // Date.parse('2025-01-01T00:00:00Z')
  */
 export function parseMoment(text: string, now: number, flag = '--since'): number {
   const t = text.trim();
-  if (/^(\d+(ms|s|m|h|d))+$/.test(t)) {
-    let ms = 0;
-    for (const m of t.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
-    return now - ms;
-  }
+  const d = parseDuration(t);
+  if (d.ok) return now - d.seconds * 1000;
   if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
     const at = Date.parse(t);
     if (!Number.isNaN(at)) return at;
   }
-  throw new UsageError(
-    `${flag} ${JSON.stringify(text)}: expected an ISO date or a duration like 15m, 2h, 1d`,
-    'events',
+  throw invalidArgument(
+    flag,
+    text,
+    `expected an ISO date (2025-06-01T10:00:00Z) or a duration: ${DURATION_GRAMMAR}`,
   );
 }
 
@@ -69,7 +66,7 @@ export const eventsCommand: Command = {
       since: {
         type: 'string',
         value: 'WHEN',
-        description: 'from this ISO date or duration ago (15m, 2h, 1d)',
+        description: 'from this ISO date or duration ago (90, 15m, 2h, 1d)',
       },
       until: { type: 'string', value: 'WHEN', description: 'up to this ISO date or duration ago' },
       rule: { type: 'string', value: 'RULE', description: 'only events of this rule' },
@@ -90,12 +87,13 @@ export const eventsCommand: Command = {
     const now = Date.now();
     const type = stringOption(args, 'type');
     if (type !== undefined && !isEventType(type)) {
-      throw new UsageError(`--type ${JSON.stringify(type)}: one of ${EVENT_TYPES.join(', ')}`, 'events');
+      throw invalidArgument('--type', type, `expected one of ${EVENT_TYPES.join(', ')}`);
     }
     const limitText = stringOption(args, 'limit');
     const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new UsageError(`--limit: expected a positive number`, 'events');
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw invalidArgument('--limit', limitText ?? '', 'expected a positive whole number');
+    }
     const since = stringOption(args, 'since');
     const until = stringOption(args, 'until');
     const filter: StreamQuery = {

@@ -2,30 +2,19 @@ import { InvalidInputError, PorttriggerError } from '../../domain/errors.js';
 import type { LearnProposalReply, LearnStatusReply } from '../../routes/schemas.js';
 import { createApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
+import { durationArgument } from '../argument-values.js';
 import type { CliContext, Command } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { formatTime } from '../format.js';
 import { printJson } from '../output.js';
 import { sayIfIdle } from './rules.js';
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
-
 /**
- * A duration such as `300`, `90s`, `5m` or `1h` in whole seconds.
+ * `--for` in whole seconds, in the one duration grammar (`300`, `90s`, `5m`, `1h`).
  * @example parseDuration('5m') // 300
  */
 export function parseDuration(text: string): number {
-  const m = /^(\d{1,5})([smh]?)$/.exec(text.trim());
-  if (!m?.[1]) {
-    throw new InvalidInputError(`--for ${text}: not a duration`, [
-      {
-        path: ['for'],
-        code: 'bad_duration',
-        message: `"${text}" is not a duration such as 300, 90s, 5m or 1h`,
-      },
-    ]);
-  }
-  return Number(m[1]) * (UNITS[m[2] || 's'] ?? 1);
+  return durationArgument('--for', text);
 }
 
 function proposalNumber(text: string | undefined): number | undefined {

@@ -1,17 +1,21 @@
 import { validateRule } from '../../domain/config.js';
-import { PorttriggerError } from '../../domain/errors.js';
+import { formatDurationSeconds } from '../../domain/duration.js';
+import { InvalidInputError, PorttriggerError } from '../../domain/errors.js';
 import { findPreset, PRESETS, presetRuleInput } from '../../domain/presets.js';
 import { reconnectNotice } from '../../domain/reconnect.js';
-import type { PortSpec } from '../../domain/types.js';
-import { createApiClient } from '../api-client.js';
+import type { PortSpec, Rule } from '../../domain/types.js';
+import { type ApiClient, createApiClient } from '../api-client.js';
 import type { ParsedArgs } from '../args.js';
 import { booleanOption, stringOption, stringOptions } from '../args.js';
+import { durationArgument, invalidArgument } from '../argument-values.js';
 import type { CliContext, Command } from '../context.js';
 import { ReportedFailure, UsageError } from '../exit-codes.js';
 import { formatIssues, formatPortSpecs, formatRules, MARKS } from '../format.js';
 import { issueJson, printJson } from '../output.js';
 
-const SUBCOMMANDS = ['list', 'add', 'remove', 'enable', 'disable'] as const;
+/** The subcommands of `rules`, in the order help lists them. */
+export const RULES_SUBCOMMANDS = ['list', 'show', 'add', 'edit', 'remove', 'enable', 'disable'] as const;
+const SUBCOMMANDS = RULES_SUBCOMMANDS;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /**
@@ -21,24 +25,14 @@ type Subcommand = (typeof SUBCOMMANDS)[number];
 export function parsePortSpecArg(text: string, flag: string): PortSpec {
   const m = /^(tcp|udp|both|tcp\+udp):(.+)$/i.exec(text.trim());
   if (!m) {
-    throw new UsageError(
-      `${flag} ${JSON.stringify(text)}: expected PROTO:PORTS, e.g. tcp:6970 or udp:7000-7010`,
-    );
+    throw invalidArgument(flag, text, 'expected PROTO:PORTS, e.g. tcp:6970 or udp:7000-7010');
   }
   const proto = m[1]!.toLowerCase();
   return { protocol: proto === 'tcp+udp' ? 'both' : (proto as PortSpec['protocol']), ports: m[2]!.trim() };
 }
 
-function parseTimeout(text: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
-  if (!m)
-    throw new UsageError(`--timeout ${JSON.stringify(text)}: expected seconds, or a number with s, m or h`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
-}
-
-/** The rule input the flags of `rules add` describe: a preset with overrides, or a rule from scratch. */
-export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
-  const presetName = stringOption(args, 'preset');
+/** The rule fields the flags give (`--name`, `--trigger`, `--timeout`, ...): what `add` sets and `edit` changes. */
+export function ruleFieldsFromArgs(args: ParsedArgs): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   const name = stringOption(args, 'name');
   if (name !== undefined) fields['name'] = name;
@@ -47,7 +41,7 @@ export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
   if (trigger.length > 0) fields['trigger'] = trigger;
   if (open.length > 0) fields['open'] = open;
   const timeout = stringOption(args, 'timeout');
-  if (timeout !== undefined) fields['idleTimeout'] = parseTimeout(timeout);
+  if (timeout !== undefined) fields['idleTimeout'] = durationArgument('--timeout', timeout);
   for (const [flag, key] of [
     ['remote', 'remote'],
     ['on-expire', 'onExpire'],
@@ -68,6 +62,13 @@ export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
             .filter(Boolean);
   }
   if (booleanOption(args, 'disabled')) fields['enabled'] = false;
+  return fields;
+}
+
+/** The rule input the flags of `rules add` describe: a preset with overrides, or a rule from scratch. */
+export function ruleInputFromArgs(args: ParsedArgs): Record<string, unknown> {
+  const presetName = stringOption(args, 'preset');
+  const fields = ruleFieldsFromArgs(args);
   if (presetName === undefined) {
     const missing = ['name', 'trigger', 'open'].filter((k) => fields[k] === undefined);
     if (missing.length > 0) {
@@ -94,15 +95,66 @@ function nameArg(args: ParsedArgs, sub: Subcommand): string {
   return name;
 }
 
-/** `porttrigger rules list|add|remove|enable|disable`: the rules of the running service, through its API. */
+/** One rule, field by field, as `rules show` prints it. */
+export function formatRule(rule: Rule): string {
+  const rows: [string, string][] = [
+    ['name', rule.name],
+    ...(rule.description !== undefined ? [['description', rule.description] as [string, string]] : []),
+    ['enabled', rule.enabled ? 'yes' : 'no'],
+    ['family', rule.family],
+    ['trigger', formatPortSpecs(rule.trigger)],
+    ['open', formatPortSpecs(rule.open)],
+    ['idle timeout', `${formatDurationSeconds(rule.idleTimeout)} (${rule.idleTimeout} s)`],
+    ['lan hosts', rule.lanHosts === 'any' ? 'any' : rule.lanHosts.join(', ')],
+    ['remote', rule.remote],
+    ['on expire', rule.onExpire],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}\n`).join('');
+}
+
+async function editRule(
+  api: ApiClient,
+  name: string,
+  args: ParsedArgs,
+  ctx: CliContext,
+  json: boolean,
+): Promise<void> {
+  const fields = ruleFieldsFromArgs(args);
+  if (Object.keys(fields).length === 0) {
+    throw new UsageError('rules edit: nothing to change (give --timeout, --open, --name, ...)', 'rules');
+  }
+  const current = await api.getRule(name);
+  const input = { ...current, ...fields };
+  const checked = validateRule(input);
+  if (!checked.ok) {
+    if (!json) {
+      ctx.stderr.write(`${MARKS.fail} the edited rule is invalid:\n`);
+      ctx.stderr.write(formatIssues(checked.issues, 'error'));
+      throw new ReportedFailure('INVALID_INPUT', 'the edited rule is invalid');
+    }
+    throw new InvalidInputError('the edited rule is invalid', checked.issues);
+  }
+  if (!json) ctx.stderr.write(formatIssues(checked.warnings, 'warning'));
+  const rule = (await api.replaceRule(name, input)) ?? checked.value;
+  if (json) printJson(ctx, rule);
+  else
+    ctx.stdout.write(
+      `${MARKS.ok} changed rule "${name}"${rule.name !== name ? ` (now "${rule.name}")` : ''}\n`,
+    );
+}
+
+/** `porttrigger rules list|show|add|edit|remove|enable|disable`: the rules of the running service, through its API. */
 export const rulesCommand: Command = {
   spec: {
     name: 'rules',
-    summary: 'list, add, remove, enable or disable rules of the running service',
+    summary: 'list, show, add, edit, remove, enable or disable rules of the running service',
+    subcommands: RULES_SUBCOMMANDS,
     usage: [
       'rules list [--json]',
-      'rules add --name NAME --trigger PROTO:PORTS --open PROTO:PORTS [--timeout S] [options]',
-      'rules add --preset ID [--name NAME] [--timeout S] [options]',
+      'rules show NAME [--json]',
+      'rules add --name NAME --trigger PROTO:PORTS --open PROTO:PORTS [--timeout DURATION] [options]',
+      'rules add --preset ID [--name NAME] [--timeout DURATION] [options]',
+      'rules edit NAME [--name NEW] [--trigger ...] [--open ...] [--timeout DURATION] [options]',
       'rules remove NAME',
       'rules enable NAME',
       'rules disable NAME',
@@ -122,7 +174,11 @@ export const rulesCommand: Command = {
         value: 'PROTO:PORTS',
         description: 'open ports, e.g. udp:7000-7010',
       },
-      timeout: { type: 'string', value: 'SECONDS', description: 'idle timeout (default 600; 90, 5m, 1h)' },
+      timeout: {
+        type: 'string',
+        value: 'DURATION',
+        description: 'idle timeout (default 600 seconds; 90, 10m, 1h30m, 1d)',
+      },
       remote: { type: 'string', value: 'any|contacted', description: 'who may reach the open ports' },
       'on-expire': { type: 'string', value: 'keep|close', description: 'established connections at expiry' },
       'lan-hosts': { type: 'string', value: 'A,B', description: 'addresses or CIDRs allowed to trigger' },
@@ -137,7 +193,9 @@ export const rulesCommand: Command = {
       'Examples:\n' +
       '  porttrigger rules add --name "Game callback" --trigger tcp:6970 --open udp:7000-7010 --timeout 600\n' +
       '  porttrigger rules add --preset irc-dcc --lan-hosts 192.168.1.10\n' +
-      '  porttrigger rules disable "Game callback"',
+      '  porttrigger rules edit "Game callback" --timeout 1h --lan-hosts 192.168.1.10\n' +
+      '  porttrigger rules disable "Game callback"\n' +
+      '`rules edit` changes only what its flags give (--trigger and --open replace that side) and keeps the rest.',
   },
   async run(args, ctx) {
     const sub = args.positionals[0] as Subcommand;
@@ -183,6 +241,16 @@ export const rulesCommand: Command = {
       return;
     }
     const name = nameArg(args, sub);
+    if (sub === 'show') {
+      const rule = await api.getRule(name);
+      if (json) printJson(ctx, rule);
+      else ctx.stdout.write(formatRule(rule));
+      return;
+    }
+    if (sub === 'edit') {
+      await editRule(api, name, args, ctx, json);
+      return;
+    }
     if (sub === 'remove') await api.removeRule(name);
     else await api.setRuleEnabled(name, sub === 'enable');
     const done = { remove: 'removed', enable: 'enabled', disable: 'disabled' }[sub];

@@ -87,7 +87,7 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
     );
   const ruleNamed = (c: Context<Env>): Rule | undefined => {
     const name = c.req.param('name') ?? '';
-    return service.config.rules.find((r) => r.name === name);
+    return service.config.rules.find((r) => r.name === name.normalize('NFC'));
   };
 
   /** Shows the service's issues, then its warnings until confirmed, then saves through the operation. */

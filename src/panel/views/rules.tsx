@@ -253,8 +253,10 @@ export function RuleForm(props: RuleFormProps) {
         <SpecRows side="trigger" rows={f.trigger} problems={problems} />
         <SpecRows side="open" rows={f.open} problems={problems} />
         <div class="field">
-          <label for="f-idleTimeout">Close after this many seconds without traffic</label>
-          <input {...field('idleTimeout')} value={f.idleTimeout} inputmode="numeric" />
+          <label for="f-idleTimeout">
+            Close after this long without traffic (seconds, or 10m, 1h30m, 1d)
+          </label>
+          <input {...field('idleTimeout')} value={f.idleTimeout} autocomplete="off" />
           <Problems id="f-idleTimeout-problems" issues={problems.get('idleTimeout')} />
         </div>
         <div class="field">
