@@ -647,100 +647,6 @@ async function profileForwarding(ctx: BenchContext, bin: string, bn: BenchNetwor
     .map((m) => ({ where: m[2]!, share: Number(m[1]) / 100 }));
 }
 
-const INTERVAL_MAP =
-  /\tmap (\w+) \{\n\t\ttype inet_proto \. inet_service : verdict; flags interval;\n\t\telements = \{\n([\s\S]*?)\n\t\t\}\n\t\}/g;
-
-/** The engine's script with its dispatch maps as hashes: no `flags interval` (every bench port is a single port). */
-function hashDispatch(script: string): string {
-  return script.replaceAll(
-    'type inet_proto . inet_service : verdict; flags interval;',
-    'type inet_proto . inet_service : verdict;',
-  );
-}
-
-/** The engine's script with each dispatch map split per protocol and keyed on the port alone (rbtree). */
-function perProtocolDispatch(script: string): string {
-  const maps = script.replace(INTERVAL_MAP, (_m, name: string, body: string) => {
-    const by: Record<string, string[]> = { tcp: [], udp: [] };
-    for (const line of body.split(',\n')) {
-      const m = /^(tcp|udp) \. (\S+) : (.+)$/.exec(line.trim());
-      if (m) by[m[1]!]!.push(`${m[2]} : ${m[3]}`);
-    }
-    return (['tcp', 'udp'] as const)
-      .filter((p) => by[p]!.length > 0)
-      .map(
-        (p) =>
-          `\tmap ${name}_${p} {\n\t\ttype inet_service : verdict; flags interval;\n\t\telements = {\n\t\t\t${by[p]!.join(',\n\t\t\t')}\n\t\t}\n\t}`,
-      )
-      .join('\n');
-  });
-  return maps.replace(
-    /^(\t\t)(.*) meta l4proto \. th (dport|sport) vmap @(\w+)$/gm,
-    (_m, indent: string, head: string, field: string, name: string) =>
-      `${indent}${head} meta l4proto tcp th ${field} vmap @${name}_tcp\n${indent}${head} meta l4proto udp th ${field} vmap @${name}_udp`,
-  );
-}
-
-/**
- * An experiment for the lead, measured in the same run: porttrigger's own 1,000-rule ruleset with only its
- * dispatch maps rewritten (hash; per-protocol rbtree), WAN→LAN UDP router capacity against the baseline.
- */
-async function experimentDispatch(
-  ctx: BenchContext,
-  part: PartResult,
-  bin: string,
-  baseline: Subject,
-  engine: Subject & { plan: ReturnType<typeof planConfig> },
-): Promise<void> {
-  const script = renderApplyScript(engine.plan, NO_TABLE);
-  if ((script.match(INTERVAL_MAP) ?? []).length === 0) {
-    part.findings.push(
-      'Dispatch-map experiment skipped: the engine no longer renders interval concatenation maps.',
-    );
-    return;
-  }
-  const variants: Subject[] = [];
-  try {
-    for (const [id, label, text] of [
-      ['exp-hash', 'engine ruleset, dispatch maps without `flags interval` (hash)', hashDispatch(script)],
-      [
-        'exp-proto',
-        'engine ruleset, dispatch maps split per protocol, keyed on the port (rbtree)',
-        perProtocolDispatch(script),
-      ],
-    ] as const) {
-      const bn = await createBenchNetwork(ctx, id, { rps: true, sinks: true });
-      variants.push({ id, label, kind: 'porttrigger', bn, notes: [], setup: {} });
-      await loadScript(bn, text);
-      await runPktgen(bin, bn.net, flowOf(bn, 'l2w').flow, 1, 1);
-    }
-    const all = [baseline, engine, ...variants];
-    const samples = new Map(all.map((s) => [s.id, [] as number[]]));
-    for (let round = 0; round < ctx.plan.reps; round++) {
-      for (const s of all)
-        samples.get(s.id)!.push((await measureUdp(bin, s.bn, 'w2l', ctx.plan.b1.udpSeconds)).capacityPps);
-    }
-    const base = summarize(samples.get(baseline.id)!);
-    for (const s of [engine, ...variants]) {
-      const value = summarize(samples.get(s.id)!);
-      part.rows.push({
-        id: `${s.id}:experiment`,
-        group:
-          'B1 experiment, not what porttrigger installs: its 1,000-rule ruleset with the dispatch maps rewritten, WAN→LAN 64-byte UDP router capacity',
-        label: s === engine ? 'engine ruleset as rendered (interval concatenation maps)' : s.label,
-        unit: 'pkt/s',
-        better: 'higher',
-        baselineLabel: 'masquerade + 1 static DNAT, same rounds',
-        baseline: base,
-        value,
-        ratio: ratioOf(value, base),
-      });
-    }
-  } finally {
-    for (const v of variants) await v.bn.destroy();
-  }
-}
-
 /** Evidence for a missed goal: the shape of the dispatch maps and perf profiles of the router CPU. */
 async function investigate(
   ctx: BenchContext,
@@ -762,17 +668,6 @@ async function investigate(
           ? ' The kernel stores interval concatenations in its pipapo set type, whose lookup walks bitmaps as long as the number of elements.'
           : ' Without `flags interval` these are hash lookups, whose cost does not grow with the number of elements.'),
     );
-  }
-  const mid = subjects.find((s) => s.id === 'pt-1000') as
-    | (Subject & { plan: ReturnType<typeof planConfig> })
-    | undefined;
-  const baseline = subjects.find((s) => s.kind === 'baseline');
-  if (mid && baseline) {
-    try {
-      await experimentDispatch(ctx, part, bin, baseline, mid);
-    } catch (error) {
-      part.findings.push(`The dispatch-map experiment failed: ${(error as Error).message.split('\n')[0]}.`);
-    }
   }
   if (missing.has('perf')) {
     part.findings.push(`No perf profile of forwarding: ${missing.get('perf')}.`);

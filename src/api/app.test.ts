@@ -234,7 +234,7 @@ describe('rules', () => {
 
   it('disables, enables and deletes a rule; its entry closes with the matching reason', async () => {
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(await json('POST', '/rules/game/disable')).toMatchObject({
       status: 200,
       body: { rule: { enabled: false }, applied: { dropped: 1 } },
@@ -245,7 +245,7 @@ describe('rules', () => {
       body: { rule: { enabled: true } },
     });
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(await json('DELETE', '/rules/game')).toMatchObject({ status: 200, body: { deleted: 'game' } });
     expect(await json('DELETE', '/rules/game')).toMatchObject({ status: 404 });
     expect(await json('POST', '/rules/game/enable')).toMatchObject({ status: 404 });
@@ -284,7 +284,7 @@ describe('table, release and port check', () => {
 
   it('releases entries by rule and holder and records why they closed', async () => {
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(await json('POST', '/release', { rule: 'game', holder: LAN2 })).toEqual({
       status: 200,
       body: { released: 0 },
@@ -339,13 +339,13 @@ describe('table, release and port check', () => {
 describe('events', () => {
   async function makeEvents(): Promise<void> {
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     fx.model.advance(1_000);
     fx.model.trigger(LAN2, 5000); // conflict: LAN1 holds game
     fx.model.trigger(LAN2, 5060, 'tcp');
-    await fx.service.poll();
+    await fx.service.readNow();
     fx.model.advance(200_000);
-    await fx.service.poll();
+    await fx.service.readNow();
   }
 
   it('pages the history newest first by cursor', async () => {
@@ -408,7 +408,7 @@ describe('events', () => {
     await readUntil(/: live\n\n/);
     fx.model.trigger(LAN2, 5060, 'tcp'); // another rule: filtered out
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     await readUntil(/event: opened\ndata: .*\nid: \d+\n\n/);
     const data = JSON.parse(/event: opened\ndata: (.*)\n/.exec(text)![1]!);
     expect(data).toMatchObject({ type: 'opened', rule: 'game', host: LAN1, family: 'ipv4' });
@@ -448,7 +448,7 @@ describe('events', () => {
     const res = await call('GET', '/events/stream', undefined, AUTH);
     const reader = res.body!.getReader();
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     let text = '';
     while (!text.includes('event: opened')) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
@@ -518,7 +518,7 @@ describe('metrics and OpenAPI', () => {
   it('exposes the counters in the Prometheus text format', async () => {
     fx.model.trigger(LAN1, 5000);
     fx.model.trigger(LAN2, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     const res = await call('GET', '/metrics');
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();

@@ -444,12 +444,12 @@ describe('commands that talk to the service', () => {
 
   it('reads the newest events of the history and prints them oldest first', async () => {
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     fx.model.advance(1_000);
     fx.model.trigger(LAN2, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     fx.model.advance(31_000);
-    await fx.service.poll();
+    await fx.service.readNow();
     const r = await run(['events', '--rule', 'game', '--json', ...API, tokenFile], { fetch: api.fetch });
     expect(r.code).toBe(0);
     const events = JSON.parse(r.out) as { id: number; type: string; host?: string; contender?: string }[];

@@ -227,7 +227,7 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     expect(fx.service.config.rules.map((r) => r.name)).toContain('IRC DCC');
     expect(readFileSync(fx.configPath, 'utf8')).toContain('IRC DCC');
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     const live = await (await request('/table/live', { headers: { cookie } })).text();
     expect(live).toContain(LAN1);
     expect(live).toContain('Release');
@@ -237,7 +237,7 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
   it('shows the last table with how old it is while the kernel does not answer', async () => {
     const { cookie } = await signIn();
     fx.model.trigger(LAN1, 5000);
-    const read = await fx.service.poll();
+    const read = await fx.service.readNow();
     fx.model.holdReads();
     now = read.at + 42_000;
     const live = await (await request('/table/live', { headers: { cookie } })).text();

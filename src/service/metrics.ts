@@ -34,7 +34,7 @@ export class ServiceMetrics {
   blocked = 0;
   restores = 0;
   restoreFailures = 0;
-  pollErrors = 0;
+  readErrors = 0;
   /** Kernel signals received (new trigger connections, other tools' changes, broken streams). */
   signals = 0;
   eventStoreErrors = 0;
@@ -110,7 +110,7 @@ export function renderMetrics(m: ServiceMetrics, gauges: MetricGauges): string {
       m.restores,
     ),
     ...metric('porttrigger_restore_failures_total', 'counter', 'Failed restore attempts.', m.restoreFailures),
-    ...metric('porttrigger_poll_errors_total', 'counter', 'Failed read-backs of the datapath.', m.pollErrors),
+    ...metric('porttrigger_read_errors_total', 'counter', 'Failed read-backs of the datapath.', m.readErrors),
     ...metric(
       'porttrigger_signals_total',
       'counter',

@@ -43,7 +43,7 @@ export class KernelObserver {
       const read = await this.#read(scope);
       table = read.intact ? read.table : await this.#restore(read.table, read.problems ?? []);
     } catch (error) {
-      metrics.pollErrors++;
+      metrics.readErrors++;
       if (this.#error === undefined) log.error('reading the trigger table failed', { error });
       this.#error = describeError(error);
       throw error;

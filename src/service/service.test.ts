@@ -36,7 +36,7 @@ describe('service', () => {
     const table = await fx.service.table();
     expect(table.entries).toMatchObject([{ rule: 'game', holder: LAN1, openedAt: fx.model.now() }]);
     fx.model.advance(31_000);
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(events.map((e) => [e.type, e.type === 'closed' ? e.reason : ''])).toEqual([
       ['opened', ''],
       ['closed', 'expired'],
@@ -48,7 +48,7 @@ describe('service', () => {
   it('adopts entries the datapath already holds at start, once, flagged adopted', async () => {
     fx = await startFixture();
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     // A second service on the same model and files: like a restart after kill -9.
     const { startService } = await import('./service.js');
     const { silentLogger } = await import('../adapters/logger.js');
@@ -71,9 +71,9 @@ describe('service', () => {
   it('re-applies with the remembered entries when the table is lost, and counts it', async () => {
     fx = await startFixture();
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     fx.model.intact = false;
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(fx.model.remembered).toHaveLength(1);
     expect(fx.model.remembered[0]?.entries).toMatchObject([{ rule: 'game', holder: LAN1 }]);
     expect(fx.service.metricsText()).toContain('porttrigger_restores_total 1');
@@ -84,7 +84,7 @@ describe('service', () => {
     const events = collect(fx);
     fx.model.trigger(LAN1, 5000);
     fx.model.trigger(LAN1, 5060, 'tcp');
-    await fx.service.poll();
+    await fx.service.readNow();
     await fx.service.setRuleEnabled('game', false);
     await fx.service.deleteRule('voice call');
     expect(
@@ -129,7 +129,7 @@ describe('service', () => {
     fx = await startFixture({ openHistory: () => failing });
     const events = collect(fx);
     fx.model.trigger(LAN1, 5000);
-    await expect(fx.service.poll()).resolves.toMatchObject({ entries: [{ holder: LAN1 }] });
+    await expect(fx.service.readNow()).resolves.toMatchObject({ entries: [{ holder: LAN1 }] });
     expect(events).toMatchObject([{ type: 'opened', host: LAN1 }]);
     expect(events[0]?.id).toBeUndefined();
     expect(fx.service.health()).toMatchObject({
@@ -155,7 +155,7 @@ describe('service', () => {
     fx = await startFixture();
     const events = collect(fx);
     fx.model.trigger(LAN2, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     await fx.service.stop();
     expect(events.at(-1)).toMatchObject({ type: 'closed', reason: 'stopped', host: LAN2 });
     expect((await fx.model.read()).table.entries).toEqual([]);
@@ -163,7 +163,7 @@ describe('service', () => {
 
     const kept = await startFixture({ keepTableOnStop: true });
     kept.model.trigger(LAN2, 5000);
-    await kept.service.poll();
+    await kept.service.readNow();
     await kept.service.stop();
     expect((await kept.model.read()).table.entries).toHaveLength(1);
     await kept.cleanup();
@@ -172,7 +172,7 @@ describe('service', () => {
   it('answers reads from the last table, marked stale, while a read hangs, and fresh again after', async () => {
     fx = await startFixture({ freshReadWaitMs: 50 });
     fx.model.trigger(LAN1, 5000);
-    const fresh = await fx.service.poll();
+    const fresh = await fx.service.readNow();
     fx.model.holdReads();
     fx.model.advance(2_000);
     const stale = await fx.service.table();
@@ -180,7 +180,7 @@ describe('service', () => {
     // A second caller joins the hanging read instead of queueing another one, and gets the same answer.
     expect(await fx.service.checkPort(7000, 'udp')).toMatchObject({ open: true, stale: true, at: fresh.at });
     fx.model.releaseReads();
-    await fx.service.poll();
+    await fx.service.readNow();
     const again = await fx.service.table();
     expect(again.stale).toBeUndefined();
     expect(again.at).toBe(fresh.at + 2_000);
@@ -190,7 +190,7 @@ describe('service', () => {
     fx = await startFixture({ freshReadWaitMs: 50, staleReadAfterMs: 5_000 });
     expect(fx.service.health()).toMatchObject({ status: 'ok', reasons: [] });
     fx.model.holdReads();
-    void fx.service.poll();
+    void fx.service.readNow();
     fx.model.advance(4_000);
     expect(fx.service.health().status).toBe('ok');
     fx.model.advance(2_000);
@@ -198,7 +198,7 @@ describe('service', () => {
     expect(health).toMatchObject({ status: 'degraded', datapath: { status: 'failing' } });
     expect(health.reasons).toEqual(['datapath: the trigger table was last read 6 s ago (more than 5 s)']);
     fx.model.releaseReads();
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(fx.service.health()).toMatchObject({ status: 'ok', reasons: [], datapath: { status: 'ok' } });
   });
 
@@ -224,13 +224,13 @@ describe('service', () => {
     fx = await startFixture({ logger });
     const database = `${fx.dir}/events.db`;
     fx.model.trigger(LAN1, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
     expect(fx.service.health().eventStore).toMatchObject({ status: 'ok', reopenedAt: fx.model.now() });
     fx.model.trigger(LAN2, 5060, 'tcp');
-    await fx.service.poll();
+    await fx.service.readNow();
     fx.model.trigger(LAN2, 5000);
-    await fx.service.poll();
+    await fx.service.readNow();
     expect(existsSync(database)).toBe(true);
     const db = new Database(database, { readonly: true });
     const rules = db.prepare('SELECT rule, type FROM events ORDER BY id').all();
@@ -264,7 +264,7 @@ class FakeSignals implements DatapathSignals {
 }
 
 describe('service woken by signals', () => {
-  it('a connection signal alone (no poll, no reconciliation) brings the opened event', async () => {
+  it('a connection signal alone (no read asked for, no reconciliation) brings the opened event', async () => {
     const signals = new FakeSignals();
     fx = await startFixture({ signals });
     const events = collect(fx);

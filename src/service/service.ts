@@ -53,8 +53,11 @@ export interface Service {
    * is slow (a hung nft, a long apply ahead of it) it answers with the last table read, marked `stale`.
    */
   table(): Promise<TriggerTable>;
-  /** Reads the datapath now and emits events for what changed (signals, expiries and the safety net do this). */
-  poll(): Promise<TriggerTable>;
+  /**
+   * Reads the datapath now, never answering with the last table, and emits events for what changed (signals,
+   * expiries and the safety net do this).
+   */
+  readNow(): Promise<TriggerTable>;
   /** Adds a rule (body validated with `validateRule`, then the whole config); RULE_EXISTS if the name is taken. */
   createRule(input: unknown): Promise<ConfigChange>;
   /**
@@ -117,7 +120,7 @@ class PorttriggerService implements Service {
   readonly #listeners = new Map<EventListener, (() => void) | undefined>();
   readonly #startedAt: number;
   readonly #schedule: WakeSchedule;
-  #pendingPoll: Promise<TriggerTable> | undefined;
+  #pendingRead: Promise<TriggerTable> | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ServiceOptions, config: Config, text: string) {
@@ -228,26 +231,22 @@ class PorttriggerService implements Service {
 
   table(): Promise<TriggerTable> {
     return freshOrLast(
-      this.#readNow(),
+      this.readNow(),
       () => this.#ctx.tracker.last,
       this.#options.freshReadWaitMs ?? FRESH_READ_WAIT_MS,
     );
   }
 
-  poll(): Promise<TriggerTable> {
-    return this.#readNow();
-  }
-
-  #readNow(): Promise<TriggerTable> {
+  readNow(): Promise<TriggerTable> {
     // Callers that arrive while a read waits in the queue share it.
-    this.#pendingPoll ??= this.#ctx.queue.run(async () => {
-      this.#pendingPoll = undefined;
+    this.#pendingRead ??= this.#ctx.queue.run(async () => {
+      this.#pendingRead = undefined;
       this.#assertRunning();
       const table = await this.#observer.observe();
       this.#schedule.seen(dueOf(table));
       return table;
     });
-    return this.#pendingPoll;
+    return this.#pendingRead;
   }
 
   // ---- changes ----

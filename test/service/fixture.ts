@@ -116,7 +116,7 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-/** Starts a service on a fresh model and temp directory; the poll timer is off (tests poll explicitly). */
+/** Starts a service on a fresh model and temp directory; the safety net waits an hour (tests read with `readNow`). */
 export async function startFixture(
   options: Partial<ServiceOptions> & { text?: (dir: string) => string } = {},
 ): Promise<Fixture> {
