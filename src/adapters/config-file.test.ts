@@ -139,8 +139,10 @@ describe('config files', () => {
     expect(text).toBe(TEXT);
     expect(result.ok).toBe(true);
     await expect(readConfigFile(join(dir, 'missing.yaml'))).rejects.toMatchObject({
-      code: 'CONFIG_READ_FAILED',
+      code: 'CONFIG_NOT_FOUND',
     });
+    // Something is there but it cannot be read as a file (root reads past permissions, so a directory stands in).
+    await expect(readConfigFile(dir)).rejects.toMatchObject({ code: 'CONFIG_READ_FAILED' });
   });
 
   it('writes atomically, keeps the previous version as .bak and the file mode, and leaves no temp file', async () => {

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfigText, validateRule } from '../domain/config.js';
 import type { ConfigFileContents, ConfigStore } from '../domain/config-store.js';
-import { PorttriggerError } from '../domain/errors.js';
+import { fileReadErrorCode, PorttriggerError } from '../domain/errors.js';
 import { stableJson } from '../domain/stable-json.js';
 import type { Config, Rule } from '../domain/types.js';
 
@@ -17,18 +17,16 @@ export type { ConfigFileContents } from '../domain/config-store.js';
 /** JSON with sorted keys (re-exported: the config-file tests compare with it). */
 export { stableJson };
 
-/** Reads and validates a config file; CONFIG_READ_FAILED when it cannot be read at all. */
+/** Reads and validates a config file; CONFIG_NOT_FOUND when it is missing, CONFIG_READ_FAILED when unreadable. */
 export async function readConfigFile(path: string): Promise<ConfigFileContents> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new PorttriggerError(
-      'CONFIG_READ_FAILED',
+      fileReadErrorCode(error),
       `cannot read the config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   return { text, result: parseConfigText(text) };

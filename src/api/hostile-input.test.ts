@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, startFixture } from '../../test/service/fixture.js';
@@ -82,22 +82,26 @@ describe('YAML problems through the API', () => {
 });
 
 describe('a config file that cannot be read on reload', () => {
-  it('answers 500 CONFIG_READ_FAILED naming the file, logs it, and keeps the running config', async () => {
-    rmSync(fx.configPath);
-    const before = fx.service.config;
-    const res = await app.request(`${API_PREFIX}/reload`, { method: 'POST', headers: AUTH });
-    expect(res.status).toBe(500);
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('CONFIG_READ_FAILED');
-    expect(body.error.message).toContain(fx.configPath);
-    expect(fx.service.config).toBe(before);
-    const logged = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logged).toContainEqual(
-      expect.objectContaining({
-        level: 'error',
-        error: expect.objectContaining({ code: 'CONFIG_READ_FAILED' }),
-      }),
-    );
-    writeFileSync(fx.configPath, configText(fx.dir));
-  });
+  it.each([
+    ['is deleted', 'CONFIG_NOT_FOUND', (path: string) => rmSync(path)],
+    ['is a directory', 'CONFIG_READ_FAILED', (path: string) => (rmSync(path), mkdirSync(path))],
+  ])(
+    'answers 500 naming the file when it %s (%s), logs it, and keeps the running config',
+    async (_what, code, breakIt) => {
+      breakIt(fx.configPath);
+      const before = fx.service.config;
+      const res = await app.request(`${API_PREFIX}/reload`, { method: 'POST', headers: AUTH });
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe(code);
+      expect(body.error.message).toContain(fx.configPath);
+      expect(fx.service.config).toBe(before);
+      const logged = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(logged).toContainEqual(
+        expect.objectContaining({ level: 'error', error: expect.objectContaining({ code }) }),
+      );
+      rmSync(fx.configPath, { recursive: true, force: true });
+      writeFileSync(fx.configPath, configText(fx.dir));
+    },
+  );
 });

@@ -117,6 +117,14 @@ describe('top level', () => {
       },
     });
   });
+
+  it('names a config that is there but unreadable CONFIG_READ_FAILED, not missing', async () => {
+    const r = await run(['validate', tmpdir(), '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.err)).toEqual({
+      error: { code: 'CONFIG_READ_FAILED', message: `cannot read the config ${tmpdir()} (EISDIR)` },
+    });
+  });
 });
 
 describe('validate', () => {

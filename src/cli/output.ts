@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { formatPath, type Issue, PorttriggerError } from '../domain/errors.js';
+import { fileReadErrorCode, formatPath, type Issue, PorttriggerError } from '../domain/errors.js';
 import type { CliContext } from './context.js';
 
 /** Prints a value as indented JSON on standard output. */
@@ -12,12 +12,12 @@ export function issueJson(issue: Issue): { path: string; code: string; message: 
   return { path: formatPath(issue.path), code: issue.code, message: issue.message };
 }
 
-/** Reads a text file named on the command line; a missing or unreadable file is invalid input. */
+/** Reads a text file named on the command line; CONFIG_NOT_FOUND when it is missing, CONFIG_READ_FAILED otherwise. */
 export async function readInputFile(path: string, what = 'file'): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new PorttriggerError('CONFIG_NOT_FOUND', `cannot read the ${what} ${path} (${reason})`);
+    throw new PorttriggerError(fileReadErrorCode(error), `cannot read the ${what} ${path} (${reason})`);
   }
 }

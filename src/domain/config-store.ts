@@ -11,7 +11,7 @@ export interface ConfigFileContents {
 export interface ConfigStore {
   /** Where the config lives, for messages and logs. */
   readonly path: string;
-  /** Reads and validates the config; CONFIG_READ_FAILED when it cannot be read at all. */
+  /** Reads and validates the config; CONFIG_NOT_FOUND when it is missing, CONFIG_READ_FAILED when unreadable. */
   read(): Promise<ConfigFileContents>;
   /** The text of `config`, keeping the layout and comments of `previousText` where nothing changed. */
   render(previousText: string, config: Config): string;

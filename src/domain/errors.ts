@@ -17,6 +17,15 @@ export class PorttriggerError extends Error {
   }
 }
 
+/**
+ * The code for a file that could not be read: CONFIG_NOT_FOUND when nothing is at the path (ENOENT, ENOTDIR),
+ * CONFIG_READ_FAILED when something is there but cannot be read (permissions, a directory, an I/O error).
+ */
+export function fileReadErrorCode(error: unknown): 'CONFIG_NOT_FOUND' | 'CONFIG_READ_FAILED' {
+  const errno = (error as { code?: unknown } | undefined)?.code;
+  return errno === 'ENOENT' || errno === 'ENOTDIR' ? 'CONFIG_NOT_FOUND' : 'CONFIG_READ_FAILED';
+}
+
 /** One problem found in input: where, a stable code, and a plain message. */
 export interface Issue {
   readonly path: readonly (string | number)[];

@@ -1,3 +1,4 @@
+import { PorttriggerError } from '../domain/errors.js';
 import { TABLE_NAME } from '../domain/types.js';
 
 /** One element of a dynamic set as nft reports it. */
@@ -30,11 +31,12 @@ type Json = unknown;
 
 /**
  * Every object of one kind (`set`, `map`, `chain`, `rule`…) in `nft -j list` output, of every table.
- * Throws when the document is not nft JSON output.
+ * Throws NFT_LIST_FAILED when the document is not nft JSON output.
  */
 export function nftObjects(doc: Json, kind: string): Record<string, Json>[] {
   const list = (doc as { nftables?: Json[] } | null)?.nftables;
-  if (!Array.isArray(list)) throw new Error('not nft JSON output: no "nftables" array');
+  if (!Array.isArray(list))
+    throw new PorttriggerError('NFT_LIST_FAILED', 'nft listed something unreadable: no "nftables" array');
   return list
     .map((o) => (o as Record<string, Json>)[kind])
     .filter((o): o is Record<string, Json> => typeof o === 'object' && o !== null);
@@ -48,7 +50,10 @@ function keyParts(val: Json): string[] {
   if (typeof val === 'string' || typeof val === 'number') return [String(val)];
   const concat = (val as { concat?: Json[] } | null)?.concat;
   if (Array.isArray(concat)) return concat.map((v) => String(v));
-  throw new Error(`unexpected set element value: ${JSON.stringify(val)}`);
+  throw new PorttriggerError(
+    'NFT_LIST_FAILED',
+    `nft listed something unreadable: a set element of value ${JSON.stringify(val)}`,
+  );
 }
 
 function parseElement(raw: Json): KernelElement {

@@ -3,7 +3,7 @@
  * zod's own JSON Schema output. Nothing here is written by hand but the words.
  */
 import { z } from 'zod';
-import { ERROR_CODE_MEANINGS, type ErrorCode } from '../domain/error-codes.js';
+import { API_ERROR_CODE_MEANINGS, type ApiErrorCode } from '../domain/error-codes.js';
 import { STATUS_BY_CODE } from './errors.js';
 import { errorReply } from './schemas.js';
 import { ROUTE_LIST, type RouteSpec } from './table.js';
@@ -69,10 +69,10 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
 const ERROR_CONTENT = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
 
 function errorResponses(route: RouteSpec): Record<string, JsonSchema> {
-  const door: ErrorCode[] =
+  const door: ApiErrorCode[] =
     route.auth === false ? ['FOREIGN_HOST'] : ['UNAUTHORIZED', 'TOO_MANY_ATTEMPTS', 'FOREIGN_HOST'];
-  const codes: ErrorCode[] = [...door, ...route.errors];
-  const byStatus = new Map<number, ErrorCode[]>();
+  const codes: ApiErrorCode[] = [...door, ...route.errors];
+  const byStatus = new Map<number, ApiErrorCode[]>();
   for (const code of codes) {
     const status = STATUS_BY_CODE[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -83,7 +83,7 @@ function errorResponses(route: RouteSpec): Record<string, JsonSchema> {
       .map(([status, list]) => [
         String(status),
         {
-          description: list.map((c) => `${c}: ${ERROR_CODE_MEANINGS[c]}`).join('; '),
+          description: list.map((c) => `${c}: ${API_ERROR_CODE_MEANINGS[c]}`).join('; '),
           content: ERROR_CONTENT,
         },
       ]),

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { canonicalAddress } from '../domain/address.js';
 import { LIMITS, ruleSchema } from '../domain/config.js';
-import { ERROR_CODES, type ErrorCode } from '../domain/error-codes.js';
+import { API_ERROR_CODES, type ApiErrorCode } from '../domain/error-codes.js';
 import { MAX_PAGE } from '../domain/paging.js';
 import { CLOSE_REASONS, EVENT_TYPES } from '../service/events.js';
 import { LEARN_DURATION as LEARN_LIMITS } from '../service/learn-sessions.js';
@@ -127,7 +127,7 @@ export const issueSchema = z.object({
 /** The body of every error answer. */
 export const errorReply = z.object({
   error: z.object({
-    code: z.enum(ERROR_CODES as unknown as [ErrorCode, ...ErrorCode[]]),
+    code: z.enum(API_ERROR_CODES as unknown as [ApiErrorCode, ...ApiErrorCode[]]),
     message: z.string(),
     issues: z.array(issueSchema).optional(),
   }),

@@ -5,7 +5,7 @@
  * from them (cli/client/), and the panel calls their operations in-process (operations.ts).
  */
 import type { z } from 'zod';
-import type { ErrorCode } from '../domain/error-codes.js';
+import type { ApiErrorCode } from '../domain/error-codes.js';
 import {
   applyReport,
   checkQuery,
@@ -74,7 +74,7 @@ export interface RouteSpec {
     readonly contentType?: 'text/plain' | 'text/event-stream';
   };
   /** The codes this route answers besides UNAUTHORIZED (implied by `auth`). */
-  readonly errors: readonly ErrorCode[];
+  readonly errors: readonly ApiErrorCode[];
 }
 
 /** Keeps a route's literal types (its schemas, method and path) for the types derived from the table. */
@@ -101,7 +101,7 @@ const entry = {
   expiresAt: 1_750_000_600_000,
 } as const;
 const change = { rule, warnings: [], applied: { kept: 0, dropped: 0 } };
-const CHANGE_ERRORS: readonly ErrorCode[] = [
+const CHANGE_ERRORS: readonly ApiErrorCode[] = [
   'INVALID_INPUT',
   'RULE_EXISTS',
   'CONFIG_FILE_CHANGED',
@@ -113,7 +113,7 @@ const CHANGE_ERRORS: readonly ErrorCode[] = [
   'NFT_MISSING',
   'SERVICE_STOPPED',
 ];
-const RULE_ERRORS: readonly ErrorCode[] = ['RULE_NOT_FOUND', 'INVALID_INPUT', ...CHANGE_ERRORS];
+const RULE_ERRORS: readonly ApiErrorCode[] = ['RULE_NOT_FOUND', 'INVALID_INPUT', ...CHANGE_ERRORS];
 
 const learnStatus = {
   state: 'running',
@@ -509,6 +509,7 @@ export const ROUTES = {
     },
     errors: [
       'INVALID_INPUT',
+      'CONFIG_NOT_FOUND',
       'CONFIG_READ_FAILED',
       'NFT_REJECTED',
       'NFT_TIMEOUT',

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseConfigText } from '../../domain/config.js';
-import { PorttriggerError } from '../../domain/errors.js';
+import { fileReadErrorCode, PorttriggerError } from '../../domain/errors.js';
 import type { Config } from '../../domain/types.js';
 import type { ParsedArgs } from '../args.js';
 import { stringOption } from '../args.js';
@@ -33,7 +33,7 @@ async function readConfigQuietly(args: ParsedArgs, ctx: CliContext): Promise<Con
   } catch (error) {
     if (!explicit) return undefined;
     throw new PorttriggerError(
-      'CONFIG_NOT_FOUND',
+      fileReadErrorCode(error),
       `cannot read the config ${path}: ${(error as Error).message}`,
     );
   }

@@ -3,7 +3,7 @@
  * API's own schemas, and error answers decoded into {@link ApiError} with the server's code kept.
  */
 import type { z } from 'zod';
-import { type ErrorCode, isErrorCode } from '../../domain/error-codes.js';
+import { type ErrorCode, isApiErrorCode } from '../../domain/error-codes.js';
 import type { Issue } from '../../domain/errors.js';
 import { PorttriggerError } from '../../domain/errors.js';
 import type { ClientInput, ClientReply, JsonRouteId } from '../../routes/route-types.js';
@@ -105,7 +105,7 @@ export class ApiTransport {
     }
     const parsed = errorReply.safeParse(body);
     const remote = parsed.success ? parsed.data.error : undefined;
-    const code = remote && isErrorCode(remote.code) ? remote.code : codeOfStatus(response.status);
+    const code = remote && isApiErrorCode(remote.code) ? remote.code : codeOfStatus(response.status);
     const message =
       response.status === 401 || response.status === 403
         ? `the service refused the API token (${response.status}${remote?.message ? `: ${remote.message}` : ''}); check --token-file`
