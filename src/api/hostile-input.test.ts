@@ -84,7 +84,14 @@ describe('YAML problems through the API', () => {
 describe('a config file that cannot be read on reload', () => {
   it.each([
     ['is deleted', 'CONFIG_NOT_FOUND', (path: string) => rmSync(path)],
-    ['is a directory', 'CONFIG_READ_FAILED', (path: string) => (rmSync(path), mkdirSync(path))],
+    [
+      'is a directory',
+      'CONFIG_READ_FAILED',
+      (path: string) => {
+        rmSync(path);
+        mkdirSync(path);
+      },
+    ],
   ])(
     'answers 500 naming the file when it %s (%s), logs it, and keeps the running config',
     async (_what, code, breakIt) => {
