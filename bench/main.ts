@@ -92,7 +92,7 @@ async function main(): Promise<number> {
   });
   try {
     for (const prefix of ['ptb', 'ptbx']) {
-      const stale = await removeStaleNamespaces(prefix);
+      const stale = await removeStaleNamespaces(runProgram, prefix);
       if (stale.length > 0) log(`removed ${stale.length} namespace(s) left by an earlier run`);
     }
     const wanted: ToolName[] = ['cc', 'iperf3', 'miniupnpd', 'upnpc', 'conntrack', 'perf'];

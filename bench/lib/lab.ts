@@ -77,7 +77,7 @@ export async function createBenchNetwork(
   name: string,
   options: { rps: boolean; sinks: boolean },
 ): Promise<BenchNetwork> {
-  const net = await createVirtualNetwork({ prefix: 'ptb' });
+  const net = await createVirtualNetwork({ prefix: 'ptb', run: runProgram });
   const destroy = ctx.defer(`network ${name}`, () => net.destroy());
   try {
     const [lan1, lan2, wan1, wan2, brLan, wan0] = await Promise.all([

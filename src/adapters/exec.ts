@@ -1,48 +1,10 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { PorttriggerError } from '../domain/errors.js';
+import { ExecError, type ExecOptions, type ExecResult } from '../domain/programs.js';
 
-/** The result of a finished program. */
-export interface ExecResult {
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Options for {@link runProgram}. */
-export interface ExecOptions {
-  /** Written to the program's standard input (nft scripts go here, never into arguments). */
-  readonly input?: string;
-  readonly timeoutMs?: number;
-  /** Run inside this network namespace (`ip netns exec NAME ...`). */
-  readonly netns?: string;
-  /** Told the process id once the program is started (`ip netns exec` execs it, so the id is its own). */
-  readonly onSpawn?: (pid: number) => void;
-}
-
-/** Thrown when a program cannot be started or exits non-zero. */
-export class ExecError extends PorttriggerError {
-  constructor(
-    message: string,
-    readonly program: string,
-    readonly args: readonly string[],
-    readonly exitCode: number | null,
-    readonly stderr: string,
-    options?: { cause?: unknown; timedOut?: boolean; missing?: boolean },
-  ) {
-    super(
-      options?.timedOut
-        ? 'EXEC_TIMEOUT'
-        : options?.missing
-          ? 'EXEC_MISSING'
-          : exitCode === null
-            ? 'EXEC_FAILED'
-            : 'EXEC_EXIT',
-      message,
-      options,
-    );
-  }
-}
+/** The error, options and result of a program run, declared with the port in the domain. */
+export { ExecError, type ExecOptions, type ExecResult };
 
 /** After a timeout the program gets SIGTERM, then SIGKILL this much later; the caller waits no longer than that. */
 export const KILL_GRACE_MS = 1_000;

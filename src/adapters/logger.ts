@@ -4,13 +4,19 @@
  */
 import { fstatSync } from 'node:fs';
 
-import type { LogFields, Logger, LogLevel } from '../domain/logger.js';
+import {
+  isLogThreshold,
+  LOG_RANK,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogThreshold,
+} from '../domain/logger.js';
 
 /** The logging port's types, re-exported for the callers of {@link createLogger}. */
 export type { LogFields, Logger, LogLevel } from '../domain/logger.js';
-
-/** The levels a logger can be set to; `silent` logs nothing. */
-export type LogThreshold = LogLevel | 'silent';
+/** The thresholds and their check, declared with the logging port. */
+export { isLogThreshold, type LogThreshold };
 
 /** Where lines go: process.stderr or anything with `write`. */
 export interface LogSink {
@@ -32,7 +38,6 @@ export interface LoggerOptions {
   readonly clock?: () => number;
 }
 
-const RANK: Record<LogThreshold, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 /** syslog priorities, which journald reads from a `<N>` line prefix. */
 const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
 
@@ -68,18 +73,13 @@ function textValue(value: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
-/** True when `text` names a log threshold. */
-export function isLogThreshold(text: string): text is LogThreshold {
-  return text in RANK;
-}
-
 /**
  * Creates a logger.
  * @example createLogger({ level: 'debug' }).info('entry opened', { rule: 'game', host: '192.168.1.10' })
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? process.stderr;
-  const threshold = RANK[options.level ?? 'info'];
+  const threshold = LOG_RANK[options.level ?? 'info'];
   const format =
     options.format === 'auto' || options.format === undefined
       ? sink.isTTY
@@ -92,7 +92,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
   function build(base: LogFields): Logger {
     const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
-      if (RANK[level] < threshold) return;
+      if (LOG_RANK[level] < threshold) return;
       const all = { ...base, ...fields };
       const time = new Date(clock()).toISOString();
       if (format === 'json') {

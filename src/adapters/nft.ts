@@ -1,31 +1,9 @@
-import { type ErrorCode, PorttriggerError } from '../domain/errors.js';
+import { NftError, type NftErrorCode, type NftRunner } from '../domain/programs.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { ExecError, onPath, runProgram } from './exec.js';
 
-/** The ways nft fails, each named where it happens. */
-export type NftErrorCode = Extract<
-  ErrorCode,
-  'NFT_MISSING' | 'NFT_TIMEOUT' | 'NFT_REJECTED' | 'NFT_LIST_FAILED'
->;
-
-/** Thrown when nft is missing, times out, refuses a script, or fails to list. */
-export class NftError extends PorttriggerError {
-  constructor(code: NftErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
-/** Runs nft; the only place that does. */
-export interface NftRunner {
-  /** Checks a script without applying it (`nft -c -f -`). */
-  check(script: string): Promise<void>;
-  /** Applies a script as one transaction (`nft -f -`). */
-  apply(script: string): Promise<void>;
-  /** Runs `nft -j <args>` and parses the JSON; resolves null when our table does not exist. */
-  listJson(args: readonly string[]): Promise<unknown | null>;
-  /** The output of `nft --version`. */
-  version(): Promise<string>;
-}
+/** The nft port and its error, declared in the domain. */
+export { NftError, type NftErrorCode, type NftRunner };
 
 /** How long a listing may take before it is stopped and reported (NFT_TIMEOUT). */
 export const LIST_TIMEOUT_MS = 15_000;

@@ -7,6 +7,7 @@ import { type Fixture, startFixture } from '../../test/service/fixture.js';
 import { runCli } from '../cli/cli.js';
 import { captureOutput, NO_SIGNALS } from '../cli/context.js';
 import { validateRule } from '../domain/config.js';
+import { createCliSystem } from '../main/cli-system.js';
 import { API_PREFIX, createApp } from './app.js';
 
 const TOKEN = 'round-trip-token-0123456789abcdef0123456789';
@@ -121,6 +122,7 @@ async function cli(argv: string[]) {
     fetch: ((input: string | URL, init?: RequestInit) => app.request(String(input), init)) as typeof fetch,
     version: '0.0.0-test',
     isRoot: false,
+    system: createCliSystem(),
   });
   return { code, out: stdout.text(), err: stderr.text() };
 }

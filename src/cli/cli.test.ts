@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type Fixture, LAN1, LAN2, startFixture, T0 } from '../../test/service/fixture.js';
 import { createApp } from '../api/app.js';
 import { PRESETS } from '../domain/presets.js';
+import { createCliSystem } from '../main/cli-system.js';
 import { COMMANDS, runCli } from './cli.js';
 import { parseSseChunk } from './client/sse.js';
 import { formatCheck, parsePortArg } from './commands/check.js';
@@ -72,6 +73,7 @@ async function run(argv: string[], options: { fetch?: typeof fetch; tty?: boolea
     fetch: options.fetch ?? (() => Promise.reject(new Error('no network in unit tests'))),
     version: '0.0.0-test',
     isRoot: false,
+    system: createCliSystem(),
   };
   const code = await runCli(argv, ctx);
   return { code, out: stdout.text(), err: stderr.text() };

@@ -1,3 +1,8 @@
+import type { DoctorCheck } from '../doctor/doctor.js';
+import type { Logger, LogThreshold } from '../domain/logger.js';
+import type { LabOptions, RunningLab } from '../lab/lab.js';
+import type { DoctorRequest } from '../main/doctor-wiring.js';
+import type { ServiceHost, ServiceHostOptions } from '../main/service-host.js';
 import type { CommandSpec, ParsedArgs } from './args.js';
 
 /** Where a command writes: standard output or standard error, or a buffer in tests. */
@@ -13,6 +18,23 @@ export type CliSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 /** Subscribes to process signals; returns the function that unsubscribes. */
 export type SignalSource = (signal: CliSignal, handler: () => void) => () => void;
 
+/**
+ * The service, the doctor and the lab wired to this machine's programs: src/main/cli-system.ts builds it, the
+ * commands only call it.
+ */
+export interface CliSystem {
+  /** A logger that writes to `sink` (the command's standard error). */
+  createLogger(options: { readonly level: LogThreshold; readonly sink: OutputStream }): Logger;
+  /** The service with its REST API, as `run` and `lab` start it. */
+  startServiceHost(options: ServiceHostOptions): Promise<ServiceHost>;
+  /** Every check of the doctor on this machine or inside a namespace. */
+  doctor(request: DoctorRequest): Promise<DoctorCheck[]>;
+  /** What the lab needs and is missing (root, `ip`, `nft`). */
+  missingLabPrerequisites(isRoot: boolean): Promise<string[]>;
+  /** Builds the virtual network, starts the service in it and plays the scenario. */
+  startLab(options: Omit<LabOptions, 'run'>): Promise<RunningLab>;
+}
+
 /** Everything a command may use from the outside world; only `main.ts` builds it from the process. */
 export interface CliContext {
   readonly stdout: OutputStream;
@@ -25,6 +47,8 @@ export interface CliContext {
   readonly version: string;
   /** True when running as root (the lab and `run` need it). */
   readonly isRoot: boolean;
+  /** The service, the doctor and the lab, wired by the composition root. */
+  readonly system: CliSystem;
   /** Asks a person a question on the terminal and resolves with the answer; absent when nobody can answer. */
   readonly ask?: (question: string) => Promise<string>;
 }

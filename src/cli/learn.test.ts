@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
 import { createApp } from '../api/app.js';
+import { createCliSystem } from '../main/cli-system.js';
 import { runCli } from './cli.js';
 import { parseDuration } from './commands/learn.js';
 import { type CliContext, captureOutput, NO_SIGNALS } from './context.js';
@@ -40,6 +41,7 @@ async function run(argv: string[], service: Fixture['service'], answer?: string)
     fetch: ((input: string | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch,
     version: '0.0.0-test',
     isRoot: false,
+    system: createCliSystem(),
     ...(answer !== undefined ? { ask: async () => answer } : {}),
   };
   const code = await runCli([...argv, '--api', 'http://127.0.0.1:1', '--token-file', tokenFile], ctx);

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `porttrigger` executable: the only module that reads process.argv, listens to process signals and calls
- * process.exit. Everything else takes a {@link CliContext}.
+ * process.exit, and the only one of the CLI that uses the composition root. Everything else takes a
+ * {@link CliContext}.
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import { createCliSystem } from '../main/cli-system.js';
 import { runCli } from './cli.js';
 import type { CliContext, CliSignal } from './context.js';
 
@@ -33,6 +35,7 @@ function nodeContext(): CliContext {
     fetch: globalThis.fetch,
     version: readVersion(),
     isRoot: process.getuid?.() === 0,
+    system: createCliSystem(),
     ...(process.stdin.isTTY
       ? {
           ask: async (question: string) => {

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runProgram } from '../adapters/exec.js';
 import { createNftRunner } from '../adapters/nft.js';
 import { runDoctor } from './doctor.js';
 
@@ -15,6 +16,7 @@ describe('the doctor with an nft that hangs', () => {
   it('finishes, reporting the nft and kernel checks as failed because nft timed out', async () => {
     const checks = await runDoctor({
       nft: createNftRunner({ binary: hang, listTimeoutMs: 200, applyTimeoutMs: 200 }),
+      run: runProgram,
     });
     expect(checks.find((c) => c.id === 'nft')).toMatchObject({
       status: 'fail',

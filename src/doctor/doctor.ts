@@ -1,11 +1,9 @@
 /**
  * `porttrigger doctor`: checks that the gateway can run porttrigger and that nothing around it undoes its work.
- * This file gathers the input (nft through the nft runner, `ip` and the sysctls through the process runner,
- * optionally inside a network namespace); checks.ts judges it, src/nft/ruleset-analysis.ts reads rulesets.
+ * This file gathers the input (nft through the nft runner, `ip` and the sysctls through the process runner it is
+ * handed, optionally inside a network namespace); checks.ts judges it, src/nft/ruleset-analysis.ts reads rulesets.
  */
-import { readFile } from 'node:fs/promises';
-import { ExecError, runProgram } from '../adapters/exec.js';
-import { createNftRunner, NftError, type NftRunner } from '../adapters/nft.js';
+import { ExecError, NftError, type NftRunner, type ProgramRunner } from '../domain/programs.js';
 import type { Config } from '../domain/types.js';
 import { kernelFeatureScript } from '../nft/feature-probe.js';
 import { ruleTextsByHandle, tablesWithXt, type XtTranslations } from '../nft/forward-decision.js';
@@ -33,11 +31,16 @@ export interface DoctorOptions {
   readonly netns?: string;
   /** The config to check interfaces and open ports against; without it those checks are left out. */
   readonly config?: Config;
-  /** Runs nft (default: the nft runner, in `netns` when given). */
-  readonly nft?: NftRunner;
+  /** Runs nft (in `netns` when given), with timeouts of {@link DOCTOR_NFT_TIMEOUT_MS}. */
+  readonly nft: NftRunner;
+  /** Runs `ip`, `conntrack` and `cat` for the sysctls. */
+  readonly run: ProgramRunner;
 }
 
-/** How long each of the doctor's nft calls (version, feature probe, ruleset listing) may take. */
+/**
+ * How long each of the doctor's nft calls (version, feature probe, ruleset listing) may take: someone waits for
+ * the answer (a terminal, the panel) and the probes are tiny, so a hung nft is a failed check within seconds.
+ */
 export const DOCTOR_NFT_TIMEOUT_MS = 10_000;
 
 /** The text of a failure: the program's own words (stderr) where there are some. */
@@ -49,12 +52,14 @@ function failureText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function readSysctl(path: string, netns: string | undefined): Promise<string | undefined> {
+async function readSysctl(
+  run: ProgramRunner,
+  path: string,
+  netns: string | undefined,
+): Promise<string | undefined> {
   try {
     // /proc/sys/net shows the namespace of the reading process: read it from inside the namespace.
-    return netns
-      ? (await runProgram('cat', [path], { netns, timeoutMs: 10_000 })).stdout
-      : await readFile(path, 'utf8');
+    return (await run('cat', [path], { ...(netns ? { netns } : {}), timeoutMs: 10_000 })).stdout;
   } catch {
     return undefined;
   }
@@ -83,18 +88,10 @@ async function translateXt(ruleset: unknown, netns: string | undefined): Promise
 
 /**
  * Runs every check. Never throws for a failed check: each comes back with its status and a hint.
- * @example const checks = await runDoctor({ config }); checks.some((c) => c.status === 'fail')
+ * @example const checks = await runDoctor({ config, nft, run: runProgram }); checks.some((c) => c.status === 'fail')
  */
-export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorCheck[]> {
-  const nft =
-    options.nft ??
-    createNftRunner({
-      ...(options.netns ? { netns: options.netns } : {}),
-      // Someone waits for the answer (a terminal, the panel), and the probes are tiny: a hung nft is reported
-      // as a failed check within seconds.
-      listTimeoutMs: DOCTOR_NFT_TIMEOUT_MS,
-      applyTimeoutMs: DOCTOR_NFT_TIMEOUT_MS,
-    });
+export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> {
+  const { nft, run } = options;
   const checks: DoctorCheck[] = [];
 
   let nftPresent = true;
@@ -130,12 +127,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   }
 
   const [v4, v6] = await Promise.all([
-    readSysctl('/proc/sys/net/ipv4/ip_forward', options.netns),
-    readSysctl('/proc/sys/net/ipv6/conf/all/forwarding', options.netns),
+    readSysctl(run, '/proc/sys/net/ipv4/ip_forward', options.netns),
+    readSysctl(run, '/proc/sys/net/ipv6/conf/all/forwarding', options.netns),
   ]);
   checks.push(forwardingCheck(v4, v6, options.config));
 
-  const conntrack = await runProgram('conntrack', ['--version'], { timeoutMs: 10_000 }).then(
+  const conntrack = await run('conntrack', ['--version'], { timeoutMs: 10_000 }).then(
     ({ stdout, stderr }) => `${stdout}${stderr}`,
     (error: unknown) => (error instanceof ExecError && error.code === 'EXEC_MISSING' ? undefined : null),
   );
@@ -144,7 +141,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   if (options.config) {
     try {
       const ns = options.netns ? { netns: options.netns } : {};
-      const { stdout } = await runProgram('ip', ['-j', 'link', 'show'], { ...ns, timeoutMs: 10_000 });
+      const { stdout } = await run('ip', ['-j', 'link', 'show'], { ...ns, timeoutMs: 10_000 });
       checks.push(interfacesCheck(JSON.parse(stdout) as unknown, options.config));
     } catch (error) {
       checks.push(check('interfaces', 'warn', `cannot list interfaces: ${failureText(error)}`));
@@ -154,7 +151,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   if (options.config) {
     try {
       const ns = options.netns ? { netns: options.netns } : {};
-      const { stdout } = await runProgram('ip', ['-j', 'addr', 'show'], { ...ns, timeoutMs: 10_000 });
+      const { stdout } = await run('ip', ['-j', 'addr', 'show'], { ...ns, timeoutMs: 10_000 });
       const addresses = JSON.parse(stdout) as unknown;
       checks.push(wanAddressCheck(addresses, options.config), apiListenCheck(addresses, options.config));
     } catch (error) {

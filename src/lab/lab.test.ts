@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { runProgram } from '../adapters/exec.js';
 import { parseConfigText } from '../domain/config.js';
 import { findFreePort, LAB_PRESETS, labConfigText, missingLabPrerequisites } from './lab.js';
 
@@ -44,7 +45,7 @@ describe('findFreePort', () => {
 
 describe('missingLabPrerequisites', () => {
   it('names root first when the caller is not root', async () => {
-    const missing = await missingLabPrerequisites(false);
+    const missing = await missingLabPrerequisites(runProgram, false);
     expect(missing[0]).toMatch(/^root privileges/);
   });
 });

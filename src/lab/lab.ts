@@ -11,10 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { ExecError, runProgram } from '../adapters/exec.js';
-import { ensureApiToken } from '../adapters/token.js';
 import { PorttriggerError } from '../domain/errors.js';
 import { findPreset, presetRuleInput } from '../domain/presets.js';
+import { ExecError, type ProgramRunner } from '../domain/programs.js';
 import type { TriggerEntry, TriggerTable } from '../domain/types.js';
 import { type LabLearning, playLearnScenario } from './learn-scenario.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from './virtual-network.js';
@@ -64,6 +63,8 @@ export interface LabStep {
 /** Options for {@link startLab}. */
 export interface LabOptions {
   readonly startService: StartLabService;
+  /** Runs `ip` and `sysctl` to build the virtual network (the composition root hands in `runProgram`). */
+  readonly run: ProgramRunner;
   readonly onProgress?: (progress: LabProgress) => void;
   /** Idle timeout of the lab's rules in seconds (default 5: the demo waits for one expiry). */
   readonly idleTimeout?: number;
@@ -107,9 +108,9 @@ const HOLDER_GC_GRACE_MS = 750;
 
 /**
  * What the lab needs and is missing: root, `ip`, `nft`. Empty when it can run.
- * @example const missing = await missingLabPrerequisites(process.getuid?.() === 0)
+ * @example const missing = await missingLabPrerequisites(runProgram, process.getuid?.() === 0)
  */
-export async function missingLabPrerequisites(isRoot: boolean): Promise<string[]> {
+export async function missingLabPrerequisites(run: ProgramRunner, isRoot: boolean): Promise<string[]> {
   const missing: string[] = [];
   if (!isRoot) missing.push('root privileges (namespaces and nftables need them): run it with sudo');
   const tools = [
@@ -118,7 +119,7 @@ export async function missingLabPrerequisites(isRoot: boolean): Promise<string[]
   ] as const;
   for (const [program, args, pkg] of tools) {
     try {
-      await runProgram(program, args, { timeoutMs: 10_000 });
+      await run(program, args, { timeoutMs: 10_000 });
     } catch (error) {
       if (error instanceof ExecError && error.exitCode === null) {
         missing.push(`the \`${program}\` program (install the ${pkg} package)`);
@@ -397,7 +398,7 @@ class Lab {
 /**
  * Builds the virtual network, starts the service on its router and plays the scenario. On any failure or abort
  * it removes everything it made before rejecting; on success the caller closes the lab.
- * @example const lab = await startLab({ startService }); console.log(lab.ok); await lab.close();
+ * @example const lab = await startLab({ startService, run: runProgram }); console.log(lab.ok); await lab.close();
  */
 export async function startLab(options: LabOptions): Promise<RunningLab> {
   const report = options.onProgress ?? (() => undefined);
@@ -421,7 +422,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
       kind: 'info',
       text: 'Building a virtual home network: a router, PC 1 and PC 2 on the LAN, Server 1 and Server 2 on the internet',
     });
-    const net = await createVirtualNetwork({ prefix: options.prefix ?? 'ptlab' });
+    const net = await createVirtualNetwork({ prefix: options.prefix ?? 'ptlab', run: options.run });
     cleanups.push(() => net.destroy());
     const namespaces = Object.values(net.namespaces);
     report({ kind: 'info', text: `namespaces: ${namespaces.join(', ')}` });
@@ -429,7 +430,6 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     const port = await findFreePort(options.preferredPort ?? 8080);
     const listen = `127.0.0.1:${port}`;
     const tokenFile = join(dir, 'api-token');
-    await ensureApiToken(tokenFile, { announce: () => undefined });
     const configPath = join(dir, 'config.yaml');
     await writeFile(
       configPath,

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type ExecOptions, type ExecResult, runProgram } from '../adapters/exec.js';
 import { PorttriggerError } from '../domain/errors.js';
+import type { ExecOptions, ExecResult, ProgramRunner } from '../domain/programs.js';
 import { ProbeClient } from './probe-client.js';
 
 /** A host of the virtual network (not the router). */
@@ -42,9 +42,11 @@ export const NODE_NAMES: readonly NodeName[] = ['router', ...HOST_NAMES];
 export interface VirtualNetworkOptions {
   /** First part of every namespace name (default `pt`). */
   readonly prefix?: string;
+  /** Runs `ip` and `sysctl` (the composition root or a test hands in `runProgram`). */
+  readonly run: ProgramRunner;
 }
 
-/** Options for {@link VirtualNetwork.exec}: those of `runProgram` except the namespace. */
+/** Options for {@link VirtualNetwork.exec}: those of the process runner except the namespace. */
 export type NetworkExecOptions = Omit<ExecOptions, 'netns'>;
 
 /** A virtual home network: a router namespace between two LAN hosts and two WAN hosts. */
@@ -87,48 +89,53 @@ const BRIDGE_INDEXES: Readonly<Record<string, number>> = { 'br-lan': 21, wan0: 2
 
 /**
  * Builds a fresh virtual network in five new namespaces, removing stale ones of dead processes first.
- * @example const net = await createVirtualNetwork(); await net.host('lan1').sendUdp({ to: '203.0.113.10', port: 9, token: 'x' });
+ * @example const net = await createVirtualNetwork({ run: runProgram }); await net.host('lan1').sendUdp({ to: '203.0.113.10', port: 9, token: 'x' });
  */
-export async function createVirtualNetwork(options: VirtualNetworkOptions = {}): Promise<VirtualNetwork> {
+export async function createVirtualNetwork(options: VirtualNetworkOptions): Promise<VirtualNetwork> {
+  const { run } = options;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   checkPrefix(prefix);
-  await removeStaleNamespaces(prefix);
+  await removeStaleNamespaces(run, prefix);
   const namespaces = namespaceNames(allocateBase(prefix));
   let step = 'create namespaces';
   try {
     await runIpBatch(
+      run,
       NODE_NAMES.map((node) => `netns add ${namespaces[node]}`),
       [],
     );
     step = 'create links';
     await Promise.all([
-      runIpBatch(vethCommands(namespaces), []),
-      runIpBatch(bridgeCommands(), ['-n', namespaces.router]),
+      runIpBatch(run, vethCommands(namespaces), []),
+      runIpBatch(run, bridgeCommands(), ['-n', namespaces.router]),
     ]);
     step = 'configure namespaces';
-    await Promise.all(NODE_NAMES.map((node) => configureNode(node, namespaces[node])));
+    await Promise.all(NODE_NAMES.map((node) => configureNode(run, node, namespaces[node])));
     step = 'wait for links and addresses';
-    await waitForSettled(namespaces);
+    await waitForSettled(run, namespaces);
   } catch (error) {
     // All five names: a failed batch may have added some of them; deleting a missing one is a no-op.
-    await deleteNamespaces(Object.values(namespaces)).catch(() => undefined);
+    await deleteNamespaces(run, Object.values(namespaces)).catch(() => undefined);
     const reason = error instanceof Error ? error.message : String(error);
     throw new PorttriggerError('NETNS_FAILED', `virtual network: ${step} failed: ${reason}`, {
       cause: error,
     });
   }
-  return new Network(namespaces);
+  return new Network(namespaces, run);
 }
 
 /** Deletes namespaces named `${prefix}-PID-N-ROLE` whose PID is no longer a running process. */
-export async function removeStaleNamespaces(prefix: string = DEFAULT_PREFIX): Promise<string[]> {
+export async function removeStaleNamespaces(
+  run: ProgramRunner,
+  prefix: string = DEFAULT_PREFIX,
+): Promise<string[]> {
   checkPrefix(prefix);
   const pattern = new RegExp(`^${escapeRegExp(prefix)}-(\\d+)-\\d+-(?:${NODE_NAMES.join('|')})$`);
   const stale = listNamespaces().filter((name) => {
     const pid = pattern.exec(name)?.[1];
     return pid !== undefined && Number(pid) !== process.pid && !existsSync(`/proc/${pid}`);
   });
-  await deleteNamespaces(stale);
+  await deleteNamespaces(run, stale);
   return stale;
 }
 
@@ -136,10 +143,17 @@ class Network implements VirtualNetwork {
   readonly #probes = new Map<NodeName, ProbeClient>();
   #destroyed: Promise<void> | undefined;
 
-  constructor(readonly namespaces: Readonly<Record<NodeName, string>>) {}
+  readonly #run: ProgramRunner;
+
+  constructor(
+    readonly namespaces: Readonly<Record<NodeName, string>>,
+    run: ProgramRunner,
+  ) {
+    this.#run = run;
+  }
 
   exec(node: NodeName, program: string, args: readonly string[], options: NetworkExecOptions = {}) {
-    return runProgram(program, args, { ...options, netns: this.namespaces[node] });
+    return this.#run(program, args, { ...options, netns: this.namespaces[node] });
   }
 
   host(node: NodeName): ProbeClient {
@@ -162,7 +176,7 @@ class Network implements VirtualNetwork {
   async #teardown(): Promise<void> {
     // Agents first: a process inside a namespace keeps it alive after its name is deleted.
     await Promise.all([...this.#probes.values()].map((probe) => probe.stop()));
-    await deleteNamespaces(Object.values(this.namespaces));
+    await deleteNamespaces(this.#run, Object.values(this.namespaces));
   }
 }
 
@@ -208,8 +222,12 @@ function namespaceNames(base: string): Record<NodeName, string> {
   };
 }
 
-async function runIpBatch(commands: readonly string[], options: readonly string[]): Promise<void> {
-  await runProgram('ip', [...options, '-batch', '-'], {
+async function runIpBatch(
+  run: ProgramRunner,
+  commands: readonly string[],
+  options: readonly string[],
+): Promise<void> {
+  await run('ip', [...options, '-batch', '-'], {
     input: `${commands.join('\n')}\n`,
     timeoutMs: 10_000,
   });
@@ -229,10 +247,10 @@ function bridgeCommands(): string[] {
   );
 }
 
-async function configureNode(node: NodeName, netns: string): Promise<void> {
+async function configureNode(run: ProgramRunner, node: NodeName, netns: string): Promise<void> {
   // Sysctls before any link goes up: DAD and autoconfiguration start at link up.
-  await runProgram('sysctl', ['-q', '-e', '-w', ...sysctlSettings(node)], { netns, timeoutMs: 10_000 });
-  await runIpBatch(node === 'router' ? routerCommands() : hostCommands(node), ['-n', netns]);
+  await run('sysctl', ['-q', '-e', '-w', ...sysctlSettings(node)], { netns, timeoutMs: 10_000 });
+  await runIpBatch(run, node === 'router' ? routerCommands() : hostCommands(node), ['-n', netns]);
 }
 
 function sysctlSettings(node: NodeName): string[] {
@@ -293,8 +311,8 @@ interface LinkState {
 }
 
 /** What keeps a namespace from carrying traffic yet (a link not up, a bridge port not forwarding, an address in DAD). */
-async function describeUnsettled(netns: string): Promise<string[]> {
-  const { stdout } = await runProgram('ip', ['-n', netns, '-j', '-d', 'addr', 'show'], { timeoutMs: 10_000 });
+async function describeUnsettled(run: ProgramRunner, netns: string): Promise<string[]> {
+  const { stdout } = await run('ip', ['-n', netns, '-j', '-d', 'addr', 'show'], { timeoutMs: 10_000 });
   return (JSON.parse(stdout) as LinkState[]).flatMap((link) => {
     if (link.ifname === 'lo') return [];
     const portState = link.linkinfo?.info_slave_data?.state;
@@ -309,12 +327,15 @@ async function describeUnsettled(netns: string): Promise<string[]> {
   });
 }
 
-async function waitForSettled(namespaces: Readonly<Record<NodeName, string>>): Promise<void> {
+async function waitForSettled(
+  run: ProgramRunner,
+  namespaces: Readonly<Record<NodeName, string>>,
+): Promise<void> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   let pending = [...NODE_NAMES];
   for (;;) {
     const states = await Promise.all(
-      pending.map(async (node) => ({ node, problems: await describeUnsettled(namespaces[node]) })),
+      pending.map(async (node) => ({ node, problems: await describeUnsettled(run, namespaces[node]) })),
     );
     pending = states.filter((state) => state.problems.length > 0).map((state) => state.node);
     if (pending.length === 0) return;
@@ -323,12 +344,12 @@ async function waitForSettled(namespaces: Readonly<Record<NodeName, string>>): P
   }
 }
 
-async function deleteNamespaces(names: readonly string[]): Promise<void> {
+async function deleteNamespaces(run: ProgramRunner, names: readonly string[]): Promise<void> {
   const failures: string[] = [];
   await Promise.all(
     names.map(async (name) => {
       try {
-        await runProgram('ip', ['netns', 'delete', name], { timeoutMs: 10_000 });
+        await run('ip', ['netns', 'delete', name], { timeoutMs: 10_000 });
       } catch (error) {
         // Already gone (another process or an earlier destroy) is what we wanted.
         if (existsSync(`${NETNS_DIR}/${name}`)) failures.push(`${name}: ${(error as Error).message}`);

@@ -6,11 +6,11 @@ import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../adapters/logger.js';
 import { createHostDirectory } from '../adapters/neighbours.js';
 import type { ServeOptions } from '../api/server.js';
-import { runDoctor } from '../doctor/doctor.js';
 import { createPanel } from '../panel/app.js';
 import type { AllowedHosts } from '../routes/host-check.js';
 import { TokenGate } from '../routes/token-gate.js';
 import type { Service } from '../service/service.js';
+import { doctorOnThisMachine } from './doctor-wiring.js';
 
 /** Options for {@link panelFor}. */
 export interface PanelWiring {
@@ -57,7 +57,7 @@ export function panelFor(
     gate,
     allowedHosts,
     hosts: createHostDirectory(ns),
-    doctor: () => runDoctor({ ...ns, config: service.config }),
+    doctor: () => doctorOnThisMachine({ ...ns, config: service.config }),
     ...(wiring.logger ? { logger: wiring.logger } : {}),
   });
   return { site, gate, allowedHosts };

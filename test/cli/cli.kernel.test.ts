@@ -63,7 +63,7 @@ describeKernel('porttrigger CLI against a running service', () => {
   beforeAll(async () => {
     if (!existsSync(MAIN))
       throw new Error(`${MAIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
-    net = await createVirtualNetwork({ prefix: 'ptcli' });
+    net = await createVirtualNetwork({ prefix: 'ptcli', run: runProgram });
     dir = await mkdtemp(join(tmpdir(), 'porttrigger-cli-kernel-'));
     const { configPath, tokenFile } = await writeLabConfig(dir, '127.0.0.1:0');
     host = await startServiceHost({
@@ -288,7 +288,7 @@ describeKernel('porttrigger run', () => {
   let dir: string;
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptrun' });
+    net = await createVirtualNetwork({ prefix: 'ptrun', run: runProgram });
     dir = await mkdtemp(join(tmpdir(), 'porttrigger-run-'));
   });
 

@@ -1,10 +1,10 @@
 /** The doctor's WAN checks on a router namespace whose uplink has a carrier-grade NAT or private address. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
-import { runDoctor } from '../../src/doctor/doctor.js';
 import { validateConfig } from '../../src/domain/config.js';
 import type { Config } from '../../src/domain/types.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { doctorOnThisMachine } from '../../src/main/doctor-wiring.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const WAN = LAB_ADDRESSES.router.wan;
@@ -22,10 +22,12 @@ describeKernel('porttrigger doctor on the WAN side', () => {
   let net: VirtualNetwork;
   const ip = (args: string[]) => runProgram('ip', args, { netns: net.namespaces.router });
   const check = async (id: string, listen = '127.0.0.1:8080') =>
-    (await runDoctor({ netns: net.namespaces.router, config: config(listen) })).find((c) => c.id === id);
+    (await doctorOnThisMachine({ netns: net.namespaces.router, config: config(listen) })).find(
+      (c) => c.id === id,
+    );
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptwan' });
+    net = await createVirtualNetwork({ prefix: 'ptwan', run: runProgram });
   });
   afterAll(async () => {
     await net?.destroy();

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
-import { type DoctorCheck, runDoctor } from '../../src/doctor/doctor.js';
+import type { DoctorCheck } from '../../src/doctor/doctor.js';
 import { parseConfigText } from '../../src/domain/config.js';
 import type { Config } from '../../src/domain/types.js';
 import { labConfigText } from '../../src/lab/lab.js';
 import { createVirtualNetwork, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { doctorOnThisMachine } from '../../src/main/doctor-wiring.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -26,7 +27,7 @@ describeKernel('porttrigger doctor in a router namespace', () => {
   let config: Config;
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptdoc' });
+    net = await createVirtualNetwork({ prefix: 'ptdoc', run: runProgram });
     dir = await mkdtemp(join(tmpdir(), 'porttrigger-doctor-'));
     configPath = join(dir, 'config.yaml');
     const text = labConfigText({
@@ -50,7 +51,7 @@ describeKernel('porttrigger doctor in a router namespace', () => {
     runProgram('nft', args, { netns: net.namespaces.router, ...(input ? { input } : {}) });
 
   it('passes every check on a clean router and leaves no scratch table', async () => {
-    const checks = byId(await runDoctor({ netns: net.namespaces.router, config }));
+    const checks = byId(await doctorOnThisMachine({ netns: net.namespaces.router, config }));
     expect(Object.keys(checks)).toEqual([
       'nft',
       'kernel',
@@ -80,7 +81,7 @@ describeKernel('porttrigger doctor in a router namespace', () => {
       ].join('\n'),
     );
     try {
-      const checks = byId(await runDoctor({ netns: net.namespaces.router, config }));
+      const checks = byId(await doctorOnThisMachine({ netns: net.namespaces.router, config }));
       expect(checks['forward-policy']).toMatchObject({
         status: 'warn',
         detail: expect.stringContaining('table ip other chain forward_drop'),
@@ -98,7 +99,7 @@ describeKernel('porttrigger doctor in a router namespace', () => {
     await net.exec('router', 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=0']);
     try {
       const missing = { ...config, interfaces: { lan: ['br-lan'], wan: ['ppp0'] } };
-      const checks = byId(await runDoctor({ netns: net.namespaces.router, config: missing }));
+      const checks = byId(await doctorOnThisMachine({ netns: net.namespaces.router, config: missing }));
       expect(checks['forwarding']!.status).toBe('fail');
       expect(checks['interfaces']).toMatchObject({ status: 'warn', detail: 'not present now: ppp0' });
     } finally {

@@ -2,6 +2,7 @@
  * The service's long-lived children (`conntrack -E`, `nft monitor`) die with it: when it stops, and when it is
  * killed with SIGKILL where it can clean up nothing (outside systemd, no control group to sweep).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { labConfigText } from '../../src/lab/lab.js';
 import { createVirtualNetwork, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
@@ -77,7 +79,7 @@ describeKernel('the service ends its children with it', () => {
   const started: ChildProcess[] = [];
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptkids' });
+    net = await createVirtualNetwork({ prefix: 'ptkids', run: runProgram });
     dir = await mkdtemp(join(tmpdir(), 'porttrigger-children-'));
   });
 

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { createConntrackRunner } from '../../src/adapters/conntrack.js';
+import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
 import type { Config } from '../../src/domain/types.js';
@@ -20,7 +21,7 @@ const nextToken = () => `t${process.pid}-${++tokens}`;
  * refresh from conntrack, as when the service is not running.
  */
 export async function createKernelTarget(options: { refresh?: boolean } = {}): Promise<ScenarioTarget> {
-  const net = await createVirtualNetwork({ prefix: 'ptc' });
+  const net = await createVirtualNetwork({ prefix: 'ptc', run: runProgram });
   const nft = createNftRunner({ netns: net.namespaces.router });
   const conntrack = createConntrackRunner({ netns: net.namespaces.router });
   const refreshErrors: unknown[] = [];

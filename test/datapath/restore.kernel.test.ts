@@ -3,8 +3,10 @@
  * comes back from its marked trigger connection, and a flushed set is repaired from the elements that survived
  * or, where none names the holder, emptied so that nothing forwards unseen.
  */
+
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createConntrackRunner } from '../../src/adapters/conntrack.js';
+import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
 import type { Config, TriggerTable } from '../../src/domain/types.js';
@@ -47,7 +49,7 @@ describeKernel('restoring the kernel datapath after another tool', () => {
   }
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptr' });
+    net = await createVirtualNetwork({ prefix: 'ptr', run: runProgram });
     await net.host('lan1').listen('udp', 7000);
     const where = { netns: net.namespaces.router };
     datapath = new KernelDatapath({ nft: createNftRunner(where), conntrack: createConntrackRunner(where) });

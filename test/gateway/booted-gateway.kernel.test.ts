@@ -2,8 +2,10 @@
  * The booted-gateway harness itself: a Debian 13 copy boots with systemd as PID 1 in the router namespace, routes
  * between the LAN and WAN hosts, keeps its changes across a reboot and leaves nothing behind when stopped.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 import { type BootedGateway, bootGateway, gatewayRootfs } from './booted-gateway.js';
@@ -28,7 +30,7 @@ describeKernel('a booted Debian gateway (systemd-nspawn)', () => {
 
   const networks: VirtualNetwork[] = [];
   async function extraNetwork(): Promise<VirtualNetwork> {
-    const network = await createVirtualNetwork({ prefix: 'ptgwh' });
+    const network = await createVirtualNetwork({ prefix: 'ptgwh', run: runProgram });
     networks.push(network);
     return network;
   }

@@ -4,6 +4,7 @@
  * crash, upgrade, reboot, purge), each proven with real packets between the LAN and WAN hosts.
  * The steps run in order on one gateway: each starts from the state the previous one left.
  */
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { labConfigText } from '../../src/lab/lab.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
@@ -60,7 +62,7 @@ describeKernel('the Debian package on a booted Debian 13 gateway', () => {
     const [rootfs, built] = await Promise.all([gatewayRootfs(), buildPackages()]);
     expect(rootfs.length).toBe(1);
     ({ firstDeb, newerDeb, newerVersion } = built);
-    net = await createVirtualNetwork({ prefix: 'ptgwp' });
+    net = await createVirtualNetwork({ prefix: 'ptgwp', run: runProgram });
     gateway = await bootGateway({ routerNamespace: net.namespaces.router });
     await gateway.copyIn(firstDeb, '/var/tmp/porttrigger.deb');
     await gateway.copyIn(newerDeb, '/var/tmp/porttrigger-newer.deb');

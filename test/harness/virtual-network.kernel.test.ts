@@ -41,7 +41,7 @@ describeKernel('virtual network', () => {
   let net: VirtualNetwork;
 
   beforeAll(async () => {
-    net = await createVirtualNetwork();
+    net = await createVirtualNetwork({ run: runProgram });
   });
 
   afterAll(async () => {
@@ -184,7 +184,10 @@ describeKernel('virtual network', () => {
   });
 
   it('builds networks in parallel without collisions and destroys them completely, twice', async () => {
-    const networks = await Promise.all([createVirtualNetwork(), createVirtualNetwork()]);
+    const networks = await Promise.all([
+      createVirtualNetwork({ run: runProgram }),
+      createVirtualNetwork({ run: runProgram }),
+    ]);
     const names = networks.flatMap((network) => Object.values(network.namespaces));
     expect(new Set(names).size).toBe(NODE_NAMES.length * 2);
     expect(await listNamespaces()).toEqual(expect.arrayContaining(names));
@@ -216,7 +219,7 @@ describeKernel('virtual network', () => {
     const live = `${prefix}-${process.pid}-999-router`;
     for (const name of [...stale, live]) await runProgram('ip', ['netns', 'add', name]);
     try {
-      expect((await removeStaleNamespaces(prefix)).sort()).toEqual([...stale].sort());
+      expect((await removeStaleNamespaces(runProgram, prefix)).sort()).toEqual([...stale].sort());
       const remaining = await listNamespaces();
       expect(remaining).toContain(live);
       expect(remaining.filter((name) => stale.includes(name))).toEqual([]);
@@ -224,7 +227,7 @@ describeKernel('virtual network', () => {
       // createVirtualNetwork cleans up its own prefix before building.
       const again = `${prefix}-${deadPid}-3-wan2`;
       await runProgram('ip', ['netns', 'add', again]);
-      const network = await createVirtualNetwork({ prefix });
+      const network = await createVirtualNetwork({ prefix, run: runProgram });
       await network.destroy();
       expect(await listNamespaces()).not.toContain(again);
     } finally {

@@ -3,6 +3,7 @@
  * real service in a virtual network: a simulated game on lan1 is watched, its rule proposed, edited in the normal
  * form, saved, and then works with real packets.
  */
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { createLogger, silentLogger } from '../../src/adapters/logger.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
@@ -74,7 +76,7 @@ describeKernel('learn mode in the web panel', () => {
     dir = mkdtempSync(join(tmpdir(), 'pt-panel-learn-'));
     configPath = join(dir, 'config.yaml');
     writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptpl' });
+    net = await createVirtualNetwork({ prefix: 'ptpl', run: runProgram });
     await Promise.all([net.host('wan1').listen('tcp', 6970), net.host('lan1').listen('udp', 7002)]);
     host = await startServiceHost({
       configPath,

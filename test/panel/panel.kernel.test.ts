@@ -2,6 +2,7 @@
  * The web panel in a real browser (Debian's Chromium through playwright-core) against the real service driving
  * nftables in the router namespace of a virtual network, with real packets from the LAN and WAN hosts.
  */
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { createLogger, silentLogger } from '../../src/adapters/logger.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
@@ -126,7 +128,7 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     dir = mkdtempSync(join(tmpdir(), 'pt-panel-'));
     configPath = join(dir, 'config.yaml');
     writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptp' });
+    net = await createVirtualNetwork({ prefix: 'ptp', run: runProgram });
     await Promise.all([net.host('lan1').listen('udp', 7000), net.host('lan1').listen('tcp', 20000)]);
     host = await startServiceHost({
       configPath,

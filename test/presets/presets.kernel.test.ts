@@ -3,7 +3,9 @@
  * trigger port, then the server (or a peer) connects back to the gateway's WAN address on the port the
  * application was set to use, and must reach that client, and only through the ports the preset opens.
  */
+
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
 import { validateRule } from '../../src/domain/config.js';
@@ -157,7 +159,7 @@ async function callback(cb: Callback): Promise<{ from: string; fromPort: number 
 
 describeKernel('presets in the pattern of their applications', () => {
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptp' });
+    net = await createVirtualNetwork({ prefix: 'ptp', run: runProgram });
     datapath = new KernelDatapath({ nft: createNftRunner({ netns: net.namespaces.router }) });
   });
   afterAll(async () => {

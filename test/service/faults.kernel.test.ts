@@ -3,11 +3,13 @@
  * real nft through the composition root's `nft.binary`, never reachable from the config or the API) and an event
  * database deleted under the running service. Real triggers from the LAN host of a virtual network.
  */
+
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import type { LogFields, Logger } from '../../src/domain/logger.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { startKernelService } from '../../src/main/start-service.js';
@@ -65,7 +67,7 @@ describeKernel('the service under faults (real kernel)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pt-faults-'));
     writeFileSync(join(dir, 'config.yaml'), configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptf' });
+    net = await createVirtualNetwork({ prefix: 'ptf', run: runProgram });
     service = await startKernelService({
       configPath: join(dir, 'config.yaml'),
       logger,

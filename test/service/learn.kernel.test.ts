@@ -103,7 +103,7 @@ describeKernel('learn mode in a virtual network', () => {
     dir = mkdtempSync(join(tmpdir(), 'pt-learn-'));
     const configPath = join(dir, 'config.yaml');
     writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptl' });
+    net = await createVirtualNetwork({ prefix: 'ptl', run: runProgram });
     await Promise.all([net.host('wan1').listen('tcp', 6970), net.host('lan1').listen('udp', 7001)]);
     host = await startServiceHost({
       configPath,

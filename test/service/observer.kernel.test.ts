@@ -3,10 +3,12 @@
  * reconciliation set to a minute, real packets open, conflict and expire entries and the events arrive anyway;
  * another tool's flushes are repaired within 2 s and never leave a forward the trigger table does not show.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import type { TriggerEntry } from '../../src/domain/types.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
@@ -124,7 +126,7 @@ describeKernel('the service observes the kernel by its signals', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pt-observer-'));
     writeFileSync(join(dir, 'config.yaml'), configText(dir));
-    net = await createVirtualNetwork({ prefix: 'pto' });
+    net = await createVirtualNetwork({ prefix: 'pto', run: runProgram });
     await Promise.all(
       [7000, 7100, 7200, 7300].flatMap((p) => [
         net.host('lan1').listen('udp', p),

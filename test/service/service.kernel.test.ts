@@ -2,6 +2,7 @@
  * The service end to end: the compiled entry point as a child process driving nftables in the router namespace
  * of a virtual network, real packets from the LAN and WAN hosts, the API over HTTP.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -193,7 +195,7 @@ describeKernel('the porttrigger service in a virtual network', () => {
     dir = mkdtempSync(join(tmpdir(), 'pt-service-kernel-'));
     configPath = join(dir, 'config.yaml');
     writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'pts' });
+    net = await createVirtualNetwork({ prefix: 'pts', run: runProgram });
     await Promise.all([net.host('lan1').listen('udp', 7000), net.host('lan1').listen('udp', 7100)]);
   });
 

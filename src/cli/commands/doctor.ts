@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DoctorCheck } from '../../doctor/doctor.js';
-import { configCheck, runDoctor } from '../../doctor/doctor.js';
+import { configCheck } from '../../doctor/doctor.js';
 import { parseConfigText } from '../../domain/config.js';
 import type { Config } from '../../domain/types.js';
 import { stringOption } from '../args.js';
@@ -79,7 +79,7 @@ export const doctorCommand: Command = {
     }
     const checks = [
       check,
-      ...(await runDoctor({ ...(netns ? { netns } : {}), ...(config ? { config } : {}) })),
+      ...(await ctx.system.doctor({ ...(netns ? { netns } : {}), ...(config ? { config } : {}) })),
     ];
     if (args.values['json'] === true)
       printJson(ctx, { ok: !checks.some((c) => c.status === 'fail'), checks });

@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { createLogger } from '../../adapters/logger.js';
 import { PorttriggerError } from '../../domain/errors.js';
 import type { LabProgress, LabServiceRequest, RunningLab } from '../../lab/lab.js';
-import { missingLabPrerequisites, startLab } from '../../lab/lab.js';
-import { startServiceHost } from '../../main/service-host.js';
 import { ApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
 import type { CliContext, Command } from '../context.js';
@@ -35,10 +32,10 @@ export function formatLabProgress(p: LabProgress): string {
 
 /** Starts the service and its API the way `porttrigger run` does; reads the table through the API. */
 async function startLabService(request: LabServiceRequest, ctx: CliContext) {
-  const host = await startServiceHost({
+  const host = await ctx.system.startServiceHost({
     configPath: request.configPath,
     netns: request.netns,
-    logger: createLogger({ level: 'warn', sink: ctx.stderr }),
+    logger: ctx.system.createLogger({ level: 'warn', sink: ctx.stderr }),
   });
   const url = host.url!;
   const token = (await readFile(request.tokenFile, 'utf8')).trim();
@@ -113,7 +110,7 @@ export const labCommand: Command = {
     if (!Number.isInteger(preferredPort) || preferredPort < 0 || preferredPort > 65535) {
       throw new UsageError('--port: 0-65535 (0: any free port)', 'lab');
     }
-    const missing = await missingLabPrerequisites(ctx.isRoot);
+    const missing = await ctx.system.missingLabPrerequisites(ctx.isRoot);
     if (missing.length > 0) {
       const onlyRoot = missing.length === 1 && !ctx.isRoot;
       throw new PorttriggerError(
@@ -128,7 +125,7 @@ export const labCommand: Command = {
       if (!json) ctx.stdout.write(text);
     };
     try {
-      const lab = await startLab({
+      const lab = await ctx.system.startLab({
         startService: (request) => startLabService(request, ctx),
         onProgress: (p) => say(formatLabProgress(p)),
         idleTimeout,

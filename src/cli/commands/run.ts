@@ -1,6 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { createLogger, isLogThreshold } from '../../adapters/logger.js';
-import { startServiceHost } from '../../main/service-host.js';
+import { isLogThreshold } from '../../domain/logger.js';
 import { booleanOption, stringOption } from '../args.js';
 import { configPathOf } from '../client/lookup.js';
 import type { CliSignal, Command } from '../context.js';
@@ -44,7 +43,7 @@ export const runCommand: Command = {
       throw new UsageError(`--log-level ${JSON.stringify(level)}: debug, info, warn, error or silent`, 'run');
     }
     const { path } = configPathOf(args, ctx);
-    const logger = createLogger({ level, sink: ctx.stderr });
+    const logger = ctx.system.createLogger({ level, sink: ctx.stderr });
     const netns = stringOption(args, 'netns');
     const keepTableMarker = stringOption(args, 'keep-table-if');
     if (keepTableMarker && booleanOption(args, 'keep-table')) {
@@ -55,7 +54,7 @@ export const runCommand: Command = {
     let onSignal: (s: CliSignal) => void = (s) => void pending.push(s);
     const offs = (['SIGHUP', 'SIGTERM', 'SIGINT'] as const).map((s) => ctx.onSignal(s, () => onSignal(s)));
     try {
-      const host = await startServiceHost({
+      const host = await ctx.system.startServiceHost({
         configPath: path,
         logger,
         ...(netns ? { netns } : {}),

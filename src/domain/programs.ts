@@ -1,0 +1,82 @@
+/**
+ * The ports to the programs of the system: running a program (a process runner) and running nft (an nft
+ * runner), with the errors they raise. src/adapters implements them; the composition root hands them to the
+ * service, the doctor and the lab, which never start a program themselves.
+ */
+import { type ErrorCode, PorttriggerError } from './errors.js';
+
+/** The result of a finished program. */
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for a {@link ProgramRunner}. */
+export interface ExecOptions {
+  /** Written to the program's standard input (nft scripts go here, never into arguments). */
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  /** Run inside this network namespace (`ip netns exec NAME ...`). */
+  readonly netns?: string;
+  /** Told the process id once the program is started (`ip netns exec` execs it, so the id is its own). */
+  readonly onSpawn?: (pid: number) => void;
+}
+
+/** Thrown when a program cannot be started or exits non-zero. */
+export class ExecError extends PorttriggerError {
+  constructor(
+    message: string,
+    readonly program: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    options?: { cause?: unknown; timedOut?: boolean; missing?: boolean },
+  ) {
+    super(
+      options?.timedOut
+        ? 'EXEC_TIMEOUT'
+        : options?.missing
+          ? 'EXEC_MISSING'
+          : exitCode === null
+            ? 'EXEC_FAILED'
+            : 'EXEC_EXIT',
+      message,
+      options,
+    );
+  }
+}
+
+/**
+ * Runs a program with an argument array (never a shell) and resolves with its output; rejects with
+ * {@link ExecError}. `runProgram` in src/adapters/exec.ts is the implementation.
+ */
+export type ProgramRunner = (
+  program: string,
+  args: readonly string[],
+  options?: ExecOptions,
+) => Promise<ExecResult>;
+
+/** The ways nft fails, each named where it happens. */
+export type NftErrorCode = Extract<
+  ErrorCode,
+  'NFT_MISSING' | 'NFT_TIMEOUT' | 'NFT_REJECTED' | 'NFT_LIST_FAILED'
+>;
+
+/** Thrown when nft is missing, times out, refuses a script, or fails to list. */
+export class NftError extends PorttriggerError {
+  constructor(code: NftErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Runs nft: the port the datapath and the doctor use (src/adapters/nft.ts is the one implementation). */
+export interface NftRunner {
+  /** Checks a script without applying it (`nft -c -f -`). */
+  check(script: string): Promise<void>;
+  /** Applies a script as one transaction (`nft -f -`). */
+  apply(script: string): Promise<void>;
+  /** Runs `nft -j <args>` and parses the JSON; resolves null when our table does not exist. */
+  listJson(args: readonly string[]): Promise<unknown | null>;
+  /** The output of `nft --version`. */
+  version(): Promise<string>;
+}
