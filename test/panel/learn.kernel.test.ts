@@ -4,17 +4,14 @@
  * form, saved, and then works with real packets.
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { runProgram } from '../../src/adapters/exec.js';
-import { createLogger, silentLogger } from '../../src/adapters/logger.js';
-import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
-import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
+import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const A = LAB_ADDRESSES;
@@ -24,29 +21,12 @@ const GATEWAY = A.router.wan.ipv4;
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../../test-results/panel/', import.meta.url));
 
-function configText(dir: string): string {
-  return `interfaces:
-  lan: [br-lan]
-  wan: [wan0]
-mode: standalone
-rules: []
-api:
-  listen: 127.0.0.1:0
-  tokenFile: ${join(dir, 'token')}
-events:
-  database: ${join(dir, 'events.db')}
-  retentionDays: 1
-  maxEvents: 1000
-`;
-}
-
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 describeKernel('learn mode in the web panel', () => {
+  let gw: Gateway;
   let net: VirtualNetwork;
-  let dir: string;
   let configPath: string;
-  let host: ServiceHost;
   let browser: Browser;
   let page: Page;
   let url: string;
@@ -73,31 +53,29 @@ describeKernel('learn mode in the web panel', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'pt-panel-learn-'));
-    configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptpl', run: runProgram });
-    await Promise.all([net.host('wan1').listen('tcp', 6970), net.host('lan1').listen('udp', 7002)]);
-    host = await startServiceHost({
-      configPath,
-      netns: net.namespaces.router,
-      logger: process.env['PT_DEBUG'] ? createLogger({ level: 'debug', sink: process.stderr }) : silentLogger,
+    gw = await createGateway({
+      prefix: 'ptpl',
+      rules: [],
+      listen: [
+        ['wan1', 'tcp', 6970],
+        ['lan1', 'udp', 7002],
+      ],
     });
-    url = host.url!;
+    net = gw.net;
+    configPath = gw.configPath;
+    url = (await gw.startHost()).url!;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
     page.setDefaultTimeout(60_000);
     await page.goto(`${url}/sign-in`);
-    await page.getByLabel('API token').fill(readFileSync(join(dir, 'token'), 'utf8').trim());
+    await page.getByLabel('API token').fill(gw.token());
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await host?.stop();
-    await net?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await gw?.cleanup();
   });
 
   afterEach(async (ctx) => {

@@ -3,18 +3,17 @@
  * nftables in the router namespace of a virtual network, with real packets from the LAN and WAN hosts.
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { runProgram } from '../../src/adapters/exec.js';
-import { createLogger, silentLogger } from '../../src/adapters/logger.js';
-import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
-import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
+import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import type { ServiceHost } from '../../src/main/service-host.js';
+import { portRule } from '../factories.js';
+import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const A = LAB_ADDRESSES;
@@ -28,32 +27,12 @@ const README_SHOT = fileURLToPath(new URL('../../docs/panel.png', import.meta.ur
 // How long "not delivered" is waited for: packets take microseconds, a loaded machine reports them late.
 const SILENCE_MS = 1_500;
 
-function configText(dir: string): string {
-  return `interfaces:
-  lan: [br-lan]
-  wan: [wan0]
-mode: standalone
-rules:
-  - name: game
-    trigger: [{ protocol: udp, ports: "5000" }]
-    open: [{ protocol: udp, ports: "7000" }]
-    idleTimeout: 60
-api:
-  listen: 127.0.0.1:0
-  tokenFile: ${join(dir, 'token')}
-events:
-  database: ${join(dir, 'events.db')}
-  retentionDays: 1
-  maxEvents: 1000
-`;
-}
-
 // A browser, the service and nft on a shared, busy machine: generous limits, every wait is for a condition.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 describeKernel('the web panel in Chromium against the service in a virtual network', () => {
+  let gw: Gateway;
   let net: VirtualNetwork;
-  let dir: string;
   let configPath: string;
   let host: ServiceHost;
   let browser: Browser;
@@ -125,18 +104,19 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'pt-panel-'));
-    configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptp', run: runProgram });
-    await Promise.all([net.host('lan1').listen('udp', 7000), net.host('lan1').listen('tcp', 20000)]);
-    host = await startServiceHost({
-      configPath,
-      netns: net.namespaces.router,
-      logger: process.env['PT_DEBUG'] ? createLogger({ level: 'debug', sink: process.stderr }) : silentLogger,
+    gw = await createGateway({
+      prefix: 'ptp',
+      rules: [portRule('game', 'udp 5000', 'udp 7000', { idleTimeout: 60 })],
+      listen: [
+        ['lan1', 'udp', 7000],
+        ['lan1', 'tcp', 20000],
+      ],
     });
+    net = gw.net;
+    configPath = gw.configPath;
+    host = await gw.startHost();
     url = host.url!;
-    token = readFileSync(join(dir, 'token'), 'utf8').trim();
+    token = gw.token();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
     page = await context.newPage();
@@ -145,9 +125,7 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
 
   afterAll(async () => {
     await browser?.close();
-    await host?.stop();
-    await net?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await gw?.cleanup();
   });
 
   afterEach(async (ctx) => {

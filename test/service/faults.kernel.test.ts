@@ -4,41 +4,20 @@
  * database deleted under the running service. Real triggers from the LAN host of a virtual network.
  */
 
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runProgram } from '../../src/adapters/exec.js';
 import type { LogFields, Logger } from '../../src/domain/logger.js';
-import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { startKernelService } from '../../src/main/start-service.js';
 import type { Service } from '../../src/service/service.js';
+import { portRule } from '../factories.js';
+import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const LAN1 = LAB_ADDRESSES.hosts.lan1.ipv4;
 const WAN1 = LAB_ADDRESSES.hosts.wan1.ipv4;
-
-function configText(dir: string): string {
-  return `interfaces:
-  lan: [br-lan]
-  wan: [wan0]
-mode: standalone
-rules:
-  - name: game
-    trigger: [{ protocol: udp, ports: "5000" }]
-    open: [{ protocol: udp, ports: "7000" }]
-    idleTimeout: 600
-  - name: call
-    trigger: [{ protocol: udp, ports: "6000" }]
-    open: [{ protocol: udp, ports: "7100" }]
-    idleTimeout: 600
-events:
-  database: ${join(dir, 'events.db')}
-  retentionDays: 1
-  maxEvents: 1000
-`;
-}
 
 /** The real nft, unless the file `hang` exists next to this program: then it hangs like an nft stuck in the kernel. */
 function hangingNft(dir: string): string {
@@ -52,6 +31,7 @@ function hangingNft(dir: string): string {
 }
 
 describeKernel('the service under faults (real kernel)', () => {
+  let gw: Gateway;
   let net: VirtualNetwork | undefined;
   let service: Service | undefined;
   let dir = '';
@@ -65,11 +45,20 @@ describeKernel('the service under faults (real kernel)', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pt-faults-'));
-    writeFileSync(join(dir, 'config.yaml'), configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptf', run: runProgram });
+    gw = await createGateway({
+      prefix: 'ptf',
+      api: false,
+      rules: [
+        portRule('game', 'udp 5000', 'udp 7000', { idleTimeout: 600 }),
+        portRule('call', 'udp 6000', 'udp 7100', { idleTimeout: 600 }),
+      ],
+    });
+    ({ net, dir } = gw);
+    // The hanging nft lets go before the service stops, so that stopping can remove the table.
+    gw.onCleanup(() => service?.stop());
+    gw.onCleanup(() => rmSync(join(dir, 'hang'), { force: true }));
     service = await startKernelService({
-      configPath: join(dir, 'config.yaml'),
+      configPath: gw.configPath,
       logger,
       netns: net.namespaces.router,
       nft: { binary: hangingNft(dir), listTimeoutMs: 4_000 },
@@ -78,12 +67,7 @@ describeKernel('the service under faults (real kernel)', () => {
     });
   });
 
-  afterAll(async () => {
-    rmSync(join(dir, 'hang'), { force: true });
-    await service?.stop().catch(() => undefined);
-    await net?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => gw?.cleanup());
 
   it('answers reads from the last table while nft hangs, says degraded, and recovers', async () => {
     await net!.host('lan1').sendUdp({ to: WAN1, port: 5000, token: 'hang-1' });

@@ -3,14 +3,13 @@
  * device's outbound connections and the inbound attempts nothing forwarded, proposes the rule, and the rule it
  * proposes works. The recording exists only while a session runs.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
-import { createLogger, silentLogger } from '../../src/adapters/logger.js';
-import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
-import { type ServiceHost, startServiceHost } from '../../src/main/service-host.js';
+import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import type { ServiceHost } from '../../src/main/service-host.js';
+import { portRule } from '../factories.js';
+import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const A = LAB_ADDRESSES;
@@ -21,30 +20,11 @@ const GATEWAY = A.router.wan.ipv4;
 // How long "not delivered" is waited for: packets take microseconds, a loaded machine reports them late.
 const SILENCE_MS = 1_500;
 
-function configText(dir: string): string {
-  return `interfaces:
-  lan: [br-lan]
-  wan: [wan0]
-mode: standalone
-rules:
-  - name: game
-    trigger: [{ protocol: udp, ports: "5000" }]
-    open: [{ protocol: udp, ports: "9000" }]
-api:
-  listen: 127.0.0.1:0
-  tokenFile: ${join(dir, 'token')}
-events:
-  database: ${join(dir, 'events.db')}
-  retentionDays: 1
-  maxEvents: 1000
-`;
-}
-
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 describeKernel('learn mode in a virtual network', () => {
+  let gw: Gateway;
   let net: VirtualNetwork;
-  let dir: string;
   let host: ServiceHost;
   let token: string;
   let tokens = 0;
@@ -100,24 +80,20 @@ describeKernel('learn mode in a virtual network', () => {
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pt-learn-'));
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'ptl', run: runProgram });
-    await Promise.all([net.host('wan1').listen('tcp', 6970), net.host('lan1').listen('udp', 7001)]);
-    host = await startServiceHost({
-      configPath,
-      netns: net.namespaces.router,
-      logger: process.env['PT_DEBUG'] ? createLogger({ level: 'debug', sink: process.stderr }) : silentLogger,
+    gw = await createGateway({
+      prefix: 'ptl',
+      rules: [portRule('game', 'udp 5000', 'udp 9000')],
+      listen: [
+        ['wan1', 'tcp', 6970],
+        ['lan1', 'udp', 7001],
+      ],
     });
-    token = readFileSync(join(dir, 'token'), 'utf8').trim();
+    net = gw.net;
+    host = await gw.startHost();
+    token = gw.token();
   });
 
-  afterAll(async () => {
-    await host?.stop();
-    await net?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => gw?.cleanup());
 
   it('has no learning rule and no listener outside a session', async () => {
     expect(await dstnat()).not.toMatch(/learning/);

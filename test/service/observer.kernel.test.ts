@@ -4,20 +4,18 @@
  * another tool's flushes are repaired within 2 s and never leave a forward the trigger table does not show.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runProgram } from '../../src/adapters/exec.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import type { TriggerEntry } from '../../src/domain/types.js';
-import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { startKernelService } from '../../src/main/start-service.js';
 import { findInconsistencies } from '../../src/nft/consistency.js';
 import { planConfig, SHARED_SET_NAMES } from '../../src/nft/plan.js';
 import { parseKernelState } from '../../src/nft/state.js';
 import type { PublishedEvent } from '../../src/service/events.js';
 import type { Service } from '../../src/service/service.js';
+import { portRule } from '../factories.js';
+import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const A = LAB_ADDRESSES;
@@ -33,40 +31,9 @@ const RECONCILE_MS = 60_000;
  */
 const RESTORE_BOUND_MS = 6_000;
 
-function configText(dir: string): string {
-  return `interfaces:
-  lan: [br-lan]
-  wan: [wan0]
-mode: standalone
-rules:
-  - name: game
-    trigger: [{ protocol: udp, ports: "5000" }]
-    open: [{ protocol: udp, ports: "7000" }]
-    idleTimeout: 60
-  - name: call
-    trigger: [{ protocol: tcp, ports: "6000" }]
-    open: [{ protocol: udp, ports: "7100" }]
-    idleTimeout: 60
-    remote: contacted
-  - name: short
-    trigger: [{ protocol: udp, ports: "5200" }]
-    open: [{ protocol: udp, ports: "7200" }]
-    idleTimeout: 3
-  - name: voice
-    trigger: [{ protocol: udp, ports: "5300" }]
-    open: [{ protocol: udp, ports: "7300" }]
-    idleTimeout: 60
-    remote: contacted
-events:
-  database: ${join(dir, 'events.db')}
-  retentionDays: 1
-  maxEvents: 10000
-`;
-}
-
 describeKernel('the service observes the kernel by its signals', () => {
+  let gw: Gateway;
   let net: VirtualNetwork;
-  let dir: string;
   let service: Service | undefined;
   const events: (PublishedEvent & { seenAt: number })[] = [];
   const logs: string[] = [];
@@ -77,7 +44,7 @@ describeKernel('the service observes the kernel by its signals', () => {
     extra: { reconcileIntervalMs?: number; conntrackBinary?: string } = {},
   ): Promise<Service> {
     service = await startKernelService({
-      configPath: join(dir, 'config.yaml'),
+      configPath: gw.configPath,
       // Warnings are kept: a failing assertion shows what the service said (restores, broken streams).
       logger: createLogger({ level: 'warn', sink: { write: (line: string) => void logs.push(line.trim()) } }),
       netns: net.namespaces.router,
@@ -124,23 +91,27 @@ describeKernel('the service observes the kernel by its signals', () => {
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pt-observer-'));
-    writeFileSync(join(dir, 'config.yaml'), configText(dir));
-    net = await createVirtualNetwork({ prefix: 'pto', run: runProgram });
-    await Promise.all(
-      [7000, 7100, 7200, 7300].flatMap((p) => [
-        net.host('lan1').listen('udp', p),
-        net.host('lan2').listen('udp', p),
+    gw = await createGateway({
+      prefix: 'pto',
+      api: false,
+      maxEvents: 10_000,
+      rules: [
+        portRule('game', 'udp 5000', 'udp 7000', { idleTimeout: 60 }),
+        portRule('call', 'tcp 6000', 'udp 7100', { idleTimeout: 60, remote: 'contacted' }),
+        portRule('short', 'udp 5200', 'udp 7200', { idleTimeout: 3 }),
+        portRule('voice', 'udp 5300', 'udp 7300', { idleTimeout: 60, remote: 'contacted' }),
+      ],
+      listen: [7000, 7100, 7200, 7300].flatMap((p) => [
+        ['lan1', 'udp', p] as const,
+        ['lan2', 'udp', p] as const,
       ]),
-    );
+    });
+    net = gw.net;
+    gw.onCleanup(() => service?.stop());
     await start();
   }, 60_000);
 
-  afterAll(async () => {
-    await service?.stop().catch(() => undefined);
-    await net?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => gw?.cleanup());
 
   it('a trigger brings `opened` on the event stream without any poll, long before the reconciliation', async () => {
     expect(service!.health().datapath.signals).toMatchObject({ connections: 'running', ruleset: 'running' });

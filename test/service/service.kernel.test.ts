@@ -4,14 +4,14 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { runProgram } from '../../src/adapters/exec.js';
-import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { portRule } from '../factories.js';
+import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main/daemon.js', import.meta.url));
@@ -19,30 +19,6 @@ const A = LAB_ADDRESSES;
 const LAN1 = A.hosts.lan1.ipv4;
 const WAN1 = A.hosts.wan1.ipv4;
 const GATEWAY = A.router.wan.ipv4;
-
-function configText(dir: string): string {
-  return `interfaces:
-  lan: [br-lan]
-  wan: [wan0]
-mode: standalone
-rules:
-  - name: game
-    trigger: [{ protocol: udp, ports: "5000" }]
-    open: [{ protocol: udp, ports: "7000" }]
-    idleTimeout: 5
-  - name: call
-    trigger: [{ protocol: tcp, ports: "6000" }]
-    open: [{ protocol: udp, ports: "7100" }]
-    idleTimeout: 60
-api:
-  listen: 127.0.0.1:0
-  tokenFile: ${join(dir, 'token')}
-events:
-  database: ${join(dir, 'events.db')}
-  retentionDays: 1
-  maxEvents: 1000
-`;
-}
 
 interface LogLine {
   readonly msg?: string;
@@ -89,6 +65,7 @@ class Daemon {
 
 describeKernel('the porttrigger service in a virtual network', () => {
   let net: VirtualNetwork | undefined;
+  let gw: Gateway;
   let dir: string;
   let configPath: string;
   let daemon: Daemon | undefined;
@@ -192,11 +169,18 @@ describeKernel('the porttrigger service in a virtual network', () => {
         }
       }
     }
-    dir = mkdtempSync(join(tmpdir(), 'pt-service-kernel-'));
-    configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, configText(dir));
-    net = await createVirtualNetwork({ prefix: 'pts', run: runProgram });
-    await Promise.all([net.host('lan1').listen('udp', 7000), net.host('lan1').listen('udp', 7100)]);
+    gw = await createGateway({
+      prefix: 'pts',
+      rules: [
+        portRule('game', 'udp 5000', 'udp 7000', { idleTimeout: 5 }),
+        portRule('call', 'tcp 6000', 'udp 7100', { idleTimeout: 60 }),
+      ],
+      listen: [
+        ['lan1', 'udp', 7000],
+        ['lan1', 'udp', 7100],
+      ],
+    });
+    ({ net, dir, configPath } = gw);
   });
 
   afterAll(async () => {
@@ -205,8 +189,7 @@ describeKernel('the porttrigger service in a virtual network', () => {
       daemon.proc.kill('SIGKILL');
       await daemon.exited;
     }
-    await net?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await gw?.cleanup();
   });
 
   it('starts, applies the config and answers health and rules', async () => {
