@@ -1,31 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { rule as baseRule, config } from '../../test/factories.js';
 import type { Config, Rule } from '../domain/types.js';
 import { findInconsistencies, planRepair } from './consistency.js';
 import { planConfig, sharedSetName } from './plan.js';
 import { parseKernelState } from './state.js';
 
-const rule = (over: Partial<Rule> & { name: string }): Rule => ({
-  enabled: true,
-  family: 'ipv4',
-  trigger: [{ protocol: 'tcp', ports: '6970' }],
-  open: [{ protocol: 'udp', ports: '7000' }],
-  idleTimeout: 600,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-  ...over,
-});
-const CONFIG: Config = {
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'companion',
-  enabled: true,
-  ipv6: true,
-  rules: [
-    rule({ name: 'game' }),
-    rule({ name: 'p2p', remote: 'contacted', open: [{ protocol: 'udp', ports: '9' }] }),
-  ],
-};
+const rule = (over: Partial<Rule> & { name: string }): Rule =>
+  baseRule({ family: 'ipv4', idleTimeout: 600, ...over });
+const CONFIG: Config = config([
+  rule({ name: 'game' }),
+  rule({ name: 'p2p', remote: 'contacted', open: [{ protocol: 'udp', ports: '9' }] }),
+]);
 const PLAN = planConfig(CONFIG);
 const [GAME, P2P] = PLAN.rules;
 const HOLDER = '192.168.1.10';

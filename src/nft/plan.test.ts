@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Config, Rule } from '../domain/types.js';
+import { config, rule } from '../../test/factories.js';
+import type { Rule } from '../domain/types.js';
 import { planConfig } from './plan.js';
-
-const rule = (over: Partial<Rule> & { name: string }): Rule => ({
-  enabled: true,
-  family: 'both',
-  trigger: [{ protocol: 'tcp', ports: '6970' }],
-  open: [{ protocol: 'udp', ports: '7000' }],
-  idleTimeout: 60,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-  ...over,
-});
-const config = (rules: Rule[], over: Partial<Config> = {}): Config => ({
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'companion',
-  enabled: true,
-  ipv6: true,
-  rules,
-  ...over,
-});
 
 describe('planConfig', () => {
   it('dispatches trigger ranges, cut and fanned out where rules share ports', () => {

@@ -1,28 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { config as baseConfig, rule as baseRule } from '../../test/factories.js';
 import type { Config, Rule } from '../domain/types.js';
 import { planConfig, sharedSetName } from './plan.js';
 import { readBackSetNames, readTriggerTable } from './read-back.js';
 import { planEntryChanges } from './seeds.js';
 import { parseKernelState } from './state.js';
 
-const rule = (over: Partial<Rule> & { name: string }): Rule => ({
-  enabled: true,
-  family: 'ipv4',
-  trigger: [{ protocol: 'tcp', ports: '6970' }],
-  open: [{ protocol: 'udp', ports: '7000' }],
-  idleTimeout: 600,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-  ...over,
-});
-const config = (rules: Rule[]): Config => ({
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'companion',
-  enabled: true,
-  ipv6: true,
-  rules,
-});
+const rule = (over: Partial<Rule> & { name: string }): Rule =>
+  baseRule({ family: 'ipv4', idleTimeout: 600, ...over });
+const config = (rules: Rule[]): Config => baseConfig(rules);
 
 // The shapes nft 1.0.6 prints for `nft -j list sets table inet porttrigger`.
 function listing(sets: { name: string; elem?: unknown[] }[]) {

@@ -1,27 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { config as baseConfig, rule as baseRule } from '../../test/factories.js';
 import type { Config, Rule, TriggerTable } from '../domain/types.js';
 import { DEFAULT_CONNTRACK_TIMEOUTS, parseConntrackListing } from './conntrack-state.js';
 import { planConfig, sharedSetName } from './plan.js';
 import { entriesFromConnections, planRefresh } from './refresh.js';
 
-const rule = (over: Partial<Rule> & { name: string }): Rule => ({
-  enabled: true,
-  family: 'both',
-  trigger: [{ protocol: 'tcp', ports: '6970' }],
-  open: [{ protocol: 'udp', ports: '7000-7010' }],
-  idleTimeout: 10,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-  ...over,
-});
-const config = (rules: Rule[]): Config => ({
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'standalone',
-  enabled: true,
-  ipv6: true,
-  rules,
-});
+const rule = (over: Partial<Rule> & { name: string }): Rule =>
+  baseRule({ open: [{ protocol: 'udp', ports: '7000-7010' }], idleTimeout: 10, ...over });
+const config = (rules: Rule[]): Config => baseConfig(rules, { mode: 'standalone' });
 const NOW = 1_000_000;
 const H1 = '192.168.1.10';
 const R1 = '203.0.113.10';

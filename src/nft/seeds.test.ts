@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { config as baseConfig, rule as baseRule } from '../../test/factories.js';
 import type { Config, Rule, TriggerEntry } from '../domain/types.js';
 import { planConfig, sharedSetName } from './plan.js';
 import { readTriggerTable } from './read-back.js';
@@ -9,24 +10,9 @@ import { planEntryChanges, releaseElements } from './seeds.js';
 import { parseKernelState } from './state.js';
 
 const IDLE_S = 600;
-const rule = (over: Partial<Rule> & { name: string }): Rule => ({
-  enabled: true,
-  family: 'ipv4',
-  trigger: [{ protocol: 'tcp', ports: '6970' }],
-  open: [{ protocol: 'udp', ports: '7000' }],
-  idleTimeout: IDLE_S,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-  ...over,
-});
-const config = (rules: Rule[]): Config => ({
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'companion',
-  enabled: true,
-  ipv6: true,
-  rules,
-});
+const rule = (over: Partial<Rule> & { name: string }): Rule =>
+  baseRule({ family: 'ipv4', idleTimeout: IDLE_S, ...over });
+const config = (rules: Rule[]): Config => baseConfig(rules);
 const PLAN = planConfig(
   config([
     rule({ name: 'game' }),

@@ -251,13 +251,19 @@ describeKernel('porttrigger CLI against a running service', () => {
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-    // Give the stream time to subscribe before the trigger.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await porttrigger(['release', 'IRC DCC', ...api]);
-    await trigger(net, 'lan2');
-    const deadline = Date.now() + 5_000;
-    while (!stdout.includes('"opened"') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    // The stream subscribes at some moment after the spawn: a trigger after that moment shows up, so trigger
+    // (after a release, so that it opens again) until one does.
+    await expect
+      .poll(
+        async () => {
+          if (stdout.includes('"opened"')) return true;
+          await porttrigger(['release', 'IRC DCC', ...api]);
+          await trigger(net, 'lan2');
+          return stdout.includes('"opened"');
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(true);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     const lines = stdout
@@ -323,11 +329,8 @@ describeKernel('porttrigger run', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-    const waitFor = async (text: string) => {
-      const deadline = Date.now() + 15_000;
-      while (!stderr.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(stderr, `waiting for "${text}"`).toContain(text);
-    };
+    const waitFor = (text: string) =>
+      expect.poll(() => stderr, { timeout: 15_000, message: `waiting for "${text}"` }).toContain(text);
     try {
       await waitFor('API listening');
       expect(stderr).toContain('created a new API token');
