@@ -1,24 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, Mode, PortSpec, Rule } from '../../src/domain/types.js';
 import { LAB_ADDRESSES } from '../../src/lab/virtual-network.js';
+import { rule as baseRule } from '../factories.js';
 import type { ScenarioTarget, TargetCapability, TargetFactory } from './target.js';
 
 const A = LAB_ADDRESSES.hosts;
 
 /** A rule with the defaults of the config file, overridden by `over`. */
 export function rule(over: Partial<Rule> & { name: string }): Rule {
-  return {
-    enabled: true,
-    family: 'both',
-    trigger: [{ protocol: 'tcp', ports: '6970' }],
-    open: [{ protocol: 'udp', ports: '7000-7010' }],
-    // Long enough that nothing expires by accident on a loaded machine; expiry scenarios set their own.
-    idleTimeout: 10,
-    lanHosts: 'any',
-    remote: 'any',
-    onExpire: 'keep',
-    ...over,
-  };
+  // Long enough that nothing expires by accident on a loaded machine; expiry scenarios set their own.
+  return baseRule({ open: [{ protocol: 'udp', ports: '7000-7010' }], idleTimeout: 10, ...over });
 }
 
 /** A config for the test network: LAN bridge br-lan, WAN wan0. */

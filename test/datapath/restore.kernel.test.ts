@@ -12,6 +12,7 @@ import { createNftRunner } from '../../src/adapters/nft.js';
 import type { Config, TriggerTable } from '../../src/domain/types.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { planConfig, sharedSetName } from '../../src/nft/plan.js';
+import { rule } from '../factories.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
 const A = LAB_ADDRESSES;
@@ -20,19 +21,7 @@ const CONFIG: Config = {
   mode: 'standalone',
   enabled: true,
   ipv6: true,
-  rules: [
-    {
-      name: 'game',
-      enabled: true,
-      family: 'ipv4',
-      trigger: [{ protocol: 'udp', ports: '5000' }],
-      open: [{ protocol: 'udp', ports: '7000' }],
-      idleTimeout: 60,
-      lanHosts: 'any',
-      remote: 'any',
-      onExpire: 'keep',
-    },
-  ],
+  rules: [rule({ name: 'game', family: 'ipv4', trigger: [{ protocol: 'udp', ports: '5000' }] })],
 };
 const NOTHING: TriggerTable = { at: 0, entries: [], conflicts: [], blocked: [] };
 

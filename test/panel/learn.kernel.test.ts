@@ -5,21 +5,18 @@
  */
 
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
+import { expectAccessible as expectPageAccessible, shot as pageShot, SHOTS } from '../harness/page-checks.js';
 
 const A = LAB_ADDRESSES;
 const LAN1 = A.hosts.lan1.ipv4;
 const WAN1 = A.hosts.wan1.ipv4;
 const GATEWAY = A.router.wan.ipv4;
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../test-results/panel/', import.meta.url));
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
@@ -33,16 +30,8 @@ describeKernel('learn mode in the web panel', () => {
   let tokens = 0;
   const nextToken = () => `panel-learn${process.pid}-${++tokens}`;
 
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function expectAccessible(): Promise<void> {
-    const result = await new AxeBuilder({ page }).analyze();
-    expect(
-      result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    ).toEqual([]);
-  }
+  const shot = (name: string) => pageShot(page, name);
+  const expectAccessible = () => expectPageAccessible(page);
 
   /** The simulated game: lan1 connects to the server's tcp 6970 and keeps the connection. */
   async function gameConnects(): Promise<string> {

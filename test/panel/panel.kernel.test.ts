@@ -5,9 +5,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
@@ -15,6 +13,7 @@ import type { ServiceHost } from '../../src/main/service-host.js';
 import { portRule } from '../factories.js';
 import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
+import { expectAccessible as expectPageAccessible, shot as pageShot, SHOTS } from '../harness/page-checks.js';
 
 const A = LAB_ADDRESSES;
 const LAN1 = A.hosts.lan1.ipv4;
@@ -22,7 +21,6 @@ const LAN2 = A.hosts.lan2.ipv4;
 const WAN1 = A.hosts.wan1.ipv4;
 const GATEWAY = A.router.wan.ipv4;
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../test-results/panel/', import.meta.url));
 const README_SHOT = fileURLToPath(new URL('../../docs/panel.png', import.meta.url));
 // How long "not delivered" is waited for: packets take microseconds, a loaded machine reports them late.
 const SILENCE_MS = 1_500;
@@ -66,16 +64,8 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     return (await net.exec('router', 'nft', ['-t', 'list', 'table', 'inet', 'porttrigger'])).stdout;
   }
 
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  }
-
-  async function expectAccessible(): Promise<void> {
-    const result = await new AxeBuilder({ page }).analyze();
-    expect(
-      result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    ).toEqual([]);
-  }
+  const shot = (name: string) => pageShot(page, name);
+  const expectAccessible = () => expectPageAccessible(page);
 
   /** A raw HTTP request, so that the Host header can be anything. */
   function raw(
