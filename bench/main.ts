@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only b1,b3,b5] [-- --render-only]`: the benchmarks side by side (issue 4). The only bench file
+ * `npm run bench [-- --quick] [-- --only b1,b3,b5] [-- --render-only]`: the benchmarks side by side, each against a baseline in the same run. The only bench file
  * that touches the process: arguments, signals, exit code, the output files.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -36,6 +36,8 @@ async function startLabService(request: LabServiceRequest, ctx: CliContext) {
     configPath: request.configPath,
     netns: request.netns,
     logger: ctx.system.createLogger({ level: 'warn', sink: ctx.stderr }),
+    // The lab names its token file itself, after the scenario.
+    announceToken: () => undefined,
   });
   const url = host.url!;
   const token = (await readFile(request.tokenFile, 'utf8')).trim();
