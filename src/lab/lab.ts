@@ -103,8 +103,6 @@ const SERVER = hosts.wan1.ipv4;
 const GATEWAY = router.wan.ipv4;
 // How long "this packet reached nobody" is waited for: namespaces deliver in microseconds.
 const SILENCE_MS = 1_000;
-// A pause after an expiry before the next trigger, so the story's steps stay apart on a loaded machine.
-const HOLDER_GC_GRACE_MS = 750;
 
 /**
  * What the lab needs and is missing: root, `ip`, `nft`. Empty when it can run.
@@ -372,8 +370,6 @@ class Lab {
         ? `Server 1's new connection to ${GATEWAY} ${tcpOpen} reaches nobody${result.error ? ` (${result.error} by the gateway itself)` : ''}`
         : `Server 1's new connection still reached ${result.reached}`,
     );
-
-    await delay(HOLDER_GC_GRACE_MS);
 
     this.#step(`PC 2 (${PC2}) joins IRC again and now gets the rule`);
     await this.#trigger('lan2', 'PC 2');
