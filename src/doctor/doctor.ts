@@ -69,12 +69,16 @@ async function readSysctl(
  * nft's text of the iptables-nft tables (ufw, Docker), whose matches JSON leaves opaque: `nft -a list table`
  * prints them translated (`ct state`, `ct status dnat`). A table that cannot be listed stays opaque.
  */
-async function translateXt(ruleset: unknown, netns: string | undefined): Promise<XtTranslations> {
+async function translateXt(
+  run: ProgramRunner,
+  ruleset: unknown,
+  netns: string | undefined,
+): Promise<XtTranslations> {
   const out = new Map<string, Map<number, string>>();
   for (const table of tablesWithXt(ruleset)) {
     const [family = '', name = ''] = table.split(' ');
     try {
-      const { stdout } = await runProgram('nft', ['-a', 'list', 'table', family, name], {
+      const { stdout } = await run('nft', ['-a', 'list', 'table', family, name], {
         ...(netns ? { netns } : {}),
         timeoutMs: DOCTOR_NFT_TIMEOUT_MS,
       });
@@ -162,7 +166,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   if (nftPresent) {
     try {
       const ruleset = await nft.listJson(['list', 'ruleset']);
-      const translations = await translateXt(ruleset, options.netns);
+      const translations = await translateXt(run, ruleset, options.netns);
       checks.push(forwardPolicyCheck(ruleset, options.config, translations));
       if (options.config) checks.push(staticDnatCheck(ruleset, options.config));
     } catch (error) {

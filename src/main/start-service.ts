@@ -66,7 +66,7 @@ export async function startKernelService(options: KernelServiceOptions): Promise
     nft: { ...options.nft, onWrite: (pid) => writers.add(pid) },
     onRefreshError: (error) =>
       options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
-    onTakeover: () => void service?.poll().catch(() => undefined),
+    onTakeover: () => void service?.readNow().catch(() => undefined),
     clock,
   });
   // Proposals wait for it at most 3 s; a hung nft is stopped soon after rather than after the usual 15 s.

@@ -8,9 +8,10 @@ import { expect } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
-import { type DoctorCheck, runDoctor } from '../../src/doctor/doctor.js';
+import type { DoctorCheck } from '../../src/doctor/doctor.js';
 import type { Config } from '../../src/domain/types.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { doctorOnThisMachine } from '../../src/main/doctor-wiring.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
 
 const A = LAB_ADDRESSES;
@@ -61,7 +62,7 @@ export async function companionRouter(
   prefix: string,
   setUp: (netns: string, net: VirtualNetwork) => Promise<void>,
 ): Promise<CompanionRouter> {
-  const net = await createVirtualNetwork({ prefix });
+  const net = await createVirtualNetwork({ prefix, run: runProgram });
   const netns = net.namespaces.router;
   try {
     await setUp(netns, net);
@@ -77,7 +78,7 @@ export async function companionRouter(
       datapath,
       router: async (program, args) => (await runProgram(program, args, { netns, timeoutMs: 60_000 })).stdout,
       async firewallCheck() {
-        const checks = await runDoctor({ netns, config: COMPANION });
+        const checks = await doctorOnThisMachine({ netns, config: COMPANION });
         const check = checks.find((c) => c.id === 'forward-policy');
         if (!check) throw new Error(`the doctor has no host firewall check: ${JSON.stringify(checks)}`);
         return check;

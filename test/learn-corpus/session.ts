@@ -2,10 +2,12 @@
  * One learning session of the corpus: a virtual network with the service in its router namespace, the
  * servers of both applications, and a run of one application in one variant while the session records.
  */
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { runProgram } from '../../src/adapters/exec.js';
 import { silentLogger } from '../../src/adapters/logger.js';
 import type { SeenConnection } from '../../src/domain/learn/recorder.js';
 import { createVirtualNetwork, type VirtualNetwork } from '../../src/lab/virtual-network.js';
@@ -60,7 +62,7 @@ export async function openCorpusLab(prefix = 'ptc'): Promise<CorpusLab> {
     configPath,
     `interfaces:\n  lan: [br-lan]\n  wan: [wan0]\nmode: standalone\nrules: []\nevents:\n  database: ${join(dir, 'events.db')}\n  retentionDays: 1\n  maxEvents: 1000\n`,
   );
-  const net = await createVirtualNetwork({ prefix });
+  const net = await createVirtualNetwork({ prefix, run: runProgram });
   const servers = new Processes(net);
   let host: ServiceHost | undefined;
   try {

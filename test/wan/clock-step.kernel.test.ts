@@ -8,11 +8,13 @@
  * The step is injected as the service's clock (Date.now plus an offset), which is what the process sees of a
  * real `date -s`; the machine's own clock is never touched, so the test cannot disturb anything else here.
  */
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
 import { silentLogger } from '../../src/adapters/logger.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
 import { startKernelService } from '../../src/main/start-service.js';
@@ -30,7 +32,7 @@ describeKernel('a clock step of ±1 h while entries are open', () => {
   const clock = () => Date.now() + offset;
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptclk' });
+    net = await createVirtualNetwork({ prefix: 'ptclk', run: runProgram });
     dir = await mkdtemp(join(tmpdir(), 'pt-clock-'));
     const configPath = join(dir, 'config.yaml');
     await writeFile(
@@ -73,7 +75,7 @@ events: { database: ${join(dir, 'events.db')} }
     await net.host(from).sendUdp({ to: A.hosts.wan1.ipv4, port, token: t });
     expect(await net.host('wan1').waitFor(t, 5_000)).not.toBeNull();
   };
-  const entryOf = async (rule: string) => (await service.poll()).entries.find((e) => e.rule === rule);
+  const entryOf = async (rule: string) => (await service.readNow()).entries.find((e) => e.rule === rule);
   const events = () => service.queryEvents({ order: 'asc' }).events;
 
   it('changes no expiry, opens and closes nothing, and keeps the history readable', async () => {
@@ -112,7 +114,7 @@ events: { database: ${join(dir, 'events.db')} }
     expect(service.queryEvents({}).events.map((e) => e.rule)).toEqual(['voice', 'game']);
     // Nothing closed: neither step looked like an expiry to the service.
     expect(events().filter((e) => e.type === 'closed')).toEqual([]);
-    const entries = (await service.poll()).entries.map((e) => e.rule).sort();
+    const entries = (await service.readNow()).entries.map((e) => e.rule).sort();
     expect(entries).toEqual(['game', 'voice']);
   });
 });

@@ -14,9 +14,9 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
-import { runDoctor } from '../../src/doctor/doctor.js';
 import type { Config } from '../../src/domain/types.js';
 import { createVirtualNetwork, LAB_ADDRESSES, type VirtualNetwork } from '../../src/lab/virtual-network.js';
+import { doctorOnThisMachine } from '../../src/main/doctor-wiring.js';
 import { labConfig, rule } from '../conformance/scenarios.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 
@@ -152,7 +152,7 @@ describeKernel('a DHCP WAN renumbered under an open entry', () => {
     requireProgram('/usr/sbin/dnsmasq', 'dnsmasq-base');
     requireProgram('/usr/sbin/dhclient', 'isc-dhcp-client');
     dir = await mkdtemp(join(tmpdir(), 'pt-dhcp-'));
-    net = await createVirtualNetwork({ prefix: 'ptwand' });
+    net = await createVirtualNetwork({ prefix: 'ptwand', run: runProgram });
     // The WAN address now comes from the provider's DHCP server, not from the test network.
     await net.exec('router', 'ip', ['addr', 'flush', 'dev', A.router.wan.interface, 'scope', 'global']);
     datapath = new KernelDatapath({ nft: createNftRunner({ netns: net.namespaces.router }) });
@@ -202,7 +202,7 @@ describeKernel('a DHCP WAN renumbered under an open entry', () => {
     expect(await callback(net, second), 'the entry forwards on the new address').toBe(true);
     expect(await callback(net, first), 'the old address is gone').toBe(false);
 
-    const checks = await runDoctor({
+    const checks = await doctorOnThisMachine({
       netns: net.namespaces.router,
       config: config([A.router.wan.interface]),
     });
@@ -238,7 +238,7 @@ describeKernel('a ppp* WAN link that goes down and comes back with another addre
   };
 
   beforeAll(async () => {
-    net = await createVirtualNetwork({ prefix: 'ptwanp' });
+    net = await createVirtualNetwork({ prefix: 'ptwanp', run: runProgram });
     datapath = new KernelDatapath({ nft: createNftRunner({ netns: net.namespaces.router }) });
     await net.host('lan1').listen('tcp', OPEN_PORT);
     await net.host('wan1').listen('udp', TRIGGER_PORT);
@@ -270,7 +270,7 @@ describeKernel('a ppp* WAN link that goes down and comes back with another addre
     const [still] = (await datapath.read()).table.entries;
     expect(still).toMatchObject({ rule: 'game', holder: entry!.holder });
     expect(await callback(net, '100.64.0.3'), 'the entry forwards over the new ppp0').toBe(true);
-    const checks = await runDoctor({ netns: net.namespaces.router, config: config(['ppp*']) });
+    const checks = await doctorOnThisMachine({ netns: net.namespaces.router, config: config(['ppp*']) });
     expect(checks.find((c) => c.id === 'interfaces')).toMatchObject({ status: 'ok' });
     expect(checks.find((c) => c.id === 'wan-address')?.detail).toContain('100.64.0.3');
   });
