@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { createCliSystem } from '../main/cli-system.js';
 import { COMMANDS, runCli } from './cli.js';
 import { captureOutput, NO_SIGNALS } from './context.js';
 
@@ -14,6 +15,7 @@ async function script(): Promise<string> {
     fetch: () => Promise.reject(new Error('no network')),
     version: '0.0.0-test',
     isRoot: false,
+    system: createCliSystem(),
   });
   expect(code).toBe(0);
   return stdout.text();
@@ -61,6 +63,7 @@ describe('bash completion', () => {
       fetch: () => Promise.reject(new Error('no network')),
       version: '0.0.0-test',
       isRoot: false,
+      system: createCliSystem(),
     });
     expect(code).toBe(3);
     expect(stderr.text()).toContain('completion "tcsh": one of bash');

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCliSystem } from '../main/cli-system.js';
 import { runCli } from './cli.js';
 import type { CliContext } from './context.js';
 import { captureOutput, NO_SIGNALS } from './context.js';
@@ -37,6 +38,7 @@ async function run(argv: string[], env: Record<string, string> = {}) {
     }) as typeof fetch,
     version: '0.0.0-test',
     isRoot: false,
+    system: createCliSystem(),
   };
   const code = await runCli(argv, ctx);
   return { code, out: stdout.text(), err: stderr.text(), requests };
