@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TriggerEvent } from '../service/events.js';
-import { EventStore, EventStoreError } from './event-store.js';
+import type { ServiceEvent, TriggerEvent } from '../service/events.js';
+import { EventStore, EventStoreError, SCHEMA_VERSION } from './event-store.js';
 
 const DAY = 86_400_000;
 const NOW = 1_900_000_000_000;
@@ -158,5 +158,142 @@ describe('EventStore', () => {
       other.close();
     }
     expect(store.insert(opened(NOW + 2))).toBeGreaterThan(0);
+  });
+});
+
+/** The table as versions before the schema version created it (user_version 0, `rule` NOT NULL). */
+const SCHEMA_V0 = `
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  host TEXT,
+  holder TEXT,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE INDEX IF NOT EXISTS events_rule ON events (rule, id);
+CREATE INDEX IF NOT EXISTS events_host ON events (host, id);
+CREATE INDEX IF NOT EXISTS events_holder ON events (holder, id);
+`;
+
+/** An events.db as the previous version left it: WAL, version 0, these events stored (then `deleted` trimmed). */
+function oldDatabase(path: string, events: readonly TriggerEvent[], deleted: readonly number[] = []): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(SCHEMA_V0);
+  const insert = db.prepare(
+    'INSERT INTO events (at, type, rule, host, holder, data) VALUES (@at, @type, @rule, @host, @holder, @data)',
+  );
+  for (const e of events) {
+    insert.run({
+      at: e.at,
+      type: e.type,
+      rule: e.rule,
+      host: 'host' in e ? e.host : null,
+      holder: null,
+      data: JSON.stringify(e),
+    });
+  }
+  for (const id of deleted) db.prepare('DELETE FROM events WHERE id = ?').run(id);
+  db.close();
+}
+
+const wanChanged = (at: number): ServiceEvent => ({
+  type: 'wan-changed',
+  at,
+  interface: 'eth0',
+  previous: ['203.0.113.7'],
+  addresses: ['203.0.113.9'],
+});
+
+function columnsOf(path: string): { name: string; notnull: number }[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.pragma('table_info(events)') as { name: string; notnull: number }[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('EventStore schema versions', () => {
+  function openAny(path = join(dir, 'events.db')): EventStore<ServiceEvent> {
+    const store = EventStore.open<ServiceEvent>({
+      path,
+      retentionDays: 30,
+      maxEvents: 1_000,
+      clock: () => now,
+    });
+    stores.push(store as unknown as EventStore<TriggerEvent>);
+    return store;
+  }
+
+  it('creates a new database at the current version, with a rule column that may be empty', () => {
+    const store = openAny();
+    const id = store.insert(wanChanged(NOW));
+    expect(store.query({ type: 'wan-changed' }).events).toEqual([{ ...wanChanged(NOW), id }]);
+    const db = new Database(join(dir, 'events.db'), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+    expect(columnsOf(join(dir, 'events.db')).find((c) => c.name === 'rule')?.notnull).toBe(0);
+  });
+
+  it('upgrades a database of the previous version: its events, ids and id sequence stay, gateway events fit', () => {
+    const path = join(dir, 'events.db');
+    // Three events of an old run, the newest trimmed away: the next id must still be after it.
+    oldDatabase(path, [opened(NOW - 3, 'game'), opened(NOW - 2, 'voice'), opened(NOW - 1, 'game')], [3]);
+    expect(columnsOf(path).find((c) => c.name === 'rule')?.notnull).toBe(1);
+
+    const store = openAny(path);
+    expect(store.query({ order: 'asc' }).events).toEqual([
+      { ...opened(NOW - 3, 'game'), id: 1 },
+      { ...opened(NOW - 2, 'voice'), id: 2 },
+    ]);
+    const id = store.insert(wanChanged(NOW));
+    expect(id).toBe(4);
+    expect(store.query({ rule: 'game' }).events.map((e) => e.id)).toEqual([1]);
+    expect(store.query({ type: 'wan-changed' }).events).toEqual([{ ...wanChanged(NOW), id: 4 }]);
+    expect(store.query({ cursor: 4 }).events.map((e) => e.id)).toEqual([2, 1]);
+    store.close();
+
+    expect(columnsOf(path).find((c) => c.name === 'rule')?.notnull).toBe(0);
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+      .all();
+    expect(indexes).toEqual([
+      { name: 'events_at' },
+      { name: 'events_holder' },
+      { name: 'events_host' },
+      { name: 'events_rule' },
+    ]);
+    db.close();
+    // Opening the upgraded file again changes nothing.
+    expect(
+      openAny(path)
+        .query({ order: 'asc' })
+        .events.map((e) => e.id),
+    ).toEqual([1, 2, 4]);
+  });
+
+  it('upgrades an old database that retention had emptied without reusing its ids', () => {
+    const path = join(dir, 'events.db');
+    oldDatabase(path, [opened(NOW - 2), opened(NOW - 1)], [1, 2]);
+    expect(openAny(path).insert(wanChanged(NOW))).toBe(3);
+  });
+
+  it('refuses a database of a newer schema version and leaves it as it is', () => {
+    const path = join(dir, 'events.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => openAny(path)).toThrow(EventStoreError);
+    expect(() => openAny(path)).toThrow(/schema version 2 is newer than this porttrigger knows \(1\)/);
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE name = 'events'").get()).toBeUndefined();
+    after.close();
   });
 });

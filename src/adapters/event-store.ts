@@ -45,21 +45,71 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_INSERTS = 100;
 const PRUNE_EVERY_MS = 60_000;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
+/**
+ * The schema's version, kept in SQLite's `user_version`. 0: a database of before versions were kept (`rule`
+ * NOT NULL); 1: `rule` may be NULL, for the gateway's own events.
+ */
+export const SCHEMA_VERSION = 1;
+
+const TABLE = (name: string) => `
+CREATE TABLE ${name} (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
   type TEXT NOT NULL,
-  rule TEXT NOT NULL,
+  rule TEXT,
   host TEXT,
   holder TEXT,
   data TEXT NOT NULL
-);
+);`;
+
+const INDEXES = `
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
 CREATE INDEX IF NOT EXISTS events_rule ON events (rule, id);
 CREATE INDEX IF NOT EXISTS events_host ON events (host, id);
 CREATE INDEX IF NOT EXISTS events_holder ON events (holder, id);
 `;
+
+/**
+ * Brings the database to {@link SCHEMA_VERSION} in one transaction: a new file gets the table; a version-0 table
+ * is copied into one whose `rule` may be NULL (SQLite cannot drop NOT NULL in place), ids and the id sequence
+ * kept, so cursors and `Last-Event-ID` of clients stay valid. A newer version than this code knows is refused.
+ */
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `its schema version ${version} is newer than this porttrigger knows (${SCHEMA_VERSION}): it was written by a newer version`,
+    );
+  }
+  db.transaction(() => {
+    const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+    if (exists) {
+      const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
+        | { seq: number }
+        | undefined;
+      db.exec(TABLE('events_v1'));
+      db.exec(
+        'INSERT INTO events_v1 (id, at, type, rule, host, holder, data) SELECT id, at, type, rule, host, holder, data FROM events',
+      );
+      db.exec('DROP TABLE events');
+      db.exec('ALTER TABLE events_v1 RENAME TO events');
+      // Ids only grow, even past the newest event trimmed away: the sequence comes along.
+      if (seq) {
+        const kept = db
+          .prepare("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'events'")
+          .run(seq.seq);
+        if (kept.changes === 0) {
+          db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)").run(seq.seq);
+        }
+      }
+    } else {
+      db.exec(TABLE('events'));
+    }
+    db.exec(INDEXES);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}
 
 function fail(what: string, path: string, error: unknown): EventStoreError {
   return new EventStoreError(`event history ${path}: ${what} failed: ${(error as Error).message}`, {
@@ -108,7 +158,7 @@ export class EventStore<E extends EventRecord> implements EventHistory<E> {
       // WAL with NORMAL is durable across application crashes; an OS crash may lose the last events only.
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 1000');
-      db.exec(SCHEMA);
+      migrate(db);
       const store = new EventStore<E>(db, options);
       store.prune();
       return store;
@@ -129,7 +179,7 @@ export class EventStore<E extends EventRecord> implements EventHistory<E> {
       const info = this.#insert.run({
         at: Math.round(event.at),
         type: event.type,
-        rule: event.rule,
+        rule: event.rule ?? null,
         host: event.host ?? event.contender ?? null,
         holder: event.holder ?? null,
         data: JSON.stringify(event),

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, REMOTE, startFixture } from '../../test/service/fixture.js';
+import type { NetworkLink } from '../domain/wan.js';
 import { buildOpenApiDocument } from '../routes/openapi.js';
+import { eventPageReply } from '../routes/schemas.js';
 import { ROUTE_LIST as ROUTES } from '../routes/table.js';
 import type { EventHistory } from '../service/service.js';
 import { API_PREFIX, createApp } from './app.js';
@@ -415,6 +417,57 @@ describe('events', () => {
     expect(text).not.toContain('voice call');
     await readUntil(/: heartbeat\n\n/);
     await reader.cancel();
+  });
+
+  it("answers and streams the WAN's events, without a rule, as the reply schema describes them", async () => {
+    await fx.cleanup();
+    let report: (links: readonly NetworkLink[]) => void = () => undefined;
+    await setup({
+      wan: {
+        async start(listener) {
+          report = listener;
+          listener([{ name: 'wan0', up: true, addresses: ['203.0.113.7'] }]);
+        },
+        async close() {},
+      },
+    });
+    const res = await call('GET', '/events/stream?type=wan-changed', undefined, AUTH);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(': live')) text += decoder.decode((await reader.read()).value, { stream: true });
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.readNow();
+    report([{ name: 'wan0', up: true, addresses: ['203.0.113.9'] }]);
+    while (!/event: wan-changed\ndata: .*\n/.test(text)) {
+      text += decoder.decode((await reader.read()).value, { stream: true });
+    }
+    await reader.cancel();
+    const streamed = JSON.parse(/event: wan-changed\ndata: (.*)\n/.exec(text)![1]!);
+    expect(text).not.toContain('event: opened');
+
+    const page = await json('GET', '/events?type=wan-changed');
+    expect(page.status).toBe(200);
+    const parsed = eventPageReply.safeParse(page.body);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    expect(page.body.events).toEqual([streamed]);
+    expect(streamed).toEqual({
+      type: 'wan-changed',
+      at: expect.any(Number),
+      id: expect.any(Number),
+      interface: 'wan0',
+      previous: ['203.0.113.7'],
+      addresses: ['203.0.113.9'],
+    });
+    // The rule and host filters are about rules and LAN hosts: the WAN's events match neither.
+    expect((await json('GET', '/events?rule=game')).body.events.map((e: { type: string }) => e.type)).toEqual(
+      ['opened'],
+    );
+    expect((await json('GET', `/events?host=${LAN1}`)).body.events).toHaveLength(1);
+    expect((await json('GET', '/events')).body.events.map((e: { type: string }) => e.type)).toEqual([
+      'wan-changed',
+      'opened',
+    ]);
   });
 
   it('replays stored events after Last-Event-ID before the live ones', async () => {

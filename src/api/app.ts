@@ -25,7 +25,7 @@ import { compact } from '../routes/params.js';
 import type { JsonRouteId } from '../routes/route-types.js';
 import { API_PREFIX, ROUTE_LIST, type RouteId } from '../routes/table.js';
 import { TokenGate } from '../routes/token-gate.js';
-import type { PublishedEvent } from '../service/events.js';
+import { hostsOfEvent, type PublishedEvent } from '../service/events.js';
 import {
   DEFAULT_FEED_LIMITS,
   type FeedLimits,
@@ -64,11 +64,9 @@ type RawRouteId = Exclude<RouteId, JsonRouteId>;
 type RawHandler = (c: Context, input: ReturnType<typeof parseRouteInput>) => Response | Promise<Response>;
 
 function matches(filter: { rule?: string; host?: string; type?: string }, e: PublishedEvent): boolean {
-  if (filter.rule !== undefined && e.rule !== filter.rule) return false;
+  if (filter.rule !== undefined && ('rule' in e ? e.rule : undefined) !== filter.rule) return false;
   if (filter.type !== undefined && e.type !== filter.type) return false;
-  if (filter.host === undefined) return true;
-  const hosts = e.type === 'conflict' ? [e.contender, e.holder] : [e.host];
-  return hosts.includes(filter.host);
+  return filter.host === undefined || hostsOfEvent(e).includes(filter.host);
 }
 
 function streamEvents(deps: AppDeps, feed: FeedLimits): RawHandler {

@@ -4,6 +4,7 @@
  */
 import { isWildcardHost, parseListenAddress } from '../domain/listen.js';
 import type { Config } from '../domain/types.js';
+import { matchesInterface } from '../domain/wan.js';
 import { type WanAddress, wanReachability } from '../domain/wan-reachability.js';
 import { check, type DoctorCheck } from './checks.js';
 import { HINTS } from './wording.js';
@@ -11,10 +12,6 @@ import { HINTS } from './wording.js';
 interface IpAddrEntry {
   readonly ifname?: string;
   readonly addr_info?: readonly { readonly family?: string; readonly local?: string }[];
-}
-
-function matchesInterface(pattern: string, name: string): boolean {
-  return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
 }
 
 /** The addresses of the config's WAN interfaces, from `ip -j addr show`. */

@@ -5,7 +5,8 @@ export interface EventRecord {
   readonly type: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
-  readonly rule: string;
+  /** The rule of the event; gateway events (the WAN's) have none. */
+  readonly rule?: string;
   readonly host?: string;
   readonly contender?: string;
   readonly holder?: string;

@@ -8,9 +8,10 @@ import { createKernelDatapath } from '../adapters/kernel-datapath.js';
 import { createKernelSignals, OwnWriters } from '../adapters/kernel-signals.js';
 import { createLearnRecorder } from '../adapters/learn-recorder.js';
 import { createNftRunner, type NftRunnerOptions } from '../adapters/nft.js';
+import { createWanWatch } from '../adapters/wan-watch.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../domain/logger.js';
-import type { TriggerEvent } from '../service/events.js';
+import type { ServiceEvent } from '../service/events.js';
 import type { OpenHistory, Service } from '../service/service.js';
 import { startService } from '../service/service.js';
 
@@ -39,7 +40,7 @@ export interface KernelServiceOptions {
 
 /** Opens the SQLite event history at `settings.database`. */
 export const openSqliteHistory: OpenHistory = (settings, clock) =>
-  EventStore.open<TriggerEvent>({
+  EventStore.open<ServiceEvent>({
     path: settings.database,
     retentionDays: settings.retentionDays,
     maxEvents: settings.maxEvents,
@@ -77,6 +78,10 @@ export async function startKernelService(options: KernelServiceOptions): Promise
     // Learn proposals name other tools' static forwards; a missing ruleset (nothing listed) reads as empty.
     foreignRuleset: async () => (await foreign.listJson(['list', 'ruleset'])) ?? { nftables: [] },
     signals: createKernelSignals({ ...where, ...conntrack, writers, clock }),
+    wan: createWanWatch({
+      ...where,
+      onError: (error) => options.logger.warn('reading the WAN links failed', { error: String(error) }),
+    }),
     ...(options.reconcileIntervalMs !== undefined
       ? { reconcileIntervalMs: options.reconcileIntervalMs }
       : {}),

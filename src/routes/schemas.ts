@@ -216,16 +216,21 @@ export const checkReply = z.object({
   }),
 });
 
-const eventBase = {
-  id: z
-    .number()
-    .int()
-    .optional()
-    .meta({ description: 'Position in the history (absent if it could not be stored).' }),
+const eventId = z
+  .number()
+  .int()
+  .optional()
+  .meta({ description: 'Position in the history (absent if it could not be stored).' });
+
+const eventBase = { id: eventId, at: ms, rule: z.string(), family };
+
+/** The gateway's own events (its WAN) have no rule and no family. */
+const wanBase = {
+  id: eventId,
   at: ms,
-  rule: z.string(),
-  family,
+  interface: z.string().meta({ description: 'The WAN interface, e.g. eth0 or ppp0.' }),
 };
+const wanAddresses = z.array(addressOut);
 
 /** One event of the service. */
 export const eventSchema = z.discriminatedUnion('type', [
@@ -256,6 +261,29 @@ export const eventSchema = z.discriminatedUnion('type', [
     remote: addressOut.optional(),
   }),
   z.object({ ...eventBase, type: z.literal('blocked'), host: addressOut }),
+  z
+    .object({
+      ...wanBase,
+      type: z.literal('wan-changed'),
+      previous: wanAddresses.meta({ description: 'Its global addresses before.' }),
+      addresses: wanAddresses.meta({ description: 'Its global addresses now (empty: it lost them).' }),
+    })
+    .meta({ description: "A WAN interface's addresses changed while its link stayed up (DHCP)." }),
+  z
+    .object({
+      ...wanBase,
+      type: z.literal('wan-down'),
+      previous: wanAddresses.meta({ description: 'The global addresses it had.' }),
+    })
+    .meta({ description: 'A WAN interface went away or lost its link (a PPP session ended).' }),
+  z
+    .object({
+      ...wanBase,
+      type: z.literal('wan-up'),
+      addresses: wanAddresses.meta({ description: 'Its global addresses now.' }),
+      previous: wanAddresses.optional().meta({ description: 'The addresses it had before it went down.' }),
+    })
+    .meta({ description: 'A WAN interface appeared or got its link back (a new ppp0).' }),
 ]);
 
 /** `GET /events`: one page. */

@@ -3,7 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Datapath } from '../domain/datapath.js';
 import type { Logger } from '../domain/logger.js';
 import type { SerialQueue } from '../domain/serial-queue.js';
-import type { TriggerEvent } from './events.js';
+import type { ServiceEvent } from './events.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { TableTracker } from './tracker.js';
 
@@ -17,7 +17,7 @@ export interface ServiceContext {
   readonly tracker: TableTracker;
   readonly metrics: ServiceMetrics;
   /** Counts, stores, logs and streams events. */
-  publish(events: readonly TriggerEvent[]): void;
+  publish(events: readonly ServiceEvent[]): void;
   /** True once stop was called. */
   stopping(): boolean;
 }

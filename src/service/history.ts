@@ -8,7 +8,7 @@ import type { EventPage, EventQuery } from '../domain/event-history.js';
 import type { Logger } from '../domain/logger.js';
 import type { Config, EventSettings } from '../domain/types.js';
 import { describeError } from './context.js';
-import type { TriggerEvent } from './events.js';
+import type { ServiceEvent } from './events.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { EventHistory, OpenHistory } from './ports.js';
 import type { TableTracker } from './tracker.js';
@@ -74,7 +74,7 @@ export class ServiceHistory {
   }
 
   /** Stores an event; resolves its id, or undefined when the history failed (counted and logged). */
-  store(event: TriggerEvent): number | undefined {
+  store(event: ServiceEvent): number | undefined {
     this.#reopenIfReplaced();
     const history = this.#available();
     if (!history) {
@@ -99,7 +99,7 @@ export class ServiceHistory {
   }
 
   /** A page of the history; EVENT_STORE_FAILED when it is unavailable or cannot be read. */
-  query(query: EventQuery): EventPage<TriggerEvent> {
+  query(query: EventQuery): EventPage<ServiceEvent> {
     const history = this.#available();
     if (!history) {
       throw new PorttriggerError(

@@ -2,7 +2,7 @@
  * The service's counters and timings, rendered in the Prometheus text format. Pure: the service records,
  * the API renders.
  */
-import { CLOSE_REASONS, type CloseReason, type TriggerEvent } from './events.js';
+import { CLOSE_REASONS, type CloseReason, type ServiceEvent, type WanEvent } from './events.js';
 
 /** Upper bounds (seconds) of the duration histograms: nft runs take milliseconds to seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -32,6 +32,8 @@ export class ServiceMetrics {
   ) as Record<CloseReason, number>;
   conflicts = 0;
   blocked = 0;
+  /** WAN events (address changes, links that went down and came back). */
+  readonly wanEvents: Record<WanEvent['type'], number> = { 'wan-changed': 0, 'wan-down': 0, 'wan-up': 0 };
   restores = 0;
   restoreFailures = 0;
   readErrors = 0;
@@ -44,11 +46,12 @@ export class ServiceMetrics {
   readonly readbackDuration = new Histogram();
 
   /** Counts one event. */
-  count(event: TriggerEvent): void {
+  count(event: ServiceEvent): void {
     if (event.type === 'opened') this.opens++;
     else if (event.type === 'closed') this.closes[event.reason]++;
     else if (event.type === 'conflict') this.conflicts++;
-    else this.blocked++;
+    else if (event.type === 'blocked') this.blocked++;
+    else this.wanEvents[event.type]++;
   }
 }
 
@@ -93,6 +96,9 @@ export function renderMetrics(m: ServiceMetrics, gauges: MetricGauges): string {
     ...CLOSE_REASONS.map((r) => `porttrigger_closes_total{reason="${r}"} ${m.closes[r]}`),
     ...metric('porttrigger_conflicts_total', 'counter', 'Conflict records seen.', m.conflicts),
     ...metric('porttrigger_blocked_total', 'counter', 'Blocked records seen.', m.blocked),
+    '# HELP porttrigger_wan_events_total WAN address changes and WAN links that went down or came up, by type.',
+    '# TYPE porttrigger_wan_events_total counter',
+    ...Object.entries(m.wanEvents).map(([t, n]) => `porttrigger_wan_events_total{type="${t}"} ${n}`),
     ...histogramLines(
       'porttrigger_apply_duration_seconds',
       'Time to apply a config to the datapath.',

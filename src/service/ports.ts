@@ -11,13 +11,14 @@ import type { EventHistory as HistoryPort, OpenEventHistory } from '../domain/ev
 import type { ForeignRuleset } from '../domain/foreign-ruleset.js';
 import type { LearnRecorder } from '../domain/learn/recorder.js';
 import type { Logger } from '../domain/logger.js';
-import type { TriggerEvent } from './events.js';
+import type { WanWatch } from '../domain/wan.js';
+import type { ServiceEvent } from './events.js';
 
-/** The event history of the service: the history port for trigger events. */
-export type EventHistory = HistoryPort<TriggerEvent>;
+/** The event history of the service: the history port for its events. */
+export type EventHistory = HistoryPort<ServiceEvent>;
 
 /** Opens the service's event history (again after a failure). */
-export type OpenHistory = OpenEventHistory<TriggerEvent>;
+export type OpenHistory = OpenEventHistory<ServiceEvent>;
 
 /** Everything {@link startService} needs. */
 export interface ServiceOptions {
@@ -36,6 +37,11 @@ export interface ServiceOptions {
    * reconciliation alone.
    */
   readonly signals?: DatapathSignals;
+  /**
+   * Reports the gateway's links and addresses when they change: the service tells WAN address changes and WAN
+   * links that go down and come back as events. Without it (the reference model) there are no WAN events.
+   */
+  readonly wan?: WanWatch;
   /**
    * How often the whole datapath is read and checked even without a signal: the safety net for what no signal
    * reports (default {@link DEFAULT_RECONCILE_INTERVAL_MS}). Expiries are read when they are due regardless.

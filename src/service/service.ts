@@ -14,7 +14,7 @@ import type { Config, Protocol, TriggerTable } from '../domain/types.js';
 import { type ConfigChange, ConfigChanges, type ReloadResult, type RuleCheck } from './config-changes.js';
 import { findRule } from './config-edit.js';
 import type { ServiceContext } from './context.js';
-import type { PublishedEvent, TriggerEvent } from './events.js';
+import { isWanEvent, type PublishedEvent, type ServiceEvent } from './events.js';
 import { defaultStaleReadAfterMs, type Health, healthOf, metricsTextOf } from './health.js';
 import { ServiceHistory } from './history.js';
 import { type Learning, LearnSessions } from './learn-sessions.js';
@@ -25,6 +25,7 @@ import { DEFAULT_RECONCILE_INTERVAL_MS, type ServiceOptions } from './ports.js';
 import { FRESH_READ_WAIT_MS, freshOrLast } from './stale-read.js';
 import { TableTracker } from './tracker.js';
 import { type WakeRead, WakeSchedule } from './wake-schedule.js';
+import { type WanInterfaceStatus, WanMonitor } from './wan-monitor.js';
 
 /** The results of config changes and reloads. */
 export type { ConfigChange, ReloadResult, RuleCheck } from './config-changes.js';
@@ -36,6 +37,8 @@ export type { Learning, LearnStart, LearnStatus } from './learn-sessions.js';
 export type { EventHistory, OpenHistory, ServiceOptions } from './ports.js';
 /** The default of the slow reconciliation. */
 export { DEFAULT_RECONCILE_INTERVAL_MS } from './ports.js';
+/** A WAN interface as the service last saw it. */
+export type { WanInterfaceStatus } from './wan-monitor.js';
 
 /** Receives live events. */
 export type EventListener = (event: PublishedEvent) => void;
@@ -80,7 +83,9 @@ export interface Service {
   /** Is `port` open now, for which rule, to which host. */
   checkPort(port: number, protocol: Protocol): Promise<PortCheck>;
   /** A page of the event history; EVENT_STORE_FAILED when the history is unavailable. */
-  queryEvents(query: EventQuery): EventPage<TriggerEvent>;
+  queryEvents(query: EventQuery): EventPage<ServiceEvent>;
+  /** The WAN interfaces (by the config's WAN names) as last seen, with their global addresses; empty without a WAN watch. */
+  wan(): readonly WanInterfaceStatus[];
   /** Live events from now on; `onClose` runs when the service stops. Returns the unsubscribe function. */
   subscribe(listener: EventListener, onClose?: () => void): () => void;
   health(): Health;
@@ -120,6 +125,7 @@ class PorttriggerService implements Service {
   readonly #listeners = new Map<EventListener, (() => void) | undefined>();
   readonly #startedAt: number;
   readonly #schedule: WakeSchedule;
+  readonly #wan: WanMonitor;
   #pendingRead: Promise<TriggerTable> | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -147,6 +153,7 @@ class PorttriggerService implements Service {
       clock,
       stopping: this.#ctx.stopping,
     });
+    this.#wan = new WanMonitor(this.#ctx, () => this.#changes.config.interfaces.wan);
     this.#observer = new KernelObserver(this.#ctx, () => this.#changes.config);
     this.#changes = new ConfigChanges(
       this.#ctx,
@@ -193,9 +200,11 @@ class PorttriggerService implements Service {
       this.#history.rememberRecentRecords(this.#ctx.tracker);
       const first = await this.#observer.observe(undefined, true);
       await this.#listen();
+      await this.#options.wan?.start((links) => this.#wan.observe(links));
       this.#schedule.start(dueOf(first));
     } catch (error) {
       await this.#options.signals?.close().catch(() => undefined);
+      await this.#options.wan?.close().catch(() => undefined);
       this.#history.close();
       throw error;
     }
@@ -307,8 +316,12 @@ class PorttriggerService implements Service {
 
   // ---- events ----
 
-  queryEvents(query: EventQuery): EventPage<TriggerEvent> {
+  queryEvents(query: EventQuery): EventPage<ServiceEvent> {
     return this.#history.query(query);
+  }
+
+  wan(): readonly WanInterfaceStatus[] {
+    return this.#wan.status();
   }
 
   subscribe(listener: EventListener, onClose?: () => void): () => void {
@@ -318,14 +331,14 @@ class PorttriggerService implements Service {
     };
   }
 
-  #publish(events: readonly TriggerEvent[]): void {
+  #publish(events: readonly ServiceEvent[]): void {
     const { metrics, log } = this.#ctx;
     for (const event of events) {
       metrics.count(event);
       const id = this.#history.store(event);
       const published: PublishedEvent = id === undefined ? event : { ...event, id };
       const { type, ...fields } = event;
-      log.info(`entry ${type}`, fields);
+      log.info(isWanEvent(event) ? type.replace('-', ' ') : `entry ${type}`, fields);
       for (const listener of this.#listeners.keys()) {
         try {
           listener(published);
@@ -369,6 +382,8 @@ class PorttriggerService implements Service {
   async #shutdown(): Promise<void> {
     await this.#schedule.stop();
     await this.#options.signals?.close().catch(() => undefined);
+    await this.#options.wan?.close().catch(() => undefined);
+    this.#wan.close();
     const { queue, log, tracker, datapath, clock } = this.#ctx;
     try {
       // The recording rule and its listener go first: nothing of a session outlives the service.

@@ -123,7 +123,9 @@ describeKernel('the service under faults (real kernel)', () => {
       status: 'ok',
       eventStore: { status: 'ok', reopenedAt: expect.any(Number) },
     });
-    expect(service!.queryEvents({}).events.map((e) => [e.type, e.rule])).toEqual([['opened', 'call']]);
+    expect(service!.queryEvents({}).events.map((e) => [e.type, 'rule' in e ? e.rule : undefined])).toEqual([
+      ['opened', 'call'],
+    ]);
     expect(logs.filter((l) => /event database was deleted or replaced/.test(l.message))).toHaveLength(1);
   });
 });

@@ -111,7 +111,10 @@ events: { database: ${join(dir, 'events.db')} }
     expect(second).toMatchObject({ type: 'opened', rule: 'voice', host: A.hosts.lan2.ipv4 });
     expect(second!.at).toBeLessThan(first!.at);
     // Newest first (the history's order) is the order they happened, whatever the clock said.
-    expect(service.queryEvents({}).events.map((e) => e.rule)).toEqual(['voice', 'game']);
+    expect(service.queryEvents({}).events.map((e) => ('rule' in e ? e.rule : e.type))).toEqual([
+      'voice',
+      'game',
+    ]);
     // Nothing closed: neither step looked like an expiry to the service.
     expect(events().filter((e) => e.type === 'closed')).toEqual([]);
     const entries = (await service.readNow()).entries.map((e) => e.rule).sort();

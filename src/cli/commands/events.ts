@@ -1,5 +1,5 @@
 import { DURATION_GRAMMAR, parseDuration } from '../../domain/duration.js';
-import { EVENT_TYPES, isEventType } from '../../service/events.js';
+import { describeWanEvent, EVENT_TYPES, hostsOfEvent, isEventType } from '../../service/events.js';
 import type { ApiEvent, EventQuery, StreamQuery } from '../api-client.js';
 import { createApiClient } from '../api-client.js';
 import { booleanOption, stringOption } from '../args.js';
@@ -29,7 +29,7 @@ export function parseMoment(text: string, now: number, flag = '--since'): number
 }
 
 function describeEvent(e: ApiEvent): string {
-  const to = e.type !== 'blocked' && e.remote ? ` for ${e.remote}` : '';
+  const to = 'remote' in e && e.remote ? ` for ${e.remote}` : '';
   switch (e.type) {
     case 'opened':
       return `${e.host} holds it${to}`;
@@ -39,17 +39,22 @@ function describeEvent(e: ApiEvent): string {
       return `${e.contender} refused, held by ${e.holder ?? '?'}${to}`;
     case 'blocked':
       return `${e.host} is not in lanHosts`;
+    case 'wan-changed':
+    case 'wan-down':
+    case 'wan-up':
+      return describeWanEvent(e);
   }
 }
 
-/** The hosts an event is about: holder, contender. */
-function hostsOf(e: ApiEvent): (string | undefined)[] {
-  return e.type === 'conflict' ? [e.contender, e.holder] : [e.host];
-}
-
-/** One event as a table row: time, type, rule, family, what happened. */
+/** One event as a table row: time, type, rule, family, what happened (`-` where the gateway's events have none). */
 export function eventRow(e: ApiEvent): string[] {
-  return [formatTime(e.at), e.type, e.rule, e.family, describeEvent(e)];
+  return [
+    formatTime(e.at),
+    e.type,
+    'rule' in e ? e.rule : '-',
+    'family' in e ? e.family : '-',
+    describeEvent(e),
+  ];
 }
 
 const HEADERS = ['TIME', 'TYPE', 'RULE', 'FAMILY', 'WHAT'];
@@ -58,7 +63,7 @@ const HEADERS = ['TIME', 'TYPE', 'RULE', 'FAMILY', 'WHAT'];
 export const eventsCommand: Command = {
   spec: {
     name: 'events',
-    summary: 'show the event history (opened, closed, conflict, blocked); --follow streams live',
+    summary: 'show the event history (entries, conflicts, WAN changes); --follow streams live',
     usage: [
       'events [--since ISO|DURATION] [--until ...] [--rule R] [--type T] [--host H] [--limit N] [--follow] [--json]',
     ],
@@ -70,7 +75,7 @@ export const eventsCommand: Command = {
       },
       until: { type: 'string', value: 'WHEN', description: 'up to this ISO date or duration ago' },
       rule: { type: 'string', value: 'RULE', description: 'only events of this rule' },
-      type: { type: 'string', value: 'TYPE', description: 'only opened, closed, conflict or blocked' },
+      type: { type: 'string', value: 'TYPE', description: `only one of ${EVENT_TYPES.join(', ')}` },
       host: { type: 'string', value: 'ADDRESS', description: 'only events of this LAN host' },
       limit: { type: 'string', value: 'N', description: 'at most N events of history (default 100)' },
       follow: {
@@ -142,9 +147,9 @@ export const eventsCommand: Command = {
         filter,
         (e) => {
           if (e.id !== undefined && seen.has(e.id)) return;
-          if (filter.rule !== undefined && e.rule !== filter.rule) return;
+          if (filter.rule !== undefined && (!('rule' in e) || e.rule !== filter.rule)) return;
           if (filter.type !== undefined && e.type !== filter.type) return;
-          if (filter.host !== undefined && !hostsOf(e).includes(filter.host)) return;
+          if (filter.host !== undefined && !hostsOfEvent(e).includes(filter.host)) return;
           ctx.stdout.write(json ? `${JSON.stringify(e)}\n` : `${eventRow(e).join(tty ? '  ' : '\t')}\n`);
         },
         aborter.signal,

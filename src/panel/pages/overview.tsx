@@ -11,11 +11,14 @@ export function overviewPage(
   runDoctor: (() => Promise<readonly Finding[]>) | undefined,
 ): void {
   const { service, clock } = ctx;
-  let findings: { at: number; value: Promise<readonly Finding[]> } | undefined;
+  let findings: { at: number; wan: string; value: Promise<readonly Finding[]> } | undefined;
   const doctor = (): Promise<readonly Finding[]> | undefined => {
     if (!runDoctor) return undefined;
-    // The checks run programs: at most once a minute.
-    if (!findings || clock() - findings.at > 60_000) findings = { at: clock(), value: runDoctor() };
+    // The checks run programs: at most once a minute, or at once when the WAN changed (its address is shown).
+    const wan = JSON.stringify(service.wan());
+    if (!findings || clock() - findings.at > 60_000 || findings.wan !== wan) {
+      findings = { at: clock(), wan, value: runDoctor() };
+    }
     return findings.value;
   };
   const overview = async (c: Context<Env>, notice: Notice = ctx.notice(c), status: PageStatus = 200) =>
@@ -31,6 +34,7 @@ export function overviewPage(
             config={service.config}
             table={await service.table()}
             health={service.health()}
+            wan={service.wan()}
             csrf={ctx.csrfOf(c)}
             now={clock()}
           />
@@ -46,6 +50,7 @@ export function overviewPage(
         config={service.config}
         table={await service.table()}
         health={service.health()}
+        wan={service.wan()}
         now={clock()}
       />,
     ),

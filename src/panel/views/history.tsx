@@ -1,6 +1,6 @@
 /** The history page and its list. */
 import type { Issue } from '../../domain/errors.js';
-import { EVENT_TYPES, type PublishedEvent } from '../../service/events.js';
+import { describeWanEvent, EVENT_TYPES, type PublishedEvent } from '../../service/events.js';
 import { Time } from './layout.js';
 
 function describeEvent(e: PublishedEvent): string {
@@ -13,6 +13,10 @@ function describeEvent(e: PublishedEvent): string {
       return `${e.contender} wanted ${e.rule}, but ${e.holder ?? 'another device'} held it`;
     case 'blocked':
       return `${e.host} was not allowed to open ${e.rule}`;
+    case 'wan-changed':
+    case 'wan-down':
+    case 'wan-up':
+      return describeWanEvent(e);
   }
 }
 

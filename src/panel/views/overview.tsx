@@ -1,5 +1,5 @@
 import type { Config, TriggerTable } from '../../domain/types.js';
-import type { Health } from '../../service/service.js';
+import type { Health, WanInterfaceStatus } from '../../service/service.js';
 import { Csrf } from './layout.js';
 import { StaleNotice } from './live.js';
 
@@ -36,11 +36,27 @@ export function SignIn(props: { readonly error?: string }) {
   );
 }
 
+/** The WAN interfaces as the service sees them now: their addresses change with DHCP and PPPoE. */
+export function WanNow(props: { readonly wan: readonly WanInterfaceStatus[] }) {
+  if (props.wan.length === 0) return <>no WAN interface seen</>;
+  return (
+    <>
+      {props.wan.map((w, i) => (
+        <>
+          {i > 0 && '; '}
+          {w.interface}: {!w.up ? 'down' : w.addresses.length === 0 ? 'no address' : w.addresses.join(', ')}
+        </>
+      ))}
+    </>
+  );
+}
+
 /** The numbers and states that the overview refreshes live. */
 export function OverviewLive(props: {
   readonly config: Config;
   readonly table: TriggerTable;
   readonly health: Health;
+  readonly wan: readonly WanInterfaceStatus[];
   readonly now: number;
 }) {
   const { config, table, health } = props;
@@ -68,6 +84,12 @@ export function OverviewLive(props: {
           <dd>{table.blocked.length}</dd>
         </div>
         <div>
+          <dt>WAN address</dt>
+          <dd class="wan-now">
+            <WanNow wan={props.wan} />
+          </dd>
+        </div>
+        <div>
           <dt>Datapath</dt>
           <dd class={health.datapath.status}>
             {health.datapath.status === 'ok' ? 'working' : `failing: ${health.datapath.error ?? 'unknown'}`}
@@ -91,6 +113,7 @@ export function Overview(props: {
   readonly config: Config;
   readonly table: TriggerTable;
   readonly health: Health;
+  readonly wan: readonly WanInterfaceStatus[];
   readonly csrf: string;
   readonly now: number;
 }) {
@@ -115,7 +138,13 @@ export function Overview(props: {
       <section aria-labelledby="state-title">
         <h2 id="state-title">State</h2>
         <div id="overview-live" hx-get="/overview/live" hx-trigger="sse:changed, catchup from:body">
-          <OverviewLive config={config} table={props.table} health={props.health} now={props.now} />
+          <OverviewLive
+            config={config}
+            table={props.table}
+            health={props.health}
+            wan={props.wan}
+            now={props.now}
+          />
         </div>
         <dl class="stats">
           <div>

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { linksOf } from './wan-watch.js';
+
+// `ip -j addr show` of a router: an ethernet WAN with a deprecated and a link-local IPv6 address (as ip printed
+// them), a temporary privacy address, a ppp link with its peer, a LAN bridge whose cable is out, and loopback.
+const IP_ADDR = [
+  {
+    ifindex: 3,
+    ifname: 'eth0',
+    flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+    operstate: 'UP',
+    addr_info: [
+      { family: 'inet', local: '203.0.113.5', prefixlen: 24, scope: 'global', label: 'eth0' },
+      {
+        family: 'inet6',
+        local: '2001:db8::1',
+        prefixlen: 64,
+        scope: 'global',
+        nodad: true,
+        deprecated: true,
+      },
+      { family: 'inet6', local: '2001:db8::5', prefixlen: 64, scope: 'global', dynamic: true },
+      {
+        family: 'inet6',
+        local: '2001:db8::77',
+        prefixlen: 64,
+        scope: 'global',
+        temporary: true,
+        dynamic: true,
+      },
+      { family: 'inet6', local: 'fe80::7479:4bff:fe96:a75d', prefixlen: 64, scope: 'link', tentative: true },
+    ],
+  },
+  {
+    ifindex: 9,
+    ifname: 'ppp0',
+    flags: ['POINTOPOINT', 'MULTICAST', 'NOARP', 'UP', 'LOWER_UP'],
+    operstate: 'UNKNOWN',
+    addr_info: [
+      { family: 'inet', local: '100.64.0.3', address: '100.64.0.1', prefixlen: 32, scope: 'global' },
+    ],
+  },
+  {
+    ifindex: 4,
+    ifname: 'br-lan',
+    flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'],
+    operstate: 'DOWN',
+    addr_info: [{ family: 'inet', local: '192.168.1.1', prefixlen: 24, scope: 'global' }],
+  },
+  {
+    ifindex: 1,
+    ifname: 'lo',
+    flags: ['LOOPBACK', 'UP', 'LOWER_UP'],
+    addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }],
+  },
+];
+
+describe('linksOf', () => {
+  it('reads each link, whether it is up with a carrier, and its global addresses that last', () => {
+    expect(linksOf(IP_ADDR)).toEqual([
+      { name: 'eth0', up: true, addresses: ['2001:db8::5', '203.0.113.5'] },
+      { name: 'ppp0', up: true, addresses: ['100.64.0.3'] },
+      { name: 'br-lan', up: false, addresses: ['192.168.1.1'] },
+      { name: 'lo', up: true, addresses: [] },
+    ]);
+  });
+
+  it.each([null, {}, 'text', [{ flags: ['UP'] }]])(
+    'reads nothing from output it does not know (%j)',
+    (json) => {
+      expect(linksOf(json)).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,124 @@
+/**
+ * The kernel implementation of the WAN watch: `ip monitor link address` says that a link or an address changed,
+ * and `ip -j addr show` then reads every link with its addresses. A burst of monitor lines (a DHCP client that
+ * removes one address and adds another, pppd bringing up `ppp0`) is one read.
+ */
+import type { NetworkLink, WanWatch } from '../domain/wan.js';
+import { runProgram } from './exec.js';
+import { type LineWatch, watchLines } from './line-watch.js';
+
+/** Monitor lines within this much of each other are one change: one read after the last. */
+const QUIET_MS = 200;
+const READ_TIMEOUT_MS = 5_000;
+
+interface IpAddrLink {
+  readonly ifname?: string;
+  readonly flags?: readonly string[];
+  readonly addr_info?: readonly {
+    readonly family?: string;
+    readonly local?: string;
+    readonly scope?: string;
+    readonly temporary?: boolean;
+    readonly deprecated?: boolean;
+  }[];
+}
+
+/**
+ * The links of `ip -j addr show` with their global addresses (temporary and deprecated IPv6 addresses left out:
+ * privacy addresses rotate daily without the WAN changing).
+ */
+export function linksOf(ipAddr: unknown): NetworkLink[] {
+  if (!Array.isArray(ipAddr)) return [];
+  return (ipAddr as IpAddrLink[]).flatMap((link) => {
+    if (typeof link.ifname !== 'string') return [];
+    const flags = link.flags ?? [];
+    const addresses = (link.addr_info ?? [])
+      .filter(
+        (a) =>
+          (a.family === 'inet' || a.family === 'inet6') &&
+          typeof a.local === 'string' &&
+          a.scope === 'global' &&
+          a.temporary !== true &&
+          a.deprecated !== true,
+      )
+      .map((a) => a.local as string)
+      .sort();
+    return [{ name: link.ifname, up: flags.includes('UP') && flags.includes('LOWER_UP'), addresses }];
+  });
+}
+
+/** Options for {@link createWanWatch}. */
+export interface WanWatchOptions {
+  /** Watch the links of this network namespace (the lab and the tests). */
+  readonly netns?: string;
+  /** Told when a read of the links fails (the next change reads again). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Watches the links and addresses of the system (or of a namespace).
+ * @example const wan = createWanWatch({ onError: (error) => logger.warn('reading the links failed', { error }) })
+ */
+export function createWanWatch(options: WanWatchOptions = {}): WanWatch {
+  const where = options.netns ? { netns: options.netns } : {};
+  let watch: LineWatch | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let reading: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+
+  return {
+    async start(listener) {
+      const read = async (): Promise<void> => {
+        try {
+          const { stdout } = await runProgram('ip', ['-j', 'addr', 'show'], {
+            ...where,
+            timeoutMs: READ_TIMEOUT_MS,
+          });
+          if (!closed) listener(linksOf(JSON.parse(stdout)));
+        } catch (error) {
+          if (!closed) options.onError?.(error);
+        }
+      };
+      // One read at a time; a change during a read is read once more after it.
+      const readSoon = () => {
+        if (closed) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (reading) {
+            again = true;
+            return;
+          }
+          reading = (async () => {
+            do {
+              again = false;
+              await read();
+            } while (again && !closed);
+            reading = undefined;
+          })();
+        }, QUIET_MS);
+        timer.unref();
+      };
+      watch = watchLines({
+        program: 'ip',
+        args: ['monitor', 'link', 'address'],
+        ...where,
+        onLine: readSoon,
+        // Changes before the monitor subscribed, or between two runs of it, are caught by a read after each start.
+        onStart: readSoon,
+        onError: (error) => {
+          options.onError?.(error);
+          readSoon();
+        },
+      });
+      await read();
+    },
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await watch?.close();
+      await reading;
+    },
+  };
+}
