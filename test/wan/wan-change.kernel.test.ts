@@ -7,8 +7,9 @@
  * applied again; the history says what happened (`wan-changed`, `wan-down`, `wan-up` with the old and new
  * addresses), and the doctor and the panel report the address the WAN has now.
  *
- * This kernel has no PPP support (CONFIG_PPP unset, no modules), so pppd cannot create a real `ppp0`: the ppp
- * link here is a veth pair named as pppd names its link, which is what porttrigger sees of one (docs/gateways.md).
+ * The test machines' kernel has no PPP support (CONFIG_PPP unset, no modules), so pppd cannot create a real
+ * `ppp0`: the ppp link here is a veth pair named as pppd names its link, which is what porttrigger sees of one
+ * (docs/architecture.md, Tests).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
