@@ -10,6 +10,13 @@ import { type LineWatch, watchLines } from './line-watch.js';
 /** Monitor lines within this much of each other are one change: one read after the last. */
 const QUIET_MS = 200;
 const READ_TIMEOUT_MS = 5_000;
+/**
+ * `ip monitor` prints nothing when it has subscribed, and on a busy machine that can be a while after its
+ * process started: a change in between would be missed, so the links are read again this long after each start.
+ */
+const CATCH_UP_MS = [200, 1_000, 3_000] as const;
+/** A change that no monitor line reported (a restart of the monitor at the wrong moment) is seen this late at most. */
+const SAFETY_READ_MS = 30_000;
 
 interface IpAddrLink {
   readonly ifname?: string;
@@ -63,6 +70,7 @@ export function createWanWatch(options: WanWatchOptions = {}): WanWatch {
   const where = options.netns ? { netns: options.netns } : {};
   let watch: LineWatch | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const timers = new Set<NodeJS.Timeout>();
   let reading: Promise<void> | undefined;
   let again = false;
   let closed = false;
@@ -81,42 +89,62 @@ export function createWanWatch(options: WanWatchOptions = {}): WanWatch {
         }
       };
       // One read at a time; a change during a read is read once more after it.
+      const readNow = () => {
+        if (closed) return;
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = (async () => {
+          do {
+            again = false;
+            await read();
+          } while (again && !closed);
+          reading = undefined;
+        })();
+      };
+      const after = (ms: number) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          readNow();
+        }, ms);
+        t.unref();
+        timers.add(t);
+      };
       const readSoon = () => {
         if (closed) return;
         clearTimeout(timer);
         timer = setTimeout(() => {
           timer = undefined;
-          if (reading) {
-            again = true;
-            return;
-          }
-          reading = (async () => {
-            do {
-              again = false;
-              await read();
-            } while (again && !closed);
-            reading = undefined;
-          })();
+          readNow();
         }, QUIET_MS);
         timer.unref();
       };
+      const safety = setInterval(readNow, SAFETY_READ_MS);
+      safety.unref();
+      timers.add(safety);
       watch = watchLines({
         program: 'ip',
         args: ['monitor', 'link', 'address'],
         ...where,
         onLine: readSoon,
-        // Changes before the monitor subscribed, or between two runs of it, are caught by a read after each start.
-        onStart: readSoon,
+        // Changes before the monitor subscribed, or between two runs of it, are caught by reads after each start.
+        onStart: () => {
+          for (const ms of CATCH_UP_MS) after(ms);
+        },
         onError: (error) => {
           options.onError?.(error);
           readSoon();
         },
       });
-      await read();
+      // The first reading goes through the one-at-a-time path too, so no catch-up read overtakes it.
+      readNow();
+      await reading;
     },
     async close() {
       closed = true;
       clearTimeout(timer);
+      for (const t of timers) clearTimeout(t);
       await watch?.close();
       await reading;
     },

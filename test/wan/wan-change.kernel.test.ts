@@ -337,6 +337,9 @@ describeKernel('a ppp* WAN link that goes down and comes back with another addre
     expect(ruleset).toMatch(/iifname (?:\{ )?"ppp\*"/);
 
     await link('100.64.0.2');
+    await expect
+      .poll(() => running.wan(), { timeout: 10_000, message: 'the service sees the new ppp0' })
+      .toEqual([{ interface: 'ppp0', up: true, addresses: ['100.64.0.2'] }]);
     await trigger(net, PEER);
     expect(await callback(net, '100.64.0.2'), 'the entry forwards over the first ppp0').toBe(true);
     const [entry] = (await running.readNow()).entries;
