@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configText, type Fixture, startFixture } from '../../test/service/fixture.js';
 import type { NetworkLink, WanState, WanWatch } from '../domain/wan.js';
@@ -164,6 +165,29 @@ describe('the service and its WAN', () => {
     expect(fx.service.queryEvents({ order: 'asc' }).events.map(({ id: _id, at: _at, ...e }) => e)).toEqual([
       { type: 'wan-down', interface: 'ppp0', previous: ['100.64.0.2'] },
       { type: 'wan-up', interface: 'ppp0', addresses: ['100.64.0.3'], previous: ['100.64.0.2'] },
+    ]);
+  });
+});
+
+describe('the service and its WAN across a reload', () => {
+  let fx: Fixture | undefined;
+  afterEach(async () => {
+    await fx?.cleanup();
+    fx = undefined;
+  });
+
+  it('shows the interfaces a reloaded config names at once, and tells no change for a newly named one', async () => {
+    const links = [link('wan0', ['203.0.113.7']), link('ppp0', ['100.64.0.2'])];
+    const watch = fakeWatch(links);
+    fx = await startFixture({ wan: watch });
+    expect(fx.service.wan().map((w) => w.interface)).toEqual(['wan0']);
+    writeFileSync(fx.configPath, configText(fx.dir).replace('wan: [wan0]', "wan: [wan0, 'ppp*']"));
+    expect((await fx.service.reload()).ok).toBe(true);
+    expect(fx.service.wan().map((w) => w.interface)).toEqual(['ppp0', 'wan0']);
+    watch.report(links);
+    watch.report([link('wan0', ['203.0.113.7']), link('ppp0', ['100.64.0.3'])]);
+    expect(fx.service.queryEvents({}).events.map(({ id: _id, at: _at, ...e }) => e)).toEqual([
+      { type: 'wan-changed', interface: 'ppp0', previous: ['100.64.0.2'], addresses: ['100.64.0.3'] },
     ]);
   });
 });

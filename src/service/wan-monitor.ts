@@ -100,7 +100,6 @@ export class WanMonitor {
   readonly #downAddresses = new Map<string, readonly string[]>();
   #links: readonly NetworkLink[] | undefined;
   #reported: WanState = new Map();
-  #seen: WanState = new Map();
   #baseline: string | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -116,9 +115,11 @@ export class WanMonitor {
     this.#settle(false);
   }
 
-  /** The WAN interfaces as last seen, sorted by name. */
+  /** The WAN interfaces (by the config's names now, a reload included) in the links last seen, sorted by name. */
   status(): readonly WanInterfaceStatus[] {
-    return [...this.#seen].map(([name, s]) => ({ interface: name, up: s.up, addresses: s.addresses }));
+    return [...wanStateOf(this.#links ?? [], this.#wanNames())]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => ({ interface: name, up: s.up, addresses: s.addresses }));
   }
 
   /** Stops the settle timer. */
@@ -130,16 +131,16 @@ export class WanMonitor {
   #settle(settled: boolean): void {
     if (!this.#links || this.#ctx.stopping()) return;
     const names = this.#wanNames();
-    this.#seen = wanStateOf(this.#links, names);
+    const seen = wanStateOf(this.#links, names);
     // The first report, and the first after a reload that changed the WAN names, is where the service starts
     // from: an interface the config only now names did not change.
     const baseline = names.join('\n');
     if (baseline !== this.#baseline) {
       this.#baseline = baseline;
-      this.#reported = this.#seen;
+      this.#reported = seen;
       return;
     }
-    const diff = wanEvents(this.#reported, this.#seen, this.#ctx.clock(), settled, this.#downAddresses);
+    const diff = wanEvents(this.#reported, seen, this.#ctx.clock(), settled, this.#downAddresses);
     this.#reported = diff.reported;
     if (diff.events.length > 0) this.#ctx.publish(diff.events);
     if (diff.waiting && this.#timer === undefined) {
