@@ -235,6 +235,10 @@ describeKernel('the Debian package on a booted Debian 13 gateway', () => {
     expect(journal).not.toContain(token);
     const errors = await gateway.journal('porttrigger', ['--priority=err']);
     expect(errors).not.toContain('config reloaded');
+    // The WAN watch runs under the unit's sandbox: `ip monitor` is a child, and reading the links works.
+    const children = (await gateway.check(['ps', '-o', 'args=', '--ppid', String(await mainPid())])).stdout;
+    expect(children).toMatch(/^ip monitor link address$/m);
+    expect(journal).not.toContain('reading the WAN links failed');
   });
 
   it('is restarted by systemd after kill -9 of its main process, ends its old children and keeps forwarding', async () => {
