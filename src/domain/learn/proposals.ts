@@ -103,6 +103,11 @@ interface Candidate {
   readonly infrastructure?: string;
   /** The device connects out to the very ports it is called on: peer traffic of the application, not its rendezvous. */
   readonly symmetric: boolean;
+  /**
+   * Udp sent from the ports the attempts aim at (or their neighbours): the application's own media or peer
+   * socket, e.g. RTP to the provider's media port or a STUN lookup; its remote port changes with every call.
+   */
+  readonly fromCalledPorts: boolean;
   /** Only connections open before the session explain the attempts. */
   readonly existingOnly: boolean;
   /** From the latest connection to it to the first attempt it explains. */
@@ -132,8 +137,14 @@ function candidatesFor(
   group: readonly SeenConnection[],
   outbound: readonly SeenConnection[],
   windowMs: number,
+  gap: number,
 ): Candidate[] {
   const tried = new Set(group.map((a) => a.port));
+  const lowest = Math.min(...tried) - gap;
+  const highest = Math.max(...tried) + gap;
+  // Only udp: a tcp client connects from an ephemeral port, which may fall near the attempts by chance.
+  const fromCalled = (o: SeenConnection) =>
+    o.protocol === 'udp' && o.sourcePort >= lowest && o.sourcePort <= highest;
   const byKey = new Map<Key, SeenConnection[]>();
   for (const o of outbound) byKey.set(keyOf(o), [...(byKey.get(keyOf(o)) ?? []), o]);
   const out: Candidate[] = [];
@@ -168,6 +179,7 @@ function candidatesFor(
       callingRemotes: calling.size,
       ...(infrastructure ? { infrastructure } : {}),
       symmetric: tried.has(first.port),
+      fromCalledPorts: conns.every(fromCalled),
       existingOnly: onlyExisting,
       leadMs,
     });
@@ -177,7 +189,7 @@ function candidatesFor(
 
 /** 0 is best: a server that called back on every attempt; then services that precede them; peers and infrastructure last. */
 function tier(c: Candidate): number {
-  if (c.symmetric) return 4;
+  if (c.symmetric || c.fromCalledPorts) return 4;
   if (c.infrastructure) return 3;
   if (c.direct.length === c.explained.length) return 0;
   if (c.direct.length === 0) return 1;
@@ -256,6 +268,12 @@ function confidenceOf(
 ): { confidence: Confidence; reason: string } {
   const sources = new Set(attempts.map((a) => a.source)).size;
   const contacted = chosen.direct.length === attempts.length;
+  if (chosen.fromCalledPorts && !chosen.symmetric) {
+    return {
+      confidence: 'low',
+      reason: `low: the only outbound connections before the attempts (${chosen.key}) left from the ports they aim at, which is the application's own media or peer traffic rather than what announced the device`,
+    };
+  }
   if (chosen.symmetric) {
     return {
       confidence: 'low',
@@ -319,9 +337,14 @@ function triggerReason(chosen: Candidate, rivals: readonly Candidate[]): string 
     .map((r) =>
       r.symmetric
         ? `${r.key} (the ports called on themselves)`
-        : r.infrastructure
-          ? `${r.key} (${r.infrastructure})`
-          : `${r.key} (peers that also called)`,
+        : r.fromCalledPorts
+          ? `${r.key} (sent from the ports called: the application's own media)`
+          : r.infrastructure
+            ? `${r.key} (${r.infrastructure})`
+            : r.direct.length === 0
+              ? // e.g. a STUN lookup just before a call: it came first, but nobody it reached called.
+                `${r.key} (came before, but no host reached on it called)`
+              : `${r.key} (peers that also called)`,
     );
   return `trigger ${chosen.key}: ${why}${passed.length > 0 ? `; not ${listText([...new Set(passed)])}` : ''}`;
 }
@@ -422,7 +445,9 @@ export function analyseSession(input: SessionFacts): SessionAnalysis {
   const queue = portGroups(kept, options.portGap);
   for (let rounds = 0; queue.length > 0 && rounds < 1000; rounds++) {
     const group = queue.shift() ?? [];
-    const candidates = candidatesFor(group, input.outbound, options.windowMs).sort(compareCandidates);
+    const candidates = candidatesFor(group, input.outbound, options.windowMs, options.portGap).sort(
+      compareCandidates,
+    );
     let chosen = candidates[0];
     if (!chosen) {
       unexplained.push(...group);
