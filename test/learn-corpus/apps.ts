@@ -25,13 +25,13 @@ export const PEERS = ['203.0.113.21', '203.0.113.22', '203.0.113.23', '203.0.113
 export const SCANNER = '203.0.113.31';
 
 /** The applications of the corpus. */
-export type AppName = 'ftp-active' | 'bittorrent';
+export type AppName = 'ftp-active' | 'bittorrent' | 'sip';
 /** What else happens during a session. */
 export interface Variant {
   readonly background: boolean;
   /** A sequential sweep next to the application's ports, then nmap's top ports in random order. */
   readonly scan: boolean;
-  /** The application was connected before the session started (FTP only: the control connection). */
+  /** The application was connected before the session started (FTP: the control connection; SIP: a call). */
   readonly existing?: boolean;
 }
 
@@ -59,6 +59,13 @@ export const EXPECTED: Record<AppName, Expected> = {
     open: ['any 51413'],
     allowed: ['tcp 51413', 'udp 51413'],
     remote: 'any',
+  },
+  // The provider's RTP tried a few of the phone's ports; the sip-voice preset's range is the phone's setting.
+  sip: {
+    trigger: 'udp 5060',
+    open: ['udp 10000-10019'],
+    allowed: ['udp 10000-10019'],
+    remote: 'contacted',
   },
 };
 

@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyseSession } from '../../src/domain/learn/proposals.js';
+import { EXPECTED } from './apps.js';
 import { isRight, noiseIn } from './judge.js';
 import { readSession } from './session.js';
 
@@ -17,8 +18,8 @@ const sessions = readdirSync(DIR)
   .map((f) => readSession(join(DIR, f)));
 
 describe('the learn-mode corpus of real applications', () => {
-  it('has sessions of both applications, quiet and with background traffic and scans', () => {
-    expect(new Set(sessions.map((s) => s.app))).toEqual(new Set(['ftp-active', 'bittorrent']));
+  it('has sessions of every application, quiet and with background traffic and scans', () => {
+    expect(new Set(sessions.map((s) => s.app))).toEqual(new Set(Object.keys(EXPECTED)));
     expect(sessions.some((s) => s.variant.background && s.variant.scan)).toBe(true);
     expect(sessions.some((s) => s.variant.existing)).toBe(true);
   });

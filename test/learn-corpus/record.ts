@@ -18,6 +18,11 @@ const PLAN: readonly (readonly [AppName, Variant])[] = [
   ['bittorrent', { background: true, scan: false }],
   ['bittorrent', { background: false, scan: true }],
   ['bittorrent', { background: true, scan: true }],
+  ['sip', { background: false, scan: false }],
+  ['sip', { background: true, scan: false }],
+  ['sip', { background: false, scan: true }],
+  ['sip', { background: true, scan: true }],
+  ['sip', { background: true, scan: false, existing: true }],
 ];
 
 const only = process.argv.slice(2);

@@ -32,6 +32,7 @@ import {
   torrentSeed,
   type Variant,
 } from './apps.js';
+import { mediaAttempts, PHONE_RTP, scanUdp, sipCall, startSipProvider } from './sip.js';
 
 /** A recorded session as the corpus keeps it: the facts learn records, and what should come of them. */
 export interface CorpusSession {
@@ -132,7 +133,12 @@ export async function recordSession(lab: CorpusLab, app: AppName, variant: Varia
   // Each session starts from an empty connection tracker: what the last one left must not count as open.
   await net.exec('router', 'conntrack', ['-F']).catch(() => undefined);
   try {
-    if (variant.existing) {
+    if (app === 'sip') await startSipProvider(run, net, dir);
+    if (variant.existing && app === 'sip') {
+      // A call before the session: the phone's signalling flow (udp 5060) is open when it starts.
+      const call = sipCall(run, dir, 2);
+      await until(() => call.exitCode !== null || call.signalCode !== null, 20_000);
+    } else if (variant.existing) {
       // The FTP client connects first and idles; the session starts while its control connection is open.
       ftpClient(run, 3, 6);
       const connected = await until(async () => {
@@ -146,9 +152,11 @@ export async function recordSession(lab: CorpusLab, app: AppName, variant: Varia
       startBackground(run);
       await until(() => facts().outbound.some((o) => o.port === 53), 10_000);
     }
-    const scanning = variant.scan
-      ? delay(1_500).then(() => scan(net, app === 'ftp-active' ? 50005 : 51413))
-      : undefined;
+    const scanning = !variant.scan
+      ? undefined
+      : app === 'sip'
+        ? delay(1_500).then(() => scanUdp(net, PHONE_RTP.from + 10))
+        : delay(1_500).then(() => scan(net, app === 'ftp-active' ? 50005 : 51413));
     if (app === 'ftp-active') {
       const client = variant.existing ? undefined : ftpClient(run, 3);
       await until(
@@ -156,6 +164,12 @@ export async function recordSession(lab: CorpusLab, app: AppName, variant: Varia
         45_000,
       );
       if (client) await until(() => client.exitCode !== null, 20_000);
+    } else if (app === 'sip') {
+      // Calls until the provider's audio has knocked a few times; each call tries one or two ports.
+      for (let i = 0; i < 4 && mediaAttempts(facts().inbound).length < 4; i++) {
+        const call = sipCall(run, dir);
+        await until(() => call.exitCode !== null || call.signalCode !== null, 20_000);
+      }
     } else {
       // A tracker of its own per session: one that remembers the last session's peers would hand them to PC 1.
       await startTracker(run, net, dir, lab.torrent);
