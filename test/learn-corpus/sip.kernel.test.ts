@@ -27,7 +27,7 @@ describeKernel('learn mode with a SIP softphone', () => {
     await lab?.close();
   });
 
-  /** One call from a fresh connection tracker; what the phone and the provider printed. */
+  /** One call from a fresh connection tracker; what the phone printed. */
   async function callLog(name: string): Promise<string> {
     const dir = join(lab.dir, name);
     mkdirSync(dir, { recursive: true });
@@ -36,8 +36,15 @@ describeKernel('learn mode with a SIP softphone', () => {
     try {
       await startSipProvider(run, lab.net, dir);
       const call = sipCall(run, dir);
-      await once(call, 'exit');
-      return run.log.join('\n');
+      let printed = '';
+      const keep = (d: Buffer) => {
+        printed += d.toString();
+      };
+      call.stdout?.on('data', keep);
+      call.stderr?.on('data', keep);
+      // 'close': the process ended and its output is read to the end.
+      await once(call, 'close');
+      return printed;
     } finally {
       await run.stopAll();
     }

@@ -110,7 +110,7 @@ export async function startSipProvider(p: Processes, net: VirtualNetwork, dir: s
 
 /**
  * One call from PC 1: a fresh baresip (SIP from its udp 5060, so every call uses the phone's one signalling
- * flow) dials the provider, talks for `seconds`, hangs up and quits.
+ * flow) dials the provider, talks for `seconds` and quits.
  */
 export function sipCall(p: Processes, dir: string, seconds = 4) {
   const home = writeBaresip(

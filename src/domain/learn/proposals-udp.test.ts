@@ -73,8 +73,10 @@ describe('analyseSession: udp applications as tcp ones', () => {
     expect(p?.rule.remote).toBe('contacted');
     expect(p?.rule.open).toEqual([{ protocol: 'udp', ports: '10000-10019' }]);
     expect(p?.confidence).toBe('high');
-    // The STUN lookup left from the RTP sockets: media of the call, not what announced the phone.
-    expect(p?.reasons[0]).toMatch(/not udp 3478 \(sent from the ports called: the application's own media\)/);
+    // The phone's own RTP to the provider came before the second call's attempts, from the ports they aim at.
+    expect(p?.reasons[0]).toMatch(
+      /not udp 16391 \(sent from the ports called: the application's own media\)/,
+    );
     expect(proposals).toHaveLength(1);
   });
 
@@ -101,14 +103,16 @@ describe('analyseSession: udp applications as tcp ones', () => {
     );
   });
 
-  it('proposes media alone at low confidence, and says why', () => {
-    const { proposals } = analyseSession({
-      outbound: [out(T, 'udp', 10002, PROVIDER, 16384)],
-      inbound: [1, 2, 3].map((i) => inb(T + i * 100, 'udp', 10002 + i, PROVIDER, 16384)),
-    });
-    expect(trigger(proposals[0])).toBe('udp 16384');
-    expect(proposals[0]?.confidence).toBe('low');
-    expect(proposals[0]?.confidenceReason).toMatch(/left from the ports they aim at/);
+  it('keeps a udp tracker announced from the peer port as the trigger: its remote never called', () => {
+    // Transmission announces to a udp tracker from its peer port, and talks uTP to peers from it.
+    const TRACKER = '198.51.100.5';
+    const peers = [21, 22, 23, 24].map((n) => `203.0.113.${n}`);
+    const outbound = [out(T, 'udp', 51413, TRACKER, 6969), out(T + 9000, 'udp', 51413, peers[0] ?? '', 6881)];
+    const inbound = peers.map((peer, i) => inb(T + 1000 + i * 2000, 'udp', 51413, peer, 6881 + i));
+    const { proposals } = analyseSession({ outbound, inbound });
+    expect(trigger(proposals[0])).toBe('udp 6969');
+    expect(proposals[0]?.rule.remote).toBe('any');
+    expect(proposals[0]?.confidence).toBe('high');
   });
 
   it('still takes a tcp connection whose ephemeral source port lies near the attempts for the trigger', () => {

@@ -104,8 +104,8 @@ interface Candidate {
   /** The device connects out to the very ports it is called on: peer traffic of the application, not its rendezvous. */
   readonly symmetric: boolean;
   /**
-   * Udp sent from the ports the attempts aim at (or their neighbours): the application's own media or peer
-   * socket, e.g. RTP to the provider's media port or a STUN lookup; its remote port changes with every call.
+   * Udp between the ports the attempts aim at (or their neighbours) and a remote that called them: the
+   * application's media itself (a phone's RTP to its provider), whose remote port changes with every call.
    */
   readonly fromCalledPorts: boolean;
   /** Only connections open before the session explain the attempts. */
@@ -179,7 +179,7 @@ function candidatesFor(
       callingRemotes: calling.size,
       ...(infrastructure ? { infrastructure } : {}),
       symmetric: tried.has(first.port),
-      fromCalledPorts: conns.every(fromCalled),
+      fromCalledPorts: direct.length > 0 && conns.every(fromCalled),
       existingOnly: onlyExisting,
       leadMs,
     });
@@ -189,7 +189,7 @@ function candidatesFor(
 
 /** 0 is best: a server that called back on every attempt; then services that precede them; peers and infrastructure last. */
 function tier(c: Candidate): number {
-  if (c.symmetric || c.fromCalledPorts) return 4;
+  if (c.symmetric) return 4;
   if (c.infrastructure) return 3;
   if (c.direct.length === c.explained.length) return 0;
   if (c.direct.length === 0) return 1;
@@ -202,6 +202,8 @@ function tier(c: Candidate): number {
 function compareCandidates(x: Candidate, y: Candidate): number {
   return (
     tier(x) - tier(y) ||
+    // A call's media flows outlive it in the connection tracker, as old as the signalling at a session's start.
+    Number(x.fromCalledPorts) - Number(y.fromCalledPorts) ||
     y.explained.length - x.explained.length ||
     y.direct.length - x.direct.length ||
     x.leadMs - y.leadMs ||
@@ -268,12 +270,6 @@ function confidenceOf(
 ): { confidence: Confidence; reason: string } {
   const sources = new Set(attempts.map((a) => a.source)).size;
   const contacted = chosen.direct.length === attempts.length;
-  if (chosen.fromCalledPorts && !chosen.symmetric) {
-    return {
-      confidence: 'low',
-      reason: `low: the only outbound connections before the attempts (${chosen.key}) left from the ports they aim at, which is the application's own media or peer traffic rather than what announced the device`,
-    };
-  }
   if (chosen.symmetric) {
     return {
       confidence: 'low',
@@ -293,7 +289,10 @@ function confidenceOf(
     };
   }
   const rival = rivals.find(
-    (r) => tier(r) === tier(chosen) && r.explained.length === chosen.explained.length,
+    (r) =>
+      tier(r) === tier(chosen) &&
+      r.explained.length === chosen.explained.length &&
+      r.fromCalledPorts === chosen.fromCalledPorts,
   );
   if (rival) {
     return {
@@ -333,7 +332,7 @@ function triggerReason(chosen: Candidate, rivals: readonly Candidate[]): string 
       ? `the attempts came from the remote${chosen.callingRemotes > 1 ? 's' : ''} the device reached on ${chosen.key}`
       : `${chosen.key} came before every attempt${chosen.existingOnly ? ' (a connection open before learning started)' : ''}`;
   const passed = rivals
-    .filter((r) => tier(r) > tier(chosen))
+    .filter((r) => tier(r) > tier(chosen) || (r.fromCalledPorts && !chosen.fromCalledPorts))
     .map((r) =>
       r.symmetric
         ? `${r.key} (the ports called on themselves)`
