@@ -40,8 +40,20 @@ function toneWav(): Buffer {
   return Buffer.concat([header, samples]);
 }
 
-/** A baresip configuration: SIP on `listen`, RTP on `rtpPorts`, a tone as microphone, no speaker. */
-function writeBaresip(dir: string, listen: string, rtpPorts: string, account: string): string {
+/**
+ * What a phone sends: a tone, or back what it hears (aubridge joins its speaker to its microphone), so that it
+ * never speaks first.
+ */
+export type Microphone = 'tone' | 'echo';
+
+/** A baresip configuration: SIP on `listen`, RTP on `rtpPorts`, a tone or an echo as microphone, no speaker. */
+function writeBaresip(
+  dir: string,
+  listen: string,
+  rtpPorts: string,
+  account: string,
+  microphone: Microphone = 'tone',
+): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tone.wav'), toneWav());
   writeFileSync(
@@ -51,7 +63,7 @@ function writeBaresip(dir: string, listen: string, rtpPorts: string, account: st
       `sip_listen ${listen}`,
       'audio_player aubridge,nil',
       'audio_alert aubridge,nil',
-      `audio_source aufile,${join(dir, 'tone.wav')}`,
+      microphone === 'tone' ? `audio_source aufile,${join(dir, 'tone.wav')}` : 'audio_source aubridge,nil',
       `rtp_ports ${rtpPorts}`,
       'rtcp_mux no',
       'module_path /usr/lib/baresip/modules',
@@ -112,12 +124,13 @@ export async function startSipProvider(p: Processes, net: VirtualNetwork, dir: s
  * One call from PC 1: a fresh baresip (SIP from its udp 5060, so every call uses the phone's one signalling
  * flow) dials the provider, talks for `seconds` and quits.
  */
-export function sipCall(p: Processes, dir: string, seconds = 4) {
+export function sipCall(p: Processes, dir: string, seconds = 4, microphone: Microphone = 'tone') {
   const home = writeBaresip(
     join(dir, 'phone'),
     `${DEVICE}:5060`,
     `${PHONE_RTP.from}-${PHONE_RTP.to}`,
     `<sip:pc1@${SERVER}>;regint=0;medianat=stun;stunserver=stun:${INFRA}:${STUN_PORT}`,
+    microphone,
   );
   return p.start('lan1', 'baresip', [
     '-4',
