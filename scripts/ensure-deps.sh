@@ -34,9 +34,8 @@ if [ "$mode" = test ]; then
   command -v opentracker >/dev/null 2>&1 || need_apt+=(opentracker)
   command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
   command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
-  # The corpus's SIP softphone and provider (baresip) and the STUN server the phone asks its address (coturn).
+  # The corpus's SIP softphone and its provider.
   command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
-  command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
   # Companion mode beside ufw (run in namespaces; it stays disabled on this machine), and a WAN that DHCP
   # renumbers (dnsmasq above is the provider's server; docs/firewalls.md).
   command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need_apt+=(ufw)

@@ -1,9 +1,9 @@
 /**
  * A SIP softphone for the learn-mode corpus: baresip on PC 1 calls the provider (baresip on the server, which
  * answers at once and sends the call audio itself, as a provider that anchors media does). PC 1 learns its
- * public RTP address from a STUN server (coturn on wan2), so the provider's RTP arrives at the gateway on the
- * phone's RTP range (10000-10019, the sip-voice preset's setup) before the phone's own audio opened the way:
- * inbound udp attempts, after outbound udp 5060.
+ * public RTP address from a STUN server (stun-server.mjs on wan2), so the provider's RTP arrives at the
+ * gateway on the phone's RTP range (10000-10019, the sip-voice preset's setup), in the calls where it comes
+ * before the phone's own audio opened the way: inbound udp attempts, after outbound udp 5060.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,7 +91,7 @@ async function waitUdp(net: VirtualNetwork, node: 'wan1' | 'wan2', port: number,
   throw new Error(`nothing listens on udp ${port} in ${node} after ${timeoutMs} ms`);
 }
 
-/** The provider (baresip answering every call on the server's udp 5060) and the STUN server (coturn on wan2). */
+/** The provider (baresip answering every call on the server's udp 5060) and the STUN server (on wan2). */
 export async function startSipProvider(p: Processes, net: VirtualNetwork, dir: string): Promise<void> {
   const home = writeBaresip(
     join(dir, 'provider'),
@@ -100,22 +100,8 @@ export async function startSipProvider(p: Processes, net: VirtualNetwork, dir: s
     `<sip:provider@${SERVER}>;regint=0;answermode=auto`,
   );
   p.start('wan1', 'baresip', ['-4', '-f', home]);
-  p.start('wan2', 'turnserver', [
-    '--stun-only',
-    '--no-cli',
-    '--no-tls',
-    '--no-dtls',
-    '-n',
-    '-L',
-    INFRA,
-    '-p',
-    String(STUN_PORT),
-    '--pidfile',
-    join(dir, 'turnserver.pid'),
-    '-l',
-    'stdout',
-    '--simple-log',
-  ]);
+  const stun = new URL('./stun-server.mjs', import.meta.url).pathname;
+  p.start('wan2', process.execPath, [stun, INFRA, String(STUN_PORT)]);
   await waitUdp(net, 'wan1', 5060);
   await waitUdp(net, 'wan2', STUN_PORT);
 }
