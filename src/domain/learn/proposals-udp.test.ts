@@ -73,10 +73,10 @@ describe('analyseSession: udp applications as tcp ones', () => {
     expect(p?.rule.remote).toBe('contacted');
     expect(p?.rule.open).toEqual([{ protocol: 'udp', ports: '10000-10019' }]);
     expect(p?.confidence).toBe('high');
-    // The phone's own RTP to the provider came before the second call's attempts, from the ports they aim at.
-    expect(p?.reasons[0]).toMatch(
-      /not udp 16391 \(sent from the ports called: the application's own media\)/,
-    );
+    // The STUN server never called; the phone's own RTP to the provider came before the second call's
+    // attempts, from the ports they aim at.
+    expect(p?.reasons[0]).toMatch(/not udp 3478 \(came before, but no host reached on it called\), udp 1639/);
+    expect(p?.reasons[0]).toMatch(/udp 16391 \(sent from the ports called: the application's own media\)/);
     expect(proposals).toHaveLength(1);
   });
 
@@ -101,6 +101,39 @@ describe('analyseSession: udp applications as tcp ones', () => {
     expect(notes.join('\n')).toMatch(
       /proposal 1 rests on a connection that was open before learning started/,
     );
+  });
+
+  it('takes the signalling for the trigger when the media comes from a host of its own', () => {
+    // A provider whose media server is not its SIP proxy: the phone's RTP goes to the media server, which
+    // then calls the next call's ports itself.
+    const MEDIA = '203.0.113.40';
+    const calls = [[10016, 16390, T] as const, [10006, 16394, T + 4200] as const].map(
+      ([rtp, media, at], i) => ({
+        outbound: [
+          ...(i === 0 ? [out(at + 3, 'udp', 5060, PROVIDER, 5060)] : []),
+          out(at + 15, 'udp', rtp, MEDIA, media),
+          out(at + 4000, 'udp', rtp + 1, MEDIA, media + 1),
+        ],
+        inbound: [inb(at + 5, 'udp', rtp + 1, MEDIA, media + 1), inb(at + 12, 'udp', rtp, MEDIA, media)],
+      }),
+    );
+    const { proposals } = analyseSession({
+      outbound: calls.flatMap((c) => c.outbound),
+      inbound: calls.flatMap((c) => c.inbound),
+    });
+    expect(proposals.map(trigger)).toEqual(['udp 5060']);
+    expect(proposals[0]?.rule.remote).toBe('any');
+    expect(proposals[0]?.rule.open).toEqual([{ protocol: 'udp', ports: '10000-10019' }]);
+  });
+
+  it('proposes media alone at low confidence, and says why', () => {
+    const { proposals } = analyseSession({
+      outbound: [out(T, 'udp', 10002, PROVIDER, 16384)],
+      inbound: [1, 2, 3].map((i) => inb(T + i * 100, 'udp', 10002 + i, PROVIDER, 16384)),
+    });
+    expect(trigger(proposals[0])).toBe('udp 16384');
+    expect(proposals[0]?.confidence).toBe('low');
+    expect(proposals[0]?.confidenceReason).toMatch(/the application's own media with the host that called/);
   });
 
   it('keeps a udp tracker announced from the peer port as the trigger: its remote never called', () => {

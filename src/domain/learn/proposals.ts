@@ -189,7 +189,8 @@ function candidatesFor(
 
 /** 0 is best: a server that called back on every attempt; then services that precede them; peers and infrastructure last. */
 function tier(c: Candidate): number {
-  if (c.symmetric) return 4;
+  // A call's media flows outlive it in the connection tracker, as old as the signalling at a session's start.
+  if (c.symmetric || c.fromCalledPorts) return 4;
   if (c.infrastructure) return 3;
   if (c.direct.length === c.explained.length) return 0;
   if (c.direct.length === 0) return 1;
@@ -202,8 +203,6 @@ function tier(c: Candidate): number {
 function compareCandidates(x: Candidate, y: Candidate): number {
   return (
     tier(x) - tier(y) ||
-    // A call's media flows outlive it in the connection tracker, as old as the signalling at a session's start.
-    Number(x.fromCalledPorts) - Number(y.fromCalledPorts) ||
     y.explained.length - x.explained.length ||
     y.direct.length - x.direct.length ||
     x.leadMs - y.leadMs ||
@@ -225,9 +224,10 @@ function secondsText(msList: readonly number[]): string {
   return lo === hi ? `${lo} s` : `${lo}-${hi} s`;
 }
 
-function listText(items: readonly string[]): string {
+function listText(items: readonly string[], shown = 1): string {
   if (items.length <= 2) return items.join(' and ');
-  return `${items[0]} and ${items.length - 1} others`;
+  if (items.length <= shown + 1) return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+  return `${items.slice(0, shown).join(', ')} and ${items.length - shown} others`;
 }
 
 function portsText(attempts: readonly SeenConnection[], gap: number): string {
@@ -270,6 +270,12 @@ function confidenceOf(
 ): { confidence: Confidence; reason: string } {
   const sources = new Set(attempts.map((a) => a.source)).size;
   const contacted = chosen.direct.length === attempts.length;
+  if (chosen.fromCalledPorts && !chosen.symmetric) {
+    return {
+      confidence: 'low',
+      reason: `low: the only outbound connections before the attempts (${chosen.key}) were the application's own media with the host that called, from the ports it called; its port changes with every call`,
+    };
+  }
   if (chosen.symmetric) {
     return {
       confidence: 'low',
@@ -289,10 +295,7 @@ function confidenceOf(
     };
   }
   const rival = rivals.find(
-    (r) =>
-      tier(r) === tier(chosen) &&
-      r.explained.length === chosen.explained.length &&
-      r.fromCalledPorts === chosen.fromCalledPorts,
+    (r) => tier(r) === tier(chosen) && r.explained.length === chosen.explained.length,
   );
   if (rival) {
     return {
@@ -332,7 +335,7 @@ function triggerReason(chosen: Candidate, rivals: readonly Candidate[]): string 
       ? `the attempts came from the remote${chosen.callingRemotes > 1 ? 's' : ''} the device reached on ${chosen.key}`
       : `${chosen.key} came before every attempt${chosen.existingOnly ? ' (a connection open before learning started)' : ''}`;
   const passed = rivals
-    .filter((r) => tier(r) > tier(chosen) || (r.fromCalledPorts && !chosen.fromCalledPorts))
+    .filter((r) => tier(r) > tier(chosen))
     .map((r) =>
       r.symmetric
         ? `${r.key} (the ports called on themselves)`
@@ -345,7 +348,7 @@ function triggerReason(chosen: Candidate, rivals: readonly Candidate[]): string 
                 `${r.key} (came before, but no host reached on it called)`
               : `${r.key} (peers that also called)`,
     );
-  return `trigger ${chosen.key}: ${why}${passed.length > 0 ? `; not ${listText([...new Set(passed)])}` : ''}`;
+  return `trigger ${chosen.key}: ${why}${passed.length > 0 ? `; not ${listText([...new Set(passed)], 4)}` : ''}`;
 }
 
 interface Built extends Omit<LearnProposal, 'id'> {
