@@ -5,6 +5,7 @@ import { createNftRunner } from '../src/adapters/nft.js';
 import type { Config } from '../src/domain/types.js';
 import { LAB_ADDRESSES } from '../src/lab/virtual-network.js';
 import type { BenchContext } from './lib/context.js';
+import { goalOn } from './lib/goals.js';
 import { NamespaceHelper } from './lib/helpers.js';
 import { type BenchNetwork, createBenchNetwork, PORTS } from './lib/lab.js';
 import { IGD_URL, type Miniupnpd, startMiniupnpd } from './lib/miniupnpd.js';
@@ -294,9 +295,7 @@ export async function runB2(ctx: BenchContext, missing: ReadonlyMap<string, stri
         baseline: baseFraction,
         value: ptFraction,
         ratio: ratioOf(ptFraction, baseFraction),
-        ...(gap === 0
-          ? { goal: { text: '100 % delivered at 0 ms', met: ptFraction ? ptFraction.min === 1 : undefined } }
-          : {}),
+        ...(gap === 0 ? { goal: goalOn('100 % delivered at 0 ms', ptFraction, 'min', { atLeast: 1 }) } : {}),
         note:
           `porttrigger delivered ${all(r.pt)}, baseline ${all(r.base)}; measured gap median ${us(gaps, 'median')} µs, ` +
           `max ${us(gaps, 'max')} µs; the trigger's send() took median ${us(triggerUs, 'median')} µs`,

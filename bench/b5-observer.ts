@@ -152,6 +152,7 @@ export async function runB5(ctx: BenchContext): Promise<PartResult> {
       goal: {
         text: `p99 ≤ ${LATENCY_GOAL_MS} ms`,
         met: p99 !== undefined && missed === 0 ? p99 <= LATENCY_GOAL_MS : false,
+        ...(p99 !== undefined ? { compared: { statistic: 'p99', value: p99 } } : {}),
       },
       note: `p99 ${p99?.toFixed(0) ?? '?'} ms, p50 ${latency?.median.toFixed(0) ?? '?'} ms${missed > 0 ? `; ${missed} event(s) did not arrive within ${WAIT_LIMIT_MS / 1000} s` : ''}`,
       extra: { p99: p99 ?? undefined },

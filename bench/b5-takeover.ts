@@ -175,6 +175,7 @@ export async function measureTakeover(
       goal: {
         text: `≤ ${GOAL_MS} ms from the end of the previous entry`,
         met: takeover !== undefined && missed === 0 ? takeover.max <= GOAL_MS : false,
+        ...(takeover ? { compared: { statistic: 'max', value: takeover.max } } : {}),
       },
       note: `end read from the kernel's own expiry (ms); polled every ~5 ms (an upper bound by one poll)${missed > 0 ? `; ${missed} round(s) did not take over within ${WAIT_LIMIT_MS / 1000} s` : ''}`,
     },
@@ -191,6 +192,7 @@ export async function measureTakeover(
       goal: {
         text: `≤ ${GOAL_MS} ms after the apply`,
         met: adoption !== undefined && notAdopted === 0 ? adoption.max <= GOAL_MS : false,
+        ...(adoption ? { compared: { statistic: 'max', value: adoption.max } } : {}),
       },
       note: `POST /rules (the apply, the adoption included) took ${apply?.median.toFixed(0) ?? '?'} ms median${notAdopted > 0 ? `; ${notAdopted} round(s) not adopted` : ''}`,
     },

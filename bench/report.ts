@@ -105,12 +105,16 @@ function goalsTable(parts: readonly PartResult[]): string[] {
   const out = [
     '## Goals',
     '',
-    '| Part | Figure | Goal | Measured (median) | Verdict |',
+    '| Part | Figure | Goal | Measured (the figure judged) | Verdict |',
     '| --- | --- | --- | --- | --- |',
   ];
   for (const { p, r } of rows) {
     const suffix = r.unit === 'fraction' || r.unit.startsWith('%') ? '' : ` ${r.unit}`;
-    const measured = r.value ? `${formatValue(r.value.median, r.unit)}${suffix}` : 'not measured';
+    // The verdict's own figure where it is not the median (a p99, a maximum, a total), so the two agree.
+    const judged = r.goal!.compared ?? (r.value ? { statistic: 'median', value: r.value.median } : undefined);
+    const measured = judged
+      ? `${formatValue(judged.value, r.unit)}${suffix} (${judged.statistic})`
+      : 'not measured';
     const verdict = r.goal!.met === undefined ? 'undecided' : r.goal!.met ? 'met' : '**missed**';
     const ratio = r.ratio !== undefined ? ` (${formatRatio(r.ratio)}× baseline)` : '';
     out.push(

@@ -7,6 +7,11 @@ export type PartStatus = 'ok' | 'partial' | 'skipped' | 'failed';
 export interface GoalCheck {
   readonly text: string;
   readonly met: boolean | undefined;
+  /**
+   * The figure the verdict was judged on, in the row's unit, when it is not simply the median the tables show
+   * (a p99, a maximum, a total over the whole sampling time): the Goals table shows this figure.
+   */
+  readonly compared?: { readonly statistic: string; readonly value: number };
 }
 
 /**
