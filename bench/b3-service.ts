@@ -21,7 +21,7 @@ const WATCH_S = 5;
 
 /** The three configurations at rest and their goals (CPU in % of one core, memory in MB). */
 const AT_REST = [
-  { id: 'home', label: '3 rules (a home config)', rules: 3, entries: 0, cpuGoal: 0.05, memoryGoal: 60 },
+  { id: 'home', label: '3 rules (a home config)', rules: 3, entries: 0, cpuGoal: 0.05, memoryGoal: 50 },
   { id: 'rules', label: '1,000 rules', rules: 1000, entries: 0, cpuGoal: 0.2, memoryGoal: undefined },
   {
     id: 'entries',
@@ -152,6 +152,65 @@ function safetyNetOf(before: Map<string, number>, after: Map<string, number>, cp
   };
 }
 
+/** Start-up of the home config: from the spawn of the daemon to its first apply done. */
+const START_UP_GOAL_MS = 1000;
+
+/** Milliseconds until a spawned `node` that does nothing has exited: the runtime's own start-up and exit. */
+async function emptyNodeMs(): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await runProgram(process.execPath, ['-e', ''], { timeoutMs: 30_000 });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/**
+ * Start-up to first apply of the home config, `reps` times, each in a fresh namespace, beside the start of an
+ * empty node process in the same rounds.
+ */
+async function measureStartUp(ctx: BenchContext, part: PartResult, group: string): Promise<void> {
+  const startUp: number[] = [];
+  const empty: number[] = [];
+  const failures: string[] = [];
+  for (let rep = 0; rep < ctx.plan.reps; rep++) {
+    const ns = await freshNamespace(ctx);
+    let service: Awaited<ReturnType<typeof startBenchService>> | undefined;
+    try {
+      empty.push(await emptyNodeMs());
+      service = await startBenchService(
+        ctx,
+        ns.name,
+        rawConfig(3, { family: 'both', remote: 'contacted' }),
+        `start-${rep}`,
+        {
+          timeStartUp: true,
+        },
+      );
+      const ms = service.appliedAfterMs();
+      if (ms === undefined) failures.push(`round ${rep + 1}: no \`config applied\` line`);
+      else startUp.push(ms);
+    } catch (error) {
+      failures.push(`round ${rep + 1}: ${(error as Error).message.split('\n')[0] ?? 'failed'}`);
+    } finally {
+      await service?.stop();
+      await ns.remove();
+    }
+  }
+  const value = summarize(startUp);
+  const baseline = summarize(empty);
+  part.rows.push({
+    id: 'service-start-home',
+    group,
+    label: 'start-up to first apply, 3 rules (a home config)',
+    unit: 'ms',
+    better: 'lower',
+    baselineLabel: 'an empty `node -e ""` started and ended, same rounds',
+    baseline,
+    value,
+    ratio: ratioOf(value, baseline),
+    goal: goalOn(`≤ ${START_UP_GOAL_MS / 1000} s`, value, 'median', { atMost: START_UP_GOAL_MS }),
+    ...(failures.length > 0 ? { note: failures.join('; ') } : {}),
+  });
+}
+
 /**
  * The service's resident memory and CPU at rest for a home config, 1,000 rules, and 1,000 rules with 10,000
  * entries, against an idle Node process sampled over the same windows.
@@ -179,6 +238,10 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
     failed('missing', `${SERVICE_MAIN} does not exist (the service is not built)`);
     return;
   }
+  part.method.push(
+    `Start-up: \`node dist/main/daemon.js\` with the home config (3 rules) in a fresh namespace, ${ctx.plan.reps} times; the time from the spawn to its \`config applied\` log line (the first apply is in the kernel). Baseline: \`node -e ""\` started and ended in the same rounds.`,
+  );
+  await measureStartUp(ctx, part, group);
   const raw: Record<string, unknown> = {};
   for (const setup of AT_REST) {
     if (setup.entries > 0) continue; // measured on the service of the same rules, below

@@ -59,8 +59,7 @@ fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
-  npx --no-install tsc -p tsconfig.build.json
-  chmod +x dist/cli/main.js dist/main/daemon.js
+if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json scripts/bundle.mjs -newer "$stamp" -print -quit)" ]; then
+  node scripts/bundle.mjs
   touch "$stamp"
 fi

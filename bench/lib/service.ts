@@ -30,6 +30,11 @@ export interface BenchService {
   readonly pid: number;
   readonly baseUrl: string;
   readonly token: string;
+  /**
+   * Milliseconds from the spawn to the service's `config applied` log line (its first apply done); only for a
+   * service started with `timeStartUp`.
+   */
+  appliedAfterMs(): number | undefined;
   /** The last lines the service wrote to stderr (warnings and errors). */
   stderr(): string;
   /** An authenticated API call; throws on a status other than 2xx. */
@@ -48,6 +53,7 @@ export async function startBenchService(
   netns: string,
   raw: Record<string, unknown>,
   name: string,
+  options: { readonly timeStartUp?: boolean } = {},
 ): Promise<BenchService> {
   const port = await freePort();
   const dir = ctx.scratch;
@@ -66,14 +72,33 @@ export async function startBenchService(
     )}\n`,
   );
   let stderr = '';
+  let appliedAfterMs: number | undefined;
+  const spawnedAt = process.hrtime.bigint();
+  // The info line of the first apply marks the end of start-up; other runs log warnings only, to stay quiet.
   const child = spawn(
     process.execPath,
-    [SERVICE_MAIN, '--config', configFile, '--netns', netns, '--log-level', 'warn'],
+    [
+      SERVICE_MAIN,
+      '--config',
+      configFile,
+      '--netns',
+      netns,
+      '--log-level',
+      options.timeStartUp ? 'info' : 'warn',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
-    stderr = (stderr + s).slice(-4000);
+    if (appliedAfterMs === undefined && s.includes('config applied')) {
+      appliedAfterMs = Number(process.hrtime.bigint() - spawnedAt) / 1e6;
+    }
+    // Keep what a warning or an error said; the info lines of a running service are not needed.
+    const kept = s
+      .split('\n')
+      .filter((line) => !/"level":"(info|debug)"|^\S+ (INFO|DEBUG) /i.test(line))
+      .join('\n');
+    stderr = (stderr + kept).slice(-4000);
   });
   const stop = ctx.track(child, `porttrigger service ${name}`);
   const baseUrl = `http://127.0.0.1:${port}/api/v1`;
@@ -101,6 +126,7 @@ export async function startBenchService(
     pid: child.pid!,
     baseUrl,
     token,
+    appliedAfterMs: () => appliedAfterMs,
     stderr: () => stderr,
     async get(path) {
       const reply = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });

@@ -19,7 +19,7 @@ import {
   LOOPBACK_HOSTS,
   requestHost,
 } from '../routes/host-check.js';
-import { buildOpenApiDocument } from '../routes/openapi.js';
+import type { OpenApiDocument } from '../routes/openapi.js';
 import { OPERATIONS, parseRouteInput } from '../routes/operations.js';
 import { compact } from '../routes/params.js';
 import type { JsonRouteId } from '../routes/route-types.js';
@@ -129,10 +129,14 @@ export function createApp(deps: AppDeps): Hono {
   const feed: FeedLimits = { ...DEFAULT_FEED_LIMITS, ...deps.feed };
   const gate = deps.gate ?? new TokenGate(deps.token, deps.logger ? { logger: deps.logger } : {});
   const allowedHosts = deps.allowedHosts ?? LOOPBACK_HOSTS;
-  const document = buildOpenApiDocument();
+  // Generated on its first request: converting every schema costs memory a gateway need not hold at rest.
+  let document: OpenApiDocument | undefined;
   const raw: Readonly<Record<RawRouteId, RawHandler>> = {
     streamEvents: streamEvents(deps, feed),
-    openapi: (c) => c.json(document),
+    openapi: async (c) => {
+      document ??= (await import('../routes/openapi.js')).buildOpenApiDocument();
+      return c.json(document);
+    },
     metrics: (c) =>
       c.body(service.metricsText(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
   };

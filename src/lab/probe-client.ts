@@ -82,15 +82,13 @@ export function locateProbeAgent(): string {
   if (!existsSync(compiled)) {
     throw new PorttriggerError(
       'PROBE_FAILED',
-      `probe agent not built: ${compiled} is missing (run \`npx tsc -p tsconfig.build.json\`)`,
+      `probe agent not built: ${compiled} is missing (run \`npm run build\`)`,
     );
   }
   const source = fileURLToPath(new URL('./probe-agent.ts', import.meta.url));
   if (!staleWarningShown && existsSync(source) && statSync(source).mtimeMs > statSync(compiled).mtimeMs) {
     staleWarningShown = true;
-    process.emitWarning(
-      `${compiled} is older than ${source}; rebuild with \`npx tsc -p tsconfig.build.json\``,
-    );
+    process.emitWarning(`${compiled} is older than ${source}; rebuild with \`npm run build\``);
   }
   return compiled;
 }

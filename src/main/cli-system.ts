@@ -1,9 +1,10 @@
-/** Wires what the CLI's commands need to this machine: the logger, the service host, the doctor and the lab. */
+/**
+ * Wires what the CLI's commands need to this machine: the logger, the service host, the doctor and the lab.
+ * The doctor and the lab load when a command asks for them, so `porttrigger run` (the service) holds neither.
+ */
 import { runProgram } from '../adapters/exec.js';
 import { createLogger } from '../adapters/logger.js';
 import type { CliSystem } from '../cli/context.js';
-import { missingLabPrerequisites, startLab } from '../lab/lab.js';
-import { doctorOnThisMachine } from './doctor-wiring.js';
 import { startServiceHost } from './service-host.js';
 
 /**
@@ -14,8 +15,9 @@ export function createCliSystem(): CliSystem {
   return {
     createLogger: ({ level, sink }) => createLogger({ level, sink }),
     startServiceHost,
-    doctor: doctorOnThisMachine,
-    missingLabPrerequisites: (isRoot) => missingLabPrerequisites(runProgram, isRoot),
-    startLab: (options) => startLab({ ...options, run: runProgram }),
+    doctor: async (request) => (await import('./doctor-wiring.js')).doctorOnThisMachine(request),
+    missingLabPrerequisites: async (isRoot) =>
+      (await import('../lab/lab.js')).missingLabPrerequisites(runProgram, isRoot),
+    startLab: async (options) => (await import('../lab/lab.js')).startLab({ ...options, run: runProgram }),
   };
 }

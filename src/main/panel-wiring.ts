@@ -1,16 +1,14 @@
 /**
  * Wires the web panel next to the API: one token gate for both, the Host allowlist of this machine's addresses
- * and names for both, the host directory and the doctor for the panel.
+ * and names for both, the host directory and the doctor for the panel. The panel, the host directory and the
+ * doctor load on the first request outside `/api/`: a gateway whose panel nobody opens does not hold them.
  */
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../adapters/logger.js';
-import { createHostDirectory } from '../adapters/neighbours.js';
-import type { ServeOptions } from '../api/server.js';
-import { createPanel } from '../panel/app.js';
+import type { ServeOptions, SiteHandler } from '../api/server.js';
 import type { AllowedHosts } from '../routes/host-check.js';
 import { TokenGate } from '../routes/token-gate.js';
 import type { Service } from '../service/service.js';
-import { doctorOnThisMachine } from './doctor-wiring.js';
 
 /** Options for {@link panelFor}. */
 export interface PanelWiring {
@@ -52,13 +50,31 @@ export function panelFor(
     addresses: machineAddresses(),
     names: [...machineNames(), ...(wiring.names ?? [])],
   };
-  const site = createPanel({
-    service,
-    gate,
-    allowedHosts,
-    hosts: createHostDirectory(ns),
-    doctor: () => doctorOnThisMachine({ ...ns, config: service.config }),
-    ...(wiring.logger ? { logger: wiring.logger } : {}),
-  });
+  let panel: Promise<SiteHandler> | undefined;
+  const load = async (): Promise<SiteHandler> => {
+    const [{ createPanel }, { createHostDirectory }, { doctorOnThisMachine }] = await Promise.all([
+      import('../panel/app.js'),
+      import('../adapters/neighbours.js'),
+      import('./doctor-wiring.js'),
+    ]);
+    return createPanel({
+      service,
+      gate,
+      allowedHosts,
+      hosts: createHostDirectory(ns),
+      doctor: () => doctorOnThisMachine({ ...ns, config: service.config }),
+      ...(wiring.logger ? { logger: wiring.logger } : {}),
+    });
+  };
+  const site: SiteHandler = {
+    fetch: async (request, env) => {
+      // A failed load is not kept: the next request tries again.
+      panel ??= load().catch((error: unknown) => {
+        panel = undefined;
+        throw error;
+      });
+      return (await panel).fetch(request, env);
+    },
+  };
   return { site, gate, allowedHosts };
 }

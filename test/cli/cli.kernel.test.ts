@@ -61,8 +61,7 @@ describeKernel('porttrigger CLI against a running service', () => {
   let api: string[];
 
   beforeAll(async () => {
-    if (!existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
     net = await createVirtualNetwork({ prefix: 'ptcli', run: runProgram });
     dir = await mkdtemp(join(tmpdir(), 'porttrigger-cli-kernel-'));
     const { configPath, tokenFile } = await writeLabConfig(dir, '127.0.0.1:0');

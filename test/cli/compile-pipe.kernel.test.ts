@@ -21,8 +21,7 @@ function pipe(config: string, pipefail: boolean) {
 
 describeKernel('porttrigger compile | nft -c -f -', () => {
   it('fails under pipefail for an invalid config, with the issues on stderr, and passes for a valid one', () => {
-    if (!existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
     const invalid = pipe(`${ROOT}test/cli/fixtures/invalid.yaml`, true);
     expect(invalid.status).toBe(3);
     expect(invalid.stderr).toContain('nothing to compile');

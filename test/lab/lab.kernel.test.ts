@@ -66,8 +66,7 @@ function namespacesOf(pid: number): string[] {
 
 describeKernel('porttrigger lab', () => {
   beforeAll(() => {
-    if (!existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
   });
 
   it('plays the whole scenario with real packets, every step passing, and leaves nothing behind', async () => {

@@ -151,8 +151,7 @@ describeKernel('the porttrigger service in a virtual network', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
     // The child runs compiled code: a stale build would test yesterday's service.
     const built = statSync(MAIN).mtimeMs;
     for (const folder of readdirSync(fileURLToPath(new URL('../../src/', import.meta.url)))) {
@@ -163,9 +162,7 @@ describeKernel('the porttrigger service in a virtual network', () => {
           !file.endsWith('.test.ts') &&
           statSync(join(root, file)).mtimeMs > built
         ) {
-          throw new Error(
-            `${MAIN} is older than src/${folder}/${file}: run \`npx tsc -p tsconfig.build.json\``,
-          );
+          throw new Error(`${MAIN} is older than src/${folder}/${file}: run \`npm run build\``);
         }
       }
     }
