@@ -4,7 +4,7 @@
  * existing porttrigger installation rather than remove someone's.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
@@ -91,6 +91,9 @@ describeKernel('the Debian package', () => {
       expect(existsSync('/usr/lib/porttrigger/node_modules/vitest')).toBe(false);
       expect(existsSync('/usr/lib/porttrigger/node_modules/prebuild-install')).toBe(false);
       expect(existsSync('/usr/lib/porttrigger/src/panel/static/panel.js')).toBe(true);
+      // The bundle ships (scripts/bundle.mjs): shared chunks, not one file per source module.
+      expect(readdirSync('/usr/lib/porttrigger/dist/chunks').some((f) => f.endsWith('.js'))).toBe(true);
+      expect(existsSync('/usr/lib/porttrigger/dist/service')).toBe(false);
       // porttrigger(8) is made from the CLI's help: every command has its section.
       const man = gunzipSync(readFileSync('/usr/share/man/man8/porttrigger.8.gz')).toString('utf8');
       expect(man).toMatch(/^\.TH PORTTRIGGER 8 /);
