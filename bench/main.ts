@@ -11,6 +11,7 @@ import { runB2 } from './b2-trigger-open.js';
 import { runB3 } from './b3-control-plane.js';
 import { runB4 } from './b4-model.js';
 import { runB5 } from './b5-observer.js';
+import { runB7 } from './b7-trigger-to-screen.js';
 import { BenchContext, benchPlan } from './lib/context.js';
 import { busyOthers, processTicks } from './lib/cpu.js';
 import { REPO_ROOT } from './lib/lab.js';
@@ -18,7 +19,7 @@ import { describeMachine, ensureTools, loadNow, preflight, type ToolName } from 
 import { newPart, type PartResult, type RunResults } from './lib/results.js';
 import { formatRatio, renderResults } from './report.js';
 
-const PARTS = ['b1', 'b2', 'b3', 'b4', 'b5'] as const;
+const PARTS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b7'] as const;
 type PartId = (typeof PARTS)[number];
 
 function log(line: string): void {
@@ -61,7 +62,7 @@ async function main(): Promise<number> {
   const only = values.only ? values.only.split(',').map((s) => s.trim().toLowerCase()) : [...PARTS];
   const unknown = only.filter((p) => !PARTS.includes(p as PartId));
   if (unknown.length > 0) {
-    log(`unknown part(s): ${unknown.join(', ')} (use b1, b2, b3, b4, b5)`);
+    log(`unknown part(s): ${unknown.join(', ')} (use ${PARTS.join(', ')})`);
     return 2;
   }
   const problems = await preflight();
@@ -123,6 +124,7 @@ async function main(): Promise<number> {
       b3: () => runB3(ctx, missing),
       b4: () => runB4(ctx),
       b5: () => runB5(ctx),
+      b7: () => runB7(ctx),
     };
     const titles: Record<PartId, string> = {
       b1: 'B1 forwarding cost',
@@ -130,6 +132,7 @@ async function main(): Promise<number> {
       b3: 'B3 control plane',
       b4: 'B4 reference model',
       b5: 'B5 observing the kernel',
+      b7: 'B7 trigger to screen',
     };
     for (const id of PARTS) {
       if (!only.includes(id)) continue;

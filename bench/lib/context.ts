@@ -32,6 +32,8 @@ export interface BenchPlan {
     readonly serviceSeconds: number;
   };
   readonly b4: { readonly rules: number; readonly entries: number; readonly iterations: number };
+  /** Triggers whose rows are timed on the screen, and toggles of a rule's switch. */
+  readonly b7: { readonly triggers: number; readonly toggles: number };
 }
 
 /** The plan of `npm run bench` and of `npm run bench -- --quick`. */
@@ -51,6 +53,7 @@ export function benchPlan(quick: boolean): BenchPlan {
         b2: { trialsPerGap: 100, gapsMs: [0, 1, 5], openTrials: 5, budgetS: 60 },
         b3: { ruleSizes: [100, 1000], entrySizes: [1000, 10_000], sizeBudgetS: 30, serviceSeconds: 10 },
         b4: { rules: 10_000, entries: 100_000, iterations: 5 },
+        b7: { triggers: 20, toggles: 6 },
       }
     : {
         mode: 'full',
@@ -71,6 +74,7 @@ export function benchPlan(quick: boolean): BenchPlan {
           serviceSeconds: 30,
         },
         b4: { rules: 10_000, entries: 100_000, iterations: 9 },
+        b7: { triggers: 100, toggles: 20 },
       };
 }
 

@@ -38,9 +38,9 @@ export interface Row {
   readonly extra?: Readonly<Record<string, Summary | number | string | undefined>>;
 }
 
-/** The outcome of one part (B1 to B5). */
+/** The outcome of one part (B1 to B7). */
 export interface PartResult {
-  readonly id: 'b1' | 'b2' | 'b3' | 'b4' | 'b5';
+  readonly id: 'b1' | 'b2' | 'b3' | 'b4' | 'b5' | 'b7';
   readonly title: string;
   status: PartStatus;
   /** Why the part was skipped, failed or is partial. */

@@ -42,12 +42,19 @@ export interface FeedOptions extends FeedLimits {
   /** Which events this client wants (default: all). */
   readonly accept?: (event: PublishedEvent) => boolean;
   /**
-   * The text for the events waiting, all taken at once (the panel turns any number into one refresh signal);
-   * an empty text writes nothing.
+   * The text for the events waiting, all taken at once (the panel turns them into one refresh signal and the
+   * rows that changed); an empty text writes nothing.
    */
-  readonly render: (waiting: readonly PublishedEvent[]) => string;
+  readonly render: (waiting: readonly PublishedEvent[]) => string | Promise<string>;
   /** Written after subscribing and before the live events (the API's replay of the history). */
   readonly prelude?: (write: (text: string) => Promise<void>) => Promise<void>;
+  /**
+   * The whole state as text (the panel's live table): written after the prelude, so that nothing falls between
+   * the page and its first live event, and again every `snapshotEveryMs`, for what changes without an event
+   * (an expiry that traffic moved on). Events that arrive meanwhile are written after it.
+   */
+  readonly snapshot?: () => Promise<string>;
+  readonly snapshotEveryMs?: number;
   /** Told once when the client is dropped, with why. */
   readonly onDrop?: (why: string) => void;
 }
@@ -109,23 +116,37 @@ export async function runLiveFeed(sink: FeedSink, options: FeedOptions): Promise
     }
     if (state !== 'open') throw new Dropped();
   };
+  const { snapshot, snapshotEveryMs } = options;
+  let snapshotDue = Number.POSITIVE_INFINITY;
+  const writeSnapshot = async () => {
+    if (!snapshot) return;
+    const text = await snapshot();
+    if (text && state === 'open') await write(text);
+    if (snapshotEveryMs !== undefined) snapshotDue = Date.now() + snapshotEveryMs;
+  };
   try {
     await options.prelude?.(write);
+    await writeSnapshot();
     await write(': live\n\n');
     while (state === 'open') {
       if (waiting.length > 0) {
-        const text = options.render(waiting.splice(0));
-        if (text) await write(text);
+        const text = await options.render(waiting.splice(0));
+        if (text && state === 'open') await write(text);
         continue;
       }
+      if (Date.now() >= snapshotDue) {
+        await writeSnapshot();
+        continue;
+      }
+      const quietMs = Math.min(options.heartbeatMs, snapshotDue - Date.now());
       const woke = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), options.heartbeatMs);
+        const timer = setTimeout(() => resolve(false), quietMs);
         wake = () => {
           clearTimeout(timer);
           resolve(true);
         };
       });
-      if (!woke && state === 'open') await write(': heartbeat\n\n');
+      if (!woke && state === 'open' && Date.now() < snapshotDue) await write(': heartbeat\n\n');
     }
   } catch (error) {
     if (!(error instanceof Dropped)) throw error;
@@ -171,11 +192,15 @@ interface Hangable {
   destroy?: () => void;
 }
 
-/** One server-sent event as text (`data` must be one line, as JSON is). */
+/** One server-sent event as text; `data` of several lines becomes several `data:` lines, which clients join. */
 export function sseMessage(message: {
   readonly event: string;
   readonly data: string;
   readonly id?: string;
 }): string {
-  return `event: ${message.event}\ndata: ${message.data}\n${message.id !== undefined ? `id: ${message.id}\n` : ''}\n`;
+  const data = message.data
+    .split(/\r\n|\r|\n/)
+    .map((line) => `data: ${line}\n`)
+    .join('');
+  return `event: ${message.event}\n${data}${message.id !== undefined ? `id: ${message.id}\n` : ''}\n`;
 }

@@ -13,7 +13,8 @@ import type { Rule } from '../../domain/types.js';
 import { runOperation } from '../../routes/operations.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
 import { EMPTY_FIELDS, fieldsFromForm, fieldsFromRule, type RuleFields, ruleInput } from '../rule-form.js';
-import { DeleteConfirm, RuleForm, RuleList } from '../views/rules.js';
+import { NoticeSwap } from '../views/layout.js';
+import { DeleteConfirm, RuleForm, RuleItem, RuleList } from '../views/rules.js';
 
 interface FormOptions {
   readonly fields: RuleFields;
@@ -185,10 +186,40 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
   app.post('/rules/:name/delete', (c) =>
     change(c, (name) => runOperation(service, 'deleteRule', { params: { name } }), 'deleted'),
   );
-  app.post('/rules/:name/enable', (c) =>
-    change(c, (name) => runOperation(service, 'enableRule', { params: { name } }), 'enabled'),
-  );
-  app.post('/rules/:name/disable', (c) =>
-    change(c, (name) => runOperation(service, 'disableRule', { params: { name } }), 'disabled'),
-  );
+  /**
+   * A rule's switch. From the page's script (htmx) the answer is the rule's item in its new state and the
+   * notice, swapped in place: no page to load again after the change. A plain form gets the list again.
+   */
+  const toggle = async (c: Context<Env>, enable: boolean) => {
+    if (!c.req.header('hx-request')) {
+      const operation = enable ? 'enableRule' : 'disableRule';
+      return change(
+        c,
+        (name) => runOperation(service, operation, { params: { name } }),
+        enable ? 'enabled' : 'disabled',
+      );
+    }
+    const rule = ruleNamed(c);
+    if (!rule) {
+      const notice = {
+        kind: 'error',
+        text: `No rule named "${c.req.param('name')}". Nothing changed.`,
+      } as const;
+      return c.html(String(<NoticeSwap notice={notice} />), 404);
+    }
+    let notice: Notice = { kind: 'ok', text: enable ? 'The rule is on.' : 'The rule is off.' };
+    let status: PageStatus = 200;
+    try {
+      await runOperation(service, enable ? 'enableRule' : 'disableRule', { params: { name: rule.name } });
+    } catch (error) {
+      ({ notice, status } = ctx.failure(error));
+    }
+    const now = service.config.rules.find((r) => r.name === rule.name) ?? rule;
+    return c.html(
+      `${String(<RuleItem rule={now} csrf={ctx.csrfOf(c)} />)}${String(<NoticeSwap notice={notice} />)}`,
+      status,
+    );
+  };
+  app.post('/rules/:name/enable', (c) => toggle(c, true));
+  app.post('/rules/:name/disable', (c) => toggle(c, false));
 }

@@ -1,8 +1,44 @@
-/** The live trigger table: the page, its live fragment, and releasing entries through the release operation. */
+/**
+ * The live trigger table: the page, its fragment, what the event stream pushes for it, and releasing entries
+ * through the release operation.
+ */
 import type { Context } from 'hono';
 import { runOperation } from '../../routes/operations.js';
+import type { TriggerEvent } from '../../service/events.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
-import { LiveTable } from '../views/live.js';
+import { LiveTable, LiveUpdates } from '../views/live.js';
+
+/** The event stream of the live table's page: the panel's stream with the table's swaps. */
+export const TABLE_STREAM = '/events?view=table';
+
+/** The live table's part of the panel's event stream: its whole state, and the rows each batch of events changes. */
+export interface LiveTableFeed {
+  /** The whole live table as one out-of-band swap (the page's first state, and the periodic refresh). */
+  snapshot(csrf: string): Promise<string>;
+  /** The rows and items that `events` add or remove, as out-of-band swaps. */
+  updates(events: readonly TriggerEvent[], csrf: string): Promise<string>;
+}
+
+/** The live table of the trigger table as the panel shows it, on its own and as pushed swaps. */
+export function liveTableFeed(ctx: PanelContext): LiveTableFeed {
+  const { service, clock } = ctx;
+  return {
+    snapshot: async (csrf) =>
+      String(
+        <div id="live-table" hx-swap-oob="innerHTML">
+          <LiveTable
+            table={await service.table()}
+            rules={service.config.rules}
+            hosts={await ctx.hostsOf()}
+            csrf={csrf}
+            now={clock()}
+          />
+        </div>,
+      ),
+    updates: async (events, csrf) =>
+      String(<LiveUpdates events={events} hosts={await ctx.hostsOf()} csrf={csrf} now={clock()} />),
+  };
+}
 
 /** Registers the live table on the panel (behind its session and CSRF checks). */
 export function tablePage(app: PanelApp, ctx: PanelContext): void {
@@ -16,6 +52,8 @@ export function tablePage(app: PanelApp, ctx: PanelContext): void {
       now={clock()}
     />
   );
+  // The page's own stream pushes the table's changes as they happen (pages/events.ts); without scripts the
+  // page is whole as served.
   const page = async (c: Context<Env>, notice: Notice = ctx.notice(c), status: PageStatus = 200) =>
     ctx.page(
       c,
@@ -24,10 +62,12 @@ export function tablePage(app: PanelApp, ctx: PanelContext): void {
         page: 'table',
         csrf: ctx.csrfOf(c),
         notice,
+        stream: TABLE_STREAM,
         children: (
-          <div id="live-table" hx-get="/table/live" hx-trigger="sse:changed, every 10s, catchup from:body">
-            {await liveTable(c)}
-          </div>
+          <>
+            <div id="live-table">{await liveTable(c)}</div>
+            <div id="live-updates" sse-swap="live" hx-swap="none" hidden />
+          </>
         ),
       },
       status,

@@ -1,4 +1,5 @@
-// porttrigger panel: count-downs, and the notice while the live connection is down. No inline script anywhere.
+// porttrigger panel: count-downs, the notice while the live connection is down, refused switches. No inline script
+// anywhere.
 (() => {
   function formatSeconds(total) {
     if (total <= 0) return 'closing';
@@ -19,6 +20,31 @@
     }
   }
   setInterval(tick, 1000);
+
+  // A refused switch answers with its error status and the notice to show: swap it like a success. A session
+  // that ended answers 401 in plain text: sign in again.
+  document.addEventListener('htmx:beforeSwap', (event) => {
+    const { xhr, elt } = event.detail;
+    if (xhr.status < 400 || !elt.closest('[data-swap-errors]')) return;
+    if (xhr.status === 401) {
+      window.location.assign('/sign-in');
+      return;
+    }
+    if ((xhr.getResponseHeader('content-type') || '').startsWith('text/html')) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // The live table's pushed rows replace a row of the same id (data-upsert): a push may repeat what the page
+  // shows already.
+  document.addEventListener('htmx:oobBeforeSwap', (event) => {
+    const { target, fragment } = event.detail;
+    if (!target.hasAttribute('data-upsert') || !fragment) return;
+    for (const child of fragment.children) {
+      if (child.id) document.getElementById(child.id)?.remove();
+    }
+  });
 
   let lost = false;
   function banner(show) {

@@ -28,6 +28,8 @@ export interface LayoutProps {
   /** Absent on the sign-in page. */
   readonly csrf?: string;
   readonly notice?: { readonly kind: 'ok' | 'error'; readonly text: string } | undefined;
+  /** The page's event stream (default `/events`). */
+  readonly stream?: string;
   readonly children?: Child;
 }
 
@@ -75,20 +77,32 @@ export function Layout(props: LayoutProps) {
         <p id="connection" class="banner warn" role="status" hidden>
           The live connection to the service dropped. Reconnecting…
         </p>
-        <main id="main" {...(signedIn ? { 'hx-ext': 'sse', 'sse-connect': '/events' } : {})}>
+        <main id="main" {...(signedIn ? { 'hx-ext': 'sse', 'sse-connect': props.stream ?? '/events' } : {})}>
           <h1>{props.title}</h1>
-          {props.notice && (
-            <p
-              class={`banner ${props.notice.kind}`}
-              role={props.notice.kind === 'error' ? 'alert' : 'status'}
-            >
-              {props.notice.text}
-            </p>
-          )}
+          <div id="notices">{props.notice && <NoticeBanner notice={props.notice} />}</div>
           {props.children}
         </main>
       </body>
     </html>
+  );
+}
+
+/** The notice of a finished or refused action. */
+export function NoticeBanner(props: { readonly notice: NonNullable<LayoutProps['notice']> }) {
+  const { kind, text } = props.notice;
+  return (
+    <p class={`banner ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {text}
+    </p>
+  );
+}
+
+/** The notices of a page, replaced by a fragment that answers an action in place (out of band). */
+export function NoticeSwap(props: { readonly notice: LayoutProps['notice'] }) {
+  return (
+    <div id="notices" hx-swap-oob="innerHTML">
+      {props.notice && <NoticeBanner notice={props.notice} />}
+    </div>
   );
 }
 

@@ -4,6 +4,7 @@ import type { Preset } from '../../domain/presets.js';
 import type { Rule } from '../../domain/types.js';
 import { issuesByField, type RuleFields } from '../rule-form.js';
 import { ruleSentence } from '../sentence.js';
+import { elementId } from './element-id.js';
 import { Csrf } from './layout.js';
 
 /** The list of rules. */
@@ -28,35 +29,58 @@ export function RuleList(props: {
         <p class="empty">No rules yet. Add one, or start from a preset of a common application.</p>
       ) : (
         <ul class="rules">
-          {props.rules.map((r) => {
-            const path = `/rules/${encodeURIComponent(r.name)}`;
-            return (
-              <li class={r.enabled ? 'rule' : 'rule off'}>
-                <h2>
-                  {r.name} <span class={r.enabled ? 'pill on' : 'pill'}>{r.enabled ? 'on' : 'off'}</span>
-                </h2>
-                <p>{ruleSentence(r)}</p>
-                {r.description && <p class="muted">{r.description}</p>}
-                <div class="actions">
-                  <form method="post" action={`${path}/${r.enabled ? 'disable' : 'enable'}`}>
-                    <Csrf token={props.csrf} />
-                    <button type="submit" aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}>
-                      {r.enabled ? 'Turn off' : 'Turn on'}
-                    </button>
-                  </form>
-                  <a class="button" href={`${path}/edit`} aria-label={`Edit ${r.name}`}>
-                    Edit
-                  </a>
-                  <a class="button danger" href={`${path}/delete`} aria-label={`Delete ${r.name}`}>
-                    Delete
-                  </a>
-                </div>
-              </li>
-            );
-          })}
+          {props.rules.map((r) => (
+            <RuleItem rule={r} csrf={props.csrf} />
+          ))}
         </ul>
       )}
     </>
+  );
+}
+
+/**
+ * One rule of the list with its switch. With scripts the switch answers in place (this item comes back in its
+ * new state, htmx swaps it); without, the form posts and the list loads again.
+ */
+export function RuleItem(props: { readonly rule: Rule; readonly csrf: string }) {
+  const r = props.rule;
+  const path = `/rules/${encodeURIComponent(r.name)}`;
+  const action = `${path}/${r.enabled ? 'disable' : 'enable'}`;
+  return (
+    <li class={r.enabled ? 'rule' : 'rule off'}>
+      <h2>
+        {r.name} <span class={r.enabled ? 'pill on' : 'pill'}>{r.enabled ? 'on' : 'off'}</span>
+      </h2>
+      <p>{ruleSentence(r)}</p>
+      {r.description && <p class="muted">{r.description}</p>}
+      <div class="actions">
+        <form
+          method="post"
+          action={action}
+          hx-post={action}
+          hx-target="closest li"
+          hx-swap="outerHTML"
+          hx-disabled-elt="find button"
+          data-swap-errors="true"
+        >
+          <Csrf token={props.csrf} />
+          {/* One id for both states: the keyboard focus stays on the switch when the item is swapped. */}
+          <button
+            type="submit"
+            id={elementId('switch', r.name)}
+            aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}
+          >
+            {r.enabled ? 'Turn off' : 'Turn on'}
+          </button>
+        </form>
+        <a class="button" href={`${path}/edit`} aria-label={`Edit ${r.name}`}>
+          Edit
+        </a>
+        <a class="button danger" href={`${path}/delete`} aria-label={`Delete ${r.name}`}>
+          Delete
+        </a>
+      </div>
+    </li>
   );
 }
 
