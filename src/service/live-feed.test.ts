@@ -135,4 +135,41 @@ describe('runLiveFeed', () => {
     out.abort();
     await feed;
   });
+  it('writes the snapshot before any event, events that came during it after it, and the snapshot again when due', async () => {
+    const src = source();
+    const out = sink();
+    let snapshots = 0;
+    let finishSnapshot: (() => void) | undefined;
+    const feed = runLiveFeed(out, {
+      ...DEFAULT_FEED_LIMITS,
+      heartbeatMs: 3_600_000,
+      subscribe: src.subscribe,
+      render: async (events) => `events ${events.map((e) => e.id).join(',')}\n`,
+      snapshot: async () => {
+        const n = ++snapshots;
+        // The first snapshot waits, like a slow read: an event arrives meanwhile.
+        if (n === 1) await new Promise<void>((resolve) => (finishSnapshot = resolve));
+        return `snapshot ${n}\n`;
+      },
+      snapshotEveryMs: 100,
+    });
+    await vi.waitFor(() => expect(finishSnapshot).toBeDefined());
+    src.emit(blockedEvent(1));
+    finishSnapshot!();
+    await vi.waitFor(() =>
+      expect(out.written.slice(0, 3)).toEqual(['snapshot 1\n', ': live\n\n', 'events 1\n']),
+    );
+    await vi.waitFor(() => expect(out.written).toContain('snapshot 2\n'), { timeout: 5_000 });
+    src.emit(blockedEvent(2));
+    await vi.waitFor(() => expect(out.written).toContain('events 2\n'));
+    expect(out.written.filter((w) => w.startsWith(': heartbeat'))).toEqual([]);
+    out.abort();
+    expect(await feed).toBe('ended');
+  });
+
+  it('writes data of several lines as several data lines', () => {
+    expect(sseMessage({ event: 'live', data: '<p>a</p>\n<p>b</p>' })).toBe(
+      'event: live\ndata: <p>a</p>\ndata: <p>b</p>\n\n',
+    );
+  });
 });

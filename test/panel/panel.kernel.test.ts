@@ -64,6 +64,17 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     return (await net.exec('router', 'nft', ['-t', 'list', 'table', 'inet', 'porttrigger'])).stdout;
   }
 
+  /** Marks the page: the mark survives only if the page is never loaded again. */
+  async function markPage(): Promise<void> {
+    await page.evaluate(() => {
+      (globalThis as unknown as { ptMarker: number }).ptMarker = 42;
+    });
+  }
+
+  async function pageMarked(): Promise<boolean> {
+    return (await page.evaluate(() => (globalThis as unknown as { ptMarker?: number }).ptMarker)) === 42;
+  }
+
   const shot = (name: string) => pageShot(page, name);
   const expectAccessible = () => expectPageAccessible(page);
 
@@ -164,13 +175,11 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     await page.getByText('Nothing is open now.').waitFor();
     await page.getByText('its traffic to UDP port 4000 opens TCP ports 20000-20019').waitFor();
     // Survives only if the page is never loaded again.
-    await page.evaluate(() => {
-      (globalThis as unknown as { ptMarker: number }).ptMarker = 42;
-    });
+    await markPage();
     await trigger('lan1', 4000);
     const row = page.getByRole('row').filter({ hasText: LAN1 });
     await row.waitFor();
-    expect(await page.evaluate(() => (globalThis as unknown as { ptMarker?: number }).ptMarker)).toBe(42);
+    expect(await pageMarked()).toBe(true);
     await expect.poll(() => row.textContent()).toContain('ICQ');
     expect(await connectionReachesLan1(20000)).toBe(true);
 
@@ -179,12 +188,25 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
       .getByRole('listitem')
       .filter({ hasText: new RegExp(`^${LAN2}\\b.* wanted ICQ, but ${LAN1}\\b.* held it`) });
     await conflict.waitFor();
-    expect(await page.evaluate(() => (globalThis as unknown as { ptMarker?: number }).ptMarker)).toBe(42);
+    expect(await pageMarked()).toBe(true);
     await expectAccessible();
     await shot('live-table');
     if (process.env['PORTTRIGGER_UPDATE_SCREENSHOT'] === '1') {
       await page.screenshot({ path: README_SHOT, fullPage: true });
     }
+
+    // Another client releases the entry: its row goes from the open page, which is not loaded again.
+    await trigger('lan1', 5000);
+    const gameRow = page.getByRole('row').filter({ hasText: 'game' });
+    await gameRow.waitFor();
+    const released = await fetch(`${url}/api/v1/release`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ rule: 'game' }),
+    });
+    expect(released.status).toBe(200);
+    await gameRow.waitFor({ state: 'detached' });
+    expect(await pageMarked()).toBe(true);
 
     await page.getByRole('button', { name: `Release ICQ from ${LAN1}` }).click();
     await page.getByText('Released: the ports are closed for that device.').waitFor();
@@ -216,14 +238,23 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     expect(readFileSync(configPath, 'utf8')).toBe(file);
   });
 
-  it('turns a rule off and on, and port triggering as a whole, in the kernel', async () => {
+  it('turns a rule off and on in place, and port triggering as a whole, in the kernel', async () => {
     await page.goto(`${url}/rules`);
+    await markPage();
     await page.getByRole('button', { name: 'Turn off game' }).click();
     await page.getByText('The rule is off.').waitFor();
+    // The switch shows its new state where it was, keeps the keyboard focus, and the page was not loaded again.
+    const switchOn = page.getByRole('button', { name: 'Turn on game' });
+    await switchOn.waitFor();
+    expect(await switchOn.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect(await page.getByRole('heading', { name: 'game off' }).count()).toBe(1);
+    expect(await pageMarked()).toBe(true);
     await trigger('lan1', 5000);
     expect(await inboundReachesLan1(7000)).toBe(false);
-    await page.getByRole('button', { name: 'Turn on game' }).click();
+    await switchOn.click();
     await page.getByText('The rule is on.').waitFor();
+    await page.getByRole('button', { name: 'Turn off game' }).waitFor();
+    expect(await pageMarked()).toBe(true);
     await trigger('lan1', 5000);
     await expect.poll(() => inboundReachesLan1(7000), { timeout: 10_000 }).toBe(true);
 
@@ -266,7 +297,8 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     await page.goto(`${url}/table`);
     await page.getByRole('row').filter({ hasText: LAN1 }).waitFor();
     // From now on the browser cannot reach the stream: the page loaded again finds it down.
-    await page.route('**/events', (route) => route.abort());
+    const stream = /\/events(\?|$)/;
+    await page.route(stream, (route) => route.abort());
     await page.goto(`${url}/table`);
     await page.locator('#connection').waitFor({ state: 'visible' });
     // Meanwhile the table changes: a REST client releases the entry.
@@ -277,7 +309,7 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     });
     expect(released.status).toBe(200);
     await shot('reconnecting');
-    await page.unroute('**/events');
+    await page.unroute(stream);
     await page.locator('#connection').waitFor({ state: 'hidden', timeout: 20_000 });
     await expect
       .poll(() => page.getByRole('row').filter({ hasText: LAN1 }).count(), { timeout: 15_000 })

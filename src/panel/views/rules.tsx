@@ -60,11 +60,12 @@ export function RuleItem(props: { readonly rule: Rule; readonly csrf: string }) 
           hx-post={action}
           hx-target="closest li"
           hx-swap="outerHTML"
-          hx-disabled-elt="find button"
+          hx-sync="this:drop"
           data-swap-errors="true"
         >
           <Csrf token={props.csrf} />
-          {/* One id for both states: the keyboard focus stays on the switch when the item is swapped. */}
+          {/* One id for both states: the keyboard focus stays on the switch when the item is swapped (a
+              disabled button would lose it, so a second click while one waits is dropped instead). */}
           <button
             type="submit"
             id={elementId('switch', r.name)}

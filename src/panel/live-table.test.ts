@@ -1,0 +1,161 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import { TokenGate } from '../routes/token-gate.js';
+import { createPanel } from './app.js';
+
+const TOKEN = 'panel-live-test-token-0123456789';
+const HOST = '127.0.0.1:8080';
+const ORIGIN = `http://${HOST}`;
+
+/** Reads server-sent events from a streaming response, one message at a time. */
+function messages(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    /** The next message of type `event`, with its data lines joined as a browser joins them. */
+    async next(event: string): Promise<string> {
+      for (;;) {
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (!block.startsWith(`event: ${event}\n`)) continue;
+          return block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before a "${event}" message`);
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+    close: () => reader.cancel(),
+  };
+}
+
+describe('the live table and the rule switch, pushed and answered in place', () => {
+  let fx: Fixture;
+  let panel: ReturnType<typeof createPanel>;
+  let cookie: string;
+  let csrf: string;
+
+  beforeEach(async () => {
+    fx = await startFixture();
+    panel = createPanel({
+      service: fx.service,
+      gate: new TokenGate(TOKEN),
+      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
+    });
+    const signIn = await request('/sign-in', {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN }),
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    cookie = /porttrigger_session=[^;]+/.exec(signIn.headers.get('set-cookie') ?? '')![0];
+    const page = await (await request('/rules', { headers: { cookie } })).text();
+    csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+  });
+  afterEach(() => fx.cleanup());
+
+  function request(path: string, init: RequestInit = {}) {
+    const headers = new Headers(init.headers);
+    headers.set('host', HOST);
+    return panel.request(`${ORIGIN}${path}`, { ...init, headers });
+  }
+
+  function rowIdOf(html: string, holder: string): string | undefined {
+    return new RegExp(`<tr id="(entry-[0-9a-f]+)" data-holder="${holder.replaceAll('.', '\\.')}"`).exec(
+      html,
+    )?.[1];
+  }
+
+  it("streams the table's state first, then the row of a trigger as it opens and its removal as it closes", async () => {
+    const page = await (await request('/table', { headers: { cookie } })).text();
+    expect(page).toContain('sse-connect="/events?view=table"');
+    expect(page).toContain('sse-swap="live"');
+    const response = await request('/events?view=table', { headers: { cookie } });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const stream = messages(response.body!);
+    try {
+      const snapshot = await stream.next('live');
+      expect(snapshot).toMatch(/^<div id="live-table" hx-swap-oob="innerHTML">/);
+      expect(snapshot).toContain('<tbody id="entries-rows" data-upsert="true"></tbody>');
+
+      fx.model.trigger(LAN1, 5000);
+      await fx.service.readNow();
+      const opened = await stream.next('live');
+      expect(opened).toContain('hx-swap-oob="beforeend:#entries-rows"');
+      const id = rowIdOf(opened, LAN1);
+      expect(id).toBeDefined();
+      expect(opened).toContain(`aria-label="Release game from ${LAN1}"`);
+      expect(opened).toContain(`name="_csrf" value="${csrf}"`);
+      // The same entry has the same row id when the whole table is rendered: a repeated push replaces it.
+      const whole = await (await request('/table', { headers: { cookie } })).text();
+      expect(rowIdOf(whole, LAN1)).toBe(id);
+
+      await fx.service.release({ rule: 'game' });
+      const closed = await stream.next('live');
+      expect(closed).toContain(`<div id="${id}" hx-swap-oob="delete"></div>`);
+      expect(closed).not.toContain('<tr');
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('pushes a conflict into its list, naming who held the rule', async () => {
+    const response = await request('/events?view=table', { headers: { cookie } });
+    const stream = messages(response.body!);
+    try {
+      await stream.next('live');
+      fx.model.trigger(LAN1, 5000);
+      await fx.service.readNow();
+      await stream.next('live');
+      fx.model.trigger('192.168.1.20', 5000);
+      await fx.service.readNow();
+      const conflict = await stream.next('live');
+      expect(conflict).toContain('hx-swap-oob="beforeend:#conflicts"');
+      expect(conflict).toMatch(/192\.168\.1\.20.*wanted game, but .*192\.168\.1\.10.* held it/);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("answers the switch of a script with the rule's item in its new state and the notice; a plain form is redirected", async () => {
+    const hx = { cookie, origin: ORIGIN, 'hx-request': 'true', 'x-csrf-token': csrf };
+    const off = await request('/rules/game/disable', { method: 'POST', headers: hx });
+    expect(off.status).toBe(200);
+    const offHtml = await off.text();
+    expect(offHtml).toMatch(/^<li class="rule off">/);
+    expect(offHtml).toContain('aria-label="Turn on game"');
+    expect(offHtml).toContain(
+      '<div id="notices" hx-swap-oob="innerHTML"><p class="banner ok" role="status">The rule is off.</p></div>',
+    );
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(false);
+
+    fx.model.failNextApply = true;
+    const refused = await request('/rules/game/enable', { method: 'POST', headers: hx });
+    expect(refused.status).toBe(502);
+    const refusedHtml = await refused.text();
+    expect(refusedHtml).toContain('aria-label="Turn on game"');
+    expect(refusedHtml).toMatch(/role="alert">nft rejected the ruleset: test\. Nothing changed\./);
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(false);
+
+    const plain = await request('/rules/game/enable', {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: csrf }),
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get('location')).toBe('/rules?done=enabled');
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+
+    const forged = await request('/rules/game/disable', {
+      method: 'POST',
+      headers: { ...hx, 'x-csrf-token': 'forged' },
+    });
+    expect(forged.status).toBe(403);
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+  });
+});
