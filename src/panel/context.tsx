@@ -74,6 +74,11 @@ export interface PanelContext {
   readonly log: PanelLogger | undefined;
   /** Host names and MACs of LAN devices (none when the directory fails). */
   hostsOf(): Promise<ReadonlyMap<string, HostInfo>>;
+  /**
+   * The last answer of the host directory at once, asking it again in the background (a pushed row must not
+   * wait for a lookup); the first call waits for one.
+   */
+  hostsKnown(): Promise<ReadonlyMap<string, HostInfo>>;
   /** The whole page in the frame. */
   page(c: Context, props: LayoutProps, status?: PageStatus): Response | Promise<Response>;
   /** The session's CSRF token. */
@@ -86,11 +91,23 @@ export interface PanelContext {
 
 /** Builds the shared part from the panel's dependencies. */
 export function panelContext(deps: PanelDeps): PanelContext {
+  const hostsOf = async (): Promise<ReadonlyMap<string, HostInfo>> => {
+    const hosts = deps.hosts ? await deps.hosts().catch(() => new Map()) : new Map();
+    lastHosts = hosts;
+    return hosts;
+  };
+  let lastHosts: ReadonlyMap<string, HostInfo> | undefined;
   return {
     service: deps.service,
     clock: deps.clock ?? Date.now,
     log: deps.logger,
-    hostsOf: async () => (deps.hosts ? await deps.hosts().catch(() => new Map()) : new Map()),
+    hostsOf,
+    hostsKnown: async () => {
+      if (lastHosts === undefined) return hostsOf();
+      // The directory caches its answers: most calls cost nothing, and none waits here.
+      void hostsOf();
+      return lastHosts;
+    },
     page: (c, props, status = 200) => c.html(`<!doctype html>${String(<Layout {...props} />)}`, status),
     csrfOf: (c) => c.get('session').csrf,
     notice: (c) => {

@@ -36,7 +36,7 @@ export function liveTableFeed(ctx: PanelContext): LiveTableFeed {
         </div>,
       ),
     updates: async (events, csrf) =>
-      String(<LiveUpdates events={events} hosts={await ctx.hostsOf()} csrf={csrf} now={clock()} />),
+      String(<LiveUpdates events={events} hosts={await ctx.hostsKnown()} csrf={csrf} now={clock()} />),
   };
 }
 
