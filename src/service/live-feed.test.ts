@@ -135,7 +135,7 @@ describe('runLiveFeed', () => {
     out.abort();
     await feed;
   });
-  it('writes the snapshot before any event, events that came during it after it, and the snapshot again when due', async () => {
+  it('does not hold events up while a snapshot is made, writes them again after it, and makes it again when due', async () => {
     const src = source();
     const out = sink();
     let snapshots = 0;
@@ -147,7 +147,7 @@ describe('runLiveFeed', () => {
       render: async (events) => `events ${events.map((e) => e.id).join(',')}\n`,
       snapshot: async () => {
         const n = ++snapshots;
-        // The first snapshot waits, like a slow read: an event arrives meanwhile.
+        // The first snapshot waits, like a slow read: events arrive meanwhile.
         if (n === 1) await new Promise<void>((resolve) => (finishSnapshot = resolve));
         return `snapshot ${n}\n`;
       },
@@ -155,13 +155,16 @@ describe('runLiveFeed', () => {
     });
     await vi.waitFor(() => expect(finishSnapshot).toBeDefined());
     src.emit(blockedEvent(1));
+    await vi.waitFor(() => expect(out.written).toEqual([': live\n\n', 'events 1\n']));
+    src.emit(blockedEvent(2));
+    await vi.waitFor(() => expect(out.written).toHaveLength(3));
     finishSnapshot!();
     await vi.waitFor(() =>
-      expect(out.written.slice(0, 3)).toEqual(['snapshot 1\n', ': live\n\n', 'events 1\n']),
+      expect(out.written.slice(2, 5)).toEqual(['events 2\n', 'snapshot 1\n', 'events 1,2\n']),
     );
     await vi.waitFor(() => expect(out.written).toContain('snapshot 2\n'), { timeout: 5_000 });
-    src.emit(blockedEvent(2));
-    await vi.waitFor(() => expect(out.written).toContain('events 2\n'));
+    src.emit(blockedEvent(3));
+    await vi.waitFor(() => expect(out.written).toContain('events 3\n'));
     expect(out.written.filter((w) => w.startsWith(': heartbeat'))).toEqual([]);
     out.abort();
     expect(await feed).toBe('ended');

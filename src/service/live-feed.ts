@@ -49,9 +49,11 @@ export interface FeedOptions extends FeedLimits {
   /** Written after subscribing and before the live events (the API's replay of the history). */
   readonly prelude?: (write: (text: string) => Promise<void>) => Promise<void>;
   /**
-   * The whole state as text (the panel's live table): written after the prelude, so that nothing falls between
-   * the page and its first live event, and again every `snapshotEveryMs`, for what changes without an event
-   * (an expiry that traffic moved on). Events that arrive meanwhile are written after it.
+   * The whole state as text (the panel's live table), made when the feed starts and every `snapshotEveryMs`,
+   * for what changes without an event (an expiry that traffic moved on). Events are not held up while it is
+   * made (it may read the kernel): they are written as they come, and written again after it, so that a
+   * snapshot older than some of them does not undo them; `render` must therefore be idempotent. Its wait must
+   * be bounded (the service's `table()` is).
    */
   readonly snapshot?: () => Promise<string>;
   readonly snapshotEveryMs?: number;
@@ -117,28 +119,51 @@ export async function runLiveFeed(sink: FeedSink, options: FeedOptions): Promise
     if (state !== 'open') throw new Dropped();
   };
   const { snapshot, snapshotEveryMs } = options;
-  let snapshotDue = Number.POSITIVE_INFINITY;
-  const writeSnapshot = async () => {
-    if (!snapshot) return;
-    const text = await snapshot();
-    if (text && state === 'open') await write(text);
-    if (snapshotEveryMs !== undefined) snapshotDue = Date.now() + snapshotEveryMs;
+  let snapshotDue = snapshot ? 0 : Number.POSITIVE_INFINITY;
+  // While a snapshot is being made: the events written meanwhile, and its text once it is there.
+  let making: { replay: PublishedEvent[]; text?: string } | undefined;
+  const startSnapshot = () => {
+    const current: NonNullable<typeof making> = { replay: [] };
+    making = current;
+    snapshotDue = Number.POSITIVE_INFINITY;
+    void snapshot!().then(
+      (text) => {
+        current.text = text;
+        notify();
+      },
+      () => {
+        current.text = '';
+        notify();
+      },
+    );
   };
   try {
     await options.prelude?.(write);
-    await writeSnapshot();
     await write(': live\n\n');
     while (state === 'open') {
+      if (making?.text !== undefined) {
+        const { text, replay } = making;
+        making = undefined;
+        if (text) await write(text);
+        if (replay.length > 0 && state === 'open') {
+          const again = await options.render(replay);
+          if (again && state === 'open') await write(again);
+        }
+        if (snapshotEveryMs !== undefined) snapshotDue = Date.now() + snapshotEveryMs;
+        continue;
+      }
       if (waiting.length > 0) {
-        const text = await options.render(waiting.splice(0));
+        const batch = waiting.splice(0);
+        making?.replay.push(...batch);
+        const text = await options.render(batch);
         if (text && state === 'open') await write(text);
         continue;
       }
-      if (Date.now() >= snapshotDue) {
-        await writeSnapshot();
+      if (!making && Date.now() >= snapshotDue) {
+        startSnapshot();
         continue;
       }
-      const quietMs = Math.min(options.heartbeatMs, snapshotDue - Date.now());
+      const quietMs = Math.min(options.heartbeatMs, Math.max(0, snapshotDue - Date.now()));
       const woke = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), quietMs);
         wake = () => {
