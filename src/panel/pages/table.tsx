@@ -3,6 +3,7 @@
  * through the release operation.
  */
 import type { Context } from 'hono';
+import type { JSX } from 'hono/jsx/jsx-runtime';
 import { runOperation } from '../../routes/operations.js';
 import type { TriggerEvent } from '../../service/events.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
@@ -13,6 +14,8 @@ export const TABLE_STREAM = '/events?view=table';
 
 /** The live table's part of the panel's event stream: its whole state, and the rows each batch of events changes. */
 export interface LiveTableFeed {
+  /** The live table as the page shows it. */
+  whole(csrf: string): Promise<JSX.Element>;
   /** The whole live table as one out-of-band swap (the page's first state, and the periodic refresh). */
   snapshot(csrf: string): Promise<string>;
   /** The rows and items that `events` add or remove, as out-of-band swaps. */
@@ -22,17 +25,21 @@ export interface LiveTableFeed {
 /** The live table of the trigger table as the panel shows it, on its own and as pushed swaps. */
 export function liveTableFeed(ctx: PanelContext): LiveTableFeed {
   const { service, clock } = ctx;
+  const whole = async (csrf: string) => (
+    <LiveTable
+      table={await service.table()}
+      rules={service.config.rules}
+      hosts={await ctx.hostsOf()}
+      csrf={csrf}
+      now={clock()}
+    />
+  );
   return {
+    whole,
     snapshot: async (csrf) =>
       String(
         <div id="live-table" hx-swap-oob="innerHTML">
-          <LiveTable
-            table={await service.table()}
-            rules={service.config.rules}
-            hosts={await ctx.hostsOf()}
-            csrf={csrf}
-            now={clock()}
-          />
+          {await whole(csrf)}
         </div>,
       ),
     updates: async (events, csrf) =>
@@ -42,16 +49,9 @@ export function liveTableFeed(ctx: PanelContext): LiveTableFeed {
 
 /** Registers the live table on the panel (behind its session and CSRF checks). */
 export function tablePage(app: PanelApp, ctx: PanelContext): void {
-  const { service, clock } = ctx;
-  const liveTable = async (c: Context<Env>) => (
-    <LiveTable
-      table={await service.table()}
-      rules={service.config.rules}
-      hosts={await ctx.hostsOf()}
-      csrf={ctx.csrfOf(c)}
-      now={clock()}
-    />
-  );
+  const { service } = ctx;
+  const feed = liveTableFeed(ctx);
+  const liveTable = (c: Context<Env>) => feed.whole(ctx.csrfOf(c));
   // The page's own stream pushes the table's changes as they happen (pages/events.ts); without scripts the
   // page is whole as served.
   const page = async (c: Context<Env>, notice: Notice = ctx.notice(c), status: PageStatus = 200) =>
@@ -74,6 +74,7 @@ export function tablePage(app: PanelApp, ctx: PanelContext): void {
     );
 
   app.get('/table', (c) => page(c));
+  // The table alone, the markup of the stream's snapshot.
   app.get('/table/live', async (c) => c.html(await liveTable(c)));
   app.post('/table/release', async (c) => {
     const form = await c.req.parseBody();
