@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import type { NetworkLink } from '../domain/wan.js';
 import { TokenGate } from '../routes/token-gate.js';
 import { createPanel } from './app.js';
 
@@ -40,9 +41,18 @@ describe('the live table and the rule switch, pushed and answered in place', () 
   let panel: ReturnType<typeof createPanel>;
   let cookie: string;
   let csrf: string;
+  let reportWan: (links: readonly NetworkLink[]) => void = () => undefined;
 
   beforeEach(async () => {
-    fx = await startFixture();
+    fx = await startFixture({
+      wan: {
+        async start(listener) {
+          reportWan = listener;
+          listener([{ name: 'wan0', up: true, addresses: ['203.0.113.7'] }]);
+        },
+        async close() {},
+      },
+    });
     panel = createPanel({
       service: fx.service,
       gate: new TokenGate(TOKEN),
@@ -117,6 +127,23 @@ describe('the live table and the rule switch, pushed and answered in place', () 
       const conflict = await stream.next('live');
       expect(conflict).toContain('hx-swap-oob="beforeend:#conflicts"');
       expect(conflict).toMatch(/192\.168\.1\.20.*wanted game, but .*192\.168\.1\.10.* held it/);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('pushes nothing into the live table for a change of the WAN', async () => {
+    const response = await request('/events?view=table', { headers: { cookie } });
+    const stream = messages(response.body!);
+    try {
+      await stream.next('live');
+      reportWan([{ name: 'wan0', up: true, addresses: ['203.0.113.9'] }]);
+      fx.model.trigger(LAN1, 5000);
+      await fx.service.readNow();
+      const next = await stream.next('live');
+      expect(next).toContain('hx-swap-oob="beforeend:#entries-rows"');
+      expect(next).not.toContain('203.0.113.9');
+      expect(fx.service.queryEvents({ limit: 10 }).events.map((e) => e.type)).toContain('wan-changed');
     } finally {
       await stream.close();
     }

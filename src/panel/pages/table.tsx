@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import { runOperation } from '../../routes/operations.js';
-import type { TriggerEvent } from '../../service/events.js';
+import { isWanEvent, type ServiceEvent, type TriggerEvent } from '../../service/events.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
 import { LiveTable, LiveUpdates } from '../views/live.js';
 
@@ -18,8 +18,8 @@ export interface LiveTableFeed {
   whole(csrf: string): Promise<JSX.Element>;
   /** The whole live table as one out-of-band swap (the page's first state, and the periodic refresh). */
   snapshot(csrf: string): Promise<string>;
-  /** The rows and items that `events` add or remove, as out-of-band swaps. */
-  updates(events: readonly TriggerEvent[], csrf: string): Promise<string>;
+  /** The rows and items that `events` add or remove, as out-of-band swaps (the WAN's events change none). */
+  updates(events: readonly ServiceEvent[], csrf: string): Promise<string>;
 }
 
 /** The live table of the trigger table as the panel shows it, on its own and as pushed swaps. */
@@ -42,8 +42,13 @@ export function liveTableFeed(ctx: PanelContext): LiveTableFeed {
           {await whole(csrf)}
         </div>,
       ),
-    updates: async (events, csrf) =>
-      String(<LiveUpdates events={events} hosts={await ctx.hostsKnown()} csrf={csrf} now={clock()} />),
+    updates: async (events, csrf) => {
+      const entries = events.filter((e): e is TriggerEvent => !isWanEvent(e));
+      if (entries.length === 0) return '';
+      return String(
+        <LiveUpdates events={entries} hosts={await ctx.hostsKnown()} csrf={csrf} now={clock()} />,
+      );
+    },
   };
 }
 
