@@ -215,6 +215,7 @@ export async function runB7(ctx: BenchContext): Promise<PartResult> {
       goal: {
         text: `p99 ≤ ${ROW_GOAL_MS} ms`,
         met: p99 !== undefined && missedRows === 0 ? p99 <= ROW_GOAL_MS : false,
+        ...(p99 !== undefined ? { compared: { statistic: 'p99', value: p99 } } : {}),
       },
       note: `p50 ${p50?.toFixed(0) ?? '?'} ms, p99 ${p99?.toFixed(0) ?? '?'} ms (event stream: p99 ${streamP99?.toFixed(0) ?? '?'} ms; the row after its event: p50 ${percentile(panelOwn, 50)?.toFixed(0) ?? '?'} ms, p99 ${percentile(panelOwn, 99)?.toFixed(0) ?? '?'} ms)${missedRows > 0 ? `; ${missedRows} row(s) did not appear within ${WAIT_LIMIT_MS / 1000} s` : ''}${missedEvents > 0 ? `; ${missedEvents} event(s) did not arrive` : ''}`,
       extra: {
@@ -323,6 +324,7 @@ async function measureToggle(
     goal: {
       text: `p99 ≤ ${TOGGLE_GOAL_MS} ms after the answer`,
       met: p99 !== undefined && missed === 0 ? p99 <= TOGGLE_GOAL_MS : false,
+      ...(p99 !== undefined ? { compared: { statistic: 'p99', value: p99 } } : {}),
     },
     note: `ratio: click → screen (median ${total?.median.toFixed(0) ?? '?'} ms) ÷ the REST call; p99 after the answer ${p99?.toFixed(0) ?? '?'} ms${missed > 0 ? `; ${missed} toggle(s) not shown within ${WAIT_LIMIT_MS / 1000} s` : ''}`,
     extra: { clickToScreen: total, p99 },
