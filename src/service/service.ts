@@ -251,7 +251,10 @@ class PorttriggerService implements Service {
     this.#pendingRead ??= this.#ctx.queue.run(async () => {
       this.#pendingRead = undefined;
       this.#assertRunning();
-      const table = await this.#observer.observe();
+      const table = await this.#observer.observe().catch((error: unknown) => {
+        this.#schedule.failed();
+        throw error;
+      });
       this.#schedule.seen(dueOf(table));
       return table;
     });

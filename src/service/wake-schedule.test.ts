@@ -186,6 +186,23 @@ describe('WakeSchedule', () => {
     await h.schedule.stop();
   });
 
+  it("retries after a caller's read failed, even with the safety net stretched to minutes", async () => {
+    const h = harness(5, undefined, { canStretch: () => true });
+    h.schedule.start();
+    h.schedule.wake('full');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.schedule.reconcileIntervalMs).toBe(300_000);
+    const before = h.reads.length;
+    h.schedule.failed();
+    await vi.advanceTimersByTimeAsync(WAKE_DEFAULTS.retryMs - 10);
+    expect(h.reads).toHaveLength(before);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(h.reads.slice(before)).toEqual([{ at: expect.any(Number), scope: 'full' }]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(h.reads).toHaveLength(before + 1);
+    await h.schedule.stop();
+  });
+
   it('stops: no read after stop, whatever was pending', async () => {
     const h = harness();
     h.schedule.start({ nextDueAt: Date.now() + 100 });

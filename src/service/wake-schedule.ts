@@ -163,6 +163,18 @@ export class WakeSchedule {
     if (this.#pending !== undefined) this.#arm(failed ? this.#o.retryMs : this.#o.debounceMs);
   }
 
+  /**
+   * A read the service ran for a caller failed: the schedule tries again in full after its pause, as it does for
+   * its own reads. Without this, a failure seen only by callers waits for the safety net, which may be minutes
+   * away while the signal streams run, and the datapath stays failing after the fault has gone.
+   */
+  failed(): void {
+    if (this.#stopped) return;
+    this.#pending = 'full';
+    if (this.#running) return; // the read in progress arms the retry when it ends
+    this.#arm(this.#o.retryMs);
+  }
+
   /** What a read saw, also one the service ran for a caller: the expiry timer follows it. */
   seen(read: WakeRead): void {
     this.#armDue(read.nextDueAt);
