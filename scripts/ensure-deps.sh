@@ -36,6 +36,10 @@ if [ "$mode" = test ]; then
   command -v nmap >/dev/null 2>&1 || need_apt+=(nmap)
   # The corpus's SIP softphone and its provider.
   command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
+  # IRC DCC with a real server and clients: ngircd, and WeeChat without a terminal (its FIFO plugin drives it).
+  command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || need_apt+=(ngircd)
+  command -v weechat-headless >/dev/null 2>&1 || need_apt+=(weechat-headless)
+  dpkg -s weechat-plugins >/dev/null 2>&1 || need_apt+=(weechat-plugins)
   # Companion mode beside ufw (run in namespaces; it stays disabled on this machine), and a WAN that DHCP
   # renumbers (dnsmasq above is the provider's server; docs/firewalls.md).
   command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need_apt+=(ufw)
