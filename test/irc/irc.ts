@@ -18,6 +18,26 @@ export const IRC_PORT = 6667;
 /** The DCC ports the clients are set to, the irc-dcc preset's open range. */
 export const DCC_PORTS = '4000-4009';
 
+/**
+ * The DCC peer's own address (an extra one of wan2): the gateway sees its DCC connections come from it, not from
+ * the address of the other servers on wan2, as a peer somewhere else on the internet.
+ */
+export const DCC_PEER = '203.0.113.25';
+
+/** Gives wan2 the peer's address and makes it the source of wan2's unbound connections to the gateway. */
+export async function addDccPeerAddress(net: VirtualNetwork): Promise<void> {
+  await net.exec('wan2', 'ip', ['addr', 'add', `${DCC_PEER}/24`, 'dev', 'eth0']);
+  await net.exec('wan2', 'ip', [
+    'route',
+    'add',
+    `${LAB_ADDRESSES.router.wan.ipv4}/32`,
+    'dev',
+    'eth0',
+    'src',
+    DCC_PEER,
+  ]);
+}
+
 /** Polls `check` every 100 ms until it holds or `timeoutMs` passes; says whether it held. */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;

@@ -25,13 +25,16 @@ export const PEERS = ['203.0.113.21', '203.0.113.22', '203.0.113.23', '203.0.113
 export const SCANNER = '203.0.113.31';
 
 /** The applications of the corpus. */
-export type AppName = 'ftp-active' | 'bittorrent' | 'sip';
+export type AppName = 'ftp-active' | 'bittorrent' | 'sip' | 'irc-dcc';
 /** What else happens during a session. */
 export interface Variant {
   readonly background: boolean;
   /** A sequential sweep next to the application's ports, then nmap's top ports in random order. */
   readonly scan: boolean;
-  /** The application was connected before the session started (FTP: the control connection; SIP: a call). */
+  /**
+   * The application was connected before the session started (FTP: the control connection; SIP: a call; IRC:
+   * the client).
+   */
   readonly existing?: boolean;
 }
 
@@ -66,6 +69,13 @@ export const EXPECTED: Record<AppName, Expected> = {
     open: ['udp 10000-10019'],
     allowed: ['udp 10000-10019'],
     remote: 'contacted',
+  },
+  // WeeChat offers files by DCC on 4000-4009 (the irc-dcc preset's setup); a peer elsewhere connects there.
+  'irc-dcc': {
+    trigger: 'tcp 6667',
+    open: ['tcp 4000-4009'],
+    allowed: ['tcp 4000-4009'],
+    remote: 'any',
   },
 };
 

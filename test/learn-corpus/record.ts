@@ -23,6 +23,12 @@ const PLAN: readonly (readonly [AppName, Variant])[] = [
   ['sip', { background: false, scan: true }],
   ['sip', { background: true, scan: true }],
   ['sip', { background: true, scan: false, existing: true }],
+  ['irc-dcc', { background: false, scan: false }],
+  ['irc-dcc', { background: true, scan: false }],
+  ['irc-dcc', { background: false, scan: true }],
+  ['irc-dcc', { background: true, scan: true }],
+  ['irc-dcc', { background: false, scan: false, existing: true }],
+  ['irc-dcc', { background: true, scan: true, existing: true }],
 ];
 
 const only = process.argv.slice(2);

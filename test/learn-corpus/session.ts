@@ -32,6 +32,7 @@ import {
   torrentSeed,
   type Variant,
 } from './apps.js';
+import { dccOffers, ircDevice, startIrcPeer } from './irc-dcc.js';
 import { mediaAttempts, PHONE_RTP, scanUdp, sipCall, startSipProvider } from './sip.js';
 
 /** A recorded session as the corpus keeps it: the facts learn records, and what should come of them. */
@@ -76,6 +77,7 @@ export async function openCorpusLab(prefix = 'ptc'): Promise<CorpusLab> {
     });
     await startInfrastructure(servers, net, dir);
     await startFtpServer(servers, net, dir);
+    await startIrcPeer(servers, net, dir);
     const torrent = await makeTorrent(net, dir);
     const started = host;
     return {
@@ -134,11 +136,13 @@ export async function recordSession(lab: CorpusLab, app: AppName, variant: Varia
   await net.exec('router', 'conntrack', ['-F']).catch(() => undefined);
   try {
     if (app === 'sip') await startSipProvider(run, net, dir);
+    // The IRC client of the session (connected here already when it was before the session).
+    const irc = app === 'irc-dcc' && variant.existing ? await ircDevice(run, dir) : undefined;
     if (variant.existing && app === 'sip') {
       // A call before the session: the phone's signalling flow (udp 5060) is open when it starts.
       const call = sipCall(run, dir, 2);
       await until(() => call.exitCode !== null || call.signalCode !== null, 20_000);
-    } else if (variant.existing) {
+    } else if (variant.existing && app === 'ftp-active') {
       // The FTP client connects first and idles; the session starts while its control connection is open.
       ftpClient(run, 3, 6);
       const connected = await until(async () => {
@@ -156,8 +160,10 @@ export async function recordSession(lab: CorpusLab, app: AppName, variant: Varia
       ? undefined
       : app === 'sip'
         ? delay(1_500).then(() => scanUdp(net, PHONE_RTP.from + 10))
-        : delay(1_500).then(() => scan(net, app === 'ftp-active' ? 50005 : 51413));
-    if (app === 'ftp-active') {
+        : delay(1_500).then(() => scan(net, app === 'ftp-active' ? 50005 : app === 'irc-dcc' ? 4005 : 51413));
+    if (app === 'irc-dcc') {
+      await dccOffers(irc ?? (await ircDevice(run, dir)), dir, () => facts().inbound);
+    } else if (app === 'ftp-active') {
       const client = variant.existing ? undefined : ftpClient(run, 3);
       await until(
         () => facts().inbound.filter((a) => a.port >= 50000 && a.port <= 50009).length >= 3,
