@@ -8,6 +8,22 @@ describe('runProgram', () => {
     );
   });
 
+  it('starts the program at once and feeds it the input a promise gives later', async () => {
+    let give: (text: string) => void = () => undefined;
+    let started = false;
+    const running = runProgram('cat', [], {
+      input: new Promise<string>((resolve) => {
+        give = resolve;
+      }),
+      onSpawn: () => {
+        started = true;
+      },
+    });
+    expect(started).toBe(true);
+    give('given later');
+    expect((await running).stdout).toBe('given later');
+  });
+
   it.each([
     [
       'a program that exits non-zero',

@@ -81,8 +81,14 @@ export function runProgram(
     // A program that does not read its input closes the pipe: that is its business, not a crash of ours.
     child.stdin?.on('error', () => undefined);
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    else child.stdin?.end();
+    const input = options.input;
+    if (typeof input === 'string') child.stdin?.end(input);
+    else if (input !== undefined) {
+      input.then(
+        (text) => child.stdin?.end(text),
+        () => child.stdin?.end(),
+      );
+    } else child.stdin?.end();
   });
 }
 

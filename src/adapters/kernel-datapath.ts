@@ -10,15 +10,17 @@ import type {
 import { PorttriggerError } from '../domain/errors.js';
 import type { LearnCapture } from '../domain/learn/recorder.js';
 import { portInRanges } from '../domain/ports.js';
+import type { PreparedApply } from '../domain/programs.js';
 import { SerialQueue } from '../domain/serial-queue.js';
 import type { Config, ConflictRecord, TriggerEntry, TriggerTable } from '../domain/types.js';
 import { TABLE_NAME } from '../domain/types.js';
 import { placeKey, planAdoptions } from '../nft/adoption.js';
 import { connectionRole } from '../nft/conntrack-state.js';
 import { findInconsistencies, planRepair } from '../nft/consistency.js';
+import { parseElementExpiries } from '../nft/element-expiry.js';
 import { CT_MARK } from '../nft/marks.js';
 import type { Plan } from '../nft/plan.js';
-import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES } from '../nft/plan.js';
+import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
 import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
 import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
 import {
@@ -80,8 +82,24 @@ const MIN_IDLE_PAUSE_MS = 1_000;
  */
 const MAX_PAUSE_MS = 600_000;
 
-/** How often the end of an entry is looked for once read-back says it is due (it shows whole seconds). */
+/** How often the end of an entry is looked for once read-back says it is due, when nft cannot list text. */
 const END_POLL_MS = 25;
+/**
+ * How long before an entry's end (as read-back shows it, whole seconds rounded down) its exact end is read:
+ * time for that listing and the listing of the live connections to be done when it comes.
+ */
+const END_LEAD_MS = 1_500;
+/**
+ * How long before an entry's exact end the live connections are listed and nft is started, so that both are
+ * ready when it comes (a listing a second old still tells last packets to the second, as the tracker does).
+ */
+const LIST_AHEAD_MS = 1_000;
+/** How long before an entry's exact end the handover waits in the queue (other rounds then wait for it). */
+const QUEUE_AHEAD_MS = 100;
+/** Past the exact end: the kernel counts element timeouts in jiffies. */
+const END_SLACK_MS = 2;
+/** Exact reads and takeover tries per end: one more after a clash (a refresh came first, or a new claim). */
+const END_TRIES = 3;
 /** How long past its due time an entry's end is looked for: read-back rounds down to the second. */
 const END_WATCH_MS = 2_500;
 /** A listing of live connections older than this is taken again while an end is watched. */
@@ -425,6 +443,17 @@ export class KernelDatapath implements Datapath {
    * entry's, so that the refresh and a restore count them like any trigger connection. Inside the queue.
    */
   async #adoptNow(only?: ReadonlySet<string>, listed?: LiveListing, read?: TriggerTable): Promise<number> {
+    const taken = await this.#adoptOrClash(only, listed, read);
+    return taken === 'clashed' ? 0 : taken;
+  }
+
+  /** {@link KernelDatapath.#adoptNow}, saying when an element add met a live entry of another holder. */
+  async #adoptOrClash(
+    only?: ReadonlySet<string>,
+    listed?: LiveListing,
+    read?: TriggerTable,
+    prepared?: PreparedApply,
+  ): Promise<number | 'clashed'> {
     const plan = this.#plan;
     const conntrack = this.#conntrack;
     if (!plan || !conntrack || plan.rules.length === 0 || only?.size === 0) return 0;
@@ -443,10 +472,15 @@ export class KernelDatapath implements Datapath {
     }));
     const elements = adopted.flatMap((a) => entryExpiryElements(plan, a.entry, a.entry.expiresAt - now));
     try {
-      await this.#nft.apply(renderElementScript(elements));
+      const script = renderElementScript(elements);
+      // At an entry's end nothing was read since its exact end: `create` fails on any live element of the
+      // place, even the holder's own (refreshed by traffic meanwhile), where `add` would overwrite its expiry.
+      await (prepared
+        ? prepared.apply(script.replaceAll(/^add element /gm, 'create element '))
+        : this.#nft.apply(script));
     } catch (error) {
       // A new connection claimed the place since the read: it holds, as a trigger does.
-      if (clashed(error)) return 0;
+      if (clashed(error)) return 'clashed';
       throw error;
     }
     for (const a of adopted) this.#extended.set(entryKey(a.entry), a.entry.expiresAt);
@@ -498,7 +532,8 @@ export class KernelDatapath implements Datapath {
     if (earliest >= this.#endAt) return;
     if (this.#endTimer) clearTimeout(this.#endTimer);
     this.#endAt = earliest;
-    this.#endTimer = setTimeout(() => void this.#onEnds(), Math.max(0, earliest - this.#clock()));
+    const lead = this.#nft.listText ? END_LEAD_MS : 0;
+    this.#endTimer = setTimeout(() => void this.#onEnds(), Math.max(0, earliest - lead - this.#clock()));
     this.#endTimer.unref();
   }
 
@@ -508,53 +543,146 @@ export class KernelDatapath implements Datapath {
   }
 
   /**
-   * Entries are due to end: waits until the kernel dropped them (read-back shows whole seconds, so a little
-   * later than due), then gives their places to contenders.
+   * Entries are due to end: gives their places to contenders the moment the kernel drops them. With nft's text
+   * listing the exact end is read (milliseconds) and the takeover scheduled at it; without it, read-back (whole
+   * seconds) is polled until they are gone.
    */
   async #onEnds(): Promise<void> {
     this.#endTimer = undefined;
     this.#endAt = Number.POSITIVE_INFINITY;
     this.#ending = true;
     try {
-      const due = (this.#lastTable?.entries ?? []).filter((e) => this.#expiryOf(e) <= this.#clock());
-
-      const deadline = this.#clock() + END_WATCH_MS;
+      const lead = this.#nft.listText ? END_LEAD_MS : 0;
+      const due = (this.#lastTable?.entries ?? []).filter((e) => this.#expiryOf(e) <= this.#clock() + lead);
       const conntrack = this.#conntrack;
       const plan = this.#plan;
       if (!conntrack || !plan || due.length === 0) return;
-      // The connections are listed while the end is awaited, so that a contender takes it without that delay.
-      let listing: Promise<LiveListing> | undefined;
-      let listedAt = Number.NEGATIVE_INFINITY;
-      let table = this.#lastTable;
-      for (;;) {
-        if (this.#clock() - listedAt > LIVE_LISTING_MAX_AGE_MS) {
-          listedAt = this.#clock();
-          const next = this.#listLive(conntrack, plan);
-          next.catch(() => undefined);
-          listing = next;
-        }
-        table = (await this.read('entries')).table;
-        const ending = due.filter((d) =>
-          table!.entries.some((e) => entryKey(e) === entryKey(d) && e.expiresAt < this.#clock() + 1_000),
-        );
-        if (ending.length === 0 || this.#clock() > deadline || this.#closed) break;
-        await delay(END_POLL_MS);
-      }
-      const present = new Set(table?.entries.map((e) => placeKey(e.family, e.rule, e.remote)));
-      const ended = new Set(
-        due.map((e) => placeKey(e.family, e.rule, e.remote)).filter((place) => !present.has(place)),
-      );
-      if (ended.size > 0 && !this.#closed) {
-        const listed = await listing;
-        // The table just read: a place taken since by a new connection makes the element add clash (then it holds).
-        const taken = await this.#queue.run(() => this.#adoptNow(ended, listed, table));
-        if (taken > 0) this.#onTakeover?.();
-      }
+      if (this.#nft.listText) await this.#takeOverAtEnd(conntrack, plan, due);
+      else await this.#pollForEnds(conntrack, plan, due);
     } catch (error) {
       this.#onRefreshError?.(error);
     } finally {
       this.#ending = false;
       if (this.#lastTable) this.#watchEnds(this.#lastTable);
+    }
+  }
+
+  /**
+   * Reads when each due entry ends, to the millisecond, and gives the places away at that moment: the live
+   * connections are listed just before, and one element transaction opens the contender's entry. A clash (the
+   * holder was refreshed, or a new connection claimed the place) reads again; an entry that now ends later than
+   * the watch is left to the next read.
+   */
+  async #takeOverAtEnd(conntrack: ConntrackRunner, plan: Plan, due: readonly TriggerEntry[]): Promise<void> {
+    const deadline = this.#clock() + END_LEAD_MS + END_WATCH_MS;
+    for (let attempt = 1; attempt <= END_TRIES && !this.#closed; attempt++) {
+      const ends = await this.#exactEnds(plan, due);
+      if (ends.size === 0) return;
+      // Exact ends are known: the next watch starts from them, not from read-back's whole seconds.
+      for (const [key, end] of ends) if (end > this.#clock()) this.#extended.set(key, end);
+      const first = Math.min(...ends.values());
+      if (first > deadline) return;
+      const ending = due.filter(
+        (e) => (ends.get(entryKey(e)) ?? Number.POSITIVE_INFINITY) <= first + END_SLACK_MS,
+      );
+      await delay(Math.max(0, first - LIST_AHEAD_MS - this.#clock()));
+      // The programs start well before the end (starting one holds this process until the system has forked
+      // it, long on a loaded machine): at the end only the transaction itself runs, in an nft already started.
+      const listing = this.#listLive(conntrack, plan);
+      listing.catch(() => undefined);
+      const prepared = this.#nft.prepareApply?.();
+      let listed: LiveListing;
+      try {
+        listed = await listing;
+      } catch (error) {
+        prepared?.cancel();
+        throw error;
+      }
+      // Into the queue just before the end: a round queued meanwhile (a refresh) runs after the handover.
+      await delay(Math.max(0, first - QUEUE_AHEAD_MS - this.#clock()));
+      const ended = new Set(ending.map((e) => placeKey(e.family, e.rule, e.remote)));
+      const taken = await this.#queue
+        .run(async () => {
+          await delay(Math.max(0, first + END_SLACK_MS - this.#clock()));
+          if (this.#closed) return 0;
+          const last = this.#lastTable;
+          const table: TriggerTable = {
+            at: this.#clock(),
+            entries: (last?.entries ?? []).filter((e) => !ended.has(placeKey(e.family, e.rule, e.remote))),
+            conflicts: last?.conflicts ?? [],
+            blocked: last?.blocked ?? [],
+          };
+          const outcome = await this.#adoptOrClash(ended, listed, table, prepared);
+          // Without a contender the places stay free: the ended entries are no longer watched.
+          if (outcome === 0) this.#lastTable = table;
+          return outcome;
+        })
+        .finally(() => prepared?.cancel());
+      if (taken === 'clashed') continue;
+      if (taken > 0) this.#onTakeover?.();
+      return;
+    }
+    // Clashed every time: what the kernel holds now is read again (and watched from there).
+    if (!this.#closed) await this.read('entries');
+  }
+
+  /**
+   * When each entry ends, on this clock, from the milliseconds its element has left in nft's text listing (one
+   * listing per set, side by side). An entry whose element is gone
+   * ended at the listing. Entries of rules no longer planned are left out.
+   */
+  async #exactEnds(plan: Plan, entries: readonly TriggerEntry[]): Promise<Map<string, number>> {
+    const located = entries.flatMap((e) => {
+      const r = plan.rules.find((p) => p.rule.name === e.rule && p.family === e.family);
+      const set = sharedSetName(e.remote === undefined ? 'hold' : 'pair', e.family);
+      if (!r || !set) return [];
+      const key = e.remote === undefined ? `${r.id} . ${e.holder}` : `${r.id} . ${e.remote} . ${e.holder}`;
+      return [{ entry: e, set, key }];
+    });
+    const sets = [...new Set(located.map((l) => l.set))];
+    const before = this.#clock();
+    const listings = await Promise.all(
+      sets.map((set) => this.#nft.listText!(['list', 'set', 'inet', TABLE_NAME, set])),
+    );
+    // nft reads the kernel late in its run (after its start): three quarters of the way, rather than early and
+    // then a clash with an entry that has a moment left.
+    const at = before + (this.#clock() - before) * 0.75;
+    const left = new Map(sets.map((set, i) => [set, parseElementExpiries(listings[i]!)]));
+    return new Map(
+      located.map((l) => [entryKey(l.entry), at + (left.get(l.set)?.get(l.key) ?? before - at)]),
+    );
+  }
+
+  /** Polls read-back (whole seconds) until due entries are gone, then gives their places to contenders. */
+  async #pollForEnds(conntrack: ConntrackRunner, plan: Plan, due: readonly TriggerEntry[]): Promise<void> {
+    const deadline = this.#clock() + END_WATCH_MS;
+    // The connections are listed while the end is awaited, so that a contender takes it without that delay.
+    let listing: Promise<LiveListing> | undefined;
+    let listedAt = Number.NEGATIVE_INFINITY;
+    let table = this.#lastTable;
+    for (;;) {
+      if (this.#clock() - listedAt > LIVE_LISTING_MAX_AGE_MS) {
+        listedAt = this.#clock();
+        const next = this.#listLive(conntrack, plan);
+        next.catch(() => undefined);
+        listing = next;
+      }
+      table = (await this.read('entries')).table;
+      const ending = due.filter((d) =>
+        table!.entries.some((e) => entryKey(e) === entryKey(d) && e.expiresAt < this.#clock() + 1_000),
+      );
+      if (ending.length === 0 || this.#clock() > deadline || this.#closed) break;
+      await delay(END_POLL_MS);
+    }
+    const present = new Set(table?.entries.map((e) => placeKey(e.family, e.rule, e.remote)));
+    const ended = new Set(
+      due.map((e) => placeKey(e.family, e.rule, e.remote)).filter((place) => !present.has(place)),
+    );
+    if (ended.size > 0 && !this.#closed) {
+      const listed = await listing;
+      // The table just read: a place taken since by a new connection makes the element add clash (then it holds).
+      const taken = await this.#queue.run(() => this.#adoptNow(ended, listed, table));
+      if (taken > 0) this.#onTakeover?.();
     }
   }
 

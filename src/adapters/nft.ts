@@ -57,7 +57,7 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
   const bin = options.binary ?? 'nft';
   // A listing of 65,000 elements takes well under a second and an apply of 10,000 rules a few: the timeouts
   // leave room for a slow machine, and a hung nft is reported instead of blocking the caller for minutes.
-  const exec = (args: readonly string[], input?: string, onSpawn?: (pid: number) => void) =>
+  const exec = (args: readonly string[], input?: string | Promise<string>, onSpawn?: (pid: number) => void) =>
     runProgram(bin, args, {
       timeoutMs:
         input === undefined
@@ -97,6 +97,36 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
         return (await exec(['--version'])).stdout;
       } catch (e) {
         throw failure(e, 'list', 'version query', bin);
+      }
+    },
+    prepareApply() {
+      let give: (script: string) => void = () => undefined;
+      const script = new Promise<string>((resolve) => {
+        give = resolve;
+      });
+      const done = exec(['-f', '-'], script, options.onWrite).then(
+        () => undefined,
+        (e: unknown) => {
+          throw failure(e, 'refused', 'ruleset', bin);
+        },
+      );
+      // A cancelled run's outcome is nobody's business.
+      done.catch(() => undefined);
+      return {
+        apply(text) {
+          give(text);
+          return done;
+        },
+        cancel() {
+          give('');
+        },
+      };
+    },
+    async listText(args) {
+      try {
+        return (await exec(args)).stdout;
+      } catch (e) {
+        throw failure(e, 'list', `listing (nft ${args.join(' ')})`, bin);
       }
     },
     async listJson(args) {

@@ -13,8 +13,11 @@ export interface ExecResult {
 
 /** Options for a {@link ProgramRunner}. */
 export interface ExecOptions {
-  /** Written to the program's standard input (nft scripts go here, never into arguments). */
-  readonly input?: string;
+  /**
+   * Written to the program's standard input (nft scripts go here, never into arguments). A promise is written
+   * when it resolves: the program starts now and gets its input later.
+   */
+  readonly input?: string | Promise<string>;
   readonly timeoutMs?: number;
   /** Run inside this network namespace (`ip netns exec NAME ...`). */
   readonly netns?: string;
@@ -69,6 +72,14 @@ export class NftError extends PorttriggerError {
   }
 }
 
+/** An `nft -f -` started ahead of its script: exactly one of the two calls, once. */
+export interface PreparedApply {
+  /** Applies the script as one transaction; fails as {@link NftRunner.apply} does. */
+  apply(script: string): Promise<void>;
+  /** Ends the program without a script (it applies nothing). */
+  cancel(): void;
+}
+
 /** Runs nft: the port the datapath and the doctor use (src/adapters/nft.ts is the one implementation). */
 export interface NftRunner {
   /** Checks a script without applying it (`nft -c -f -`). */
@@ -77,6 +88,16 @@ export interface NftRunner {
   apply(script: string): Promise<void>;
   /** Runs `nft -j <args>` and parses the JSON; resolves null when our table does not exist. */
   listJson(args: readonly string[]): Promise<unknown | null>;
+  /**
+   * Runs `nft <args>` and returns its text: the only listing with the milliseconds an element has left
+   * (`expires 1s234ms`; JSON rounds down to the second). Optional: without it, ends are found by polling.
+   */
+  listText?(args: readonly string[]): Promise<string>;
+  /**
+   * Starts `nft -f -` now for a script given later: a program's start (ms, or hundreds of them on a loaded
+   * machine) is paid before the moment the script must take effect. Optional, as {@link NftRunner.listText}.
+   */
+  prepareApply?(): PreparedApply;
   /** The output of `nft --version`. */
   version(): Promise<string>;
 }
