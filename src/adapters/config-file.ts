@@ -86,7 +86,12 @@ export function renderConfigText(previousText: string, config: Config): string {
     // The YAML library throws on what the previous text holds (an alias to nowhere): start afresh.
   }
   // Keys of an invalid previous text (unknown, misspelt) would survive a rewrite: then only a fresh file is right.
-  return rewritten !== undefined && readsBackAs(rewritten, config) ? rewritten : fresh(config);
+  if (rewritten !== undefined && readsBackAs(rewritten, config)) return rewritten;
+  const made = fresh(config);
+  if (!readsBackAs(made, config)) {
+    throw new PorttriggerError('INTERNAL', 'the config file would not read back as the new config');
+  }
+  return made;
 }
 
 function readsBackAs(text: string, config: Config): boolean {
@@ -95,10 +100,19 @@ function readsBackAs(text: string, config: Config): boolean {
 }
 
 /**
- * Replaces the items of a block `rules:` sequence in the text: each unchanged rule keeps its own lines (and the
- * comment lines and blank lines above it), new ones are inserted with the same indentation.
+ * A text's `rules:` block sequence cut into one chunk per rule (with the comment and blank lines above it): what
+ * a splice keeps byte for byte. `byRule` finds a rule's chunk by the rule's canonical JSON.
  */
-function spliceRules(text: string, config: Config): string | undefined {
+interface RulesLayout {
+  readonly head: string;
+  readonly suffix: string;
+  readonly dash: number;
+  readonly indent: number;
+  readonly gap: string;
+  readonly byRule: ReadonlyMap<string, string>;
+}
+
+function layoutOf(text: string): RulesLayout | undefined {
   const doc = parseDocument(text);
   const seq = doc.get('rules', true);
   if (!isSeq(seq) || seq.flow || seq.items.length === 0) return undefined;
@@ -127,11 +141,6 @@ function spliceRules(text: string, config: Config): string | undefined {
     while (end > item.range![0] && /\s/.test(text[end - 1] ?? '')) end--;
     return nextLine(end - 1);
   });
-  const suffix = text.slice(ends[ends.length - 1]);
-  if (config.rules.length === 0) {
-    const head = text.slice(0, start).trimEnd();
-    return head.endsWith('rules:') ? `${head} []\n${suffix}` : undefined;
-  }
   const chunks = items.map((_, i) => {
     const chunk = text.slice(i === 0 ? start : ends[i - 1], ends[i]);
     return chunk.endsWith('\n') ? chunk : `${chunk}\n`;
@@ -141,19 +150,94 @@ function spliceRules(text: string, config: Config): string | undefined {
     const parsed = validateRule(item.toJSON());
     if (parsed.ok) byRule.set(stableJson(parsed.value), chunks[i]!);
   });
-  // New rules are separated like the existing ones are (a blank line or none).
-  const gap = chunks.length > 1 && chunks[1]!.startsWith('\n') ? '\n' : '';
-  const body = config.rules
-    .map((rule) => {
-      const kept = byRule.get(stableJson(rule));
-      if (kept !== undefined) return kept;
-      const lines = ruleLines(rule);
-      return `${gap}${' '.repeat(dash)}-${' '.repeat(indent - dash - 1)}${lines
-        .map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`))
-        .join('\n')}\n`;
-    })
-    .join('');
-  return text.slice(0, start) + body.replace(/^\n+/, '') + suffix;
+  return {
+    head: text.slice(0, start),
+    suffix: text.slice(ends[ends.length - 1]),
+    dash,
+    indent,
+    // New rules are separated like the existing ones are (a blank line or none).
+    gap: chunks.length > 1 && chunks[1]!.startsWith('\n') ? '\n' : '',
+    byRule,
+  };
+}
+
+/** A new rule as a chunk of the sequence, in the layout's indentation. */
+function newChunk(layout: RulesLayout, rule: Rule): string {
+  const { dash, indent, gap } = layout;
+  return `${gap}${' '.repeat(dash)}-${' '.repeat(indent - dash - 1)}${ruleLines(rule)
+    .map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`))
+    .join('\n')}\n`;
+}
+
+/** The rules' chunks joined under the layout's head; `keyOf` gives a rule's canonical JSON. */
+function joinChunks(layout: RulesLayout, rules: readonly Rule[], keyOf: (rule: Rule) => string): string {
+  const body = rules.map((rule) => layout.byRule.get(keyOf(rule)) ?? newChunk(layout, rule)).join('');
+  return layout.head + body.replace(/^\n+/, '') + layout.suffix;
+}
+
+/**
+ * Replaces the items of a block `rules:` sequence in the text: each unchanged rule keeps its own lines (and the
+ * comment lines and blank lines above it), new ones are inserted with the same indentation.
+ */
+function spliceRules(text: string, config: Config): string | undefined {
+  const layout = layoutOf(text);
+  if (!layout) return undefined;
+  if (config.rules.length === 0) {
+    const head = layout.head.trimEnd();
+    return head.endsWith('rules:') ? `${head} []\n${layout.suffix}` : undefined;
+  }
+  return joinChunks(layout, config.rules, stableJson);
+}
+
+/**
+ * Renders rule changes in time proportionate to the change: the last text's layout and config are kept, so a
+ * change parses only the rules it writes anew (each must read back as its rule); anything else (top-level keys,
+ * no rules left, a text it did not render or read) goes through {@link renderConfigText}.
+ */
+export function createConfigRenderer(): (previousText: string, config: Config) => string {
+  let last: { text: string; config: Config; layout: RulesLayout } | undefined;
+  const keys = new WeakMap<Rule, string>();
+  const keyOf = (rule: Rule) => {
+    const key = keys.get(rule) ?? stableJson(rule);
+    keys.set(rule, key);
+    return key;
+  };
+  const remember = (text: string, config: Config): void => {
+    const layout = config.rules.length > 0 ? layoutOf(text) : undefined;
+    last = layout ? { text, config, layout } : undefined;
+  };
+  return (previousText, config) => {
+    const known = last?.text === previousText ? last : undefined;
+    const onlyRules =
+      known !== undefined &&
+      config.rules.length > 0 &&
+      TOP_LEVEL.every((k) => stableJson(known.config[k]) === stableJson(config[k]));
+    if (!known || !onlyRules) {
+      const text = renderConfigText(previousText, config);
+      remember(text, config);
+      return text;
+    }
+    const { layout } = known;
+    const byRule = new Map(layout.byRule);
+    for (const rule of config.rules) {
+      const key = keyOf(rule);
+      if (byRule.has(key)) continue;
+      const chunk = newChunk(layout, rule);
+      // A rule written anew must read back as itself: parsed alone, as a one-item sequence.
+      const parsed = parseDocument(chunk).toJSON() as unknown;
+      const back = Array.isArray(parsed) && parsed.length === 1 ? validateRule(parsed[0]) : undefined;
+      if (!back?.ok || stableJson(back.value) !== key) {
+        const text = renderConfigText(previousText, config);
+        remember(text, config);
+        return text;
+      }
+      byRule.set(key, chunk);
+    }
+    const next = { ...layout, byRule };
+    const text = joinChunks(next, config.rules, keyOf);
+    last = { text, config, layout: next };
+    return text;
+  };
 }
 
 /** Rewrites the document with the YAML library: comments stay, formatting of the rest may change. */
@@ -260,7 +344,15 @@ export function createConfigFileStore(path: string): ConfigStore {
   return {
     path,
     read: () => readConfigFile(path),
-    render: renderConfigText,
+    readText: () =>
+      readFile(path, 'utf8').catch((error: unknown) => {
+        throw new PorttriggerError(
+          fileReadErrorCode(error),
+          `cannot read the config file ${path}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }),
+    render: createConfigRenderer(),
     write: (text) => writeConfigFile(path, text),
   };
 }

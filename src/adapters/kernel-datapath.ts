@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { canonicalAddress } from '../domain/address.js';
 import type {
+  ApplyOptions,
   ApplyReport,
   Datapath,
   DatapathReading,
@@ -18,6 +19,7 @@ import { placeKey, planAdoptions } from '../nft/adoption.js';
 import { connectionRole } from '../nft/conntrack-state.js';
 import { findInconsistencies, planRepair } from '../nft/consistency.js';
 import { parseElementExpiries } from '../nft/element-expiry.js';
+import { renderDelta } from '../nft/delta.js';
 import { CT_MARK } from '../nft/marks.js';
 import type { Plan } from '../nft/plan.js';
 import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
@@ -102,6 +104,8 @@ const END_SLACK_MS = 2;
 const END_TRIES = 3;
 /** How long past its due time an entry's end is looked for: read-back rounds down to the second. */
 const END_WATCH_MS = 2_500;
+/** How old a listing of the entry sets a change may use instead of listing them again. */
+const REUSE_ENTRY_SETS_MS = 1_000;
 /** A listing of live connections older than this is taken again while an end is watched. */
 const LIVE_LISTING_MAX_AGE_MS = 300;
 
@@ -161,6 +165,9 @@ export class KernelDatapath implements Datapath {
   readonly #nft: NftRunner;
   readonly #clock: () => number;
   #plan: Plan | undefined;
+  #lastApply: 'full' | 'change' | undefined;
+  /** The entry sets as the last `entries` read listed them, until our next write. */
+  #entrySets: { readonly at: number; readonly state: KernelState } | undefined;
   /** A learning session's recording: part of every apply while it is set. */
   #capture: LearnCapture | undefined;
   readonly #conntrack: ConntrackRunner | undefined;
@@ -216,8 +223,81 @@ export class KernelDatapath implements Datapath {
    * Applies a config. `remembered` is a trigger table read earlier: entries of it whose sets the kernel lost
    * (another tool flushed the ruleset) are seeded back with their remaining time.
    */
-  apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
-    return this.#queue.run(() => this.#applyNow(config, remembered));
+  apply(config: Config, remembered?: TriggerTable, options: ApplyOptions = {}): Promise<ApplyReport> {
+    return this.#queue.run(async () => {
+      if (options.change && remembered === undefined) {
+        const report = await this.#applyChange(config);
+        if (report) return report;
+      }
+      return this.#applyNow(config, remembered);
+    });
+  }
+
+  /** Every write to the kernel: our own writes make the last listing of the entry sets stale. */
+  #write(script: string): Promise<void> {
+    this.#entrySets = undefined;
+    return this.#nft.apply(script);
+  }
+
+  /** How the last apply went: `change` when it was a delta, for the metrics and the tests. */
+  get lastApply(): 'full' | 'change' | undefined {
+    return this.#lastApply;
+  }
+
+  /**
+   * One change as a delta of the plan the kernel holds (docs/architecture.md): reads only the sets that hold
+   * entries, then one transaction of the changed chains, dispatch elements and the entries the change closes.
+   * Undefined when a full apply is needed: the base chains change, or nft refused the delta (the kernel is not
+   * what the last apply left: the full apply reads it and puts it right).
+   */
+  async #applyChange(config: Config): Promise<ApplyReport | undefined> {
+    const before = this.#plan;
+    if (!before || this.#closed) return undefined;
+    const planned = planConfig(config);
+    const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.#entryState(plan, attempt === 1);
+      if (!state) return undefined;
+      const changes = planEntryChanges(plan, state, undefined, this.#clock());
+      const delta = renderDelta(before, plan, changes.elements);
+      if (!delta) return undefined;
+      try {
+        if (delta.script !== '') await this.#write(delta.script);
+      } catch (error) {
+        if (vanished(error) && attempt < ATTEMPTS) continue;
+        if (error instanceof NftError && error.code === 'NFT_REJECTED') return undefined;
+        throw error;
+      }
+      this.#plan = plan;
+      this.#lastApply = 'change';
+      // Live trigger connections of the rules added or changed count at once; the others were adopted before.
+      const touched = new Set(
+        [...delta.chainsAdded, ...delta.chainsReplaced].flatMap((name) => {
+          const r = plan.rules.find((p) => p.chains.trigger === name);
+          return r ? [r.rule.name] : [];
+        }),
+      );
+      if (touched.size > 0)
+        await this.#adoptNow(undefined, undefined, undefined, touched).catch((error: unknown) =>
+          this.#onRefreshError?.(error),
+        );
+      return { kept: changes.kept, dropped: changes.dropped };
+    }
+  }
+
+  /**
+   * The entry sets for a change: those the service's read just before listed (it reads first, so that entries
+   * that expired before the change are told as expired), else listed now. An entry opened in between is in
+   * neither; so it is with any listing before a transaction, and the kernel expires it on its idle timeout.
+   */
+  async #entryState(plan: Plan, reuse: boolean): Promise<KernelState | undefined> {
+    const known = this.#entrySets;
+    if (reuse && known && this.#clock() - known.at <= REUSE_ENTRY_SETS_MS) return known.state;
+    const large = this.#lastElements >= this.#perSetReadFrom;
+    const sets = await (large ? this.#listReadBackSets(plan) : this.#listAllSets());
+    return sets === null
+      ? undefined
+      : parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } });
   }
 
   /** An apply, inside the queue. */
@@ -241,12 +321,13 @@ export class KernelDatapath implements Datapath {
       const script = renderApplyScript(plan, existing, [...changes.elements, ...(repair?.elements ?? [])]);
       try {
         // One `nft -f` is one transaction: a refused script leaves the running ruleset exactly as it was.
-        await this.#nft.apply(script);
+        await this.#write(script);
       } catch (error) {
         if (vanished(error) && attempt < ATTEMPTS) continue;
         throw error;
       }
       this.#plan = plan;
+      this.#lastApply = 'full';
       this.#closed = false;
       this.#keeper?.start();
       // A rule added, enabled or changed, or the service started: live trigger connections count at once.
@@ -326,6 +407,7 @@ export class KernelDatapath implements Datapath {
       const state = parseKernelState(
         sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
       );
+      this.#entrySets = sets === null ? undefined : { at: now, state };
       this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
       const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
       const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
@@ -397,7 +479,7 @@ export class KernelDatapath implements Datapath {
         const groups = releaseElements(plan, selected).filter((g) => g.length > 0);
         if (groups.length === 0) return 0;
         try {
-          await this.#nft.apply(renderElementScript(groups.flat()));
+          await this.#write(renderElementScript(groups.flat()));
         } catch (error) {
           if (vanished(error) && attempt < ATTEMPTS) continue;
           throw error;
@@ -442,25 +524,46 @@ export class KernelDatapath implements Datapath {
    * apply, `only` these after a release or an entry's end. The new holder's connections are marked as the
    * entry's, so that the refresh and a restore count them like any trigger connection. Inside the queue.
    */
-  async #adoptNow(only?: ReadonlySet<string>, listed?: LiveListing, read?: TriggerTable): Promise<number> {
-    const taken = await this.#adoptOrClash(only, listed, read);
+  async #adoptNow(
+    only?: ReadonlySet<string>,
+    listed?: LiveListing,
+    read?: TriggerTable,
+    rules?: ReadonlySet<string>,
+  ): Promise<number> {
+    const taken = await this.#adoptOrClash(only, listed, read, undefined, rules);
     return taken === 'clashed' ? 0 : taken;
   }
 
-  /** {@link KernelDatapath.#adoptNow}, saying when an element add met a live entry of another holder. */
+  /**
+   * {@link KernelDatapath.#adoptNow}, saying when an element add met a live entry of another holder. `rules`:
+   * only these rules' places (a change).
+   */
   async #adoptOrClash(
     only?: ReadonlySet<string>,
     listed?: LiveListing,
     read?: TriggerTable,
     prepared?: PreparedApply,
+    rules?: ReadonlySet<string>,
   ): Promise<number | 'clashed'> {
-    const plan = this.#plan;
+    const all = this.#plan;
+    const plan = all && rules ? { ...all, rules: all.rules.filter((r) => rules.has(r.rule.name)) } : all;
     const conntrack = this.#conntrack;
     if (!plan || !conntrack || plan.rules.length === 0 || only?.size === 0) return 0;
-    const [live, table] = await Promise.all([
-      listed ?? this.#listLive(conntrack, plan),
-      read ?? this.read('entries').then((r) => r.table),
-    ]);
+    let live: LiveListing;
+    let table: TriggerTable;
+    if (rules && !listed && !read) {
+      // The rules of one change: the table is read only when a live connection could take one of them.
+      live = await this.#listLive(conntrack, plan);
+      const none = { at: live.at, entries: [], conflicts: [], blocked: [] };
+      const any = planAdoptions(plan, none, live.connections, live.timeouts, live.at, live.lan, only);
+      if (any.elements.length === 0) return 0;
+      table = (await this.read('entries')).table;
+    } else {
+      [live, table] = await Promise.all([
+        listed ?? this.#listLive(conntrack, plan),
+        read ?? this.read('entries').then((r) => r.table),
+      ]);
+    }
     // Ages are counted from the listing: a taken entry expires from its connection's last packet seen there.
     const adoption = planAdoptions(plan, table, live.connections, live.timeouts, live.at, live.lan, only);
     if (adoption.elements.length === 0) return 0;
@@ -475,9 +578,10 @@ export class KernelDatapath implements Datapath {
       const script = renderElementScript(elements);
       // At an entry's end nothing was read since its exact end: `create` fails on any live element of the
       // place, even the holder's own (refreshed by traffic meanwhile), where `add` would overwrite its expiry.
+      this.#entrySets = undefined;
       await (prepared
         ? prepared.apply(script.replaceAll(/^add element /gm, 'create element '))
-        : this.#nft.apply(script));
+        : this.#write(script));
     } catch (error) {
       // A new connection claimed the place since the read: it holds, as a trigger does.
       if (clashed(error)) return 'clashed';
@@ -725,7 +829,7 @@ export class KernelDatapath implements Datapath {
       const refresh = planRefresh(plan, table, connections, timeouts, this.#clock(), this.#extended);
       if (refresh.elements.length > 0) {
         try {
-          await this.#nft.apply(renderElementScript(refresh.elements));
+          await this.#write(renderElementScript(refresh.elements));
         } catch (error) {
           // The entry changed holder since the read (it ended and another host took it): the next round
           // reads again, at once.
@@ -795,7 +899,7 @@ export class KernelDatapath implements Datapath {
     const stopping = this.#keeper?.stop();
     this.#stopWatchingEnds();
     await this.#queue.run(async () => {
-      await this.#nft.apply(renderRemoveScript());
+      await this.#write(renderRemoveScript());
       this.#plan = undefined;
     });
     await stopping;

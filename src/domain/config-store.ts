@@ -13,7 +13,12 @@ export interface ConfigStore {
   readonly path: string;
   /** Reads and validates the config; CONFIG_NOT_FOUND when it is missing, CONFIG_READ_FAILED when unreadable. */
   read(): Promise<ConfigFileContents>;
-  /** The text of `config`, keeping the layout and comments of `previousText` where nothing changed. */
+  /** The stored text alone, unvalidated: whether it changed since it was read. */
+  readText(): Promise<string>;
+  /**
+   * The text of `config`, keeping the layout and comments of `previousText` where nothing changed; it reads
+   * back as `config` (checked by the store; INTERNAL if it cannot make such a text).
+   */
   render(previousText: string, config: Config): string;
   /** Replaces the stored config with `text` at once; CONFIG_WRITE_FAILED when it cannot. */
   write(text: string): Promise<void>;

@@ -510,3 +510,79 @@ export function parseConfigText(text: string): Result<Config> {
   const result = validateConfig(read.value, read.lineOf);
   return read.warnings.length > 0 ? { ...result, warnings: [...read.warnings, ...result.warnings] } : result;
 }
+
+/** What one rule says on its own: issues and warnings with paths under `rules[0]`, per `ipv6` setting. */
+interface OwnChecks {
+  readonly issues: readonly Issue[];
+  readonly warnings: readonly Issue[];
+  /** `open_includes_trigger`: reported after every rule's own warnings, as {@link validateConfig} does. */
+  readonly late: readonly Issue[];
+  readonly open?: Record<Protocol, readonly { from: number; to: number }[]>;
+}
+
+// Rules are immutable values: what one says on its own is computed once per object and setting.
+const ownChecks = new WeakMap<Rule, { ipv6: boolean; checks: OwnChecks }>();
+
+function ownChecksOf(rule: Rule, ipv6: boolean): OwnChecks {
+  const known = ownChecks.get(rule);
+  if (known && known.ipv6 === ipv6) return known.checks;
+  const issues: Issue[] = [];
+  const warnings: Issue[] = [];
+  // The same checks as checkRules, for this rule alone.
+  checkRules({ ...BARE_CONFIG, ipv6, rules: [rule] }, issues, warnings);
+  const checks: OwnChecks = {
+    issues,
+    warnings: warnings.filter((w) => w.code !== 'open_includes_trigger'),
+    late: warnings.filter((w) => w.code === 'open_includes_trigger'),
+    ...(specsValid(rule) ? { open: rangesByProtocol(rule.open) } : {}),
+  };
+  ownChecks.set(rule, { ipv6, checks });
+  return checks;
+}
+
+const BARE_CONFIG: Config = {
+  interfaces: { lan: [], wan: [] },
+  mode: 'standalone',
+  enabled: true,
+  ipv6: true,
+  rules: [],
+};
+
+function at(issue: Issue, index: number): Issue {
+  return { ...issue, path: ['rules', index, ...issue.path.slice(2)] };
+}
+
+/**
+ * Validates a config that differs from a valid one by one change: rule `changed` added, replaced or enabled
+ * (undefined: a rule deleted or disabled, or the global switch, which cannot make a valid config invalid). The
+ * result is {@link validateConfig}'s, computed from what the changed rule says and what the others said before:
+ * its open ports are compared with each enabled rule's, not every pair; a clash is worded by the whole check.
+ * @example validateConfigChange(withRuleAdded(config, rule), config.rules.length)
+ */
+export function validateConfigChange(config: Config, changed: number | undefined): Result<Config> {
+  const rule = changed === undefined ? undefined : config.rules[changed];
+  if (rule) {
+    const own = ownChecksOf(rule, config.ipv6);
+    if (own.issues.length > 0) return validateConfig(config);
+    if (rule.enabled && own.open) {
+      const families = ruleFamilies(rule, true);
+      for (const [i, other] of config.rules.entries()) {
+        if (i === changed || !other.enabled) continue;
+        const theirs = ownChecksOf(other, config.ipv6).open;
+        if (!theirs || !ruleFamilies(other, true).some((f) => families.includes(f))) continue;
+        if (rangesOverlap(own.open.tcp, theirs.tcp) || rangesOverlap(own.open.udp, theirs.udp)) {
+          return validateConfig(config);
+        }
+      }
+    }
+  }
+  const warnings: Issue[] = [];
+  if (config.api) checkListen(config.api.listen, [], warnings);
+  const late: Issue[] = [];
+  for (const [i, r] of config.rules.entries()) {
+    const own = ownChecksOf(r, config.ipv6);
+    warnings.push(...own.warnings.map((w) => at(w, i)));
+    late.push(...own.late.map((w) => at(w, i)));
+  }
+  return { ok: true, value: config, warnings: [...warnings, ...late] };
+}

@@ -16,6 +16,16 @@ export interface ApplyReport {
   readonly dropped: number;
 }
 
+/** How an apply may go about it. */
+export interface ApplyOptions {
+  /**
+   * The config differs from the running one by one change (a rule added, edited, enabled, disabled or deleted,
+   * the global switch): the datapath may change only what differs, in one transaction. Start-up, reloads and
+   * repairs leave it out and get a full apply.
+   */
+  readonly change?: boolean;
+}
+
 /** One read of the datapath: the trigger table, and whether what the last apply installed is all still there. */
 export interface DatapathReading {
   readonly table: TriggerTable;
@@ -45,7 +55,7 @@ export interface Datapath {
    * `remembered` is a table read earlier: entries of it that the datapath lost are seeded back with the time
    * they had left.
    */
-  apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport>;
+  apply(config: Config, remembered?: TriggerTable, options?: ApplyOptions): Promise<ApplyReport>;
   /** The trigger table as it is now and whether the datapath is intact, from one read (default `full`). */
   read(scope?: ReadScope): Promise<DatapathReading>;
   /** Drops the selected entries now; resolves with how many were dropped. */

@@ -184,7 +184,8 @@ function chain(name: string, lines: readonly string[]): string {
   return [`\tchain ${name} {`, ...lines.map((l) => `\t\t${l}`), '\t}'].join('\n');
 }
 
-function element(e: DispatchElement): string {
+/** A dispatch map element as nft writes it: `port or range : jump chain`. */
+export function dispatchElementText(e: DispatchElement): string {
   const verb = e.chain.startsWith('dn4_') ? 'goto' : 'jump';
   const ports = e.from === e.to ? `${e.from}` : `${e.from}-${e.to}`;
   return `${ports} : ${verb} ${e.chain}`;
@@ -209,7 +210,7 @@ function dispatchMaps(name: DispatchMap, all: readonly DispatchElement[]): strin
       rows.push(
         elements
           .slice(i, i + 8)
-          .map(element)
+          .map(dispatchElementText)
           .join(', '),
       );
     const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
@@ -296,6 +297,21 @@ function baseChains(plan: Plan): string[] {
   return out;
 }
 
+/** The chains of one rule plan with their lines, in the order the table declares them. */
+export function ruleChains(r: RulePlan): [string, string[]][] {
+  return [
+    [r.chains.trigger, triggerChain(r)],
+    [r.chains.inbound, inboundChain(r)],
+    ...(r.chains.dnat ? [[r.chains.dnat, dnatChain(r)] as [string, string[]]] : []),
+    ...(r.chains.close ? [[r.chains.close, closeChain(r)] as [string, string[]]] : []),
+  ];
+}
+
+/** The base chains of a plan as text: two plans with the same text differ only in rule chains and elements. */
+export function baseChainsText(plan: Plan): string {
+  return baseChains(plan).join('\n');
+}
+
 /**
  * The table declaration for a plan: sets, maps and chains with all their rules.
  * @example renderTable(planConfig(config))
@@ -306,12 +322,7 @@ export function renderTable(plan: Plan): string {
   for (const [name, elements] of Object.entries(plan.dispatch) as [DispatchMap, DispatchElement[]][]) {
     parts.push(...dispatchMaps(name, elements));
   }
-  for (const r of plan.rules) {
-    parts.push(chain(r.chains.trigger, triggerChain(r)));
-    parts.push(chain(r.chains.inbound, inboundChain(r)));
-    if (r.chains.dnat) parts.push(chain(r.chains.dnat, dnatChain(r)));
-    if (r.chains.close) parts.push(chain(r.chains.close, closeChain(r)));
-  }
+  for (const r of plan.rules) for (const [name, lines] of ruleChains(r)) parts.push(chain(name, lines));
   for (const f of plan.fanouts)
     parts.push(
       chain(

@@ -2,12 +2,11 @@
  * Changes to the running config: rule create/replace/delete/enable through the API, written back to the config
  * store, and reloads of the store. Each validates first, applies, and only then saves: nothing half-done.
  */
-import { parseConfigText, validateConfig, validateRule } from '../domain/config.js';
+import { validateConfigChange, validateRule } from '../domain/config.js';
 import type { ConfigStore } from '../domain/config-store.js';
 import type { ApplyReport } from '../domain/datapath.js';
 import { InvalidInputError, type Issue, PorttriggerError } from '../domain/errors.js';
 import { normalizeRuleName } from '../domain/rule-name.js';
-import { stableJson } from '../domain/stable-json.js';
 import type { Config, Rule } from '../domain/types.js';
 import {
   findRule,
@@ -89,7 +88,7 @@ export class ConfigChanges {
       };
     }
     const index = next.rules.findIndex((r) => r.name === rule.name);
-    const whole = validateConfig(next);
+    const whole = validateConfigChange(next, index);
     const warnings = issuesForRule(whole.warnings, index);
     return whole.ok
       ? { ok: true, rule, warnings }
@@ -180,8 +179,9 @@ export class ConfigChanges {
   }
 
   /**
-   * Validates the edited config, applies it, and only then writes the file; a refused apply writes nothing, a
-   * failed write puts the previous config back into the kernel.
+   * Validates the edited config against what changed (validateConfigChange), applies only what differs, and
+   * only then writes the file; a refused apply writes nothing, a failed write puts the previous config back
+   * into the kernel. The reads around it list the sets that hold entries, not the whole table.
    */
   #change(
     what: string,
@@ -191,7 +191,7 @@ export class ConfigChanges {
     return queue.run(async () => {
       this.#assertRunning();
       const { config: candidate, index, name } = edit(this.#config);
-      const result = validateConfig(candidate);
+      const result = validateConfigChange(candidate, index);
       const relative = (issues: readonly Issue[]) =>
         index === undefined ? [...issues] : issuesForRule(issues, index);
       if (!result.ok) {
@@ -203,17 +203,11 @@ export class ConfigChanges {
       }
       await this.#assertStoreUnchanged();
       const next = result.value;
+      // The store writes only text that reads back as the config (config-file.ts checks what it rendered).
       const text = this.#store.render(this.#text, next);
-      const reread = parseConfigText(text);
-      if (!reread.ok || stableJson(reread.value) !== stableJson(next)) {
-        throw new PorttriggerError(
-          'INTERNAL',
-          `${what}: the config file would not read back as the new config`,
-        );
-      }
-      await this.#observer.observeQuietly();
+      await this.#observer.observeQuietly(undefined, 'entries');
       const before = this.#config;
-      const applied = await this.#observer.apply(next);
+      const applied = await this.#observer.apply(next, undefined, { change: true });
       try {
         await this.#store.write(text);
       } catch (error) {
@@ -227,15 +221,14 @@ export class ConfigChanges {
       this.#text = text;
       metrics.reloads++;
       log.info(`${what}: applied and saved`, { rule: name, ...applied });
-      await this.#observer.observeQuietly({ kind: 'applied' });
+      await this.#observer.observeQuietly({ kind: 'applied' }, 'entries');
       const rule = name === undefined ? undefined : findRule(next, name);
       return { config: next, ...(rule ? { rule } : {}), warnings: relative(result.warnings), applied };
     });
   }
 
   async #assertStoreUnchanged(): Promise<void> {
-    const { text } = await this.#store.read();
-    if (text !== this.#text) {
+    if ((await this.#store.readText()) !== this.#text) {
       throw new PorttriggerError(
         'CONFIG_FILE_CHANGED',
         `${this.#store.path} changed on disk since it was loaded: reload it first (SIGHUP or POST /api/v1/reload)`,

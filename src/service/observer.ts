@@ -3,7 +3,7 @@
  * again, with the entries it remembers, when another tool removed or flushed the table.
  */
 import { performance } from 'node:perf_hooks';
-import type { ApplyReport, DatapathReading, ReadScope } from '../domain/datapath.js';
+import type { ApplyOptions, ApplyReport, DatapathReading, ReadScope } from '../domain/datapath.js';
 import type { Config, TriggerTable } from '../domain/types.js';
 import { describeError, type ServiceContext } from './context.js';
 import type { ObserveCause } from './tracker.js';
@@ -62,14 +62,17 @@ export class KernelObserver {
   }
 
   /** Reads first, so entries that expired before a change are reported as expired, not as changed by it. */
-  async observeQuietly(cause?: ObserveCause): Promise<void> {
-    await this.observe(cause).catch(() => undefined);
+  async observeQuietly(cause?: ObserveCause, scope: ReadScope = 'full'): Promise<void> {
+    await this.observe(cause, false, scope).catch(() => undefined);
   }
 
-  /** Applies a config, timing it; `remembered` entries are seeded back where the datapath lost them. */
-  async apply(config: Config, remembered?: TriggerTable): Promise<ApplyReport> {
+  /**
+   * Applies a config, timing it; `remembered` entries are seeded back where the datapath lost them, and
+   * `options.change` lets the datapath apply only what one change made differ.
+   */
+  async apply(config: Config, remembered?: TriggerTable, options?: ApplyOptions): Promise<ApplyReport> {
     const started = performance.now();
-    const report = await this.#ctx.datapath.apply(config, remembered);
+    const report = await this.#ctx.datapath.apply(config, remembered, options);
     this.#ctx.metrics.applyDuration.observe((performance.now() - started) / 1_000);
     return report;
   }

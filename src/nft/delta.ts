@@ -1,0 +1,130 @@
+/**
+ * One rule's change as one nft transaction: what differs between the plan the kernel holds and the next one
+ * (rule chains, fan-out chains, dispatch map elements, the entries the change closes), and nothing else. A
+ * change that reshapes the base chains (a first rule of a protocol, the last one gone, a learning capture)
+ * is left to the full apply.
+ */
+import { TABLE_NAME } from '../domain/types.js';
+import type { DispatchMap, Plan, RulePlan } from './plan.js';
+import type { SeedElement } from './render.js';
+import { baseChainsText, dispatchElementText, elementLine, protocolMapName, ruleChains } from './render.js';
+
+const T = `inet ${TABLE_NAME}`;
+
+/** The objects of a plan by name, kept per plan so that the next change compares against it without work. */
+interface PlanIndex {
+  /** Rule and fan-out chains: the rule plan that renders one (its rule object says whether it changed). */
+  readonly chains: ReadonlyMap<string, { readonly owner: RulePlan | string; readonly lines: () => string[] }>;
+  /** Every dispatch map element as text, by kernel map name. */
+  readonly elements: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly base: string;
+}
+
+const indexes = new WeakMap<Plan, PlanIndex>();
+
+function indexOf(plan: Plan): PlanIndex {
+  const known = indexes.get(plan);
+  if (known) return known;
+  const chains = new Map<string, { owner: RulePlan | string; lines: () => string[] }>();
+  for (const r of plan.rules) {
+    for (const [name, lines] of ruleChains(r)) chains.set(name, { owner: r, lines: () => lines });
+  }
+  for (const f of plan.fanouts) {
+    const lines = f.targets.map((t) => `jump ${t}`);
+    chains.set(f.name, { owner: lines.join('\n'), lines: () => lines });
+  }
+  const elements = new Map<string, Set<string>>();
+  for (const [name, list] of Object.entries(plan.dispatch) as [
+    DispatchMap,
+    Plan['dispatch'][DispatchMap],
+  ][]) {
+    for (const e of list) {
+      const map = protocolMapName(name, e.protocol);
+      const set = elements.get(map) ?? new Set<string>();
+      elements.set(map, set);
+      set.add(dispatchElementText(e));
+    }
+  }
+  const index = { chains, elements, base: baseChainsText(plan) };
+  indexes.set(plan, index);
+  return index;
+}
+
+function sameChain(a: RulePlan | string, b: RulePlan | string): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  // The chain's name carries the family and the rule's number; its lines depend on the rule alone.
+  return a.rule === b.rule;
+}
+
+/** What a delta touches, for the report and the tests. */
+export interface PlanDelta {
+  readonly script: string;
+  readonly chainsAdded: readonly string[];
+  readonly chainsReplaced: readonly string[];
+  readonly chainsDeleted: readonly string[];
+  readonly elementsAdded: number;
+  readonly elementsDeleted: number;
+}
+
+/**
+ * The transaction that takes the kernel from `before` (what the last apply installed) to `after`, with the
+ * entry element operations the change calls for; undefined when the base chains differ (then a full apply).
+ * @example renderDelta(planConfig(config), planConfig(withRuleEnabled(config, 'game', false)), [])
+ */
+export function renderDelta(
+  before: Plan,
+  after: Plan,
+  entries: readonly SeedElement[],
+): PlanDelta | undefined {
+  const was = indexOf(before);
+  const now = indexOf(after);
+  if (was.base !== now.base) return undefined;
+  const added: string[] = [];
+  const replaced: string[] = [];
+  const deleted: string[] = [];
+  for (const [name, chain] of now.chains) {
+    const old = was.chains.get(name);
+    if (!old) added.push(name);
+    else if (!sameChain(old.owner, chain.owner) && old.lines().join('\n') !== chain.lines().join('\n'))
+      replaced.push(name);
+  }
+  for (const name of was.chains.keys()) if (!now.chains.has(name)) deleted.push(name);
+  const elementDeletes: string[] = [];
+  const elementAdds: string[] = [];
+  let elementsAdded = 0;
+  let elementsDeleted = 0;
+  for (const map of new Set([...was.elements.keys(), ...now.elements.keys()])) {
+    const old = was.elements.get(map) ?? new Set<string>();
+    const next = now.elements.get(map) ?? new Set<string>();
+    // An interval map element is deleted by its key: the port or range before the colon.
+    const gone = [...old].filter((e) => !next.has(e)).map((e) => e.slice(0, e.indexOf(' : ')));
+    const fresh = [...next].filter((e) => !old.has(e));
+    if (gone.length > 0) elementDeletes.push(`delete element ${T} ${map} { ${gone.join(', ')} }`);
+    if (fresh.length > 0) elementAdds.push(`add element ${T} ${map} { ${fresh.join(', ')} }`);
+    elementsAdded += fresh.length;
+    elementsDeleted += gone.length;
+  }
+  const body = (name: string) => now.chains.get(name)!.lines();
+  const chainBlock = (name: string) => [`\tchain ${name} {`, ...body(name).map((l) => `\t\t${l}`), '\t}'];
+  // Fan-out chains jump to rule chains: they go first, and are declared last.
+  const fanFirst = (a: string, b: string) => Number(!a.startsWith('fan')) - Number(!b.startsWith('fan'));
+  const declared = [...replaced, ...added].sort((a, b) => -fanFirst(a, b));
+  const lines = [
+    // Dispatch elements first: they reference the chains deleted below.
+    ...elementDeletes,
+    ...replaced.map((name) => `flush chain ${T} ${name}`),
+    ...deleted.sort(fanFirst).map((name) => `delete chain ${T} ${name}`),
+    ...(declared.length > 0 ? [`table ${T} {`, ...declared.flatMap(chainBlock), '}'] : []),
+    ...elementAdds,
+    ...entries.filter((e) => e.timeoutMs === undefined).map(elementLine),
+    ...entries.filter((e) => e.timeoutMs !== undefined).map(elementLine),
+  ];
+  return {
+    script: lines.length > 0 ? `${lines.join('\n')}\n` : '',
+    chainsAdded: added,
+    chainsReplaced: replaced,
+    chainsDeleted: deleted,
+    elementsAdded,
+    elementsDeleted,
+  };
+}

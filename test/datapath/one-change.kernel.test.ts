@@ -1,0 +1,146 @@
+/**
+ * One rule change as one delta transaction (docs/architecture.md): the kernel ends up with exactly the table a
+ * full apply of the new config makes, entries of the other rules stay open, the changed rule's close.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runProgram } from '../../src/adapters/exec.js';
+import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
+import { createNftRunner } from '../../src/adapters/nft.js';
+import type { Config, Rule } from '../../src/domain/types.js';
+import { planConfig, sharedSetName } from '../../src/nft/plan.js';
+import { config as configOf, rule } from '../factories.js';
+import { describeKernel } from '../harness/kernel-gate.js';
+
+const netns = `ptc-${process.pid}`;
+const nft = (args: string[]) => runProgram('nft', args, { netns }).then((r) => r.stdout);
+
+const udp = (name: string, trigger: number, open: number, over: Partial<Rule> = {}): Rule =>
+  rule({
+    name,
+    trigger: [{ protocol: 'udp', ports: String(trigger) }],
+    open: [{ protocol: 'udp', ports: String(open) }],
+    idleTimeout: 600,
+    ...over,
+  });
+
+const rules = [
+  udp('game', 5000, 7000),
+  udp('voice', 5100, 7100, { family: 'ipv4' }),
+  udp('shared', 5000, 7200, { remote: 'contacted' }),
+  udp('tight', 5300, 7300, { lanHosts: ['192.168.1.0/28'], onExpire: 'close' }),
+];
+const start: Config = configOf(rules, { mode: 'standalone' });
+
+/**
+ * `nft list table` with chains in name order (an incremental apply adds chains at the end, a full apply in plan
+ * order) and without expiry times (they run down between two listings).
+ */
+async function normalisedTable(): Promise<string> {
+  const text = (await nft(['list', 'table', 'inet', 'porttrigger'])).replace(/ expires \S+/g, '');
+  const blocks: string[][] = [[]];
+  for (const line of text.split('\n')) {
+    if (/^\t(chain|set|map) /.test(line)) blocks.push([]);
+    if (line.trim() !== '' && line !== '}') blocks.at(-1)!.push(line);
+  }
+  const [head, ...rest] = blocks.map((b) => b.join('\n'));
+  return [head, ...rest.sort()].join('\n');
+}
+
+/** An open entry of rule `name` (remote any, IPv4) held by `holder`, put straight into the shared sets. */
+async function openEntry(config: Config, name: string, holder: string): Promise<void> {
+  const id = planConfig(config).rules.find((r) => r.rule.name === name && r.family === 'ipv4')!.id;
+  const add = (set: string, element: string) =>
+    nft(['add', 'element', 'inet', 'porttrigger', set, `{ ${element} }`]);
+  await add(sharedSetName('target', 'ipv4', id)!, `${id} timeout 600s expires 500s : ${holder}`);
+  await add('hold4', `${id} . ${holder} timeout 600s expires 500s`);
+  await add('held4', `${id} timeout 600s expires 500s`);
+}
+
+async function fullTableOf(config: Config): Promise<string> {
+  const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
+  await dp.apply(config);
+  const table = await normalisedTable();
+  await dp.remove();
+  return table;
+}
+
+describeKernel('one rule change as a delta', () => {
+  beforeAll(() => runProgram('ip', ['netns', 'add', netns]));
+  afterAll(() => runProgram('ip', ['netns', 'del', netns]).catch(() => undefined));
+
+  const changes: [string, Config][] = [
+    ['an added rule', { ...start, rules: [...rules, udp('extra', 5400, 7400)] }],
+    ['an added rule that shares a trigger port', { ...start, rules: [...rules, udp('extra', 5100, 7400)] }],
+    [
+      'a disabled rule',
+      { ...start, rules: rules.map((r) => (r.name === 'voice' ? { ...r, enabled: false } : r)) },
+    ],
+    [
+      'an edited rule (idle timeout)',
+      { ...start, rules: rules.map((r) => (r.name === 'voice' ? { ...r, idleTimeout: 30 } : r)) },
+    ],
+    [
+      'an edited rule (open ports)',
+      {
+        ...start,
+        rules: rules.map((r) =>
+          r.name === 'voice' ? { ...r, open: [{ protocol: 'udp', ports: '7150-7160' }] } : r,
+        ),
+      },
+    ],
+    ['a deleted rule', { ...start, rules: rules.filter((r) => r.name !== 'shared') }],
+  ];
+
+  it.each(changes)('leaves the table a full apply makes: %s', async (_, next) => {
+    const expected = await fullTableOf(next);
+    const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
+    await dp.apply(start);
+    await dp.apply(next, undefined, { change: true });
+    expect(dp.lastApply).toBe('change');
+    expect(await normalisedTable()).toBe(expected);
+    expect((await dp.read()).intact).toBe(true);
+    await dp.remove();
+  });
+
+  it('keeps the open entries of other rules and closes those of the changed rule', async () => {
+    const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
+    await dp.apply(start);
+    await openEntry(start, 'game', '192.168.1.10');
+    await openEntry(start, 'voice', '192.168.1.11');
+    expect((await dp.read('entries')).table.entries.map((e) => e.rule).sort()).toEqual(['game', 'voice']);
+
+    const disabled = {
+      ...start,
+      rules: rules.map((r) => (r.name === 'voice' ? { ...r, enabled: false } : r)),
+    };
+    const report = await dp.apply(disabled, undefined, { change: true });
+    expect(dp.lastApply).toBe('change');
+    expect(report).toEqual({ kept: 1, dropped: 1 });
+    const after = (await dp.read()).table.entries;
+    expect(after.map((e) => [e.rule, e.holder])).toEqual([['game', '192.168.1.10']]);
+    // Enabled again, the rule starts without its old entry (docs/semantics.md, 12).
+    await dp.apply(start, undefined, { change: true });
+    expect((await dp.read()).table.entries.map((e) => e.rule)).toEqual(['game']);
+    await dp.remove();
+  });
+
+  it('falls back to a full apply when the kernel is not what the last apply left', async () => {
+    const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
+    await dp.apply(start);
+    const voice = planConfig(start).rules.find((r) => r.rule.name === 'voice')!;
+    // Another tool removed what the delta would delete: nft refuses the delta, the full apply puts it right.
+    await nft(['delete', 'element', 'inet', 'porttrigger', 'trigger4_udp', '{ 5100 }']);
+    await nft(['delete', 'chain', 'inet', 'porttrigger', voice.chains.trigger]);
+    const next = { ...start, rules: rules.filter((r) => r.name !== 'voice') };
+    await dp.apply(next, undefined, { change: true });
+    expect(dp.lastApply).toBe('full');
+    expect(await normalisedTable()).toBe(await fullTableOfKeeping(next, dp));
+    await dp.remove();
+  });
+});
+
+/** The full table of `config`, listed after a full apply by the same datapath (no remove in between). */
+async function fullTableOfKeeping(config: Config, dp: KernelDatapath): Promise<string> {
+  await dp.apply(config);
+  return normalisedTable();
+}
