@@ -19,7 +19,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kernelAvailable } from '../../test/harness/kernel-gate.js';
 import { parseConfigText } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
-import { readConfigFile, renderConfigText, writeConfigFile } from './config-file.js';
+import {
+  createConfigRenderer,
+  readConfigFile,
+  renderConfigText,
+  stableJson,
+  writeConfigFile,
+} from './config-file.js';
 
 const TEXT = `# porttrigger on the test gateway
 interfaces:
@@ -128,6 +134,61 @@ describe('renderConfigText', () => {
   it('writes a fresh file when the old text is not a mapping', () => {
     const config = parsed(TEXT);
     expect(parsed(renderConfigText('', config))).toEqual(config);
+  });
+});
+
+describe('createConfigRenderer', () => {
+  const parsed = parseConfigText(TEXT);
+  if (!parsed.ok) throw new Error('TEXT is invalid');
+  const start = parsed.value;
+  const edits: [string, (c: Config) => Config][] = [
+    [
+      'a disabled rule',
+      (c) => ({ ...c, rules: c.rules.map((r, i) => (i === 0 ? { ...r, enabled: false } : r)) }),
+    ],
+    [
+      'an added rule',
+      (c) => ({
+        ...c,
+        rules: [
+          ...c.rules,
+          {
+            ...c.rules[0]!,
+            name: `new é ${c.rules.length}`,
+            open: [{ protocol: 'tcp', ports: String(9000 + c.rules.length) }],
+          },
+        ],
+      }),
+    ],
+    ['a deleted rule', (c) => ({ ...c, rules: c.rules.slice(1) })],
+    [
+      'an edited rule',
+      (c) => ({ ...c, rules: c.rules.map((r, i) => (i === 1 ? { ...r, idleTimeout: 7 } : r)) }),
+    ],
+    ['the global switch', (c) => ({ ...c, enabled: false })],
+  ];
+
+  it.each(edits)('writes what renderConfigText writes, change after change: %s', (_, edit) => {
+    const { render, read } = createConfigRenderer();
+    read({ text: TEXT, result: parsed });
+    let text = TEXT;
+    let config = start;
+    // The same edit twice over: the second one starts from the renderer's own text.
+    for (let round = 0; round < 2; round++) {
+      const next = edit(config);
+      const expected = renderConfigText(text, next);
+      text = render(text, next);
+      expect(text).toBe(expected);
+      const back = parseConfigText(text);
+      expect(back.ok && stableJson(back.value)).toBe(stableJson(next));
+      config = next;
+    }
+  });
+
+  it('goes the whole way for a text it did not write or read', () => {
+    const { render } = createConfigRenderer();
+    const next = { ...start, rules: start.rules.slice(1) };
+    expect(render(TEXT, next)).toBe(renderConfigText(TEXT, next));
   });
 });
 

@@ -194,8 +194,10 @@ function spliceRules(text: string, config: Config): string | undefined {
  * change parses only the rules it writes anew (each must read back as its rule); anything else (top-level keys,
  * no rules left, a text it did not render or read) goes through {@link renderConfigText}.
  */
-export function createConfigRenderer(): (previousText: string, config: Config) => string {
+export function createConfigRenderer(): ConfigRenderer {
   let last: { text: string; config: Config; layout: RulesLayout } | undefined;
+  // A text read from the file: its layout is cut on the first change, not at every read.
+  let read: { text: string; config: Config } | undefined;
   const keys = new WeakMap<Rule, string>();
   const keyOf = (rule: Rule) => {
     const key = keys.get(rule) ?? stableJson(rule);
@@ -206,7 +208,9 @@ export function createConfigRenderer(): (previousText: string, config: Config) =
     const layout = config.rules.length > 0 ? layoutOf(text) : undefined;
     last = layout ? { text, config, layout } : undefined;
   };
-  return (previousText, config) => {
+  const render = (previousText: string, config: Config): string => {
+    if (read?.text === previousText && last?.text !== previousText) remember(read.text, read.config);
+    read = undefined;
     const known = last?.text === previousText ? last : undefined;
     const onlyRules =
       known !== undefined &&
@@ -238,6 +242,20 @@ export function createConfigRenderer(): (previousText: string, config: Config) =
     last = { text, config, layout: next };
     return text;
   };
+  return {
+    render,
+    read: (contents) => {
+      read = contents.result.ok ? { text: contents.text, config: contents.result.value } : undefined;
+      return contents;
+    },
+  };
+}
+
+/** Renders configs over the text they replace; told of every text read, whose layout it may then reuse. */
+export interface ConfigRenderer {
+  render(previousText: string, config: Config): string;
+  /** Passes a read through, remembering its text and config. */
+  read(contents: ConfigFileContents): ConfigFileContents;
 }
 
 /** Rewrites the document with the YAML library: comments stay, formatting of the rest may change. */
@@ -341,9 +359,10 @@ export async function writeConfigFile(configPath: string, text: string): Promise
  * @example const store = createConfigFileStore('/etc/porttrigger/config.yaml'); const { result } = await store.read();
  */
 export function createConfigFileStore(path: string): ConfigStore {
+  const renderer = createConfigRenderer();
   return {
     path,
-    read: () => readConfigFile(path),
+    read: () => readConfigFile(path).then(renderer.read),
     readText: () =>
       readFile(path, 'utf8').catch((error: unknown) => {
         throw new PorttriggerError(
@@ -352,7 +371,7 @@ export function createConfigFileStore(path: string): ConfigStore {
           { cause: error },
         );
       }),
-    render: createConfigRenderer(),
+    render: renderer.render,
     write: (text) => writeConfigFile(path, text),
   };
 }

@@ -293,8 +293,7 @@ export class KernelDatapath implements Datapath {
   async #entryState(plan: Plan, reuse: boolean): Promise<KernelState | undefined> {
     const known = this.#entrySets;
     if (reuse && known && this.#clock() - known.at <= REUSE_ENTRY_SETS_MS) return known.state;
-    const large = this.#lastElements >= this.#perSetReadFrom;
-    const sets = await (large ? this.#listReadBackSets(plan) : this.#listAllSets());
+    const sets = await (this.#listSetBySet(plan) ? this.#listReadBackSets(plan) : this.#listAllSets());
     return sets === null
       ? undefined
       : parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } });
@@ -395,8 +394,7 @@ export class KernelDatapath implements Datapath {
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
     if (scope === 'entries') {
       // The frequent read (on every signal): the sets alone, set by set once the table is large.
-      const large = this.#lastElements >= this.#perSetReadFrom;
-      const sets = await (large
+      const sets = await (this.#listSetBySet(plan)
         ? this.#listReadBackSets(plan)
         : this.#listAllSets().catch((error: unknown) => {
             // A listing of every set that fails (a timeout, most likely: too many elements) is not tried
@@ -429,6 +427,15 @@ export class KernelDatapath implements Datapath {
       intact: setsThere && rules && problems.length === 0,
       ...(problems.length > 0 ? { problems } : {}),
     };
+  }
+
+  /**
+   * Whether the frequent read lists set by set: one listing of every set also lists the dispatch maps with
+   * their elements, so a table of many rules pays for them as for as many entries.
+   */
+  #listSetBySet(plan: Plan): boolean {
+    const dispatch = Object.values(plan.dispatch).reduce((n, list) => n + list.length, 0);
+    return this.#lastElements + dispatch >= this.#perSetReadFrom;
   }
 
   #listAllSets(): Promise<unknown> {
