@@ -11,6 +11,7 @@ import { runB2 } from './b2-trigger-open.js';
 import { runB3 } from './b3-control-plane.js';
 import { runB4 } from './b4-model.js';
 import { runB5 } from './b5-observer.js';
+import { runB6 } from './b6-change.js';
 import { runB7 } from './b7-trigger-to-screen.js';
 import { BenchContext, benchPlan } from './lib/context.js';
 import { busyOthers, processTicks } from './lib/cpu.js';
@@ -19,7 +20,7 @@ import { describeMachine, ensureTools, loadNow, preflight, type ToolName } from 
 import { newPart, type PartResult, type RunResults } from './lib/results.js';
 import { formatRatio, renderResults } from './report.js';
 
-const PARTS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b7'] as const;
+const PARTS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'] as const;
 type PartId = (typeof PARTS)[number];
 
 function log(line: string): void {
@@ -124,6 +125,7 @@ async function main(): Promise<number> {
       b3: () => runB3(ctx, missing),
       b4: () => runB4(ctx),
       b5: () => runB5(ctx),
+      b6: () => runB6(ctx),
       b7: () => runB7(ctx),
     };
     const titles: Record<PartId, string> = {
@@ -132,6 +134,7 @@ async function main(): Promise<number> {
       b3: 'B3 control plane',
       b4: 'B4 reference model',
       b5: 'B5 observing the kernel',
+      b6: 'B6 change latency',
       b7: 'B7 trigger to screen',
     };
     for (const id of PARTS) {

@@ -32,6 +32,8 @@ export interface BenchPlan {
     readonly serviceSeconds: number;
   };
   readonly b4: { readonly rules: number; readonly entries: number; readonly iterations: number };
+  /** B6: the table sizes a change is timed at, and the rounds of changes per size. */
+  readonly b6: { readonly ruleSizes: readonly number[]; readonly reps: number };
   /** Triggers whose rows are timed on the screen, and toggles of a rule's switch. */
   readonly b7: { readonly triggers: number; readonly toggles: number };
 }
@@ -53,6 +55,7 @@ export function benchPlan(quick: boolean): BenchPlan {
         b2: { trialsPerGap: 100, gapsMs: [0, 1, 5], openTrials: 5, budgetS: 60 },
         b3: { ruleSizes: [100, 1000], entrySizes: [1000, 10_000], sizeBudgetS: 30, serviceSeconds: 10 },
         b4: { rules: 10_000, entries: 100_000, iterations: 5 },
+        b6: { ruleSizes: [3, 100], reps: 3 },
         b7: { triggers: 20, toggles: 6 },
       }
     : {
@@ -74,6 +77,7 @@ export function benchPlan(quick: boolean): BenchPlan {
           serviceSeconds: 30,
         },
         b4: { rules: 10_000, entries: 100_000, iterations: 9 },
+        b6: { ruleSizes: [3, 100, 1000, 10_000], reps: 20 },
         b7: { triggers: 100, toggles: 20 },
       };
 }

@@ -40,7 +40,7 @@ export interface Row {
 
 /** The outcome of one part (B1 to B7). */
 export interface PartResult {
-  readonly id: 'b1' | 'b2' | 'b3' | 'b4' | 'b5' | 'b7';
+  readonly id: 'b1' | 'b2' | 'b3' | 'b4' | 'b5' | 'b6' | 'b7';
   readonly title: string;
   status: PartStatus;
   /** Why the part was skipped, failed or is partial. */

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { stringify } from 'yaml';
 import { runProgram } from '../../src/adapters/exec.js';
 import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './lab.js';
@@ -53,24 +54,22 @@ export async function startBenchService(
   netns: string,
   raw: Record<string, unknown>,
   name: string,
-  options: { readonly timeStartUp?: boolean } = {},
+  options: {
+    readonly timeStartUp?: boolean;
+    /** Write the config as block YAML, as an operator's file is (default JSON, which YAML reads too). */
+    readonly yaml?: boolean;
+  } = {},
 ): Promise<BenchService> {
   const port = await freePort();
   const dir = ctx.scratch;
   const configFile = join(dir, `${name}-config.yaml`);
   const tokenFile = join(dir, `${name}-token`);
-  writeFileSync(
-    configFile,
-    `${JSON.stringify(
-      {
-        ...raw,
-        api: { listen: `127.0.0.1:${port}`, tokenFile },
-        events: { database: join(dir, `${name}-events.db`), retentionDays: 30, maxEvents: 100_000 },
-      },
-      null,
-      1,
-    )}\n`,
-  );
+  const document = {
+    ...raw,
+    api: { listen: `127.0.0.1:${port}`, tokenFile },
+    events: { database: join(dir, `${name}-events.db`), retentionDays: 30, maxEvents: 100_000 },
+  };
+  writeFileSync(configFile, options.yaml ? stringify(document) : `${JSON.stringify(document, null, 1)}\n`);
   let stderr = '';
   let appliedAfterMs: number | undefined;
   const spawnedAt = process.hrtime.bigint();

@@ -1,0 +1,237 @@
+/**
+ * B6 change latency: one rule added, edited, disabled, deleted, and the global switch, through the service's
+ * API at several table sizes, beside a bare `nft -f` of the same one-rule transaction in the same run.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runProgram } from '../src/adapters/exec.js';
+import type { Config, Rule } from '../src/domain/types.js';
+import { renderDelta } from '../src/nft/delta.js';
+import { DISPATCH_MAPS, type Plan, planConfig, SHARED_SET_NAMES } from '../src/nft/plan.js';
+import {
+  baseChainNames,
+  type ExistingObjects,
+  NO_TABLE,
+  protocolMapName,
+  renderApplyScript,
+} from '../src/nft/render.js';
+import type { BenchContext } from './lib/context.js';
+import { freshNamespace } from './lib/namespaces.js';
+import { newPart, type PartResult } from './lib/results.js';
+import { benchConfig, rawConfig } from './lib/rulesets.js';
+import { startBenchService } from './lib/service.js';
+import { ratioOf, summarize, timeMs } from './lib/stats.js';
+
+const OPERATIONS = ['add', 'edit', 'disable', 'delete', 'switch'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+const LABELS: Record<Operation, string> = {
+  add: 'add a rule (POST /rules)',
+  edit: 'edit a rule (PUT /rules/{name})',
+  disable: 'disable a rule (POST /rules/{name}/disable)',
+  delete: 'delete a rule (DELETE /rules/{name})',
+  switch: 'global switch (enabled in the file, POST /reload)',
+};
+
+const GOAL_MEDIAN_MS = 50;
+const GOAL_P99_MS = 100;
+
+/** The rule every change is made to: its ports are outside the bench rules' (10000+, 30000+). */
+const PROBE = {
+  name: 'b6-probe',
+  trigger: [{ protocol: 'udp', ports: '4000' }],
+  open: [{ protocol: 'udp', ports: '4001' }],
+  idleTimeout: 300,
+} as const;
+const PROBE_RULE: Rule = {
+  ...PROBE,
+  trigger: [...PROBE.trigger],
+  open: [...PROBE.open],
+  enabled: true,
+  family: 'both',
+  lanHosts: 'any',
+  remote: 'any',
+  onExpire: 'keep',
+};
+
+/** The 99th percentile (the largest sample for fewer than 100). */
+function p99(samples: readonly number[]): number | undefined {
+  if (samples.length === 0) return undefined;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+}
+
+/** What the kernel holds after a full apply of `plan`: what a full apply from it deletes and keeps. */
+function existingOf(plan: Plan): ExistingObjects {
+  return {
+    table: true,
+    sets: new Set(SHARED_SET_NAMES),
+    maps: new Set(
+      DISPATCH_MAPS.flatMap((m) =>
+        (['tcp', 'udp'] as const)
+          .filter((p) => plan.dispatch[m].some((e) => e.protocol === p))
+          .map((p) => protocolMapName(m, p)),
+      ),
+    ),
+    chains: new Set([
+      ...plan.rules.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
+      ...plan.fanouts.map((f) => f.name),
+      ...baseChainNames(plan),
+    ]),
+  };
+}
+
+/**
+ * The configs of one round, each change from the one before: the probe added, edited, disabled, deleted, then
+ * the switch off and on again (the round ends where it began).
+ */
+function roundConfigs(base: Config): [Operation | 'switch-on', Config][] {
+  const withProbe = (probe: Rule | undefined): Config => ({
+    ...base,
+    rules: probe ? [...base.rules, probe] : base.rules,
+  });
+  return [
+    ['add', withProbe(PROBE_RULE)],
+    ['edit', withProbe({ ...PROBE_RULE, idleTimeout: 301 })],
+    ['disable', withProbe({ ...PROBE_RULE, idleTimeout: 301, enabled: false })],
+    ['delete', withProbe(undefined)],
+    ['switch', { ...base, enabled: false }],
+    ['switch-on', base],
+  ];
+}
+
+/** The bare transactions of one round: the delta a change makes, or the full apply where it is one. */
+function bareScripts(base: Config): [Operation | 'switch-on', string][] {
+  let before = planConfig(base);
+  return roundConfigs(base).map(([op, config]) => {
+    const after = planConfig(config);
+    const script = renderDelta(before, after, [])?.script ?? renderApplyScript(after, existingOf(before));
+    before = after;
+    return [op, script];
+  });
+}
+
+/** Times the bare transactions in a namespace that holds the same table. */
+async function measureBare(ctx: BenchContext, size: number, reps: number): Promise<Map<Operation, number[]>> {
+  const ns = await freshNamespace(ctx);
+  const out = new Map<Operation, number[]>(OPERATIONS.map((op) => [op, []]));
+  try {
+    const base = benchConfig(size, { family: 'both' });
+    await runProgram('nft', ['-f', '-'], {
+      netns: ns.name,
+      input: renderApplyScript(planConfig(base), NO_TABLE),
+      timeoutMs: 300_000,
+    });
+    const scripts = bareScripts(base);
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [op, script] of scripts) {
+        const { ms } = await timeMs(() =>
+          runProgram('nft', ['-f', '-'], { netns: ns.name, input: script, timeoutMs: 300_000 }),
+        );
+        if (op !== 'switch-on') out.get(op)!.push(ms);
+      }
+    }
+  } finally {
+    await ns.remove();
+  }
+  return out;
+}
+
+/** Times the same changes through the running service's API. */
+async function measureService(
+  ctx: BenchContext,
+  size: number,
+  reps: number,
+): Promise<Map<Operation, number[]>> {
+  const ns = await freshNamespace(ctx);
+  const out = new Map<Operation, number[]>(OPERATIONS.map((op) => [op, []]));
+  const service = await startBenchService(
+    ctx,
+    ns.name,
+    rawConfig(size, { family: 'both' }),
+    `b6-${size}`,
+    { yaml: true },
+  );
+  const configFile = join(ctx.scratch, `b6-${size}-config.yaml`);
+  try {
+    const call = async (method: string, path: string, body?: unknown): Promise<void> => {
+      const reply = await fetch(`${service.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${service.token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      if (!reply.ok) throw new Error(`${method} ${path}: ${reply.status} ${await reply.text()}`);
+      await reply.arrayBuffer();
+    };
+    // The switch is the file's top-level `enabled` and a reload: the API has no call of its own for it.
+    const setSwitch = async (on: boolean): Promise<void> => {
+      const text = readFileSync(configFile, 'utf8');
+      writeFileSync(configFile, `enabled: ${on}\n${text.replace(/^enabled: (true|false)\n/m, '')}`);
+      await call('POST', '/reload');
+    };
+    const steps: [Operation | 'switch-on', () => Promise<void>][] = [
+      ['add', () => call('POST', '/rules', PROBE)],
+      ['edit', () => call('PUT', `/rules/${PROBE.name}`, { ...PROBE, idleTimeout: 301 })],
+      ['disable', () => call('POST', `/rules/${PROBE.name}/disable`)],
+      ['delete', () => call('DELETE', `/rules/${PROBE.name}`)],
+      ['switch', () => setSwitch(false)],
+      ['switch-on', () => setSwitch(true)],
+    ];
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [op, step] of steps) {
+        const { ms } = await timeMs(step);
+        if (op !== 'switch-on') out.get(op)!.push(ms);
+      }
+    }
+  } finally {
+    await service.stop();
+    await ns.remove();
+  }
+  return out;
+}
+
+/**
+ * Runs B6 at every size of the plan.
+ * @example const part = await runB6(ctx)
+ */
+export async function runB6(ctx: BenchContext): Promise<PartResult> {
+  const part = newPart('b6', 'B6 change latency');
+  const { b6 } = ctx.plan;
+  part.method.push(
+    `Each size (${b6.ruleSizes.join(', ')} dual-stack rules, the bench rule set) runs the service (\`node dist/main/daemon.js\` in a namespace of its own, API on loopback) and times, from request to answer, ${b6.reps} rounds of: add a rule, edit it (idle timeout), disable it, delete it, switch the whole config off (the file's \`enabled: false\` and \`POST /reload\`: the API has no call for the switch) and on again (not counted). Baseline, in the same run: a bare \`nft -f\` (through \`ip netns exec\`, as the service runs it) of the same transaction in a namespace that holds the same table: the delta the compiler renders for the change, or the full apply script where the change is a full apply (the switch). Goal per operation and size: median ≤ ${GOAL_MEDIAN_MS} ms and p99 ≤ ${GOAL_P99_MS} ms (with ${b6.reps} rounds, p99 is the largest sample).`,
+  );
+  const raw: Record<string, unknown> = {};
+  for (const size of b6.ruleSizes) {
+    ctx.log(`B6: ${size} rules`);
+    const bare = await measureBare(ctx, size, b6.reps);
+    const service = await measureService(ctx, size, b6.reps);
+    raw[String(size)] = { bare: Object.fromEntries(bare), service: Object.fromEntries(service) };
+    for (const op of OPERATIONS) {
+      const value = summarize(service.get(op)!);
+      const baseline = summarize(bare.get(op)!);
+      const worst = p99(service.get(op)!);
+      part.rows.push({
+        id: `b6-${op}-${size}`,
+        group: `B6 one change at ${size.toLocaleString('en')} rules`,
+        label: LABELS[op],
+        unit: 'ms',
+        better: 'lower',
+        baselineLabel: 'bare nft -f of the same transaction',
+        baseline,
+        value,
+        ratio: ratioOf(value, baseline),
+        goal: {
+          text: `median ≤ ${GOAL_MEDIAN_MS} ms, p99 ≤ ${GOAL_P99_MS} ms`,
+          met:
+            value && worst !== undefined ? value.median <= GOAL_MEDIAN_MS && worst <= GOAL_P99_MS : undefined,
+        },
+        note: worst !== undefined ? `p99 ${worst.toFixed(0)} ms` : 'not measured',
+      });
+    }
+  }
+  part.raw['b6'] = raw;
+  return part;
+}
