@@ -31,7 +31,7 @@ import {
   renderElementScript,
   renderRemoveScript,
 } from '../nft/render.js';
-import { entryExpiryElements, planEntryChanges, releaseElements } from '../nft/seeds.js';
+import { entryExpiryElements, planEntryChanges, releaseElements, withElementChanges } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { mergeSetListings, parseKernelState } from '../nft/state.js';
 import type { ConntrackRunner } from './conntrack.js';
@@ -166,8 +166,11 @@ export class KernelDatapath implements Datapath {
   readonly #clock: () => number;
   #plan: Plan | undefined;
   #lastApply: 'full' | 'change' | undefined;
-  /** The entry sets as the last `entries` read listed them, until our next write. */
-  #entrySets: { readonly at: number; readonly state: KernelState } | undefined;
+  /**
+   * The entry sets as the last `entries` read listed them (`after`: with a change's own element operations
+   * applied), until our next other write.
+   */
+  #entrySets: { readonly at: number; readonly state: KernelState; readonly after: boolean } | undefined;
   /** A learning session's recording: part of every apply while it is set. */
   #capture: LearnCapture | undefined;
   readonly #conntrack: ConntrackRunner | undefined;
@@ -261,6 +264,17 @@ export class KernelDatapath implements Datapath {
       const changes = planEntryChanges(plan, state, undefined, this.#clock());
       const delta = renderDelta(before, plan, changes.elements);
       if (!delta) return undefined;
+      // Live trigger connections of the rules added or changed count at once; the others were adopted before.
+      const touched = new Set(
+        [...delta.chainsAdded, ...delta.chainsReplaced].flatMap((name) => {
+          const r = plan.rules.find((p) => p.chains.trigger === name);
+          return r ? [r.rule.name] : [];
+        }),
+      );
+      // The connections are listed while nft runs: they do not depend on the transaction.
+      const conntrack = this.#conntrack;
+      const live = touched.size > 0 && conntrack ? this.#listLive(conntrack, plan) : undefined;
+      live?.catch(() => undefined);
       try {
         if (delta.script !== '') await this.#write(delta.script);
       } catch (error) {
@@ -270,17 +284,16 @@ export class KernelDatapath implements Datapath {
       }
       this.#plan = plan;
       this.#lastApply = 'change';
-      // Live trigger connections of the rules added or changed count at once; the others were adopted before.
-      const touched = new Set(
-        [...delta.chainsAdded, ...delta.chainsReplaced].flatMap((name) => {
-          const r = plan.rules.find((p) => p.chains.trigger === name);
-          return r ? [r.rule.name] : [];
-        }),
-      );
-      if (touched.size > 0)
-        await this.#adoptNow(undefined, undefined, undefined, touched).catch((error: unknown) =>
-          this.#onRefreshError?.(error),
-        );
+      this.#entrySets = {
+        at: this.#clock(),
+        state: withElementChanges(state, changes.elements),
+        after: true,
+      };
+      if (live) {
+        await live
+          .then((listed) => this.#adoptNow(undefined, listed, undefined, touched))
+          .catch((error: unknown) => this.#onRefreshError?.(error));
+      }
       return { kept: changes.kept, dropped: changes.dropped };
     }
   }
@@ -392,7 +405,13 @@ export class KernelDatapath implements Datapath {
     const now = this.#clock();
     const plan = this.#plan;
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
-    if (scope === 'entries') {
+    if (scope === 'entries' || scope === 'change') {
+      const known = this.#entrySets;
+      // After a change: the listing the change planned from, with what the change did to it (it touched
+      // nothing else, and our writes since would have dropped it).
+      if (scope === 'change' && known?.after && now - known.at <= REUSE_ENTRY_SETS_MS) {
+        return this.#entriesReading(plan, known.state, now, true);
+      }
       // The frequent read (on every signal): the sets alone, set by set once the table is large.
       const sets = await (this.#listSetBySet(plan)
         ? this.#listReadBackSets(plan)
@@ -405,12 +424,8 @@ export class KernelDatapath implements Datapath {
       const state = parseKernelState(
         sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
       );
-      this.#entrySets = sets === null ? undefined : { at: now, state };
-      this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
-      const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
-      const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
-      this.#keepEntriesOf(table);
-      return { table, intact: sets !== null && setsThere };
+      this.#entrySets = sets === null ? undefined : { at: now, state, after: false };
+      return this.#entriesReading(plan, state, now, sets !== null);
     }
     const listing = await this.#listTable();
     const state = parseKernelState(listing);
@@ -436,6 +451,15 @@ export class KernelDatapath implements Datapath {
   #listSetBySet(plan: Plan): boolean {
     const dispatch = Object.values(plan.dispatch).reduce((n, list) => n + list.length, 0);
     return this.#lastElements + dispatch >= this.#perSetReadFrom;
+  }
+
+  /** The reading of the entry sets in `state`. */
+  #entriesReading(plan: Plan, state: KernelState, now: number, listed: boolean): DatapathReading {
+    this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
+    const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
+    const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
+    this.#keepEntriesOf(table);
+    return { table, intact: listed && setsThere };
   }
 
   #listAllSets(): Promise<unknown> {
@@ -558,9 +582,9 @@ export class KernelDatapath implements Datapath {
     if (!plan || !conntrack || plan.rules.length === 0 || only?.size === 0) return 0;
     let live: LiveListing;
     let table: TriggerTable;
-    if (rules && !listed && !read) {
+    if (rules && !read) {
       // The rules of one change: the table is read only when a live connection could take one of them.
-      live = await this.#listLive(conntrack, plan);
+      live = listed ?? (await this.#listLive(conntrack, plan));
       const none = { at: live.at, entries: [], conflicts: [], blocked: [] };
       const any = planAdoptions(plan, none, live.connections, live.timeouts, live.at, live.lan, only);
       if (any.elements.length === 0) return 0;

@@ -41,9 +41,10 @@ export interface DatapathReading {
 /**
  * How much a read looks at: `entries` only the sets that hold entries and records (after a new connection);
  * `full` also whether everything the last apply installed is there and consistent (after another tool's change,
- * and at the slow reconciliation).
+ * and at the slow reconciliation); `change` right after a one-rule change: the entries as the change left them,
+ * which a datapath may know without listing them again (it planned the change from a listing of them).
  */
-export type ReadScope = 'entries' | 'full';
+export type ReadScope = 'entries' | 'full' | 'change';
 
 /**
  * The port that both implementations of the semantics provide: the reference model and the kernel datapath.

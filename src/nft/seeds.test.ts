@@ -6,7 +6,7 @@ import { planConfig, sharedSetName } from './plan.js';
 import { readTriggerTable } from './read-back.js';
 import type { SeedElement } from './render.js';
 import { renderElementScript } from './render.js';
-import { planEntryChanges, releaseElements } from './seeds.js';
+import { planEntryChanges, releaseElements, withElementChanges } from './seeds.js';
 import { parseKernelState } from './state.js';
 
 const IDLE_S = 600;
@@ -162,5 +162,37 @@ describe('releaseElements', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('withElementChanges', () => {
+  it('drops deleted elements and puts added ones with their expiry, leaving other sets as they were', () => {
+    const state = {
+      table: true,
+      maps: new Set<string>(),
+      chains: new Set<string>(),
+      sets: new Map([
+        [
+          'hold4',
+          {
+            name: 'hold4',
+            elements: [
+              { key: ['1', '10.0.0.1'], expiresS: 50 },
+              { key: ['2', '10.0.0.2'], expiresS: 50 },
+            ],
+          },
+        ],
+        ['held4', { name: 'held4', elements: [{ key: ['1'], expiresS: 50 }] }],
+      ]),
+    };
+    const after = withElementChanges(state, [
+      { set: 'hold4', key: '1 . 10.0.0.1' },
+      { set: 'hold4', key: '2 . 10.0.0.2' },
+      { set: 'hold4', key: '2 . 10.0.0.2', timeoutMs: 30_000, expiresMs: 30_000 },
+    ]);
+    expect(after.sets.get('hold4')!.elements).toEqual([
+      { key: ['2', '10.0.0.2'], expiresS: 30, timeoutS: 30 },
+    ]);
+    expect(after.sets.get('held4')).toBe(state.sets.get('held4'));
   });
 });

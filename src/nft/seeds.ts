@@ -212,3 +212,35 @@ export function entryExpiryElements(plan: Plan, entry: TriggerEntry, leftMs: num
     (x) => safe(x.key) && (!x.value || parseAddress(x.value)),
   );
 }
+
+/**
+ * The entry sets as they are after these element operations (a change's deletes and adds), without listing
+ * them again: deletes drop the element of that key, adds put it with their expiry (rounded down to the second,
+ * as nft lists it).
+ */
+export function withElementChanges(state: KernelState, elements: readonly SeedElement[]): KernelState {
+  if (elements.length === 0) return state;
+  const sets = new Map(state.sets);
+  const bySet = new Map<string, SeedElement[]>();
+  for (const e of elements) bySet.set(e.set, [...(bySet.get(e.set) ?? []), e]);
+  for (const [name, ops] of bySet) {
+    const set = sets.get(name);
+    if (!set) continue;
+    const touched = new Set(ops.map((e) => e.key));
+    const kept = set.elements.filter((e) => !touched.has(e.key.join(' . ')));
+    const added = ops.flatMap((e) =>
+      e.timeoutMs === undefined
+        ? []
+        : [
+            {
+              key: e.key.split(' . '),
+              expiresS: Math.floor((e.expiresMs ?? e.timeoutMs) / 1000),
+              timeoutS: Math.floor(e.timeoutMs / 1000),
+              ...(e.value !== undefined ? { value: e.value } : {}),
+            },
+          ],
+    );
+    sets.set(name, { ...set, elements: [...kept, ...added] });
+  }
+  return { ...state, sets };
+}

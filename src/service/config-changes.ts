@@ -221,7 +221,7 @@ export class ConfigChanges {
       this.#text = text;
       metrics.reloads++;
       log.info(`${what}: applied and saved`, { rule: name, ...applied });
-      await this.#observer.observeQuietly({ kind: 'applied' }, 'entries');
+      await this.#observer.observeQuietly({ kind: 'applied' }, 'change');
       const rule = name === undefined ? undefined : findRule(next, name);
       return { config: next, ...(rule ? { rule } : {}), warnings: relative(result.warnings), applied };
     });

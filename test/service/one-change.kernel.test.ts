@@ -87,4 +87,20 @@ describeKernel('one rule change through the service', () => {
     expect(readFileSync(gw!.configPath, 'utf8')).toBe(text);
     expect((await ruleset()).replace(/ expires \S+/g, '')).toBe(before);
   });
+
+  it('closes the entries of a disabled rule, told as rule-disabled from the change itself', async () => {
+    const service = host!.service;
+    const events: { type: string; rule?: string; reason?: string }[] = [];
+    const unsubscribe = service.subscribe((e) => events.push(e as never));
+    try {
+      await service.setRuleEnabled('game', false);
+      expect(events.filter((e) => e.type === 'closed')).toEqual([
+        expect.objectContaining({ rule: 'game', reason: 'rule-disabled' }),
+      ]);
+      expect((await service.table()).entries).toEqual([]);
+      expect(await normalised()).toBe(await afterFullApply());
+    } finally {
+      unsubscribe();
+    }
+  });
 });
