@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, validateConfig, validateRule } from './config.js';
+import { parseConfigText, validateConfig, validateConfigChange, validateRule } from './config.js';
 import { formatPath } from './errors.js';
 
 const base = { interfaces: { lan: ['br-lan'], wan: ['eth0'] } };
@@ -343,5 +343,61 @@ describe('messages a person can act on', () => {
     expect(r.ok ? [] : r.issues.map((i) => i.message)).toEqual([
       'line 2: a tab indents this line; YAML indents with spaces only',
     ]);
+  });
+});
+
+describe('validateConfigChange', () => {
+  const rule = (name: string, open: string, over: Record<string, unknown> = {}) => {
+    const r = validateRule({
+      name,
+      trigger: [{ protocol: 'udp', ports: '5000' }],
+      open: [{ protocol: 'udp', ports: open }],
+      ...over,
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r.value;
+  };
+  const base = {
+    interfaces: { lan: ['br-lan'], wan: ['wan0'] },
+    mode: 'standalone' as const,
+    enabled: true,
+    ipv6: true,
+    api: { listen: '0.0.0.0:8080', tokenFile: '/tmp/t' },
+    rules: [
+      rule('game', '7000-7010'),
+      rule('ssh', '22', { lanHosts: ['192.168.1.0/24'] }),
+      rule('off', '9000', { enabled: false }),
+    ],
+  };
+  const cases: [string, typeof base, number | undefined][] = [
+    ['a rule added', { ...base, rules: [...base.rules, rule('new', '7100')] }, 3],
+    ['a rule added whose open ports clash', { ...base, rules: [...base.rules, rule('new', '7005')] }, 3],
+    [
+      'a clash with a rule earlier in the list',
+      { ...base, rules: [rule('first', '9000'), ...base.rules] },
+      0,
+    ],
+    ['a disabled rule enabled over a clash', { ...base, rules: [...base.rules, rule('dup', '9000')] }, 3],
+    [
+      'a disabled rule enabled where an enabled rule opens its ports',
+      {
+        ...base,
+        rules: [base.rules[0]!, base.rules[1]!, { ...base.rules[2]!, enabled: true }, rule('later', '9000')],
+      },
+      2,
+    ],
+    ['a risky port', { ...base, rules: [...base.rules, rule('rdp', '3389')] }, 3],
+    [
+      'an IPv6 rule with ipv6 off',
+      { ...base, ipv6: false, rules: [...base.rules, rule('v6', '8000', { family: 'ipv6' })] },
+      3,
+    ],
+    ['an open port that includes the trigger', { ...base, rules: [...base.rules, rule('self', '5000')] }, 3],
+    ['a rule deleted', { ...base, rules: base.rules.slice(1) }, undefined],
+    ['the global switch', { ...base, enabled: false }, undefined],
+  ];
+
+  it.each(cases)('says what the whole check says: %s', (_, config, changed) => {
+    expect(validateConfigChange(config, changed)).toEqual(validateConfig(config));
   });
 });
