@@ -145,13 +145,9 @@ async function measureService(
 ): Promise<Map<Operation, number[]>> {
   const ns = await freshNamespace(ctx);
   const out = new Map<Operation, number[]>(OPERATIONS.map((op) => [op, []]));
-  const service = await startBenchService(
-    ctx,
-    ns.name,
-    rawConfig(size, { family: 'both' }),
-    `b6-${size}`,
-    { yaml: true },
-  );
+  const service = await startBenchService(ctx, ns.name, rawConfig(size, { family: 'both' }), `b6-${size}`, {
+    yaml: true,
+  });
   const configFile = join(ctx.scratch, `b6-${size}-config.yaml`);
   try {
     const call = async (method: string, path: string, body?: unknown): Promise<void> => {
