@@ -27,7 +27,11 @@ function indexOf(plan: Plan): PlanIndex {
   if (known) return known;
   const chains = new Map<string, { owner: RulePlan | string; lines: () => string[] }>();
   for (const r of plan.rules) {
-    for (const [name, lines] of ruleChains(r)) chains.set(name, { owner: r, lines: () => lines });
+    // Lines are rendered only for the chains a change adds or compares: most rules are the same objects.
+    const lines = (name: string) => ruleChains(r).find(([n]) => n === name)?.[1] ?? [];
+    for (const name of Object.values(r.chains)) {
+      if (name) chains.set(name, { owner: r, lines: () => lines(name) });
+    }
   }
   for (const f of plan.fanouts) {
     const lines = f.targets.map((t) => `jump ${t}`);
