@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { runProgram } from '../src/adapters/exec.js';
 import type { Config, Rule } from '../src/domain/types.js';
 import { renderDelta } from '../src/nft/delta.js';
-import { DISPATCH_MAPS, type Plan, planConfig, SHARED_SET_NAMES } from '../src/nft/plan.js';
+import { type Plan, planConfig, SHARED_SET_NAMES } from '../src/nft/plan.js';
 import {
   baseChainNames,
   type ExistingObjects,
+  kernelDispatchMaps,
   NO_TABLE,
-  protocolMapName,
   renderApplyScript,
 } from '../src/nft/render.js';
 import type { BenchContext } from './lib/context.js';
@@ -66,13 +66,7 @@ function existingOf(plan: Plan): ExistingObjects {
   return {
     table: true,
     sets: new Set(SHARED_SET_NAMES),
-    maps: new Set(
-      DISPATCH_MAPS.flatMap((m) =>
-        (['tcp', 'udp'] as const)
-          .filter((p) => plan.dispatch[m].some((e) => e.protocol === p))
-          .map((p) => protocolMapName(m, p)),
-      ),
-    ),
+    maps: new Set(kernelDispatchMaps(plan).map((m) => m.name)),
     chains: new Set([
       ...plan.rules.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
       ...plan.fanouts.map((f) => f.name),

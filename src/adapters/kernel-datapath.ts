@@ -22,11 +22,11 @@ import { renderDelta } from '../nft/delta.js';
 import { parseElementExpiries } from '../nft/element-expiry.js';
 import { CT_MARK } from '../nft/marks.js';
 import type { Plan } from '../nft/plan.js';
-import { DISPATCH_MAPS, planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
+import { planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
 import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
 import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
 import {
-  protocolMapName,
+  kernelDispatchMaps,
   renderApplyScript,
   renderElementScript,
   renderRemoveScript,
@@ -150,13 +150,9 @@ function hasRule(doc: unknown, chain: string): boolean {
 function dispatchProblems(plan: Plan, doc: unknown): string[] {
   const list = (doc as { nftables?: { map?: { name?: string; elem?: unknown[] } }[] }).nftables ?? [];
   const counts = new Map(list.filter((o) => o.map).map((o) => [o.map?.name, o.map?.elem?.length ?? 0]));
-  return DISPATCH_MAPS.flatMap((m) =>
-    (['tcp', 'udp'] as const).map((protocol) => ({
-      name: protocolMapName(m, protocol),
-      planned: plan.dispatch[m].filter((e) => e.protocol === protocol).length,
-    })),
-  )
-    .filter(({ name, planned }) => planned > 0 && counts.get(name) !== planned)
+  return kernelDispatchMaps(plan)
+    .map(({ name, elements }) => ({ name, planned: elements.length }))
+    .filter(({ name, planned }) => counts.get(name) !== planned)
     .map(({ name, planned }) => `dispatch map ${name}: ${counts.get(name) ?? 0} of ${planned} elements`);
 }
 

@@ -95,4 +95,71 @@ describe('renderDelta', () => {
     expect(lines.at(-2)).toBe('delete element inet porttrigger held4 { 2 }');
     expect(lines.at(-1)).toMatch(/^add element inet porttrigger held4 \{ 1 timeout/);
   });
+
+  describe('in the map of its key kind', () => {
+    const ranged = rule({
+      name: 'ranged',
+      trigger: [{ protocol: 'udp', ports: '6000-6010' }],
+      open: [{ protocol: 'udp', ports: '7600-7610' }],
+    });
+    const mixed = rule({
+      name: 'mixed',
+      trigger: [{ protocol: 'udp', ports: '5400,6100-6110' }],
+      open: [{ protocol: 'udp', ports: '7400,7700-7710' }],
+    });
+    const singles = rule({
+      name: 'singles',
+      trigger: [{ protocol: 'udp', ports: '5300' }],
+      open: [{ protocol: 'udp', ports: '7300' }],
+    });
+    const elementLines = (script: string) =>
+      script.split('\n').filter((l) => / element .* (trigger|dnat|inbound)/.test(l));
+    const withRanges = config([game, voice, chat, ranged]);
+
+    it('adds one-port elements to the hash maps alone', () => {
+      const d = delta(withRanges, config([game, voice, chat, ranged, singles]))!;
+      expect(elementLines(d.script).map((l) => l.split(' {')[0])).toEqual([
+        'add element inet porttrigger trigger4_udp',
+        'add element inet porttrigger trigger6_udp',
+        'add element inet porttrigger dnat4_udp',
+        'add element inet porttrigger inbound4_udp',
+        'add element inet porttrigger inbound6_udp',
+      ]);
+    });
+
+    it('adds and deletes a mixed rule: each port spec in its own map, by its key', () => {
+      const after = config([game, voice, chat, ranged, mixed]);
+      const added = elementLines(delta(withRanges, after)!.script);
+      expect(added).toContainEqual(
+        expect.stringMatching(/^add element inet porttrigger trigger4_udp \{ 5400 : jump tr4_/),
+      );
+      expect(added).toContainEqual(
+        expect.stringMatching(/^add element inet porttrigger trigger4_udp_ranges \{ 6100-6110 : jump tr4_/),
+      );
+      expect(added).toContainEqual(
+        expect.stringMatching(/^add element inet porttrigger dnat4_udp \{ 7400 : goto dn4_/),
+      );
+      expect(added).toContainEqual(
+        expect.stringMatching(/^add element inet porttrigger dnat4_udp_ranges \{ 7700-7710 : goto dn4_/),
+      );
+      expect(added).toHaveLength(10);
+      const deleted = elementLines(delta(after, withRanges)!.script);
+      expect(deleted).toContain('delete element inet porttrigger trigger4_udp { 5400 }');
+      expect(deleted).toContain('delete element inet porttrigger trigger4_udp_ranges { 6100-6110 }');
+      expect(deleted).toContain('delete element inet porttrigger inbound6_udp_ranges { 7700-7710 }');
+      expect(deleted).toHaveLength(10);
+    });
+
+    it('leaves the first range of a table of single ports, and the last one gone, to the full apply', () => {
+      // The base chains look up a range map only while it has elements.
+      expect(delta(base, config([game, voice, chat, ranged]))).toBeUndefined();
+      expect(delta(config([game, voice, chat, ranged]), base)).toBeUndefined();
+    });
+
+    it('leaves the first single port of a table of ranges to the full apply', () => {
+      const onlyRanges = config([ranged]);
+      expect(delta(onlyRanges, config([ranged, singles]))).toBeUndefined();
+      expect(delta(config([ranged, singles]), onlyRanges)).toBeUndefined();
+    });
+  });
 });

@@ -1,13 +1,20 @@
 /**
  * One rule's change as one nft transaction: what differs between the plan the kernel holds and the next one
  * (rule chains, fan-out chains, dispatch map elements, the entries the change closes), and nothing else. A
- * change that reshapes the base chains (a first rule of a protocol, the last one gone, a learning capture)
- * is left to the full apply.
+ * change that reshapes the base chains is left to the full apply: a first rule of a protocol or the last one
+ * gone, a first one-port element or range element of a protocol in a dispatch map or the last one gone (the
+ * base chains look up exactly the dispatch maps that have elements), a learning capture.
  */
 import { TABLE_NAME } from '../domain/types.js';
-import type { DispatchMap, Plan, RulePlan } from './plan.js';
+import type { Plan, RulePlan } from './plan.js';
 import type { SeedElement } from './render.js';
-import { baseChainsText, dispatchElementText, elementLine, protocolMapName, ruleChains } from './render.js';
+import {
+  baseChainsText,
+  dispatchElementText,
+  elementLine,
+  kernelDispatchMaps,
+  ruleChains,
+} from './render.js';
 
 const T = `inet ${TABLE_NAME}`;
 
@@ -38,17 +45,8 @@ function indexOf(plan: Plan): PlanIndex {
     chains.set(f.name, { owner: lines.join('\n'), lines: () => lines });
   }
   const elements = new Map<string, Set<string>>();
-  for (const [name, list] of Object.entries(plan.dispatch) as [
-    DispatchMap,
-    Plan['dispatch'][DispatchMap],
-  ][]) {
-    for (const e of list) {
-      const map = protocolMapName(name, e.protocol);
-      const set = elements.get(map) ?? new Set<string>();
-      elements.set(map, set);
-      set.add(dispatchElementText(e));
-    }
-  }
+  for (const m of kernelDispatchMaps(plan))
+    elements.set(m.name, new Set(m.elements.map(dispatchElementText)));
   const index = { chains, elements, base: baseChainsText(plan) };
   indexes.set(plan, index);
   return index;
@@ -82,6 +80,7 @@ export function renderDelta(
 ): PlanDelta | undefined {
   const was = indexOf(before);
   const now = indexOf(after);
+  // The base chains look up every dispatch map that has elements: with them the same, so are the maps.
   if (was.base !== now.base) return undefined;
   const added: string[] = [];
   const replaced: string[] = [];
@@ -100,7 +99,7 @@ export function renderDelta(
   for (const map of new Set([...was.elements.keys(), ...now.elements.keys()])) {
     const old = was.elements.get(map) ?? new Set<string>();
     const next = now.elements.get(map) ?? new Set<string>();
-    // An interval map element is deleted by its key: the port or range before the colon.
+    // A map element is deleted by its key: the port or range before the colon.
     const gone = [...old].filter((e) => !next.has(e)).map((e) => e.slice(0, e.indexOf(' : ')));
     const fresh = [...next].filter((e) => !old.has(e));
     if (gone.length > 0) elementDeletes.push(`delete element ${T} ${map} { ${gone.join(', ')} }`);

@@ -1,9 +1,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { rule, config as testConfig } from '../../test/factories.js';
 import { parseConfigText } from '../domain/config.js';
-import type { Config } from '../domain/types.js';
+import type { Config, Rule } from '../domain/types.js';
 import { planConfig } from './plan.js';
-import { NO_TABLE, renderApplyScript, renderRemoveScript, renderTable } from './render.js';
+import {
+  baseChainNames,
+  kernelDispatchMaps,
+  NO_TABLE,
+  renderApplyScript,
+  renderRemoveScript,
+  renderTable,
+} from './render.js';
 
 const fresh = NO_TABLE;
 
@@ -160,5 +168,123 @@ describe('the hooks', () => {
       'ct mark & 0x02000000 == 0x02000000 jump closing',
       'ct state established,related accept',
     ]);
+  });
+});
+
+describe('dispatch maps by key kind', () => {
+  const single = rule({
+    name: 'single',
+    trigger: [{ protocol: 'udp', ports: '5000' }],
+    open: [{ protocol: 'udp', ports: '7000' }],
+  });
+  const ranged = rule({
+    name: 'ranged',
+    trigger: [{ protocol: 'udp', ports: '6000-6010' }],
+    open: [{ protocol: 'udp', ports: '7100-7110' }],
+  });
+  const mixed = rule({
+    name: 'mixed',
+    trigger: [{ protocol: 'udp', ports: '5000,6000-6010' }],
+    open: [{ protocol: 'udp', ports: '7000,7100-7110' }],
+    onExpire: 'close',
+  });
+  const v4 = (rules: Rule[]) => planConfig(testConfig(rules, { ipv6: false }));
+  const mapDecl = (table: string, name: string) => table.match(new RegExp(`\\tmap ${name} \\{[^}]*\\}`))?.[0];
+  const chainLines = (table: string, name: string) =>
+    (table.split(`\tchain ${name} {\n`)[1] ?? '')
+      .split('\n\t}')[0]!
+      .split('\n')
+      .map((l) => l.trim());
+
+  it('puts single ports in hash maps, looked up straight from the base chain', () => {
+    const table = renderTable(v4([single]));
+    expect(mapDecl(table, 'trigger4_udp')).toContain('type inet_service : verdict;\n');
+    expect(mapDecl(table, 'trigger4_udp')).not.toContain('interval');
+    expect(mapDecl(table, 'dnat4_udp')).toContain('7000 : goto dn4_');
+    expect(table).not.toContain('_ranges');
+    expect(table).toMatch(/fib daddr oifname \{ "wan0" \} th dport vmap @trigger4_udp\n/);
+  });
+
+  it('puts ranges in interval maps, and only ranges', () => {
+    const table = renderTable(v4([ranged]));
+    expect(mapDecl(table, 'trigger4_udp_ranges')).toContain('flags interval;');
+    expect(mapDecl(table, 'trigger4_udp_ranges')).toContain('6000-6010 : jump tr4_');
+    expect(table).not.toMatch(/map (trigger|dnat|inbound)4_udp \{/);
+    expect(table).toMatch(/th dport vmap @trigger4_udp_ranges\n/);
+  });
+
+  it('looks up both maps of a mixed rule through one chain, the DNAT maps in two base chain rules', () => {
+    const plan = v4([mixed]);
+    const table = renderTable(plan);
+    const maps = kernelDispatchMaps(plan);
+    expect(maps.map((m) => [m.name, m.elements.map((e) => `${e.from}-${e.to}`)])).toEqual([
+      ['trigger4_udp', ['5000-5000']],
+      ['trigger4_udp_ranges', ['6000-6010']],
+      ['dnat4_udp', ['7000-7000']],
+      ['dnat4_udp_ranges', ['7100-7110']],
+      ['inbound4_udp', ['7000-7000']],
+      ['inbound4_udp_ranges', ['7100-7110']],
+      ['close4_udp', ['7000-7000']],
+      ['close4_udp_ranges', ['7100-7110']],
+    ]);
+    expect(chainLines(table, 'trigger4_udp_dport')).toEqual([
+      'th dport vmap @trigger4_udp',
+      'th dport vmap @trigger4_udp_ranges',
+    ]);
+    expect(chainLines(table, 'close4_udp_sport')).toEqual([
+      'th sport vmap @close4_udp',
+      'th sport vmap @close4_udp_ranges',
+    ]);
+    const dstnat = chainLines(table, 'dstnat');
+    expect(dstnat.filter((l) => l.includes('jump trigger4_udp_dport'))).toHaveLength(1);
+    // A DNAT element goes to its chain from the base chain itself: a packet it does not translate ends there.
+    expect(
+      dstnat.filter((l) => /fib daddr type local th dport vmap @dnat4_udp(_ranges)?$/.test(l)),
+    ).toHaveLength(2);
+    expect(table).not.toContain('dnat4_udp_dport');
+    expect(baseChainNames(plan)).toEqual(
+      expect.arrayContaining([
+        'trigger4_udp_dport',
+        'inbound4_udp_dport',
+        'close4_udp_dport',
+        'close4_udp_sport',
+      ]),
+    );
+  });
+
+  it('never puts a port in both maps, also where one rule shares a port of another rule range', () => {
+    const inside = rule({
+      name: 'inside',
+      trigger: [{ protocol: 'udp', ports: '6005' }],
+      open: [{ protocol: 'udp', ports: '7200' }],
+    });
+    const maps = kernelDispatchMaps(v4([ranged, inside]));
+    const ports = maps.find((m) => m.name === 'trigger4_udp')!.elements;
+    const ranges = maps.find((m) => m.name === 'trigger4_udp_ranges')!.elements;
+    expect(ports.map((e) => [e.from, e.chain.slice(0, 4)])).toEqual([[6005, 'fan4']]);
+    expect(ranges.map((e) => [e.from, e.to])).toEqual([
+      [6000, 6004],
+      [6006, 6010],
+    ]);
+  });
+
+  it('replaces dispatch maps of the one-map shape, and drops lookup chains the plan no longer has', () => {
+    const plan = v4([single]);
+    const script = renderApplyScript(plan, {
+      table: true,
+      sets: new Set(),
+      maps: new Set(['trigger4_udp', 'trigger4_udp_ranges', 'dnat4_udp']),
+      chains: new Set(['dstnat', 'srcnat', 'trigger4_udp_dport', plan.rules[0]!.chains.trigger]),
+    });
+    const lines = script.split('\n');
+    expect(lines.filter((l) => l.startsWith('delete'))).toEqual([
+      'delete map inet porttrigger dnat4_udp',
+      'delete map inet porttrigger trigger4_udp',
+      'delete map inet porttrigger trigger4_udp_ranges',
+      'delete chain inet porttrigger trigger4_udp_dport',
+    ]);
+    expect(lines.indexOf('delete map inet porttrigger trigger4_udp')).toBeLessThan(
+      lines.indexOf('\tmap trigger4_udp {'),
+    );
   });
 });

@@ -4,7 +4,7 @@ import { RECORD_WINDOW_SECONDS, TABLE_NAME } from '../domain/types.js';
 import { learnRules } from './learn-rules.js';
 import { CT_MARK, markHex, setMarkStatement } from './marks.js';
 import type { DispatchElement, DispatchMap, Plan, RulePlan, SharedSetKind } from './plan.js';
-import { SET_SIZES, SHARED_SET_NAMES, sharedSetName, sharedSetNames } from './plan.js';
+import { DISPATCH_MAPS, SET_SIZES, SHARED_SET_NAMES, sharedSetName, sharedSetNames } from './plan.js';
 
 /** Objects of our table that exist in the kernel now, so that an apply can delete what the new plan drops. */
 export interface ExistingObjects {
@@ -191,36 +191,116 @@ export function dispatchElementText(e: DispatchElement): string {
   return `${ports} : ${verb} ${e.chain}`;
 }
 
+/** How a kernel dispatch map is keyed: one port an element (a hash), or ranges (an interval tree). */
+export type DispatchKeys = 'ports' | 'ranges';
+
 /**
- * The kernel map that holds one protocol's elements of a dispatch map. One map per protocol keyed by the port
- * alone is an interval tree; keyed by `protocol . port` it would be a concatenation, whose insertion checks
- * every element already there and made loading thousands of rules several times slower.
+ * The kernel map that holds one protocol's elements of a dispatch map of one key kind. One map per protocol
+ * keyed by the port alone; keyed by `protocol . port` it would be a concatenation, whose insertion checks
+ * every element already there and made loading thousands of rules several times slower. One-port elements
+ * live in a hash map: nft checks the elements of every interval map of the table for overlaps before any
+ * element add or delete, so one interval map of thousands of ports made each rule change fetch them all.
  */
-export function protocolMapName(name: DispatchMap, protocol: Protocol): string {
-  return `${name}_${protocol}`;
+export function dispatchMapName(name: DispatchMap, protocol: Protocol, keys: DispatchKeys): string {
+  return keys === 'ports' ? `${name}_${protocol}` : `${name}_${protocol}_ranges`;
 }
 
-function dispatchMaps(name: DispatchMap, all: readonly DispatchElement[]): string[] {
+/** The key kind of the kernel map an element goes into. */
+export function dispatchKeysOf(e: DispatchElement): DispatchKeys {
+  return e.from === e.to ? 'ports' : 'ranges';
+}
+
+/** A dispatch map as the kernel holds it: one protocol, one key kind, never empty. */
+export interface KernelDispatchMap {
+  readonly name: string;
+  readonly map: DispatchMap;
+  readonly protocol: Protocol;
+  readonly keys: DispatchKeys;
+  readonly elements: readonly DispatchElement[];
+}
+
+/** The kernel maps of a plan's dispatch: an empty one is not declared, and no base chain looks it up. */
+export function kernelDispatchMaps(plan: Plan): KernelDispatchMap[] {
+  return DISPATCH_MAPS.flatMap((map) =>
+    (['tcp', 'udp'] as const).flatMap((protocol) =>
+      (['ports', 'ranges'] as const).flatMap((keys) => {
+        const elements = plan.dispatch[map].filter(
+          (e) => e.protocol === protocol && dispatchKeysOf(e) === keys,
+        );
+        const name = dispatchMapName(map, protocol, keys);
+        return elements.length > 0 ? [{ name, map, protocol, keys, elements }] : [];
+      }),
+    ),
+  );
+}
+
+function dispatchMapDecl(m: KernelDispatchMap): string {
+  // Several elements a line, so that a config of many rules stays a readable script.
+  const rows: string[] = [];
+  for (let i = 0; i < m.elements.length; i += 8)
+    rows.push(
+      m.elements
+        .slice(i, i + 8)
+        .map(dispatchElementText)
+        .join(', '),
+    );
+  const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
+  const flags = m.keys === 'ranges' ? ' flags interval;' : '';
+  return `\tmap ${m.name} {\n\t\ttype inet_service : verdict;${flags}\n\t\telements = {\n${body}\n\t\t}\n\t}`;
+}
+
+/**
+ * The lookups of one protocol of a dispatch map. With both a port map and a range map, one chain holds the two
+ * lookups: the base chain's tests (a fib lookup among them) run once, and a jump makes both lookups. A port is
+ * in at most one of the two maps (the elements never overlap), so a connection's first packet reaches one
+ * rule chain at most, as with one map. The DNAT map is the exception: its elements `goto` their chain, so
+ * that a packet its chain does not translate ends the base chain there (the learning rules after it record
+ * only what no rule of ours took); from a chain of lookups it would come back to the base chain instead. So
+ * the base chain looks up its two maps in two rules.
+ */
+interface DispatchLookup {
+  readonly protocol: Protocol;
+  /** The verdict of one base chain rule: a map lookup, or a jump to `chain`. */
+  readonly verdict: string;
+  readonly chain?: { readonly name: string; readonly lines: readonly string[] };
+}
+
+function dispatchLookups(
+  maps: readonly KernelDispatchMap[],
+  m: DispatchMap,
+  field: 'dport' | 'sport',
+): DispatchLookup[] {
   return (['tcp', 'udp'] as const).flatMap((protocol) => {
-    const elements = all.filter((e) => e.protocol === protocol);
-    if (elements.length === 0) return [];
-    // Several elements a line, so that a config of many rules stays a readable script.
-    const rows: string[] = [];
-    for (let i = 0; i < elements.length; i += 8)
-      rows.push(
-        elements
-          .slice(i, i + 8)
-          .map(dispatchElementText)
-          .join(', '),
-      );
-    const body = rows.map((row) => `\t\t\t${row}`).join(',\n');
-    return [
-      `\tmap ${protocolMapName(name, protocol)} {\n\t\ttype inet_service : verdict; flags interval;\n\t\telements = {\n${body}\n\t\t}\n\t}`,
-    ];
+    const lookups = maps
+      .filter((k) => k.map === m && k.protocol === protocol)
+      .map((k) => `th ${field} vmap @${k.name}`);
+    if (lookups.length === 1 || m === 'dnat4') return lookups.map((verdict) => ({ protocol, verdict }));
+    if (lookups.length === 0) return [];
+    const name = `${m}_${protocol}_${field}`;
+    return [{ protocol, verdict: `jump ${name}`, chain: { name, lines: lookups } }];
   });
 }
 
-/** The names of the base chains a plan renders; the others are rule chains. */
+// The fields each dispatch map is looked up by: `onExpire: close` matches both directions of a connection.
+const LOOKUP_FIELDS: Readonly<Record<DispatchMap, readonly ('dport' | 'sport')[]>> = {
+  trigger4: ['dport'],
+  trigger6: ['dport'],
+  dnat4: ['dport'],
+  inbound4: ['dport'],
+  inbound6: ['dport'],
+  close4: ['dport', 'sport'],
+  close6: ['dport', 'sport'],
+};
+
+/** The chains that look up a port map and a range map of one protocol, in the order the table declares them. */
+function lookupChains(plan: Plan): { readonly name: string; readonly lines: readonly string[] }[] {
+  const maps = kernelDispatchMaps(plan);
+  return DISPATCH_MAPS.flatMap((m) =>
+    LOOKUP_FIELDS[m].flatMap((field) => dispatchLookups(maps, m, field).flatMap((l) => l.chain ?? [])),
+  );
+}
+
+/** The names of the base chains a plan renders, with the dispatch lookup chains; the others are rule chains. */
 export function baseChainNames(plan: Plan): string[] {
   const hasClose = plan.dispatch.close4.length > 0 || plan.dispatch.close6.length > 0;
   const standalone = plan.config.mode === 'standalone';
@@ -229,6 +309,7 @@ export function baseChainNames(plan: Plan): string[] {
     'srcnat',
     ...(hasClose ? ['closing'] : []),
     ...(standalone || hasClose ? ['forward'] : []),
+    ...lookupChains(plan).map((c) => c.name),
   ];
 }
 
@@ -245,14 +326,15 @@ function baseChains(plan: Plan): string[] {
   const standalone = mode === 'standalone';
   const dstnat: string[] = [];
   const srcnat: string[] = [];
-  // One rule for each protocol the map has elements for. The cheap tests come first, so that a packet reaches
-  // the interface and route tests (a fib lookup) of one rule at most.
+  const maps = kernelDispatchMaps(plan);
+  // One rule for each protocol the map has elements for (two for a DNAT map of ports and ranges). The cheap
+  // tests come first, so that a packet reaches the interface and route tests (a fib lookup) of one protocol's
+  // rules at most.
   const when = (into: string[], m: DispatchMap, match: string, field: 'dport' | 'sport' = 'dport'): void => {
     const family = m.endsWith('4') ? 'ipv4' : 'ipv6';
-    for (const protocol of ['tcp', 'udp'] as const) {
-      if (!plan.dispatch[m].some((e) => e.protocol === protocol)) continue;
+    for (const { protocol, verdict } of dispatchLookups(maps, m, field)) {
       const test = `meta nfproto ${family} meta l4proto ${protocol}${match ? ` ${match}` : ''}`;
-      into.push(`${test} th ${field} vmap @${protocolMapName(m, protocol)}`);
+      into.push(`${test} ${verdict}`);
     }
   };
   // A trigger arrives on a LAN interface and is routed out through a WAN interface.
@@ -265,6 +347,8 @@ function baseChains(plan: Plan): string[] {
   if (plan.learn) dstnat.push(...learnRules(plan.learn, interfaces));
   if (standalone) srcnat.push(`oifname ${wan} meta nfproto ipv4 masquerade`);
   const out = [
+    // Declared before the base chains that jump to them.
+    ...lookupChains(plan).map((c) => chain(c.name, c.lines)),
     chain('dstnat', ['type nat hook prerouting priority dstnat; policy accept;', ...dstnat]),
     chain('srcnat', ['type nat hook postrouting priority srcnat; policy accept;', ...srcnat]),
   ];
@@ -319,9 +403,7 @@ export function baseChainsText(plan: Plan): string {
 export function renderTable(plan: Plan): string {
   const parts: string[] = [];
   parts.push(...sharedSetDecls('ipv4'), ...sharedSetDecls('ipv6'));
-  for (const [name, elements] of Object.entries(plan.dispatch) as [DispatchMap, DispatchElement[]][]) {
-    parts.push(...dispatchMaps(name, elements));
-  }
+  parts.push(...kernelDispatchMaps(plan).map(dispatchMapDecl));
   for (const r of plan.rules) for (const [name, lines] of ruleChains(r)) parts.push(chain(name, lines));
   for (const f of plan.fanouts)
     parts.push(
@@ -341,8 +423,9 @@ export function elementLine(e: SeedElement): string {
   return `add element ${T} ${e.set} { ${e.key} timeout ${e.timeoutMs}ms expires ${e.expiresMs}ms${value} }`;
 }
 
-// With the names of earlier versions (one map of `protocol . port`), so that an upgrade deletes them.
-const DISPATCH = /^(trigger|dnat|inbound|reply|close)[46](_tcp|_udp)?$/;
+// With the names of earlier versions (one map of `protocol . port`), so that an upgrade deletes them. A map of
+// an earlier version's shape (one interval map a protocol) is deleted and declared anew like every dispatch map.
+const DISPATCH = /^(trigger|dnat|inbound|reply|close)[46](_tcp|_udp)?(_ranges)?$/;
 
 /**
  * One atomic transaction from whatever our table holds now to the plan: flush the rules, delete every

@@ -19,6 +19,7 @@ const FEATURES = [
   ['standalone', {}],
   ['ipv6', {}],
   ['learn-capture', { learn: { host: '192.168.1.10' } }],
+  ['mixed-ports', {}],
 ] as const;
 
 const here = (file: string) => new URL(file, import.meta.url);
