@@ -77,9 +77,9 @@ export interface RulePlan {
 }
 
 /**
- * An element of a dispatch verdict map: one protocol and port range to a chain. The maps are interval maps:
- * they are looked up only for the first packet of a connection, so a rule spanning thousands of ports costs
- * one element, as a one-port rule does.
+ * An element of a dispatch verdict map: one protocol and port range to a chain. They are looked up only for
+ * the first packet of a connection; a range is one element of an interval map, so a rule spanning thousands of
+ * ports costs one element, as a one-port rule does (a one-port element goes in a hash map: render.ts).
  */
 export interface DispatchElement {
   readonly protocol: Protocol;

@@ -234,6 +234,13 @@ export const SCENARIOS: readonly Scenario[] = [
       expect(await t.inbound('wan1', tcp(9000))).toBe('lan1');
       expect(await t.inbound('wan1', udp(9000))).toBeNull();
       expect(await t.inbound('wan1', udp(8002))).toBeNull();
+      // The range of the trigger list opens the same ports as its single port.
+      expect(await t.release({ rule: 'multi' })).toBe(1);
+      expect(await t.inbound('wan1', udp(8005))).toBeNull();
+      await t.trigger('lan2', 'wan1', udp(3001));
+      expect(await t.inbound('wan1', udp(8005))).toBe('lan2');
+      expect(await t.inbound('wan1', tcp(8000))).toBe('lan2');
+      expect(await t.inbound('wan1', tcp(9000))).toBe('lan2');
     },
   },
   {

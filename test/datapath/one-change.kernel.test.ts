@@ -28,6 +28,11 @@ const rules = [
   udp('voice', 5100, 7100, { family: 'ipv4' }),
   udp('shared', 5000, 7200, { remote: 'contacted' }),
   udp('tight', 5300, 7300, { lanHosts: ['192.168.1.0/28'], onExpire: 'close' }),
+  // Ranges too: a change that makes a rule's ports a range is then a delta (the range maps exist).
+  udp('span', 5500, 7500, {
+    trigger: [{ protocol: 'udp', ports: '5500-5510' }],
+    open: [{ protocol: 'udp', ports: '7500-7510' }],
+  }),
 ];
 const start: Config = configOf(rules, { mode: 'standalone' });
 
