@@ -48,7 +48,8 @@ interface NftChain {
   readonly policy?: string;
 }
 
-interface NftRule {
+/** A rule of `nft -j list ruleset` with its expressions as objects ({@link nftRules}). */
+export interface NftRule {
   readonly family: string;
   readonly table: string;
   readonly chain: string;
@@ -147,8 +148,14 @@ interface Walk {
   readonly ended?: true;
 }
 
-function isOwnTable(family: string, table: string): boolean {
+/** Whether a table is ours (the service's or the doctor's probe): what other tools decide is in the others. */
+export function isOwnTable(family: string, table: string): boolean {
   return family === 'inet' && (table === TABLE_NAME || table === DOCTOR_TABLE);
+}
+
+/** Every rule of every table in `nft -j list ruleset` output, its expressions read by {@link exprsOf}. */
+export function nftRules(ruleset: unknown): NftRule[] {
+  return nftObjects(ruleset, 'rule').map((r) => ({ ...(r as unknown as NftRule), expr: exprsOf(r) }));
 }
 
 /**
@@ -161,7 +168,7 @@ export function decideForward(
   translations: XtTranslations = new Map(),
 ): ForwardDecision[] {
   const chains = nftObjects(ruleset, 'chain') as unknown as NftChain[];
-  const rules = nftObjects(ruleset, 'rule').map((r) => ({ ...(r as unknown as NftRule), expr: exprsOf(r) }));
+  const rules = nftRules(ruleset);
   const out: ForwardDecision[] = [];
   for (const base of chains) {
     if (base.hook !== 'forward' || isOwnTable(base.family, base.table)) continue;

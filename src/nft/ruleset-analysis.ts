@@ -4,28 +4,9 @@
  */
 import { formatPortList, rangesByProtocol, rangesOverlap } from '../domain/ports.js';
 import type { Config, PortRange, PortSpec, Protocol } from '../domain/types.js';
-import { TABLE_NAME } from '../domain/types.js';
-import { DOCTOR_TABLE } from './feature-probe.js';
-import { exprsOf } from './forward-decision.js';
-import { nftObjects } from './state.js';
+import { isOwnTable, type NftRule, nftRules } from './forward-decision.js';
 
 type Json = Record<string, unknown>;
-
-interface NftRule {
-  readonly family: string;
-  readonly table: string;
-  readonly chain: string;
-  readonly handle?: number;
-  readonly expr: readonly Json[];
-}
-
-function rulesetRules(ruleset: unknown): NftRule[] {
-  return nftObjects(ruleset, 'rule').map((r) => ({ ...(r as unknown as NftRule), expr: exprsOf(r) }));
-}
-
-function isOwnTable(family: string, table: string): boolean {
-  return family === 'inet' && (table === TABLE_NAME || table === DOCTOR_TABLE);
-}
 
 function matchesOf(rule: NftRule): Json[] {
   return rule.expr.filter((e) => e['match']).map((e) => e['match'] as Json);
@@ -145,7 +126,7 @@ export function findDnatOverlaps(
   ruleset: unknown,
   candidates: readonly { readonly name: string; readonly open: readonly PortSpec[] }[],
 ): StaticDnatOverlap[] {
-  const rules = rulesetRules(ruleset);
+  const rules = nftRules(ruleset);
   const ours = candidates.map((r) => ({ name: r.name, open: rangesByProtocol(r.open) }));
   const out: StaticDnatOverlap[] = [];
   for (const rule of rules) {
