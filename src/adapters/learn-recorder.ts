@@ -1,4 +1,10 @@
-import type { LearnCapture, LearnRecorder, Recording, SeenConnection } from '../domain/learn/recorder.js';
+import type {
+  LearnCapture,
+  LearnRecorder,
+  Recording,
+  SeenConnection,
+  SeenDirection,
+} from '../domain/learn/recorder.js';
 import { type ConntrackEvent, parseConntrackLine, type TrackedConnection } from '../nft/conntrack-state.js';
 import { CT_MARK } from '../nft/marks.js';
 import { watchConntrack } from './conntrack-events.js';
@@ -16,12 +22,11 @@ export interface LearnRecorderOptions {
   readonly now?: () => number;
 }
 
-/** A marked connection of the tracker as a recorded connection. */
-export function seenConnection(event: ConntrackEvent): SeenConnection {
-  const c = event.connection;
+/** A tracked connection as a recorded one: its original direction, as the first packet went. */
+function seenAs(c: TrackedConnection, direction: SeenDirection, at: number): SeenConnection {
   return {
-    at: event.at,
-    direction: (c.mark & CT_MARK.learnInbound) !== 0 ? 'inbound' : 'outbound',
+    at,
+    direction,
     family: c.family,
     protocol: c.protocol,
     source: c.original.src,
@@ -29,6 +34,12 @@ export function seenConnection(event: ConntrackEvent): SeenConnection {
     destination: c.original.dst,
     port: c.original.dport,
   };
+}
+
+/** A marked connection of the tracker as a recorded connection. */
+export function seenConnection(event: ConntrackEvent): SeenConnection {
+  const c = event.connection;
+  return seenAs(c, (c.mark & CT_MARK.learnInbound) !== 0 ? 'inbound' : 'outbound', event.at);
 }
 
 /**
@@ -49,17 +60,7 @@ export function existingOutbound(
   const translatedSource = c.reply.dst !== c.original.src;
   const translatedDestination = c.reply.src !== c.original.dst;
   if (!translatedSource || translatedDestination) return undefined;
-  return {
-    at,
-    direction: 'outbound',
-    family: c.family,
-    protocol: c.protocol,
-    source: c.original.src,
-    sourcePort: c.original.sport,
-    destination: c.original.dst,
-    port: c.original.dport,
-    existing: true,
-  };
+  return { ...seenAs(c, 'outbound', at), existing: true };
 }
 
 async function listExisting(
