@@ -8,11 +8,10 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { analyseSession } from '../../src/domain/learn/proposals.js';
 import { describeKernel } from '../harness/kernel-gate.js';
 import { Processes, SERVER } from './apps.js';
-import { isRight, noiseIn } from './judge.js';
-import { type CorpusLab, openCorpusLab, recordSession } from './session.js';
+import { expectLearntAmongNoise } from './live-checks.js';
+import { type CorpusLab, openCorpusLab } from './session.js';
 import { sipCall, startSipProvider } from './sip.js';
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
@@ -54,14 +53,7 @@ describeKernel('learn mode with a SIP softphone', () => {
   const phoneHeardProvider = new RegExp(`receiving from ${SERVER.replaceAll('.', '\\.')}:`);
 
   it('learns udp 5060 → the RTP range among DNS, web and a udp scan, and the rule brings the call audio in', async () => {
-    const session = await recordSession(lab, 'sip', { background: true, scan: true });
-    const { proposals, scanners } = analyseSession({ outbound: session.outbound, inbound: session.inbound });
-    expect(isRight(proposals[0], session), JSON.stringify(proposals)).toBe(true);
-    expect(proposals[0]?.confidence).toBe('high');
-    expect(scanners.map((s) => s.source)).toEqual(session.noise.sources);
-    for (const p of proposals.filter((x) => x.confidence !== 'low')) expect(noiseIn(p, session)).toEqual([]);
-    const served = await lab.host.service.learn.proposals();
-    expect(served.proposals[0]?.rule).toEqual(proposals[0]?.rule);
+    await expectLearntAmongNoise(lab, 'sip');
 
     // Without the rule the provider's audio dies at the gateway; with it, the phone hears the provider.
     const before = await callLog('before');
