@@ -159,26 +159,7 @@ describe('porttrigger learn', () => {
   it('applies a low-confidence proposal only with --low-confidence, and the API refuses it without the confirmation', async () => {
     const recorder = new FakeRecorder();
     // Only a name lookup preceded two tries from hosts nobody contacted: a guess.
-    recorder.onStart = () => {
-      const at = Date.now();
-      recorder.see({
-        at,
-        direction: 'outbound',
-        protocol: 'udp',
-        source: LAN1,
-        destination: SERVER,
-        port: 53,
-      });
-      for (const [i, from] of ['198.51.100.7', '198.51.100.8'].entries())
-        recorder.see({
-          at: at + 1000 + i,
-          direction: 'inbound',
-          protocol: 'tcp',
-          source: from,
-          destination: '203.0.113.1',
-          port: 5000,
-        });
-    };
+    recorder.onStart = () => recorder.seeGuess(Date.now(), LAN1, SERVER);
     fx = await startFixture({ recorder });
     await fx.service.learn.start({ host: LAN1, durationS: 60 });
     await expect.poll(() => fx?.service.learn.status().inbound).toBe(2);

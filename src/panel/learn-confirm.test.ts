@@ -53,23 +53,7 @@ describe('the panel: proposals of low confidence', () => {
   async function learnGuessAndGame(): Promise<void> {
     recorder.onStart = () => {
       const at = Date.now();
-      recorder.see({
-        at,
-        direction: 'outbound',
-        protocol: 'udp',
-        source: LAN1,
-        destination: SERVER,
-        port: 53,
-      });
-      for (const [i, from] of ['198.51.100.7', '198.51.100.8'].entries())
-        recorder.see({
-          at: at + 1000 + i,
-          direction: 'inbound',
-          protocol: 'tcp',
-          source: from,
-          destination: '203.0.113.1',
-          port: 5000,
-        });
+      recorder.seeGuess(at, LAN1, SERVER);
       recorder.seeApplication(at + 5000, LAN1, SERVER);
     };
     await fx.service.learn.start({ host: LAN1, durationS: 60 });

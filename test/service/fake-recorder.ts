@@ -28,6 +28,23 @@ export class FakeRecorder implements LearnRecorder {
     this.#onSeen?.({ family: 'ipv4', sourcePort: 40_000, ...c });
   }
 
+  /**
+   * The guess pattern: `device` looks a name up at `resolver` (udp 53), then two hosts nobody contacted try tcp
+   * 5000 a second later. Only the lookup came before them, so the best proposal is a low-confidence one.
+   */
+  seeGuess(at: number, device: string, resolver: string): void {
+    this.see({ at, direction: 'outbound', protocol: 'udp', source: device, destination: resolver, port: 53 });
+    for (const [i, from] of ['198.51.100.7', '198.51.100.8'].entries())
+      this.see({
+        at: at + 1000 + i,
+        direction: 'inbound',
+        protocol: 'tcp',
+        source: from,
+        destination: '203.0.113.1',
+        port: 5000,
+      });
+  }
+
   /** The game pattern: `device` connects to `server` tcp 6970, which calls back on udp `base`.. three times. */
   seeApplication(at: number, device: string, server: string, base = 8000): void {
     this.see({ at, direction: 'outbound', protocol: 'tcp', source: device, destination: server, port: 6970 });
