@@ -1,11 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture } from '../../test/service/fixture.js';
-import { TokenGate } from '../routes/token-gate.js';
-import { createPanel } from './app.js';
+import { type InProcessPanel, openPanel } from '../../test/service/panel.js';
 import type { Finding } from './views/findings.js';
 
 const TOKEN = 'panel-test-token-0123456789';
-const HOST = '127.0.0.1:8080';
 
 // What `porttrigger doctor` finds on a gateway with ufw's route policy deny (test/firewalls/ shows it for real).
 const FINDINGS: Finding[] = [
@@ -27,29 +25,15 @@ const FINDINGS: Finding[] = [
 
 describe('the panel shows the host firewall and the WAN address the doctor found', () => {
   let fx: Fixture;
-  let panel: ReturnType<typeof createPanel>;
+  let panel: InProcessPanel;
   beforeEach(async () => {
     fx = await startFixture();
-    panel = createPanel({
-      service: fx.service,
-      gate: new TokenGate(TOKEN),
-      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
-      doctor: async () => FINDINGS,
-    });
+    panel = openPanel(fx.service, TOKEN, { doctor: async () => FINDINGS });
   });
   afterEach(() => fx.cleanup());
 
-  const get = (path: string, cookie: string) =>
-    panel.request(`http://${HOST}${path}`, { headers: { host: HOST, cookie } });
-
-  async function signIn(): Promise<string> {
-    const res = await panel.request(`http://${HOST}/sign-in`, {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN }),
-      headers: { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    return /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-  }
+  const get = (path: string, cookie: string) => panel.request(path, { headers: { cookie } });
+  const signIn = async () => (await panel.signIn()).cookie;
 
   it('on the overview: the firewall that drops, its exact fix, and the current WAN address', async () => {
     const cookie = await signIn();

@@ -1,53 +1,26 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
+import { type InProcessPanel, openPanel } from '../../test/service/panel.js';
 import { silentLogger } from '../adapters/logger.js';
-import { TokenGate } from '../routes/token-gate.js';
-import { createPanel } from './app.js';
 
 const TOKEN = 'panel-test-token-0123456789';
-const HOST = '127.0.0.1:8080';
-const ORIGIN = `http://${HOST}`;
 const SERVER = '203.0.113.10';
 
 describe('the panel: proposals of low confidence', () => {
   let fx: Fixture;
   let recorder: FakeRecorder;
-  let panel: ReturnType<typeof createPanel>;
+  let panel: InProcessPanel;
 
   beforeEach(async () => {
     recorder = new FakeRecorder();
     fx = await startFixture({ recorder });
-    panel = createPanel({
-      service: fx.service,
-      gate: new TokenGate(TOKEN, {
-        logger: silentLogger,
-        perClient: 3,
-        windowMs: 60_000,
-        clock: () => Date.now(),
-      }),
-      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
-      logger: silentLogger,
-      clock: () => Date.now(),
-      sessions: { idleMs: 60_000 },
-    });
+    panel = openPanel(fx.service, TOKEN, { logger: silentLogger, sessions: { idleMs: 60_000 } });
   });
   afterEach(() => fx.cleanup());
 
-  const request = (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('host', HOST);
-    return panel.request(`http://${HOST}${path}`, { ...init, headers });
-  };
-
-  async function signIn(): Promise<string> {
-    const res = await request('/sign-in', {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN }),
-      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    return /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0] ?? '';
-  }
+  const request = (path: string, init?: RequestInit) => panel.request(path, init);
+  const signIn = async () => (await panel.signIn()).cookie;
 
   /** A session where only a name lookup came before two tries from hosts nobody contacted, then the game. */
   async function learnGuessAndGame(): Promise<void> {

@@ -1,12 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeWan } from '../../test/service/fake-wan.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
-import type { NetworkLink } from '../domain/wan.js';
-import { TokenGate } from '../routes/token-gate.js';
-import { createPanel } from './app.js';
+import { type InProcessPanel, PANEL_ORIGIN as ORIGIN, openPanel } from '../../test/service/panel.js';
 
 const TOKEN = 'panel-live-test-token-0123456789';
-const HOST = '127.0.0.1:8080';
-const ORIGIN = `http://${HOST}`;
 
 /** Reads server-sent events from a streaming response, one message at a time. */
 function messages(body: ReadableStream<Uint8Array>) {
@@ -38,42 +35,20 @@ function messages(body: ReadableStream<Uint8Array>) {
 
 describe('the live table and the rule switch, pushed and answered in place', () => {
   let fx: Fixture;
-  let panel: ReturnType<typeof createPanel>;
+  let wan: FakeWan;
+  let panel: InProcessPanel;
   let cookie: string;
   let csrf: string;
-  let reportWan: (links: readonly NetworkLink[]) => void = () => undefined;
 
   beforeEach(async () => {
-    fx = await startFixture({
-      wan: {
-        async start(listener) {
-          reportWan = listener;
-          listener([{ name: 'wan0', up: true, addresses: ['203.0.113.7'] }]);
-        },
-        async close() {},
-      },
-    });
-    panel = createPanel({
-      service: fx.service,
-      gate: new TokenGate(TOKEN),
-      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
-    });
-    const signIn = await request('/sign-in', {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN }),
-      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    cookie = /porttrigger_session=[^;]+/.exec(signIn.headers.get('set-cookie') ?? '')![0];
-    const page = await (await request('/rules', { headers: { cookie } })).text();
-    csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    wan = new FakeWan();
+    fx = await startFixture({ wan });
+    panel = openPanel(fx.service, TOKEN);
+    ({ cookie, csrf } = await panel.signIn('/rules'));
   });
   afterEach(() => fx.cleanup());
 
-  function request(path: string, init: RequestInit = {}) {
-    const headers = new Headers(init.headers);
-    headers.set('host', HOST);
-    return panel.request(`${ORIGIN}${path}`, { ...init, headers });
-  }
+  const request = (path: string, init?: RequestInit) => panel.request(path, init);
 
   function rowIdOf(html: string, holder: string): string | undefined {
     return new RegExp(`<tr id="(entry-[0-9a-f]+)" data-holder="${holder.replaceAll('.', '\\.')}"`).exec(
@@ -137,7 +112,7 @@ describe('the live table and the rule switch, pushed and answered in place', () 
     const stream = messages(response.body!);
     try {
       await stream.next('live');
-      reportWan([{ name: 'wan0', up: true, addresses: ['203.0.113.9'] }]);
+      wan.report([{ name: 'wan0', up: true, addresses: ['203.0.113.9'] }]);
       fx.model.trigger(LAN1, 5000);
       await fx.service.readNow();
       const next = await stream.next('live');

@@ -1,32 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeWan } from '../../test/service/fake-wan.js';
 import { type Fixture, startFixture } from '../../test/service/fixture.js';
+import { type InProcessPanel, openPanel } from '../../test/service/panel.js';
 import type { NetworkLink } from '../domain/wan.js';
-import { TokenGate } from '../routes/token-gate.js';
-import { createPanel } from './app.js';
 
 const TOKEN = 'panel-test-token-0123456789';
-const HOST = '127.0.0.1:8080';
 
 describe('the panel and a WAN that changes', () => {
   let fx: Fixture;
-  let panel: ReturnType<typeof createPanel>;
-  let report: (links: readonly NetworkLink[]) => void = () => undefined;
+  let wan: FakeWan;
+  let panel: InProcessPanel;
   let doctorRuns = 0;
   beforeEach(async () => {
     doctorRuns = 0;
-    fx = await startFixture({
-      wan: {
-        async start(listener) {
-          report = listener;
-          listener([{ name: 'wan0', up: true, addresses: ['203.0.113.7'] }]);
-        },
-        async close() {},
-      },
-    });
-    panel = createPanel({
-      service: fx.service,
-      gate: new TokenGate(TOKEN),
-      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
+    wan = new FakeWan();
+    fx = await startFixture({ wan });
+    panel = openPanel(fx.service, TOKEN, {
       doctor: async () => {
         doctorRuns++;
         return [];
@@ -35,17 +24,10 @@ describe('the panel and a WAN that changes', () => {
   });
   afterEach(() => fx.cleanup());
 
+  const report = (links: readonly NetworkLink[]) => wan.report(links);
   const get = async (path: string, cookie: string) =>
-    (await panel.request(`http://${HOST}${path}`, { headers: { host: HOST, cookie } })).text();
-
-  async function signIn(): Promise<string> {
-    const res = await panel.request(`http://${HOST}/sign-in`, {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN }),
-      headers: { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    return /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-  }
+    (await panel.request(path, { headers: { cookie } })).text();
+  const signIn = async () => (await panel.signIn()).cookie;
 
   it('shows the WAN address the gateway has now, and checks the system again when it changed', async () => {
     const cookie = await signIn();
