@@ -12,9 +12,9 @@ import { renderConfigText, stableJson } from '../../src/adapters/config-file.js'
 import { API_PREFIX, createApp } from '../../src/api/app.js';
 import { parseConfigText, validateConfig } from '../../src/domain/config.js';
 import type { Issue } from '../../src/domain/errors.js';
-import { createPanel } from '../../src/panel/app.js';
-import { TokenGate } from '../../src/routes/token-gate.js';
 import { configText, type Fixture, startFixture } from '../service/fixture.js';
+import { type InProcessPanel, openPanel, PANEL_ORIGIN } from '../service/panel.js';
+import { fuzzRequests } from './requests.js';
 
 const TIME_LIMIT_MS = 4_000;
 const DOCS = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
@@ -223,41 +223,39 @@ describe('the API routes in-process', () => {
   });
 
   it('answer generated requests without a 5xx; every refusal is documented and changes nothing', async () => {
-    const deadline = Date.now() + TIME_LIMIT_MS;
-    let runs = 0;
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(requests, async (r) => {
-        // A deadline, not fast-check's interruption: an interrupted request would go on beside the next one.
-        if (Date.now() > deadline) return;
-        runs++;
-        const fileBefore = readFileSync(fx.configPath);
-        const configBefore = fx.service.config;
-        const headers: Record<string, string> = {};
-        if (r.auth) headers['Authorization'] = r.auth;
-        if (r.contentType) headers['Content-Type'] = r.contentType;
-        const body = r.method === 'GET' ? undefined : r.body;
-        const res = await app.request(`${API_PREFIX}${r.path}${r.query}`, {
-          method: r.method,
-          headers,
-          ...(body !== undefined ? { body } : {}),
-        });
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        expect(res.status, `${r.method} ${r.path}`).toBeLessThan(500);
-        if (r.path.startsWith('/events/stream')) return;
-        if (res.status >= 400) {
-          const answer = (await res.json()) as { error: { code: string; message: string; issues?: Issue[] } };
-          expect(Object.keys(answer)).toEqual(['error']);
-          expect(DOCS).toContain(`\`${answer.error.code}\``);
-          expect(answer.error.message.length).toBeGreaterThan(0);
-          answer.error.issues?.forEach(expectIssue);
-          expect(readFileSync(fx.configPath).equals(fileBefore)).toBe(true);
-          expect(fx.service.config).toBe(configBefore);
-        } else {
-          await res.arrayBuffer();
-        }
-      }),
-      { numRuns: 5_000 },
+    const { runs, statuses } = await fuzzRequests(
+      fx,
+      requests,
+      { numRuns: 5_000, timeLimitMs: TIME_LIMIT_MS },
+      {
+        send: async (r) => {
+          const headers: Record<string, string> = {};
+          if (r.auth) headers['Authorization'] = r.auth;
+          if (r.contentType) headers['Content-Type'] = r.contentType;
+          const body = r.method === 'GET' ? undefined : r.body;
+          return app.request(`${API_PREFIX}${r.path}${r.query}`, {
+            method: r.method,
+            headers,
+            ...(body !== undefined ? { body } : {}),
+          });
+        },
+        label: (r) => `${r.method} ${r.path}`,
+        check: async (r, res, expectUnchanged) => {
+          if (r.path.startsWith('/events/stream')) return;
+          if (res.status >= 400) {
+            const answer = (await res.json()) as {
+              error: { code: string; message: string; issues?: Issue[] };
+            };
+            expect(Object.keys(answer)).toEqual(['error']);
+            expect(DOCS).toContain(`\`${answer.error.code}\``);
+            expect(answer.error.message.length).toBeGreaterThan(0);
+            answer.error.issues?.forEach(expectIssue);
+            expectUnchanged();
+          } else {
+            await res.arrayBuffer();
+          }
+        },
+      },
     );
     console.info(`API fuzz: ${runs} requests, statuses ${JSON.stringify([...statuses].sort())}`);
     expect(runs).toBeGreaterThan(100);
@@ -269,31 +267,14 @@ describe('the API routes in-process', () => {
 
 describe('the panel form routes in-process', () => {
   let fx: Fixture;
-  let panel: ReturnType<typeof createPanel>;
-  const HOST = '127.0.0.1:8080';
+  let panel: InProcessPanel;
   beforeAll(async () => {
     fx = await startFixture();
-    panel = createPanel({
-      service: fx.service,
-      gate: new TokenGate(TOKEN),
-      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
-      assets: new Map(),
-    });
+    panel = openPanel(fx.service, TOKEN, { assets: new Map() });
   });
   afterAll(async () => {
     await fx.cleanup();
   });
-
-  async function signIn(): Promise<{ cookie: string; csrf: string }> {
-    const res = await panel.request(`http://${HOST}/sign-in`, {
-      method: 'POST',
-      headers: { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: TOKEN }),
-    });
-    const cookie = /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-    const page = await (await panel.request(`http://${HOST}/`, { headers: { host: HOST, cookie } })).text();
-    return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(page)![1]! };
-  }
 
   const text = fc.oneof(
     fc.constantFrom(
@@ -343,35 +324,24 @@ describe('the panel form routes in-process', () => {
   });
 
   it('answer generated forms without a 5xx; every refused form changes nothing', async () => {
-    const { cookie, csrf } = await signIn();
-    const deadline = Date.now() + TIME_LIMIT_MS;
-    let runs = 0;
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(posts, async (p) => {
-        if (Date.now() > deadline) return;
-        runs++;
-        const fileBefore = readFileSync(fx.configPath);
-        const configBefore = fx.service.config;
-        const res = await panel.request(`http://${HOST}${p.path}`, {
-          method: 'POST',
-          headers: {
-            host: HOST,
-            origin: `http://${HOST}`,
-            cookie,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          body: new URLSearchParams({ ...p.form, _csrf: csrf }),
-        });
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        await res.arrayBuffer();
-        expect(res.status, `${p.path} ${JSON.stringify(p.form)}`).toBeLessThan(500);
-        if (res.status >= 400) {
-          expect(readFileSync(fx.configPath).equals(fileBefore)).toBe(true);
-          expect(fx.service.config).toBe(configBefore);
-        }
-      }),
-      { numRuns: 2_000 },
+    const { cookie, csrf } = await panel.signIn();
+    const { runs, statuses } = await fuzzRequests(
+      fx,
+      posts,
+      { numRuns: 2_000, timeLimitMs: TIME_LIMIT_MS },
+      {
+        send: (p) =>
+          panel.request(p.path, {
+            method: 'POST',
+            headers: { origin: PANEL_ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ ...p.form, _csrf: csrf }),
+          }),
+        label: (p) => `${p.path} ${JSON.stringify(p.form)}`,
+        check: async (_, res, expectUnchanged) => {
+          await res.arrayBuffer();
+          if (res.status >= 400) expectUnchanged();
+        },
+      },
     );
     console.info(`panel fuzz: ${runs} forms, statuses ${JSON.stringify([...statuses].sort())}`);
     expect(runs).toBeGreaterThan(50);

@@ -5,18 +5,15 @@
  * fields. Nothing may crash (no 5xx), and a post that is not accepted (anything but the 303 of a saved change)
  * must leave the config file and the running config exactly as they were.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPanel } from '../../src/panel/app.js';
-import { TokenGate } from '../../src/routes/token-gate.js';
 import { FakeRecorder } from '../service/fake-recorder.js';
 import { type Fixture, startFixture } from '../service/fixture.js';
+import { type InProcessPanel, openPanel, PANEL_ORIGIN } from '../service/panel.js';
+import { fuzzRequests } from './requests.js';
 
 const TIME_LIMIT_MS = 5_000;
 const TOKEN = 'panel-fuzz-token-0123456789abcdef';
-const HOST = '127.0.0.1:8080';
-const ORIGIN = `http://${HOST}`;
 
 const hostile = fc.oneof(
   fc.string({ maxLength: 30 }),
@@ -101,30 +98,19 @@ const posts = fc.record({
   csrf: fc.constantFrom('valid', 'valid', 'valid', 'valid', 'missing', 'wrong'),
   confirm: fc.boolean(),
 });
+/** One generated post. */
+type Post = typeof posts extends fc.Arbitrary<infer T> ? T : never;
 
 describe('the panel form routes under generated posts', () => {
   let fx: Fixture;
-  let panel: ReturnType<typeof createPanel>;
+  let panel: InProcessPanel;
   let cookie: string;
   let csrf: string;
 
   beforeAll(async () => {
     fx = await startFixture({ recorder: new FakeRecorder() });
-    panel = createPanel({
-      service: fx.service,
-      gate: new TokenGate(TOKEN),
-      allowedHosts: { addresses: ['127.0.0.1'], names: [] },
-      assets: new Map(),
-    });
-    const signIn = await panel.request(`${ORIGIN}/sign-in`, {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN }),
-      headers: { host: HOST, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    expect(signIn.status).toBe(303);
-    cookie = /porttrigger_session=[^;]+/.exec(signIn.headers.get('set-cookie') ?? '')![0];
-    const page = await (await panel.request(`${ORIGIN}/`, { headers: { host: HOST, cookie } })).text();
-    csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    panel = openPanel(fx.service, TOKEN, { assets: new Map() });
+    ({ cookie, csrf } = await panel.signIn());
   });
   afterAll(async () => {
     await fx?.service.learn.stop().catch(() => undefined);
@@ -132,41 +118,32 @@ describe('the panel form routes under generated posts', () => {
   });
 
   it('never crash, and change nothing unless they are accepted', async () => {
-    const deadline = Date.now() + TIME_LIMIT_MS;
-    let runs = 0;
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(posts, async (p) => {
-        // A deadline, not fast-check's interruption: an interrupted request would go on beside the next one.
-        if (Date.now() > deadline) return;
-        runs++;
-        const fileBefore = readFileSync(fx.configPath);
-        const configBefore = fx.service.config;
-        const body = new URLSearchParams(p.fields);
-        if (p.csrf === 'valid') body.set('_csrf', csrf);
-        if (p.csrf === 'wrong') body.set('_csrf', 'x'.repeat(csrf.length));
-        if (p.confirm) body.set('_confirm', 'yes');
-        const res = await panel.request(`${ORIGIN}${p.path}`, {
-          method: 'POST',
-          body,
-          headers: {
-            host: HOST,
-            origin: ORIGIN,
-            cookie,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-        });
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const text = await res.text();
-        expect(res.status, `${p.path} ${body}`).toBeLessThan(500);
-        expect(text).not.toMatch(/at .*\.(ts|js|tsx):\d+:\d+/);
-        if (p.csrf !== 'valid') expect(res.status).toBe(403);
-        if (res.status !== 303) {
-          expect(readFileSync(fx.configPath).equals(fileBefore), `${p.path} ${body}`).toBe(true);
-          expect(fx.service.config, `${p.path} ${body}`).toBe(configBefore);
-        }
-      }),
-      { numRuns: 3_000 },
+    const bodyOf = (p: Post) => {
+      const body = new URLSearchParams(p.fields);
+      if (p.csrf === 'valid') body.set('_csrf', csrf);
+      if (p.csrf === 'wrong') body.set('_csrf', 'x'.repeat(csrf.length));
+      if (p.confirm) body.set('_confirm', 'yes');
+      return body;
+    };
+    const { runs, statuses } = await fuzzRequests(
+      fx,
+      posts,
+      { numRuns: 3_000, timeLimitMs: TIME_LIMIT_MS },
+      {
+        send: (p) =>
+          panel.request(p.path, {
+            method: 'POST',
+            body: bodyOf(p),
+            headers: { origin: PANEL_ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+        label: (p) => `${p.path} ${bodyOf(p)}`,
+        check: async (p, res, expectUnchanged) => {
+          const text = await res.text();
+          expect(text).not.toMatch(/at .*\.(ts|js|tsx):\d+:\d+/);
+          if (p.csrf !== 'valid') expect(res.status).toBe(403);
+          if (res.status !== 303) expectUnchanged();
+        },
+      },
     );
     console.info(`panel form fuzz: ${runs} posts, statuses ${JSON.stringify([...statuses].sort())}`);
     expect(runs).toBeGreaterThan(100);
