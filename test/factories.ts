@@ -1,7 +1,9 @@
 /**
  * The rules and configs the tests build, in one place: domain values with every default filled in (for the
- * compiler, the model and the service), and rules as a config file spells them (for the kernel suites).
+ * compiler, the model and the service), rules as a config file spells them (for the kernel suites), and the
+ * connections a learning session records (for the proposal tests).
  */
+import type { SeenConnection } from '../src/domain/learn/recorder.js';
 import type { Config, Protocol, Rule } from '../src/domain/types.js';
 
 /**
@@ -60,4 +62,32 @@ export function portRule(
     return [{ protocol, ports }];
   };
   return { name, trigger: spec(trigger), open: spec(open), ...extra };
+}
+
+/** What a recorded connection needs said; the rest has the defaults of {@link seenOutbound} and {@link seenInbound}. */
+export type SeenFields = Omit<SeenConnection, 'direction' | 'family' | 'sourcePort'> &
+  Partial<Pick<SeenConnection, 'family' | 'sourcePort'>>;
+
+/**
+ * A connection a LAN device opened, as a learning session records it: IPv4, source port 40000 unless said.
+ * @example seenOutbound({ at: T, protocol: 'tcp', source: DEVICE, destination: SERVER, port: 6970 })
+ */
+export function seenOutbound(c: SeenFields): SeenConnection {
+  return { direction: 'outbound', family: 'ipv4', sourcePort: 40_000, ...c };
+}
+
+/**
+ * A WAN host's attempt that nothing forwarded, as a learning session records it: IPv4, source port 50000 unless
+ * said; `destination` is the gateway's address.
+ * @example seenInbound({ at: T + 2000, protocol: 'udp', source: SERVER, destination: GATEWAY, port: 7000 })
+ */
+export function seenInbound(c: SeenFields): SeenConnection {
+  return { direction: 'inbound', family: 'ipv4', sourcePort: 50_000, ...c };
+}
+
+/** A proposal's (or rule's) trigger or open ports as one line: `tcp 6970,udp 7000`. */
+export function specsText(
+  specs: readonly { readonly protocol: string; readonly ports: string }[] | undefined,
+) {
+  return specs?.map((s) => `${s.protocol} ${s.ports}`).join();
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { analyseSession } from './proposals.js';
+import { seenInbound, seenOutbound, specsText } from '../../../test/factories.js';
+import type { Protocol } from '../types.js';
+import { analyseSession, type LearnProposal } from './proposals.js';
 import type { SeenConnection } from './recorder.js';
 
 const T = 1_900_000_000_000;
@@ -11,47 +13,25 @@ const WEB = '198.51.100.80';
 const SCANNER = '192.0.2.66';
 const peer = (n: number) => `203.0.113.${100 + n}`;
 
-function out(
-  at: number,
-  protocol: 'tcp' | 'udp',
-  port: number,
-  to: string,
-  existing = false,
-): SeenConnection {
-  return {
+const out = (at: number, protocol: Protocol, port: number, to: string, existing = false) =>
+  seenOutbound({
     at,
-    direction: 'outbound',
-    family: 'ipv4',
     protocol,
     source: DEVICE,
-    sourcePort: 40000,
     destination: to,
     port,
     ...(existing ? { existing: true } : {}),
-  };
-}
-function inb(at: number, protocol: 'tcp' | 'udp', port: number, from: string): SeenConnection {
-  return {
-    at,
-    direction: 'inbound',
-    family: 'ipv4',
-    protocol,
-    source: from,
-    sourcePort: 50000,
-    destination: GATEWAY,
-    port,
-  };
-}
+  });
+const inb = (at: number, protocol: Protocol, port: number, from: string) =>
+  seenInbound({ at, protocol, source: from, destination: GATEWAY, port });
 /** A name lookup and a web fetch every 2 s for the whole session: what any device does all day. */
 function background(from: number, to: number): SeenConnection[] {
   const list: SeenConnection[] = [];
   for (let t = from; t < to; t += 2000) list.push(out(t, 'udp', 53, RESOLVER), out(t + 50, 'tcp', 443, WEB));
   return list;
 }
-const spec = (p: { rule: { trigger: readonly { protocol: string; ports: string }[] } } | undefined) =>
-  p?.rule.trigger.map((s) => `${s.protocol} ${s.ports}`).join();
-const opened = (p: { rule: { open: readonly { protocol: string; ports: string }[] } } | undefined) =>
-  p?.rule.open.map((s) => `${s.protocol} ${s.ports}`).join();
+const spec = (p: LearnProposal | undefined) => specsText(p?.rule.trigger);
+const opened = (p: LearnProposal | undefined) => specsText(p?.rule.open);
 
 describe('analyseSession: causality, not frequency', () => {
   it('proposes a swarm with one try per peer, triggered by the tracker the peers learnt the device from', () => {

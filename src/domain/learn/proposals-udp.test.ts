@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { analyseSession } from './proposals.js';
-import type { SeenConnection } from './recorder.js';
+import { seenInbound, seenOutbound, specsText } from '../../../test/factories.js';
+import type { Protocol } from '../types.js';
+import { analyseSession, type LearnProposal } from './proposals.js';
 
 const T = 1_900_000_000_000;
 const PHONE = '192.168.1.10';
@@ -8,40 +9,26 @@ const GATEWAY = '203.0.113.1';
 const PROVIDER = '203.0.113.10';
 const STUN = '203.0.113.20';
 
-function out(
+const out = (
   at: number,
-  protocol: 'tcp' | 'udp',
+  protocol: Protocol,
   sourcePort: number,
   to: string,
   port: number,
   existing = false,
-): SeenConnection {
-  return {
+) =>
+  seenOutbound({
     at,
-    direction: 'outbound',
-    family: 'ipv4',
     protocol,
     source: PHONE,
     sourcePort,
     destination: to,
     port,
     ...(existing ? { existing: true } : {}),
-  };
-}
-function inb(at: number, protocol: 'tcp' | 'udp', port: number, from: string, sourcePort: number) {
-  return {
-    at,
-    direction: 'inbound',
-    family: 'ipv4',
-    protocol,
-    source: from,
-    sourcePort,
-    destination: GATEWAY,
-    port,
-  } satisfies SeenConnection;
-}
-const trigger = (p: { rule: { trigger: readonly { protocol: string; ports: string }[] } } | undefined) =>
-  p?.rule.trigger.map((s) => `${s.protocol} ${s.ports}`).join();
+  });
+const inb = (at: number, protocol: Protocol, port: number, from: string, sourcePort: number) =>
+  seenInbound({ at, protocol, source: from, sourcePort, destination: GATEWAY, port });
+const trigger = (p: LearnProposal | undefined) => specsText(p?.rule.trigger);
 
 /**
  * One call as baresip makes it behind the gateway (recorded in test/learn-corpus/sessions/sip-*.json): a STUN

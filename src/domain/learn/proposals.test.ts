@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { seenInbound, seenOutbound } from '../../../test/factories.js';
+import type { Protocol } from '../types.js';
 import { idleTimeoutFor, proposeRules } from './proposals.js';
-import type { SeenConnection } from './recorder.js';
 
 const T = 1_900_000_000_000;
 const DEVICE = '192.168.1.10';
@@ -9,30 +10,10 @@ const SERVER = '203.0.113.10';
 const OTHER = '198.51.100.20';
 const GATEWAY = '203.0.113.1';
 
-function out(at: number, port: number, to = SERVER, protocol: 'tcp' | 'udp' = 'tcp'): SeenConnection {
-  return {
-    at,
-    direction: 'outbound',
-    family: 'ipv4',
-    protocol,
-    source: DEVICE,
-    sourcePort: 40000,
-    destination: to,
-    port,
-  };
-}
-function inb(at: number, port: number, from = SERVER, protocol: 'tcp' | 'udp' = 'udp'): SeenConnection {
-  return {
-    at,
-    direction: 'inbound',
-    family: 'ipv4',
-    protocol,
-    source: from,
-    sourcePort: 5000,
-    destination: GATEWAY,
-    port,
-  };
-}
+const out = (at: number, port: number, to = SERVER, protocol: Protocol = 'tcp') =>
+  seenOutbound({ at, protocol, source: DEVICE, destination: to, port });
+const inb = (at: number, port: number, from = SERVER, protocol: Protocol = 'udp') =>
+  seenInbound({ at, protocol, source: from, sourcePort: 5000, destination: GATEWAY, port });
 
 describe('proposeRules', () => {
   it('turns callbacks from the contacted server into one rule with remote contacted and the evidence', () => {
