@@ -4,17 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../../test/cli/run-cli.js';
 import { type Fixture, LAN1, LAN2, startFixture, T0 } from '../../test/service/fixture.js';
 import { createApp } from '../api/app.js';
 import { PRESETS } from '../domain/presets.js';
-import { createCliSystem } from '../main/cli-system.js';
-import { COMMANDS, runCli } from './cli.js';
+import { COMMANDS } from './cli.js';
 import { parseSseChunk } from './client/sse.js';
 import { formatCheck, parsePortArg } from './commands/check.js';
 import { parseMoment } from './commands/events.js';
 import { parsePortSpecArg } from './commands/rules.js';
-import type { CliContext } from './context.js';
-import { captureOutput, NO_SIGNALS } from './context.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const GATEWAY = join(ROOT, 'examples/gateway.yaml');
@@ -61,23 +59,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[], options: { fetch?: typeof fetch; tty?: boolean } = {}) {
-  const stdout = captureOutput(options.tty ?? false);
-  const stderr = captureOutput(false);
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env: {},
-    cwd: ROOT,
-    onSignal: NO_SIGNALS,
-    fetch: options.fetch ?? (() => Promise.reject(new Error('no network in unit tests'))),
-    version: '0.0.0-test',
-    isRoot: false,
-    system: createCliSystem(),
-  };
-  const code = await runCli(argv, ctx);
-  return { code, out: stdout.text(), err: stderr.text() };
-}
+const run = (argv: string[], options: { fetch?: typeof fetch; tty?: boolean } = {}) =>
+  runCliCaptured(argv, { cwd: ROOT, ...options });
 
 const API = ['--api', 'http://127.0.0.1:1', '--token-file'];
 

@@ -1,24 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createCliSystem } from '../main/cli-system.js';
-import { COMMANDS, runCli } from './cli.js';
-import { captureOutput, NO_SIGNALS } from './context.js';
+import { runCliCaptured } from '../../test/cli/run-cli.js';
+import { COMMANDS } from './cli.js';
 
 async function script(): Promise<string> {
-  const stdout = captureOutput(false);
-  const code = await runCli(['completion', 'bash'], {
-    stdout,
-    stderr: captureOutput(false),
-    env: {},
-    cwd: '/',
-    onSignal: NO_SIGNALS,
-    fetch: () => Promise.reject(new Error('no network')),
-    version: '0.0.0-test',
-    isRoot: false,
-    system: createCliSystem(),
-  });
+  const { code, out } = await runCliCaptured(['completion', 'bash']);
   expect(code).toBe(0);
-  return stdout.text();
+  return out;
 }
 
 /** What bash completes for a command line (the last word is the one being completed). */
@@ -53,19 +41,8 @@ describe('bash completion', () => {
   });
 
   it('refuses a shell it cannot write for', async () => {
-    const stderr = captureOutput(false);
-    const code = await runCli(['completion', 'tcsh'], {
-      stdout: captureOutput(false),
-      stderr,
-      env: {},
-      cwd: '/',
-      onSignal: NO_SIGNALS,
-      fetch: () => Promise.reject(new Error('no network')),
-      version: '0.0.0-test',
-      isRoot: false,
-      system: createCliSystem(),
-    });
+    const { code, err } = await runCliCaptured(['completion', 'tcsh']);
     expect(code).toBe(3);
-    expect(stderr.text()).toContain('completion "tcsh": one of bash');
+    expect(err).toContain('completion "tcsh": one of bash');
   });
 });

@@ -2,10 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCliSystem } from '../main/cli-system.js';
-import { runCli } from './cli.js';
-import type { CliContext } from './context.js';
-import { captureOutput, NO_SIGNALS } from './context.js';
+import { runCliCaptured } from '../../test/cli/run-cli.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const GATEWAY = join(ROOT, 'examples/gateway.yaml');
@@ -23,25 +20,12 @@ afterAll(async () => {
 });
 
 async function run(argv: string[], env: Record<string, string> = {}) {
-  const stdout = captureOutput(false);
-  const stderr = captureOutput(false);
   const requests: { url: string; body?: unknown }[] = [];
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env,
-    cwd: ROOT,
-    onSignal: NO_SIGNALS,
-    fetch: ((url: string, init: RequestInit = {}) => {
-      requests.push({ url: String(url), body: init.body ? JSON.parse(String(init.body)) : undefined });
-      return Promise.reject(new Error('no network in unit tests'));
-    }) as typeof fetch,
-    version: '0.0.0-test',
-    isRoot: false,
-    system: createCliSystem(),
-  };
-  const code = await runCli(argv, ctx);
-  return { code, out: stdout.text(), err: stderr.text(), requests };
+  const fetch = ((url: string, init: RequestInit = {}) => {
+    requests.push({ url: String(url), body: init.body ? JSON.parse(String(init.body)) : undefined });
+    return Promise.reject(new Error('no network in unit tests'));
+  }) as typeof globalThis.fetch;
+  return { ...(await runCliCaptured(argv, { env, cwd: ROOT, fetch })), requests };
 }
 
 describe('validate and compile find the config like every command', () => {

@@ -2,10 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCliSystem } from '../main/cli-system.js';
-import { runCli } from './cli.js';
-import type { CliContext } from './context.js';
-import { captureOutput, NO_SIGNALS } from './context.js';
+import { runCliCaptured } from '../../test/cli/run-cli.js';
 
 let dir: string;
 
@@ -16,23 +13,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]) {
-  const stdout = captureOutput(false);
-  const stderr = captureOutput(false);
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env: {},
-    cwd: dir,
-    onSignal: NO_SIGNALS,
-    fetch: () => Promise.reject(new Error('no network in unit tests')),
-    version: '0.0.0-test',
-    isRoot: false,
-    system: createCliSystem(),
-  };
-  const code = await runCli(argv, ctx);
-  return { code, out: stdout.text(), err: stderr.text() };
-}
+const run = (argv: string[]) => runCliCaptured(argv, { cwd: dir });
 
 describe('validate on YAML that cannot be read as a config', () => {
   it.each([

@@ -3,13 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../../test/cli/run-cli.js';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
 import { createApp } from '../api/app.js';
-import { createCliSystem } from '../main/cli-system.js';
-import { runCli } from './cli.js';
 import { parseDuration } from './commands/learn.js';
-import { type CliContext, captureOutput, NO_SIGNALS } from './context.js';
 
 const TOKEN = 'secret-token';
 const SERVER = '203.0.113.10';
@@ -28,24 +26,13 @@ afterEach(async () => {
   fx = undefined;
 });
 
-async function run(argv: string[], service: Fixture['service'], answer?: string) {
+function run(argv: string[], service: Fixture['service'], answer?: string) {
   const app = createApp({ service, token: TOKEN });
-  const stdout = captureOutput();
-  const stderr = captureOutput();
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env: {},
+  return runCliCaptured([...argv, '--api', 'http://127.0.0.1:1', '--token-file', tokenFile], {
     cwd: dir,
-    onSignal: NO_SIGNALS,
     fetch: ((input: string | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch,
-    version: '0.0.0-test',
-    isRoot: false,
-    system: createCliSystem(),
     ...(answer !== undefined ? { ask: async () => answer } : {}),
-  };
-  const code = await runCli([...argv, '--api', 'http://127.0.0.1:1', '--token-file', tokenFile], ctx);
-  return { code, out: stdout.text(), err: stderr.text() };
+  });
 }
 
 describe('porttrigger learn', () => {
