@@ -144,10 +144,8 @@ describe('the live table and the rule switch, pushed and answered in place', () 
     expect(refusedHtml).toMatch(/role="alert">nft rejected the ruleset: test\. Nothing changed\./);
     expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(false);
 
-    const plain = await request('/rules/game/enable', {
-      method: 'POST',
-      body: new URLSearchParams({ _csrf: csrf }),
-      headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    const plain = await panel.postForm('/rules/game/enable', new URLSearchParams({ _csrf: csrf }), {
+      cookie,
     });
     expect(plain.status).toBe(303);
     expect(plain.headers.get('location')).toBe('/rules?done=enabled');

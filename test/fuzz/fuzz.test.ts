@@ -13,7 +13,7 @@ import { API_PREFIX, createApp } from '../../src/api/app.js';
 import { parseConfigText, validateConfig } from '../../src/domain/config.js';
 import type { Issue } from '../../src/domain/errors.js';
 import { configText, type Fixture, startFixture } from '../service/fixture.js';
-import { type InProcessPanel, openPanel, PANEL_ORIGIN } from '../service/panel.js';
+import { type InProcessPanel, openPanel } from '../service/panel.js';
 import { fuzzRequests } from './requests.js';
 
 const TIME_LIMIT_MS = 4_000;
@@ -330,12 +330,7 @@ describe('the panel form routes in-process', () => {
       posts,
       { numRuns: 2_000, timeLimitMs: TIME_LIMIT_MS },
       {
-        send: (p) =>
-          panel.request(p.path, {
-            method: 'POST',
-            headers: { origin: PANEL_ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ ...p.form, _csrf: csrf }),
-          }),
+        send: (p) => panel.postForm(p.path, new URLSearchParams({ ...p.form, _csrf: csrf }), { cookie }),
         label: (p) => `${p.path} ${JSON.stringify(p.form)}`,
         check: async (_, res, expectUnchanged) => {
           await res.arrayBuffer();

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeRecorder } from '../service/fake-recorder.js';
 import { type Fixture, startFixture } from '../service/fixture.js';
-import { type InProcessPanel, openPanel, PANEL_ORIGIN } from '../service/panel.js';
+import { type InProcessPanel, openPanel } from '../service/panel.js';
 import { fuzzRequests } from './requests.js';
 
 const TIME_LIMIT_MS = 5_000;
@@ -130,12 +130,7 @@ describe('the panel form routes under generated posts', () => {
       posts,
       { numRuns: 3_000, timeLimitMs: TIME_LIMIT_MS },
       {
-        send: (p) =>
-          panel.request(p.path, {
-            method: 'POST',
-            body: bodyOf(p),
-            headers: { origin: PANEL_ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          }),
+        send: (p) => panel.postForm(p.path, bodyOf(p), { cookie }),
         label: (p) => `${p.path} ${bodyOf(p)}`,
         check: async (p, res, expectUnchanged) => {
           const text = await res.text();

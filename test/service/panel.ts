@@ -23,6 +23,8 @@ export interface InProcessPanel {
   readonly app: ReturnType<typeof createPanel>;
   /** A request for `path` with the panel's Host header (set over any in `init`). */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** A form posted to `path` from the panel's own origin, as a browser posts it; `headers` adds the cookie. */
+  postForm(path: string, form: URLSearchParams, headers?: Record<string, string>): Promise<Response>;
   /** Signs in with the right token (a 303 with a session cookie), and reads the CSRF token from `page`. */
   signIn(page?: string): Promise<PanelSession>;
 }
@@ -43,15 +45,18 @@ export function openPanel(service: Service, token: string, deps: Partial<PanelDe
     headers.set('host', PANEL_HOST);
     return app.request(`${PANEL_ORIGIN}${path}`, { ...init, headers });
   };
+  const postForm = (path: string, form: URLSearchParams, headers: Record<string, string> = {}) =>
+    request(path, {
+      method: 'POST',
+      body: form,
+      headers: { origin: PANEL_ORIGIN, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
   return {
     app,
     request,
+    postForm,
     async signIn(page = '/') {
-      const res = await request('/sign-in', {
-        method: 'POST',
-        body: new URLSearchParams({ token }),
-        headers: { origin: PANEL_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-      });
+      const res = await postForm('/sign-in', new URLSearchParams({ token }));
       expect(res.status).toBe(303);
       const cookie = /porttrigger_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0];
       if (!cookie) throw new Error(`sign-in set no session cookie: ${res.headers.get('set-cookie')}`);
