@@ -15,6 +15,11 @@ export interface LineWatchOptions {
    * `maxBackoffMs`: lines printed between two runs are lost, so the owner should read the full state again.
    */
   readonly onError?: (error: Error) => void;
+  /**
+   * The running program printed to stderr (one chunk as it arrived). `ip monitor` keeps running after its
+   * netlink socket overflowed and only says so there: the events in between are lost.
+   */
+  readonly onStderr?: (text: string) => void;
   /** The program is running (again); called after every start, once the process is spawned. */
   readonly onStart?: () => void;
   readonly minBackoffMs?: number;
@@ -70,6 +75,7 @@ export function watchLines(options: LineWatchOptions): LineWatch {
     let stderr = '';
     proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-2_000);
+      if (!closed) options.onStderr?.(chunk);
     });
     proc.once('error', (error) => {
       if (!closed) options.onError?.(new Error(`${options.program} could not run: ${error.message}`));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linksOf } from './wan-watch.js';
+import { linksOf, safetyReadDelayMs, UNWATCHED_SAFETY_READ_MS, WATCHED_SAFETY_READ_MS } from './wan-watch.js';
 
 // `ip -j addr show` of a router: an ethernet WAN with a deprecated and a link-local IPv6 address (as ip printed
 // them), a temporary privacy address, a ppp link with its peer, a LAN bridge whose cable is out, and loopback.
@@ -71,4 +71,22 @@ describe('linksOf', () => {
       expect(linksOf(json)).toEqual([]);
     },
   );
+});
+
+describe('safetyReadDelayMs', () => {
+  it('reads often while no monitor runs: the reads are the only observer then', () => {
+    expect(safetyReadDelayMs(false, 40)).toBe(UNWATCHED_SAFETY_READ_MS);
+    expect(safetyReadDelayMs(false, 5_000)).toBe(UNWATCHED_SAFETY_READ_MS);
+  });
+
+  it('reads rarely while the monitor runs, no sooner than its floor for a cheap read', () => {
+    expect(safetyReadDelayMs(true, 40)).toBe(WATCHED_SAFETY_READ_MS);
+    expect(safetyReadDelayMs(true, 0)).toBe(WATCHED_SAFETY_READ_MS);
+  });
+
+  it('keeps a slow read at a tenth of a per cent of a core, up to an hour apart', () => {
+    expect(safetyReadDelayMs(true, 500)).toBe(500_000);
+    expect(safetyReadDelayMs(true, 2_000)).toBe(2_000_000);
+    expect(safetyReadDelayMs(true, 60_000)).toBe(3_600_000);
+  });
 });
