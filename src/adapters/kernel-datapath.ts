@@ -34,6 +34,7 @@ import {
 import { entryExpiryElements, planEntryChanges, releaseElements, withElementChanges } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { mergeSetListings, parseKernelState } from '../nft/state.js';
+import { tableObjects } from '../nft/table-size.js';
 import type { ConntrackRunner } from './conntrack.js';
 import { createConntrackRunner } from './conntrack.js';
 import type { KeeperRound } from './entry-keeper.js';
@@ -254,6 +255,7 @@ export class KernelDatapath implements Datapath {
     if (!before || this.#closed) return undefined;
     const planned = planConfig(config);
     const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
+    this.#expectSize(plan);
     for (let attempt = 1; ; attempt++) {
       const state = await this.#entryState(plan, attempt === 1);
       if (!state) return undefined;
@@ -279,6 +281,7 @@ export class KernelDatapath implements Datapath {
         throw error;
       }
       this.#plan = plan;
+      this.#expectSize();
       this.#lastApply = 'change';
       this.#entrySets = {
         at: this.#clock(),
@@ -314,6 +317,7 @@ export class KernelDatapath implements Datapath {
     const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
     // A restore also brings back entries opened after the service last read (their trigger connections say
     // who holds them), and repairs entries another tool broke by flushing one of their sets.
+    this.#expectSize(plan);
     const known = remembered ? await this.#knownEntries(plan, remembered) : undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await this.readState();
@@ -335,6 +339,7 @@ export class KernelDatapath implements Datapath {
         throw error;
       }
       this.#plan = plan;
+      this.#expectSize();
       this.#lastApply = 'full';
       this.#closed = false;
       this.#keeper?.start();
@@ -426,6 +431,7 @@ export class KernelDatapath implements Datapath {
     const listing = await this.#listTable();
     const state = parseKernelState(listing);
     this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
+    this.#expectSize();
     const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
     this.#keepEntriesOf(table);
     if (listing === null) return { table, intact: false };
@@ -441,6 +447,18 @@ export class KernelDatapath implements Datapath {
   }
 
   /**
+   * Tells nft how large our table is, so that a listing or an apply of a large table gets time in proportion:
+   * while `next` is applied the table holds the old plan or the new (the listing before the apply reads the
+   * one, the listing after it the other), with the elements of our sets at the last read.
+   */
+  #expectSize(next?: Plan): void {
+    if (!this.#nft.expectTableSize) return;
+    const plans = next ? [this.#plan, next] : [this.#plan];
+    const objects = Math.max(0, ...plans.map((p) => (p ? tableObjects(p) : 0)));
+    this.#nft.expectTableSize(objects + this.#lastElements);
+  }
+
+  /**
    * Whether the frequent read lists set by set: one listing of every set also lists the dispatch maps with
    * their elements, so a table of many rules pays for them as for as many entries.
    */
@@ -452,6 +470,7 @@ export class KernelDatapath implements Datapath {
   /** The reading of the entry sets in `state`. */
   #entriesReading(plan: Plan, state: KernelState, now: number, listed: boolean): DatapathReading {
     this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
+    this.#expectSize();
     const setsThere = SHARED_SET_NAMES.every((n) => state.sets.has(n) || /^r?target4_/.test(n));
     const table = this.#withConflictHolders(readTriggerTable(plan, state, now));
     this.#keepEntriesOf(table);

@@ -5,19 +5,38 @@ import { ExecError, onPath, runProgram } from './exec.js';
 /** The nft port and its error, declared in the domain. */
 export { NftError, type NftErrorCode, type NftRunner };
 
-/** How long a listing may take before it is stopped and reported (NFT_TIMEOUT). */
+/** How long a listing of a small table may take before it is stopped and reported (NFT_TIMEOUT). */
 export const LIST_TIMEOUT_MS = 15_000;
-/** How long an apply (or check) may take before it is stopped and reported (NFT_TIMEOUT). */
+/** How long an apply (or check) of a small table may take before it is stopped and reported (NFT_TIMEOUT). */
 export const APPLY_TIMEOUT_MS = 60_000;
+/**
+ * The time a listing or an apply is given on top of its base for each object of our table (see
+ * `tableObjects`). nft's time grows with the table: on 2 shared cores at a load average of 8–11, 1,000
+ * dual-stack rules (15,000 objects) listed in 3.9–4.5 s and 10,000 (150,000 objects) in 40–47 s (their applies
+ * 3.7 s and 20 s), and a slower machine's bench saw the full listing of 10,000 rules pass a fixed 15 s. Half a
+ * millisecond per object is about twice the slowest of those, so a large table is not taken for a hung nft,
+ * while a home config's hung nft is still stopped within a few milliseconds of the base.
+ *
+ * The allowance follows the object count rather than the last listing's duration: the count is known before
+ * the first listing of a table of that size (a reload from 3 to 10,000 rules lists the new table right after
+ * applying it, when the only duration known is the small table's), and it does not inherit the load of the
+ * moment a previous listing ran.
+ */
+export const TIMEOUT_MS_PER_OBJECT = 0.5;
+
+/** The timeout of one nft run: the base, plus the allowance for a table of `objects` objects. */
+export function nftTimeoutMs(baseMs: number, objects: number): number {
+  return Math.round(baseMs + Math.max(0, objects) * TIMEOUT_MS_PER_OBJECT);
+}
 
 /** Options for {@link createNftRunner}. */
 export interface NftRunnerOptions {
   readonly netns?: string;
   /** The nft program (default `nft` on PATH). */
   readonly binary?: string;
-  /** Listings and `--version` (default {@link LIST_TIMEOUT_MS}). */
+  /** Listings and `--version`, for a small table (default {@link LIST_TIMEOUT_MS}); see {@link nftTimeoutMs}. */
   readonly listTimeoutMs?: number;
-  /** Scripts: apply and check (default {@link APPLY_TIMEOUT_MS}). */
+  /** Scripts: apply and check, for a small table (default {@link APPLY_TIMEOUT_MS}); see {@link nftTimeoutMs}. */
   readonly applyTimeoutMs?: number;
   /**
    * Told the process id of every nft that writes (applies a script), so that the ruleset monitor can tell our
@@ -55,14 +74,17 @@ function failure(error: unknown, failed: 'refused' | 'list', what: string, binar
  */
 export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
   const bin = options.binary ?? 'nft';
-  // A listing of 65,000 elements takes well under a second and an apply of 10,000 rules a few: the timeouts
-  // leave room for a slow machine, and a hung nft is reported instead of blocking the caller for minutes.
+  // The timeouts leave room for a slow machine and for the size of the table, and a hung nft is reported
+  // instead of blocking the caller for minutes.
+  let objects = 0;
   const exec = (args: readonly string[], input?: string | Promise<string>, onSpawn?: (pid: number) => void) =>
     runProgram(bin, args, {
-      timeoutMs:
+      timeoutMs: nftTimeoutMs(
         input === undefined
           ? (options.listTimeoutMs ?? LIST_TIMEOUT_MS)
           : (options.applyTimeoutMs ?? APPLY_TIMEOUT_MS),
+        objects,
+      ),
       ...(input !== undefined ? { input } : {}),
       ...(options.netns ? { netns: options.netns } : {}),
       ...(onSpawn ? { onSpawn } : {}),
@@ -82,6 +104,9 @@ export function createNftRunner(options: NftRunnerOptions = {}): NftRunner {
     return items.some((item) => item.table?.name === TABLE_NAME);
   };
   return {
+    expectTableSize(count) {
+      objects = count;
+    },
     async check(script) {
       await exec(['-c', '-f', '-'], script).catch((e) => {
         throw failure(e, 'refused', 'ruleset', bin);

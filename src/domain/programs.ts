@@ -100,4 +100,9 @@ export interface NftRunner {
   prepareApply?(): PreparedApply;
   /** The output of `nft --version`. */
   version(): Promise<string>;
+  /**
+   * Tells the runner how many objects our table holds (or is about to): a listing or an apply of a large table
+   * gets time in proportion before it counts as hung. Optional: without it, the runner's base timeouts hold.
+   */
+  expectTableSize?(objects: number): void;
 }
