@@ -34,6 +34,7 @@ import {
 import { entryExpiryElements, planEntryChanges, releaseElements, withElementChanges } from '../nft/seeds.js';
 import type { KernelState } from '../nft/state.js';
 import { mergeSetListings, parseKernelState } from '../nft/state.js';
+import { renderSwitchDelta } from '../nft/switch-delta.js';
 import { tableObjects } from '../nft/table-size.js';
 import type { ConntrackRunner } from './conntrack.js';
 import { createConntrackRunner } from './conntrack.js';
@@ -247,8 +248,9 @@ export class KernelDatapath implements Datapath {
   /**
    * One change as a delta of the plan the kernel holds (docs/architecture.md): reads only the sets that hold
    * entries, then one transaction of the changed chains, dispatch elements and the entries the change closes.
-   * Undefined when a full apply is needed: the base chains change, or nft refused the delta (the kernel is not
-   * what the last apply left: the full apply reads it and puts it right).
+   * Undefined when a full apply is needed: the base chains change (other than by the switch, the first rule or
+   * the last one gone), or nft refused the delta (the kernel is not what the last apply left: the full apply
+   * reads it and puts it right).
    */
   async #applyChange(config: Config): Promise<ApplyReport | undefined> {
     const before = this.#plan;
@@ -260,7 +262,9 @@ export class KernelDatapath implements Datapath {
       const state = await this.#entryState(plan, attempt === 1);
       if (!state) return undefined;
       const changes = planEntryChanges(plan, state, undefined, this.#clock());
-      const delta = renderDelta(before, plan, changes.elements);
+      // The switch (a plan of no rules on one side) changes the base chains: its own delta, from the plans.
+      const delta =
+        renderDelta(before, plan, changes.elements) ?? renderSwitchDelta(before, plan, changes.elements);
       if (!delta) return undefined;
       // Live trigger connections of the rules added or changed count at once; the others were adopted before.
       const touched = new Set(
