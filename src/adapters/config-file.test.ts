@@ -131,6 +131,38 @@ describe('renderConfigText', () => {
     },
   );
 
+  it.each([
+    [
+      'turns the value of its line, comment kept',
+      'enabled: true   # the switch\n',
+      'enabled: false   # the switch\n',
+    ],
+    ['adds the line above the rules when the file has none', '', 'enabled: false\n'],
+  ])('switches port triggering off byte for byte: %s', (_, line, expected) => {
+    const before = TEXT.replace('rules:\n', `${line}rules:\n`);
+    const off = { ...parsed(before), enabled: false };
+    const text = renderConfigText(before, off);
+    expect(text).toBe(TEXT.replace('rules:\n', `${expected}rules:\n`));
+    const renderer = createConfigRenderer();
+    renderer.read({ text: before, result: parseConfigText(before) });
+    expect(renderer.render(before, off)).toBe(text);
+    expect(renderer.render(text, { ...off, enabled: true })).toBe(
+      text.replace('enabled: false', 'enabled: true'),
+    );
+  });
+
+  it('switches a file whose key is not a plain line above the rules through the YAML library', () => {
+    for (const before of [`${TEXT}enabled: true\n`, TEXT.replace('mode:', '"enabled": true\nmode:')]) {
+      const off = { ...parsed(before), enabled: false };
+      const renderer = createConfigRenderer();
+      renderer.read({ text: before, result: parseConfigText(before) });
+      for (const text of [renderConfigText(before, off), renderer.render(before, off)]) {
+        expect(parsed(text)).toEqual(off);
+        expect(text).toContain('# keeps its comment');
+      }
+    }
+  });
+
   it('writes a fresh file when the old text is not a mapping', () => {
     const config = parsed(TEXT);
     expect(parsed(renderConfigText('', config))).toEqual(config);

@@ -76,7 +76,11 @@ export function renderConfigText(previousText: string, config: Config): string {
   if (previous && stableJson(previous) === stableJson(config)) return previousText;
   const onlyRules =
     previous !== undefined && TOP_LEVEL.every((k) => stableJson(previous[k]) === stableJson(config[k]));
-  const spliced = onlyRules ? spliceRules(previousText, config) : undefined;
+  const spliced = onlyRules
+    ? spliceRules(previousText, config)
+    : previous !== undefined && onlySwitched(previous, config)
+      ? spliceSwitch(previousText, config.enabled)
+      : undefined;
   // Whatever is written must read back as the config: otherwise fall back to a rewrite by the YAML library.
   if (spliced !== undefined && readsBackAs(spliced, config)) return spliced;
   let rewritten: string | undefined;
@@ -97,6 +101,33 @@ export function renderConfigText(previousText: string, config: Config): string {
 function readsBackAs(text: string, config: Config): boolean {
   const r = parseConfigText(text);
   return r.ok && stableJson(r.value) === stableJson(config);
+}
+
+/** Whether `config` is `previous` with the global switch turned, and nothing else. */
+function onlySwitched(previous: Config, config: Config): boolean {
+  return (
+    previous.enabled !== config.enabled &&
+    stableJson({ ...previous, enabled: config.enabled }) === stableJson(config)
+  );
+}
+
+const SWITCH_LINE = /^enabled:([ \t]*)(true|false)(?=[ \t]*(#.*)?$)/m;
+
+/**
+ * The text with its top-level `enabled:` line set to `enabled`, or such a line added above `rules:` when it has
+ * none; every other byte stays. Undefined when the key is spelt another way (quoted, in a flow mapping): the
+ * callers check that what they write reads back as the config, and the YAML library rewrites it otherwise.
+ */
+function spliceSwitch(text: string, enabled: boolean): string | undefined {
+  const found = SWITCH_LINE.exec(text);
+  if (found) {
+    const at = found.index + 'enabled:'.length + found[1]!.length;
+    return `${text.slice(0, at)}${enabled}${text.slice(at + found[2]!.length)}`;
+  }
+  if (/enabled/.test(text.replace(/^[ \t]+-?[ \t]*enabled:.*$/gm, ''))) return undefined;
+  const rules = /^rules:/m.exec(text);
+  if (!rules) return undefined;
+  return `${text.slice(0, rules.index)}enabled: ${enabled}\n${text.slice(rules.index)}`;
 }
 
 /**
@@ -212,6 +243,12 @@ export function createConfigRenderer(): ConfigRenderer {
     if (read?.text === previousText && last?.text !== previousText) remember(read.text, read.config);
     read = undefined;
     const known = last?.text === previousText ? last : undefined;
+    const switched = known && onlySwitched(known.config, config) ? switchedHead(known, config) : undefined;
+    if (known && switched !== undefined) {
+      const text = switched + known.text.slice(known.layout.head.length);
+      last = { text, config, layout: { ...known.layout, head: switched } };
+      return text;
+    }
     const onlyRules =
       known !== undefined &&
       config.rules.length > 0 &&
@@ -249,6 +286,22 @@ export function createConfigRenderer(): ConfigRenderer {
       return contents;
     },
   };
+}
+
+/**
+ * The head of the rules (the text above them: where the top-level `enabled:` is written) with the switch of
+ * `config`, checked by reading the head alone; undefined when the key may be elsewhere (below the rules).
+ */
+function switchedHead(known: { text: string; layout: RulesLayout }, config: Config): string | undefined {
+  const { head } = known.layout;
+  if (/enabled/.test(known.text.slice(head.length).replace(/^[ \t]+-?[ \t]*enabled:.*$/gm, ''))) {
+    return undefined;
+  }
+  const next = spliceSwitch(head, config.enabled);
+  if (next === undefined) return undefined;
+  const read = (text: string) => parseDocument(text).toJSON() as Record<string, unknown> | null;
+  const [was, now] = [read(head), read(next)];
+  return was && now && stableJson({ ...was, enabled: config.enabled }) === stableJson(now) ? next : undefined;
 }
 
 /** Renders configs over the text they replace; told of every text read, whose layout it may then reuse. */
