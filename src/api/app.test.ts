@@ -259,6 +259,45 @@ describe('rules', () => {
   });
 });
 
+describe('the global switch', () => {
+  it('switches port triggering off and on: entries close, triggers open nothing while off, the file says it', async () => {
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.readNow();
+    const text = readFileSync(fx.configPath, 'utf8');
+    expect(await json('POST', '/disable')).toEqual({
+      status: 200,
+      body: { enabled: false, warnings: [], applied: { kept: 0, dropped: 1 } },
+    });
+    // One line more, the rest of the file byte for byte.
+    expect(readFileSync(fx.configPath, 'utf8')).toBe(text.replace(/^rules:/m, 'enabled: false\nrules:'));
+    fx.model.trigger(LAN1, 5000);
+    expect((await json('GET', '/table')).body.entries).toEqual([]);
+    expect(await json('POST', '/disable')).toMatchObject({ status: 200, body: { enabled: false } });
+    expect(await json('POST', '/enable')).toMatchObject({
+      status: 200,
+      body: { enabled: true, applied: { dropped: 0 } },
+    });
+    expect(readFileSync(fx.configPath, 'utf8')).toMatch(/^enabled: true$/m);
+    fx.model.trigger(LAN1, 5000);
+    expect((await json('GET', '/table')).body.entries).toMatchObject([{ rule: 'game', holder: LAN1 }]);
+    const closed = (await json('GET', '/events?type=closed')).body.events.map(
+      (e: { reason: string }) => e.reason,
+    );
+    expect(closed).toEqual(['rule-disabled']);
+  });
+
+  it('refuses the switch when the file changed on disk, changing nothing', async () => {
+    const text = `${readFileSync(fx.configPath, 'utf8')}# edited by hand\n`;
+    writeFileSync(fx.configPath, text);
+    expect(await json('POST', '/disable')).toMatchObject({
+      status: 409,
+      body: { error: { code: 'CONFIG_FILE_CHANGED' } },
+    });
+    expect(readFileSync(fx.configPath, 'utf8')).toBe(text);
+    expect(fx.service.config.enabled).toBe(true);
+  });
+});
+
 describe('table, release and port check', () => {
   it('serves the live table with openedAt', async () => {
     fx.model.trigger(LAN1, 5000);

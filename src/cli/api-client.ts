@@ -99,6 +99,12 @@ export class ApiClient {
     await this.#http.call(enabled ? 'enableRule' : 'disableRule', { params: { name } }, what);
   }
 
+  /** `POST /enable` or `/disable`: the global switch; resolves with its state and what the apply did. */
+  setEnabled(enabled: boolean) {
+    const what = `switching port triggering ${enabled ? 'on' : 'off'}`;
+    return this.#http.call(enabled ? 'switchOn' : 'switchOff', {}, what);
+  }
+
   /** `GET /table`: the trigger table now. */
   readTable(): Promise<TableReply> {
     return this.#http.call('readTable', {}, 'reading the table');

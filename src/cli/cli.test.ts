@@ -414,6 +414,20 @@ describe('commands that talk to the service', () => {
     expect(r.out).toMatch(/^✔ reloaded the config: \d+ entr(y|ies) kept, \d+ closed by the change\n$/);
   });
 
+  it('switches port triggering off and on through the service and says so', async () => {
+    fx.model.trigger(LAN1, 5000);
+    await fx.service.readNow();
+    const off = await run(['disable', ...API, tokenFile], { fetch: api.fetch });
+    expect(off.code).toBe(0);
+    expect(api.requests[0]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:1/api/v1/disable' });
+    expect(off.out).toBe('✔ port triggering is off: 1 entry closed\n');
+    expect(fx.service.config.enabled).toBe(false);
+    expect(readFileSync(fx.configPath, 'utf8')).toMatch(/^enabled: false$/m);
+    const on = await run(['enable', '--json', ...API, tokenFile], { fetch: api.fetch });
+    expect(JSON.parse(on.out)).toEqual({ enabled: true, warnings: [], applied: { kept: 0, dropped: 0 } });
+    expect(fx.service.config.enabled).toBe(true);
+  });
+
   it('releases one holder and says how many entries closed', async () => {
     fx.model.trigger(LAN1, 5000);
     const r = await run(['release', 'game', LAN1, ...API, tokenFile], { fetch: api.fetch });

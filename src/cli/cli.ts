@@ -15,6 +15,7 @@ import { reloadCommand } from './commands/reload.js';
 import { rulesCommand } from './commands/rules.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
+import { disableCommand, enableCommand } from './commands/switch.js';
 import { validateCommand } from './commands/validate.js';
 import { InvalidConfigError } from './config-argument.js';
 import type { CliContext, Command } from './context.js';
@@ -29,6 +30,8 @@ export const COMMANDS: readonly Command[] = [
   runCommand,
   statusCommand,
   rulesCommand,
+  enableCommand,
+  disableCommand,
   releaseCommand,
   eventsCommand,
   checkCommand,

@@ -30,6 +30,10 @@ function changeReply(change: ConfigChange) {
   };
 }
 
+function switchReply(change: ConfigChange) {
+  return { enabled: change.config.enabled, warnings: change.warnings, applied: change.applied };
+}
+
 function ruleNamed(service: Service, name: string) {
   const rule = findRule(service.config, name);
   if (!rule) throw new PorttriggerError('RULE_NOT_FOUND', `no rule named "${name}"`);
@@ -48,6 +52,8 @@ export const OPERATIONS: { readonly [K in JsonRouteId]: Operation<K> } = {
   },
   enableRule: async (service, { params }) => changeReply(await service.setRuleEnabled(params.name, true)),
   disableRule: async (service, { params }) => changeReply(await service.setRuleEnabled(params.name, false)),
+  switchOn: async (service) => switchReply(await service.setEnabled(true)),
+  switchOff: async (service) => switchReply(await service.setEnabled(false)),
   readTable: (service) => service.table(),
   release: async (service, { body }) => ({
     released: await service.release({ ...compact(body), rule: body.rule }),

@@ -155,6 +155,13 @@ export const ruleChangeReply = z.object({
   applied: applyReport,
 });
 
+/** `POST /enable` and `POST /disable`: the global switch as it now is, the config's warnings, what the apply did. */
+export const switchReply = z.object({
+  enabled: z.boolean().meta({ description: 'Whether port triggering is on now.' }),
+  warnings: z.array(issueSchema),
+  applied: applyReport,
+});
+
 /** `DELETE /rules/{name}`. */
 export const deleteReply = z.object({ deleted: z.string(), applied: applyReport });
 

@@ -30,6 +30,7 @@ import {
   ruleReply,
   rulesReply,
   streamQuery,
+  switchReply,
   tableReply,
   validationReply,
 } from './schemas.js';
@@ -114,6 +115,14 @@ const CHANGE_ERRORS: readonly ApiErrorCode[] = [
   'SERVICE_STOPPED',
 ];
 const RULE_ERRORS: readonly ApiErrorCode[] = ['RULE_NOT_FOUND', 'INVALID_INPUT', ...CHANGE_ERRORS];
+const SWITCH_ERRORS: readonly ApiErrorCode[] = [
+  'CONFIG_FILE_CHANGED',
+  'CONFIG_WRITE_FAILED',
+  'NFT_REJECTED',
+  'NFT_TIMEOUT',
+  'NFT_MISSING',
+  'SERVICE_STOPPED',
+];
 
 const learnStatus = {
   state: 'running',
@@ -348,6 +357,38 @@ export const ROUTES = {
       example: { ...change, rule: { ...rule, enabled: false }, applied: { kept: 0, dropped: 1 } },
     },
     errors: RULE_ERRORS,
+  }),
+  switchOn: route({
+    method: 'post',
+    path: '/enable',
+    summary: 'Switch port triggering on: the enabled rules open their ports again when triggered',
+    description:
+      'Writes `enabled: true` to the config file (the rest of the file as it was) after one nft transaction ' +
+      'that declares the rules; already on, the ruleset and the text of the file stay as they are.',
+    tag: 'config',
+    reply: {
+      status: 200,
+      description: 'Switched on',
+      schema: switchReply,
+      example: { enabled: true, warnings: [], applied: { kept: 0, dropped: 0 } },
+    },
+    errors: SWITCH_ERRORS,
+  }),
+  switchOff: route({
+    method: 'post',
+    path: '/disable',
+    summary: 'Switch port triggering off: no rule opens anything, open entries close',
+    description:
+      'Writes `enabled: false` to the config file (the rest of the file as it was) after one nft transaction ' +
+      'that removes the rules from the ruleset; already off, the ruleset and the text of the file stay as they are.',
+    tag: 'config',
+    reply: {
+      status: 200,
+      description: 'Switched off',
+      schema: switchReply,
+      example: { enabled: false, warnings: [], applied: { kept: 0, dropped: 1 } },
+    },
+    errors: SWITCH_ERRORS,
   }),
   readTable: route({
     method: 'get',
