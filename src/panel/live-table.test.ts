@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeWan } from '../../test/service/fake-wan.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
@@ -157,5 +158,44 @@ describe('the live table and the rule switch, pushed and answered in place', () 
     });
     expect(forged.status).toBe(403);
     expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+  });
+
+  it('answers the global switch of a script with the switch in its new state; a refused one changes nothing', async () => {
+    const hx = { cookie, origin: ORIGIN, 'hx-request': 'true', 'x-csrf-token': csrf };
+    const post = (enabled: 'on' | 'off', headers: Record<string, string> = hx) =>
+      request('/switch', {
+        method: 'POST',
+        body: new URLSearchParams({ enabled }),
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const off = await post('off');
+    expect(off.status).toBe(200);
+    const offHtml = await off.text();
+    expect(offHtml).toMatch(/^<section class="card switch" id="switch"/);
+    expect(offHtml).toContain('Port triggering is off</h2>');
+    expect(offHtml).toContain('<input type="hidden" name="enabled" value="on"/>');
+    expect(offHtml).toContain('role="status">Port triggering is off.</p>');
+    expect(fx.service.config.enabled).toBe(false);
+
+    const file = readFileSync(fx.configPath, 'utf8');
+    fx.model.failNextApply = true;
+    const refused = await post('on');
+    expect(refused.status).toBe(502);
+    const refusedHtml = await refused.text();
+    expect(refusedHtml).toContain('Port triggering is off</h2>');
+    expect(refusedHtml).toMatch(/role="alert">nft rejected the ruleset: test\. Nothing changed\./);
+    expect(fx.service.config.enabled).toBe(false);
+    expect(readFileSync(fx.configPath, 'utf8')).toBe(file);
+
+    const plain = await post('on', { cookie, origin: ORIGIN });
+    expect(plain.status).toBe(403);
+    const withToken = await request('/switch', {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: csrf, enabled: 'on' }),
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(withToken.status).toBe(303);
+    expect(withToken.headers.get('location')).toBe('/?done=switched-on');
+    expect(fx.service.config.enabled).toBe(true);
   });
 });

@@ -259,13 +259,20 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     await expect.poll(() => inboundReachesLan1(7000), { timeout: 10_000 }).toBe(true);
 
     await page.goto(url);
+    await markPage();
     await page.getByRole('button', { name: 'Switch port triggering off' }).click();
     await page.getByRole('heading', { name: 'Port triggering is off' }).waitFor();
+    await page.getByText('Port triggering is off.').waitFor();
+    // The global switch answers in place too: the page was not loaded again, the focus stays on the button.
+    const globalOn = page.getByRole('button', { name: 'Switch port triggering on' });
+    expect(await globalOn.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect(await pageMarked()).toBe(true);
     expect(readFileSync(configPath, 'utf8')).toMatch(/^enabled: false$/m);
     await trigger('lan1', 5000);
     expect(await inboundReachesLan1(7000)).toBe(false);
-    await page.getByRole('button', { name: 'Switch port triggering on' }).click();
+    await globalOn.click();
     await page.getByRole('heading', { name: 'Port triggering is on' }).waitFor();
+    expect(await pageMarked()).toBe(true);
     await trigger('lan1', 5000);
     await expect.poll(() => inboundReachesLan1(7000), { timeout: 10_000 }).toBe(true);
   });

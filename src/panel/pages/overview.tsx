@@ -1,8 +1,10 @@
 /** The overview page: the state at a glance, its live part, the doctor's findings and the global switch. */
 import type { Context } from 'hono';
+import { runOperation } from '../../routes/operations.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
+import { NoticeSwap } from '../views/layout.js';
 import type { Finding } from '../views/overview.js';
-import { Findings, Overview, OverviewLive } from '../views/overview.js';
+import { Findings, Overview, OverviewLive, SwitchCard } from '../views/overview.js';
 
 /** Registers the overview on the panel (behind its session and CSRF checks). */
 export function overviewPage(
@@ -57,15 +59,32 @@ export function overviewPage(
   );
   // The checks run programs: the page comes first, the findings follow.
   app.get('/overview/doctor', async (c) => c.html(<Findings findings={await doctor()} />));
+  /**
+   * The global switch, through the same operation as `POST /api/v1/enable` and `/disable`. From the page's
+   * script (htmx) the answer is the switch in its new state and the notice, swapped in place; a plain form gets
+   * the overview again.
+   */
   app.post('/switch', async (c) => {
     const form = await c.req.parseBody();
     const on = form['enabled'] === 'on';
+    let failed: { notice: Notice; status: PageStatus } | undefined;
     try {
-      await service.setEnabled(on);
+      await runOperation(service, on ? 'switchOn' : 'switchOff');
     } catch (error) {
-      const { notice, status } = ctx.failure(error);
-      return overview(c, notice, status);
+      failed = ctx.failure(error);
     }
-    return c.redirect(`/?done=switched-${on ? 'on' : 'off'}`, 303);
+    if (!c.req.header('hx-request')) {
+      return failed
+        ? overview(c, failed.notice, failed.status)
+        : c.redirect(`/?done=switched-${on ? 'on' : 'off'}`, 303);
+    }
+    const notice: Notice = failed?.notice ?? {
+      kind: 'ok',
+      text: on ? 'Port triggering is on.' : 'Port triggering is off.',
+    };
+    return c.html(
+      `${String(<SwitchCard enabled={service.config.enabled} csrf={ctx.csrfOf(c)} />)}${String(<NoticeSwap notice={notice} />)}`,
+      failed?.status ?? 200,
+    );
   });
 }

@@ -108,6 +108,39 @@ export function OverviewLive(props: {
   );
 }
 
+/**
+ * The global switch. With scripts it answers in place (this card comes back in its new state, htmx swaps it, the
+ * keyboard focus stays on the button); without, the form posts and the overview loads again.
+ */
+export function SwitchCard(props: { readonly enabled: boolean; readonly csrf: string }) {
+  const on = props.enabled;
+  return (
+    <section class="card switch" id="switch" aria-labelledby="switch-title">
+      <h2 id="switch-title">Port triggering is {on ? 'on' : 'off'}</h2>
+      <p>
+        {on
+          ? 'Rules that are on open their ports when a device triggers them.'
+          : 'No rule opens anything until you switch it on.'}
+      </p>
+      <form
+        method="post"
+        action="/switch"
+        hx-post="/switch"
+        hx-target="#switch"
+        hx-swap="outerHTML"
+        hx-sync="this:drop"
+        data-swap-errors="true"
+      >
+        <Csrf token={props.csrf} />
+        <input type="hidden" name="enabled" value={on ? 'off' : 'on'} />
+        <button type="submit" id="global-switch" class={on ? 'danger' : 'primary'}>
+          {on ? 'Switch port triggering off' : 'Switch port triggering on'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
 /** The overview page body. */
 export function Overview(props: {
   readonly config: Config;
@@ -120,21 +153,7 @@ export function Overview(props: {
   const { config } = props;
   return (
     <>
-      <section class="card switch" aria-labelledby="switch-title">
-        <h2 id="switch-title">Port triggering is {config.enabled ? 'on' : 'off'}</h2>
-        <p>
-          {config.enabled
-            ? 'Rules that are on open their ports when a device triggers them.'
-            : 'No rule opens anything until you switch it on.'}
-        </p>
-        <form method="post" action="/switch">
-          <Csrf token={props.csrf} />
-          <input type="hidden" name="enabled" value={config.enabled ? 'off' : 'on'} />
-          <button type="submit" class={config.enabled ? 'danger' : 'primary'}>
-            {config.enabled ? 'Switch port triggering off' : 'Switch port triggering on'}
-          </button>
-        </form>
-      </section>
+      <SwitchCard enabled={config.enabled} csrf={props.csrf} />
       <section aria-labelledby="state-title">
         <h2 id="state-title">State</h2>
         <div id="overview-live" hx-get="/overview/live" hx-trigger="sse:changed, catchup from:body">
