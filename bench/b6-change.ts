@@ -2,8 +2,6 @@
  * B6 change latency: one rule added, edited, disabled, deleted, and the global switch, through the service's
  * API at several table sizes, beside a bare `nft -f` of the same one-rule transaction in the same run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runProgram } from '../src/adapters/exec.js';
 import type { Config, Rule } from '../src/domain/types.js';
 import { renderDelta } from '../src/nft/delta.js';
@@ -15,6 +13,7 @@ import {
   NO_TABLE,
   renderApplyScript,
 } from '../src/nft/render.js';
+import { renderSwitchDelta } from '../src/nft/switch-delta.js';
 import type { BenchContext } from './lib/context.js';
 import { freshNamespace } from './lib/namespaces.js';
 import { newPart, type PartResult } from './lib/results.js';
@@ -30,7 +29,7 @@ const LABELS: Record<Operation, string> = {
   edit: 'edit a rule (PUT /rules/{name})',
   disable: 'disable a rule (POST /rules/{name}/disable)',
   delete: 'delete a rule (DELETE /rules/{name})',
-  switch: 'global switch (enabled in the file, POST /reload)',
+  switch: 'global switch off (POST /disable)',
 };
 
 const GOAL_MEDIAN_MS = 50;
@@ -94,12 +93,13 @@ function roundConfigs(base: Config): [Operation | 'switch-on', Config][] {
   ];
 }
 
-/** The bare transactions of one round: the delta a change makes, or the full apply where it is one. */
+/** The bare transactions of one round: the delta a change makes (the switch's own), or the full apply. */
 function bareScripts(base: Config): [Operation | 'switch-on', string][] {
   let before = planConfig(base);
   return roundConfigs(base).map(([op, config]) => {
     const after = planConfig(config);
-    const script = renderDelta(before, after, [])?.script ?? renderApplyScript(after, existingOf(before));
+    const delta = renderDelta(before, after, []) ?? renderSwitchDelta(before, after, []);
+    const script = delta?.script ?? renderApplyScript(after, existingOf(before));
     before = after;
     return [op, script];
   });
@@ -142,7 +142,6 @@ async function measureService(
   const service = await startBenchService(ctx, ns.name, rawConfig(size, { family: 'both' }), `b6-${size}`, {
     yaml: true,
   });
-  const configFile = join(ctx.scratch, `b6-${size}-config.yaml`);
   try {
     const call = async (method: string, path: string, body?: unknown): Promise<void> => {
       const reply = await fetch(`${service.baseUrl}${path}`, {
@@ -156,19 +155,13 @@ async function measureService(
       if (!reply.ok) throw new Error(`${method} ${path}: ${reply.status} ${await reply.text()}`);
       await reply.arrayBuffer();
     };
-    // The switch is the file's top-level `enabled` and a reload: the API has no call of its own for it.
-    const setSwitch = async (on: boolean): Promise<void> => {
-      const text = readFileSync(configFile, 'utf8');
-      writeFileSync(configFile, `enabled: ${on}\n${text.replace(/^enabled: (true|false)\n/m, '')}`);
-      await call('POST', '/reload');
-    };
     const steps: [Operation | 'switch-on', () => Promise<void>][] = [
       ['add', () => call('POST', '/rules', PROBE)],
       ['edit', () => call('PUT', `/rules/${PROBE.name}`, { ...PROBE, idleTimeout: 301 })],
       ['disable', () => call('POST', `/rules/${PROBE.name}/disable`)],
       ['delete', () => call('DELETE', `/rules/${PROBE.name}`)],
-      ['switch', () => setSwitch(false)],
-      ['switch-on', () => setSwitch(true)],
+      ['switch', () => call('POST', '/disable')],
+      ['switch-on', () => call('POST', '/enable')],
     ];
     for (let rep = 0; rep < reps; rep++) {
       for (const [op, step] of steps) {
@@ -191,7 +184,7 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
   const part = newPart('b6', 'B6 change latency');
   const { b6 } = ctx.plan;
   part.method.push(
-    `Each size (${b6.ruleSizes.join(', ')} dual-stack rules, the bench rule set) runs the service (\`node dist/main/daemon.js\` in a namespace of its own, API on loopback) and times, from request to answer, ${b6.reps} rounds of: add a rule, edit it (idle timeout), disable it, delete it, switch the whole config off (the file's \`enabled: false\` and \`POST /reload\`: the API has no call for the switch) and on again (not counted). Baseline, in the same run: a bare \`nft -f\` (through \`ip netns exec\`, as the service runs it) of the same transaction in a namespace that holds the same table: the delta the compiler renders for the change, or the full apply script where the change is a full apply (the switch). Goal per operation and size: median ≤ ${GOAL_MEDIAN_MS} ms and p99 ≤ ${GOAL_P99_MS} ms (with ${b6.reps} rounds, p99 is the largest sample).`,
+    `Each size (${b6.ruleSizes.join(', ')} dual-stack rules, the bench rule set) runs the service (\`node dist/main/daemon.js\` in a namespace of its own, API on loopback) and times, from request to answer, ${b6.reps} rounds of: add a rule, edit it (idle timeout), disable it, delete it, switch port triggering off (\`POST /disable\`: the file's top-level \`enabled:\` line and one transaction) and on again (\`POST /enable\`, not counted). Baseline, in the same run: a bare \`nft -f\` (through \`ip netns exec\`, as the service runs it) of the same transaction in a namespace that holds the same table: the delta the compiler renders for the change (for the switch, the switch delta of \`src/nft/switch-delta.ts\`). Goal per operation and size: median ≤ ${GOAL_MEDIAN_MS} ms and p99 ≤ ${GOAL_P99_MS} ms (with ${b6.reps} rounds, p99 is the largest sample).`,
   );
   const raw: Record<string, unknown> = {};
   for (const size of b6.ruleSizes) {
