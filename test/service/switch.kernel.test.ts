@@ -15,6 +15,7 @@ import type { Service } from '../../src/service/service.js';
 import { portRule } from '../factories.js';
 import { createGateway, type Gateway } from '../harness/gateway.js';
 import { describeKernel } from '../harness/kernel-gate.js';
+import { normaliseTable } from '../harness/table-text.js';
 
 const LAN1 = LAB_ADDRESSES.hosts.lan1.ipv4;
 const WAN1 = LAB_ADDRESSES.hosts.wan1.ipv4;
@@ -68,16 +69,7 @@ describeKernel('the global switch through the service', () => {
       / expires \S+/g,
       '',
     );
-  /** Chains in name order (a delta adds them at the end). */
-  const normalised = async () => {
-    const blocks: string[][] = [[]];
-    for (const line of (await ruleset()).split('\n')) {
-      if (/^\t(chain|set|map) /.test(line)) blocks.push([]);
-      if (line.trim() !== '' && line !== '}') blocks.at(-1)!.push(line);
-    }
-    const [head, ...rest] = blocks.map((b) => b.join('\n'));
-    return [head, ...rest.sort()].join('\n');
-  };
+  const normalised = async () => normaliseTable(await ruleset());
   /** What a full apply of the saved config makes: a reload applies the whole file. */
   const afterFullApply = async () => {
     expect((await service!.reload()).ok).toBe(true);
