@@ -128,6 +128,13 @@ describeKernel('one rule change as a delta', () => {
     ['standalone', configOf(rules, { mode: 'standalone' })],
     ['companion', configOf(rules)],
     ['companion, no rule of onExpire close', configOf(rules.slice(0, 3))],
+    // A port map and a range map of one protocol, looked up from a chain of their own.
+    [
+      'standalone, a range of open ports beside single ports',
+      configOf([...rules, rule({ name: 'range', open: [{ protocol: 'udp', ports: '7400-7410' }] })], {
+        mode: 'standalone',
+      }),
+    ],
   ])('switched off and on again leaves the tables full applies make (%s)', async (_, on) => {
     const off = { ...on, enabled: false };
     const [fullOff, fullOn] = [await fullTableOf(off), await fullTableOf(on)];
@@ -166,9 +173,10 @@ describeKernel('one rule change as a delta', () => {
     const off = { ...on, enabled: false };
     const dp = new KernelDatapath({ nft: createNftRunner({ netns }) });
     await dp.apply(on);
-    // Another tool deleted a dispatch map the delta deletes: nft refuses the delta, the full apply puts it right.
-    await nft(['flush', 'chain', 'inet', 'porttrigger', 'dstnat']);
-    await nft(['delete', 'map', 'inet', 'porttrigger', 'inbound6_udp']);
+    // Another tool deleted a rule chain the delta deletes: nft refuses the delta, the full apply puts it right.
+    const voice = planConfig(on).rules.find((r) => r.rule.name === 'voice')!;
+    await nft(['delete', 'element', 'inet', 'porttrigger', 'trigger4_udp', '{ 5100 }']);
+    await nft(['delete', 'chain', 'inet', 'porttrigger', voice.chains.trigger]);
     await dp.apply(off, undefined, { change: true });
     expect(dp.lastApply).toBe('full');
     expect(await normalisedTable()).toBe(await fullTableOf(off));
