@@ -5,6 +5,7 @@ import type {
   ApplyReport,
   Datapath,
   DatapathReading,
+  ReadOptions,
   ReadScope,
   ReleaseSelector,
 } from '../domain/datapath.js';
@@ -23,6 +24,7 @@ import { parseElementExpiries } from '../nft/element-expiry.js';
 import { CT_MARK } from '../nft/marks.js';
 import type { Plan } from '../nft/plan.js';
 import { planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
+import { quietEntrySets } from '../nft/quiet-entry-sets.js';
 import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
 import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
 import {
@@ -165,10 +167,12 @@ export class KernelDatapath implements Datapath {
   #plan: Plan | undefined;
   #lastApply: 'full' | 'change' | undefined;
   /**
-   * The entry sets as the last `entries` read listed them (`after`: with a change's own element operations
-   * applied), until our next other write.
+   * The entry sets as the last `entries` read listed them at `at` (`after`: with a change's own element
+   * operations applied, at `usedAt`), until our next other write.
    */
-  #entrySets: { readonly at: number; readonly state: KernelState; readonly after: boolean } | undefined;
+  #entrySets:
+    | { readonly at: number; readonly usedAt: number; readonly state: KernelState; readonly after: boolean }
+    | undefined;
   /** A learning session's recording: part of every apply while it is set. */
   #capture: LearnCapture | undefined;
   readonly #conntrack: ConntrackRunner | undefined;
@@ -227,7 +231,7 @@ export class KernelDatapath implements Datapath {
   apply(config: Config, remembered?: TriggerTable, options: ApplyOptions = {}): Promise<ApplyReport> {
     return this.#queue.run(async () => {
       if (options.change && remembered === undefined) {
-        const report = await this.#applyChange(config);
+        const report = await this.#applyChange(config, options.quietSince);
         if (report) return report;
       }
       return this.#applyNow(config, remembered);
@@ -252,15 +256,16 @@ export class KernelDatapath implements Datapath {
    * the last one gone), or nft refused the delta (the kernel is not what the last apply left: the full apply
    * reads it and puts it right).
    */
-  async #applyChange(config: Config): Promise<ApplyReport | undefined> {
+  async #applyChange(config: Config, quietSince?: number): Promise<ApplyReport | undefined> {
     const before = this.#plan;
     if (!before || this.#closed) return undefined;
     const planned = planConfig(config);
     const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
     this.#expectSize(plan);
     for (let attempt = 1; ; attempt++) {
-      const state = await this.#entryState(plan, attempt === 1);
-      if (!state) return undefined;
+      const listed = await this.#entryState(plan, attempt === 1 ? quietSince : null);
+      if (!listed) return undefined;
+      const { state } = listed;
       const changes = planEntryChanges(plan, state, undefined, this.#clock());
       // The switch (a plan of no rules on one side) changes the base chains: its own delta, from the plans.
       const delta =
@@ -273,12 +278,15 @@ export class KernelDatapath implements Datapath {
           return r ? [r.rule.name] : [];
         }),
       );
-      // The connections are listed while nft runs: they do not depend on the transaction.
+      // The connections are listed while nft runs: they do not depend on the transaction. nft starts first:
+      // starting a program holds this process until the system has forked it.
+      const writing = delta.script !== '' ? this.#write(delta.script) : Promise.resolve();
+      writing.catch(() => undefined);
       const conntrack = this.#conntrack;
       const live = touched.size > 0 && conntrack ? this.#listLive(conntrack, plan) : undefined;
       live?.catch(() => undefined);
       try {
-        if (delta.script !== '') await this.#write(delta.script);
+        await writing;
       } catch (error) {
         if (vanished(error) && attempt < ATTEMPTS) continue;
         if (error instanceof NftError && error.code === 'NFT_REJECTED') return undefined;
@@ -288,7 +296,8 @@ export class KernelDatapath implements Datapath {
       this.#expectSize();
       this.#lastApply = 'change';
       this.#entrySets = {
-        at: this.#clock(),
+        at: listed.at,
+        usedAt: this.#clock(),
         state: withElementChanges(state, changes.elements),
         after: true,
       };
@@ -302,17 +311,46 @@ export class KernelDatapath implements Datapath {
   }
 
   /**
-   * The entry sets for a change: those the service's read just before listed (it reads first, so that entries
-   * that expired before the change are told as expired), else listed now. An entry opened in between is in
-   * neither; so it is with any listing before a transaction, and the kernel expires it on its idle timeout.
+   * The entry sets for a change, and when they were listed: those the service's read just before listed (it
+   * reads first, so that entries that expired before the change are told as expired), or an older listing no
+   * signal has made stale ({@link KernelDatapath.#knownEntrySets}), else listed now (`reuse` null: always). An
+   * entry opened in between is in neither; so it is with any listing before a transaction, and the kernel
+   * expires it on its idle timeout.
    */
-  async #entryState(plan: Plan, reuse: boolean): Promise<KernelState | undefined> {
-    const known = this.#entrySets;
-    if (reuse && known && this.#clock() - known.at <= REUSE_ENTRY_SETS_MS) return known.state;
+  async #entryState(
+    plan: Plan,
+    reuse: number | undefined | null,
+  ): Promise<{ state: KernelState; at: number } | undefined> {
+    const known = reuse === null ? undefined : this.#knownEntrySets(reuse);
+    if (known) return known;
+    const at = this.#clock();
     const sets = await (this.#listSetBySet(plan) ? this.#listReadBackSets(plan) : this.#listAllSets());
     return sets === null
       ? undefined
-      : parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } });
+      : { state: parseKernelState({ sets, maps: { nftables: [] }, chains: { nftables: [] } }), at };
+  }
+
+  /**
+   * The last listing of the entry sets as it stands now, without listing them again: within a moment of the
+   * listing (or of the change planned from it), or, given `quietSince` (the last kernel signal; the service
+   * gives it only while both signal streams run), at any age when it holds no entry
+   * (src/nft/quiet-entry-sets.ts); never when a signal came since the listing. Our own writes other than a
+   * change drop the listing. `after`: only the listing a change left.
+   */
+  #knownEntrySets(
+    quietSince: number | undefined,
+    after = false,
+  ): { state: KernelState; at: number } | undefined {
+    const known = this.#entrySets;
+    if (!known || (after && !known.after)) return undefined;
+    const now = this.#clock();
+    // A signal since the listing: the kernel may have opened an entry or added a record that it does not show.
+    if (quietSince !== undefined && quietSince >= known.at) return undefined;
+    if (now - known.usedAt <= REUSE_ENTRY_SETS_MS) return { state: known.state, at: known.at };
+    if (quietSince === undefined) return undefined;
+    const state = quietEntrySets(known.state, now - known.at);
+    // Aged: the records' times now count from this moment.
+    return state ? { state, at: now } : undefined;
   }
 
   /** An apply, inside the queue. */
@@ -406,17 +444,18 @@ export class KernelDatapath implements Datapath {
    * keeps the sets but empties every chain) and whether every entry's elements are all there. A listing that
    * fails is a failure (thrown), not a table that is gone.
    */
-  async read(scope: ReadScope = 'full'): Promise<DatapathReading> {
+  async read(scope: ReadScope = 'full', options: ReadOptions = {}): Promise<DatapathReading> {
     const now = this.#clock();
     const plan = this.#plan;
     if (!plan) return { table: { at: now, entries: [], conflicts: [], blocked: [] }, intact: false };
     if (scope === 'entries' || scope === 'change') {
-      const known = this.#entrySets;
       // After a change: the listing the change planned from, with what the change did to it (it touched
-      // nothing else, and our writes since would have dropped it).
-      if (scope === 'change' && known?.after && now - known.at <= REUSE_ENTRY_SETS_MS) {
-        return this.#entriesReading(plan, known.state, now, true);
-      }
+      // nothing else, and our writes since would have dropped it). Before one: a listing no signal made stale.
+      const known =
+        scope === 'change' || options.quietSince !== undefined
+          ? this.#knownEntrySets(options.quietSince, scope === 'change')
+          : undefined;
+      if (known) return this.#entriesReading(plan, known.state, now, true);
       // The frequent read (on every signal): the sets alone, set by set once the table is large.
       const sets = await (this.#listSetBySet(plan)
         ? this.#listReadBackSets(plan)
@@ -429,11 +468,13 @@ export class KernelDatapath implements Datapath {
       const state = parseKernelState(
         sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
       );
-      this.#entrySets = sets === null ? undefined : { at: now, state, after: false };
+      this.#entrySets = sets === null ? undefined : { at: now, usedAt: now, state, after: false };
       return this.#entriesReading(plan, state, now, sets !== null);
     }
     const listing = await this.#listTable();
     const state = parseKernelState(listing);
+    // The listing holds the entry sets too: a change that follows needs no listing of its own.
+    this.#entrySets = listing === null ? undefined : { at: now, usedAt: now, state, after: false };
     this.#lastElements = [...state.sets.values()].reduce((n, x) => n + x.elements.length, 0);
     this.#expectSize();
     const table = this.#withConflictHolders(readTriggerTable(plan, state, now));

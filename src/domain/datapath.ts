@@ -24,6 +24,18 @@ export interface ApplyOptions {
    * repairs leave it out and get a full apply.
    */
   readonly change?: boolean;
+  /** See {@link ReadOptions.quietSince}: a change may plan from the last listing of the entry sets. */
+  readonly quietSince?: number;
+}
+
+/** What the caller knows that lets a read of the entries skip listing them. */
+export interface ReadOptions {
+  /**
+   * When the last kernel signal came (the service's clock), given only while both signal streams run: a
+   * listing of the entry sets taken after it still holds, with the time passed (no entry was opened, no
+   * record added since; src/nft/quiet-entry-sets.ts says when that is enough).
+   */
+  readonly quietSince?: number;
 }
 
 /** One read of the datapath: the trigger table, and whether what the last apply installed is all still there. */
@@ -58,7 +70,7 @@ export interface Datapath {
    */
   apply(config: Config, remembered?: TriggerTable, options?: ApplyOptions): Promise<ApplyReport>;
   /** The trigger table as it is now and whether the datapath is intact, from one read (default `full`). */
-  read(scope?: ReadScope): Promise<DatapathReading>;
+  read(scope?: ReadScope, options?: ReadOptions): Promise<DatapathReading>;
   /** Drops the selected entries now; resolves with how many were dropped. */
   release(selector: ReleaseSelector): Promise<number>;
   /** Removes everything this datapath installed. */

@@ -39,7 +39,8 @@ export function ruleElements(
 ): { rule: RulePlan; element: KernelElement }[] {
   const name = sharedSetName(kind, family);
   const set = name === undefined ? undefined : state.sets.get(name);
-  if (!set) return [];
+  // An empty set needs no index of the rules (a change's read of a large table meets mostly empty sets).
+  if (!set || set.elements.length === 0) return [];
   const index = indexRulePlans(plan);
   const wantsRemote = REMOTE_KINDS.includes(kind);
   const out: { rule: RulePlan; element: KernelElement }[] = [];

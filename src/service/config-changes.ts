@@ -2,6 +2,7 @@
  * Changes to the running config: rule create/replace/delete/enable through the API, written back to the config
  * store, and reloads of the store. Each validates first, applies, and only then saves: nothing half-done.
  */
+import { performance } from 'node:perf_hooks';
 import { validateConfigChange, validateRule } from '../domain/config.js';
 import type { ConfigStore } from '../domain/config-store.js';
 import type { ApplyReport } from '../domain/datapath.js';
@@ -48,9 +49,17 @@ export class ConfigChanges {
   #config: Config;
   #text: string;
 
+  /** When the last kernel signal came, while both signal streams run (undefined otherwise). */
+  readonly #quietSince: () => number | undefined;
+
   constructor(
     ctx: ServiceContext,
-    parts: { store: ConfigStore; observer: KernelObserver; history: ServiceHistory },
+    parts: {
+      store: ConfigStore;
+      observer: KernelObserver;
+      history: ServiceHistory;
+      quietSince?: () => number | undefined;
+    },
     config: Config,
     text: string,
   ) {
@@ -58,6 +67,7 @@ export class ConfigChanges {
     this.#store = parts.store;
     this.#observer = parts.observer;
     this.#history = parts.history;
+    this.#quietSince = parts.quietSince ?? (() => undefined);
     this.#config = config;
     this.#text = text;
   }
@@ -181,7 +191,8 @@ export class ConfigChanges {
   /**
    * Validates the edited config against what changed (validateConfigChange), applies only what differs, and
    * only then writes the file; a refused apply writes nothing, a failed write puts the previous config back
-   * into the kernel. The reads around it list the sets that hold entries, not the whole table.
+   * into the kernel. The reads around it list the sets that hold entries, not the whole table, and not even
+   * those when no kernel signal came since the last listing and it showed no entry open (`quietSince`).
    */
   #change(
     what: string,
@@ -190,6 +201,8 @@ export class ConfigChanges {
     const { queue, log, metrics, tracker, clock } = this.#ctx;
     return queue.run(async () => {
       this.#assertRunning();
+      // Where a change's time goes, at debug level: the bench's B6 compares it with the bare transaction.
+      const phases = new PhaseTimer();
       const { config: candidate, index, name } = edit(this.#config);
       const result = validateConfigChange(candidate, index);
       const relative = (issues: readonly Issue[]) =>
@@ -201,15 +214,22 @@ export class ConfigChanges {
           relative(result.issues),
         );
       }
+      phases.lap('check');
       await this.#assertStoreUnchanged();
       const next = result.value;
       // The store writes only text that reads back as the config (config-file.ts checks what it rendered).
       const text = this.#store.render(this.#text, next);
-      await this.#observer.observeQuietly(undefined, 'entries');
+      phases.lap('render');
+      const quietSince = this.#quietSince();
+      const quiet = quietSince === undefined ? {} : { quietSince };
+      await this.#observer.observeQuietly(undefined, 'entries', quiet);
+      phases.lap('readBefore');
       const before = this.#config;
-      const applied = await this.#observer.apply(next, undefined, { change: true });
+      const applied = await this.#observer.apply(next, undefined, { change: true, ...quiet });
+      phases.lap('apply');
       try {
         await this.#store.write(text);
+        phases.lap('write');
       } catch (error) {
         log.error(`${what}: writing the config file failed, putting the previous config back`, { error });
         await this.#observer
@@ -221,7 +241,9 @@ export class ConfigChanges {
       this.#text = text;
       metrics.reloads++;
       log.info(`${what}: applied and saved`, { rule: name, ...applied });
-      await this.#observer.observeQuietly({ kind: 'applied' }, 'change');
+      await this.#observer.observeQuietly({ kind: 'applied' }, 'change', quiet);
+      phases.lap('readAfter');
+      log.debug(`${what}: time spent`, { rule: name, ...phases.laps });
       const rule = name === undefined ? undefined : findRule(next, name);
       return { config: next, ...(rule ? { rule } : {}), warnings: relative(result.warnings), applied };
     });
@@ -238,6 +260,18 @@ export class ConfigChanges {
 
   #assertRunning(): void {
     if (this.#ctx.stopping()) throw new PorttriggerError('SERVICE_STOPPED', 'the service is stopping');
+  }
+}
+
+/** Milliseconds between laps, by name. */
+class PhaseTimer {
+  readonly laps: Record<string, number> = {};
+  #last = performance.now();
+
+  lap(name: string): void {
+    const now = performance.now();
+    this.laps[`${name}Ms`] = Math.round((now - this.#last) * 10) / 10;
+    this.#last = now;
   }
 }
 

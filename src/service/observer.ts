@@ -3,7 +3,13 @@
  * again, with the entries it remembers, when another tool removed or flushed the table.
  */
 import { performance } from 'node:perf_hooks';
-import type { ApplyOptions, ApplyReport, DatapathReading, ReadScope } from '../domain/datapath.js';
+import type {
+  ApplyOptions,
+  ApplyReport,
+  DatapathReading,
+  ReadOptions,
+  ReadScope,
+} from '../domain/datapath.js';
 import type { Config, TriggerTable } from '../domain/types.js';
 import { describeError, type ServiceContext } from './context.js';
 import type { ObserveCause } from './tracker.js';
@@ -36,11 +42,16 @@ export class KernelObserver {
    * Reads the table (restoring it first if another tool removed, flushed or broke it) and emits what changed.
    * `entries` reads only the sets; `full` also checks that everything the last apply installed is whole.
    */
-  async observe(cause?: ObserveCause, adopted = false, scope: ReadScope = 'full'): Promise<TriggerTable> {
+  async observe(
+    cause?: ObserveCause,
+    adopted = false,
+    scope: ReadScope = 'full',
+    options?: ReadOptions,
+  ): Promise<TriggerTable> {
     const { metrics, log, tracker } = this.#ctx;
     let table: TriggerTable;
     try {
-      const read = await this.#read(scope);
+      const read = await this.#read(scope, options);
       table = read.intact ? read.table : await this.#restore(read.table, read.problems ?? []);
     } catch (error) {
       metrics.readErrors++;
@@ -62,8 +73,12 @@ export class KernelObserver {
   }
 
   /** Reads first, so entries that expired before a change are reported as expired, not as changed by it. */
-  async observeQuietly(cause?: ObserveCause, scope: ReadScope = 'full'): Promise<void> {
-    await this.observe(cause, false, scope).catch(() => undefined);
+  async observeQuietly(
+    cause?: ObserveCause,
+    scope: ReadScope = 'full',
+    options?: ReadOptions,
+  ): Promise<void> {
+    await this.observe(cause, false, scope, options).catch(() => undefined);
   }
 
   /**
@@ -77,9 +92,9 @@ export class KernelObserver {
     return report;
   }
 
-  async #read(scope: ReadScope = 'full'): Promise<DatapathReading> {
+  async #read(scope: ReadScope = 'full', options?: ReadOptions): Promise<DatapathReading> {
     const started = performance.now();
-    const read = await this.#ctx.datapath.read(scope);
+    const read = await this.#ctx.datapath.read(scope, options);
     this.#ctx.metrics.readbackDuration.observe((performance.now() - started) / 1_000);
     return read;
   }

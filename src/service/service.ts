@@ -128,6 +128,8 @@ class PorttriggerService implements Service {
   readonly #wan: WanMonitor;
   #pendingRead: Promise<TriggerTable> | undefined;
   #stopping: Promise<void> | undefined;
+  /** When the last kernel signal arrived (undefined before the first: the streams' catch-up signals come). */
+  #lastSignalAt: number | undefined;
 
   constructor(options: ServiceOptions, config: Config, text: string) {
     this.configPath = options.configStore.path;
@@ -157,7 +159,12 @@ class PorttriggerService implements Service {
     this.#observer = new KernelObserver(this.#ctx, () => this.#changes.config);
     this.#changes = new ConfigChanges(
       this.#ctx,
-      { store: options.configStore, observer: this.#observer, history: this.#history },
+      {
+        store: options.configStore,
+        observer: this.#observer,
+        history: this.#history,
+        quietSince: () => this.#quietSince(),
+      },
       config,
       text,
     );
@@ -216,6 +223,7 @@ class PorttriggerService implements Service {
     const { log } = this.#ctx;
     if (!signals) return;
     await signals.start((signal) => {
+      this.#lastSignalAt = this.#ctx.clock();
       this.#ctx.metrics.signals++;
       this.#schedule.wake(signal.kind === 'connection' ? 'entries' : 'full');
     });
@@ -226,6 +234,16 @@ class PorttriggerService implements Service {
         reconcileIntervalMs: this.#options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
       });
     }
+  }
+
+  /**
+   * The last signal's arrival, while both streams run and so report everything the kernel adds to the table
+   * (a stream that restarts signals a catch-up once it runs again): a listing taken after it still holds.
+   */
+  #quietSince(): number | undefined {
+    const status = this.#options.signals?.status();
+    if (status?.connections !== 'running' || status.ruleset !== 'running') return undefined;
+    return this.#lastSignalAt;
   }
 
   /** One read the schedule asked for; its errors are the observer's to report. */

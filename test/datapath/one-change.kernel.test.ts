@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runProgram } from '../../src/adapters/exec.js';
 import { KernelDatapath } from '../../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../../src/adapters/nft.js';
+import type { NftRunner } from '../../src/domain/programs.js';
 import type { Config, Rule } from '../../src/domain/types.js';
 import { planConfig } from '../../src/nft/plan.js';
 import { config as configOf, rule } from '../factories.js';
@@ -106,6 +107,60 @@ describeKernel('one rule change as a delta', () => {
     // Enabled again, the rule starts without its old entry (docs/semantics.md, 12).
     await dp.apply(start, undefined, { change: true });
     expect((await dp.read()).table.entries.map((e) => e.rule)).toEqual(['game']);
+    await dp.remove();
+  });
+
+  it('plans a change from the last listing while no signal came, and lists the sets again after one', async () => {
+    let now = 1_000_000;
+    const runner = createNftRunner({ netns });
+    const listings: string[][] = [];
+    const counted: NftRunner = {
+      ...runner,
+      listJson: (args) => {
+        listings.push([...args]);
+        return runner.listJson(args);
+      },
+    };
+    const dp = new KernelDatapath({ nft: counted, clock: () => now });
+    const without = (...names: string[]) => ({
+      ...start,
+      rules: rules.map((r) => (names.includes(r.name) ? { ...r, enabled: false } : r)),
+    });
+    const expected = await fullTableOf(without('voice'));
+    await dp.apply(start);
+    await dp.read('entries');
+    const lastSignal = now - 1;
+    // A quiet minute: far past the moment in which any listing is taken as still true.
+    now += 60_000;
+    listings.length = 0;
+    await dp.apply(without('voice'), undefined, { change: true, quietSince: lastSignal });
+    expect(dp.lastApply).toBe('change');
+    expect((await dp.read('change', { quietSince: lastSignal })).table.entries).toEqual([]);
+    expect((await dp.read('entries', { quietSince: lastSignal })).intact).toBe(true);
+    expect(listings).toEqual([]);
+    expect(await normalisedTable()).toBe(expected);
+
+    // An entry opens (the connection tracker signals it): the next change lists the sets and closes it.
+    await openEntry(start, 'game', '192.168.1.10');
+    now += 5_000;
+    const signalled = now;
+    now += 10;
+    const report = await dp.apply(without('voice', 'game'), undefined, {
+      change: true,
+      quietSince: signalled,
+    });
+    expect(listings.length).toBeGreaterThan(0);
+    expect(report).toEqual({ kept: 0, dropped: 1 });
+    expect((await dp.read()).table.entries).toEqual([]);
+
+    // An open entry's time is only a lower bound: a listing that shows one is never taken as still true.
+    await openEntry(start, 'tight', '192.168.1.5');
+    await dp.read('entries');
+    now += 60_000;
+    listings.length = 0;
+    await dp.apply(without('voice', 'game', 'tight'), undefined, { change: true, quietSince: signalled });
+    expect(listings.length).toBeGreaterThan(0);
+    expect((await dp.read()).table.entries).toEqual([]);
     await dp.remove();
   });
 
