@@ -144,6 +144,18 @@ export class ConfigChanges {
     }));
   }
 
+  /**
+   * Does while nothing waits what the first change would otherwise pay for (at 1,000 rules, hundreds of
+   * milliseconds): each rule's own checks, and the cut of the config text into one piece per rule.
+   */
+  prepare(): Promise<void> {
+    return this.#ctx.queue.run(async () => {
+      if (this.#ctx.stopping()) return;
+      validateConfigChange(this.#config, undefined);
+      this.#store.render(this.#text, this.#config);
+    });
+  }
+
   /** Reads the config store again and applies it; an invalid config changes nothing. */
   reload(): Promise<ReloadResult> {
     const { queue, log, metrics } = this.#ctx;

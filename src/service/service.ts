@@ -209,6 +209,12 @@ class PorttriggerService implements Service {
       await this.#listen();
       await this.#options.wan?.start((links) => this.#wan.observe(links));
       this.#schedule.start(dueOf(first));
+      // After start-up, not in it: the service answers first.
+      setImmediate(() => {
+        this.#changes
+          .prepare()
+          .catch((error: unknown) => this.#ctx.log.warn('preparing for changes failed', { error }));
+      });
     } catch (error) {
       await this.#options.signals?.close().catch(() => undefined);
       await this.#options.wan?.close().catch(() => undefined);
