@@ -2,7 +2,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configText, type Fixture, LAN1, LAN2, startFixture } from '../../test/service/fixture.js';
-import type { DatapathSignal, DatapathSignals, DatapathSignalsStatus } from '../domain/datapath-signals.js';
+import type { Datapath } from '../domain/datapath.js';
+import type {
+  DatapathSignal,
+  DatapathSignals,
+  DatapathSignalsStatus,
+  SignalStreamState,
+} from '../domain/datapath-signals.js';
 import type { LogFields, Logger } from '../domain/logger.js';
 import type { PublishedEvent } from './events.js';
 import type { EventHistory } from './service.js';
@@ -286,6 +292,35 @@ describe('service woken by signals', () => {
     signals.send('ruleset');
     await vi.waitFor(() => expect(fx!.model.remembered).toHaveLength(1), { timeout: 2_000 });
     expect(fx.model.remembered[0]?.entries).toMatchObject([{ rule: 'game', holder: LAN1 }]);
+  });
+
+  it('tells a change when the last signal arrived while both streams run, and nothing while one does not', async () => {
+    const status: { connections: SignalStreamState; ruleset: SignalStreamState } = {
+      connections: 'running',
+      ruleset: 'running',
+    };
+    const signals = new FakeSignals(status);
+    fx = await startFixture({ signals });
+    const datapath: Datapath = fx.model;
+    const applies = vi.spyOn(datapath, 'apply');
+    const reads = vi.spyOn(datapath, 'read');
+    // Before any signal (the streams' catch-up brings one) the service cannot vouch for a listing.
+    await fx.service.setRuleEnabled('game', false);
+    expect(applies.mock.calls.at(-1)?.[2]).toEqual({ change: true });
+    fx.model.advance(1_000);
+    signals.send('connection');
+    const arrived = fx.model.now();
+    fx.model.advance(5_000);
+    reads.mockClear();
+    await fx.service.setRuleEnabled('game', true);
+    expect(applies.mock.calls.at(-1)?.[2]).toEqual({ change: true, quietSince: arrived });
+    expect(reads.mock.calls.map(([scope, options]) => [scope, options])).toEqual([
+      ['entries', { quietSince: arrived }],
+      ['change', { quietSince: arrived }],
+    ]);
+    status.connections = 'restarting';
+    await fx.service.setRuleEnabled('game', false);
+    expect(applies.mock.calls.at(-1)?.[2]).toEqual({ change: true });
   });
 
   it('says in /health which signal streams do not run, and closes the signals on stop', async () => {
