@@ -2,8 +2,10 @@
 // into dist/, with the code they share in dist/chunks/ and every module that loads on first use (the panel,
 // the OpenAPI document, the doctor, the lab) in a chunk of its own. One file per part instead of ~270 ES
 // modules: Node keeps a module record, its source and its resolution for each. better-sqlite3 stays a package
-// (a native module); the panel's static files stay files (src/panel/assets.ts). docs/architecture.md, "Build".
+// (a native module); the panel's static files stay files (src/panel/assets.ts). The C set reader is compiled
+// into dist/native/ (scripts/build-native.sh). docs/architecture.md, "Build".
 //   node scripts/bundle.mjs
+import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -63,3 +65,5 @@ await build({
   logLevel: 'warning',
 });
 for (const entry of Object.keys(ENTRY_POINTS)) chmodSync(`dist/${entry}.js`, 0o755);
+// The set reader (dist/native/), compiled when its source changed.
+execFileSync('bash', ['scripts/build-native.sh'], { stdio: 'inherit' });

@@ -2,7 +2,7 @@
 # Installs what porttrigger needs and is missing, then builds. Idempotent: a warm machine does almost nothing.
 #   ensure-deps.sh           everything the tests need (the default, what `npm test` runs)
 #   ensure-deps.sh runtime   what running the service and the lab needs
-#   ensure-deps.sh package   what building the Debian package needs: no system packages beyond node and dpkg
+#   ensure-deps.sh package   what building the Debian package needs: node, dpkg and the set reader's compiler
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,10 @@ test | runtime | package) ;;
 esac
 
 need_apt=()
+# Every mode builds the set reader (native/set-reader, scripts/build-native.sh): a C compiler and two headers.
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+[ -f /usr/include/libnftnl/set.h ] || need_apt+=(libnftnl-dev)
+[ -f /usr/include/libmnl/libmnl.h ] || need_apt+=(libmnl-dev)
 if [ "$mode" != package ]; then
   command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
   command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
@@ -63,7 +67,7 @@ fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json scripts/bundle.mjs -newer "$stamp" -print -quit)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find src native package.json tsconfig.json scripts/bundle.mjs scripts/build-native.sh -newer "$stamp" -print -quit)" ]; then
   node scripts/bundle.mjs
   touch "$stamp"
 fi

@@ -3,7 +3,8 @@
 # packages it needs at run time under /usr/lib/porttrigger, /usr/bin/porttrigger, the systemd unit, the panel's
 # static files, the conffile /etc/porttrigger/config.yaml (commented examples, no rule), porttrigger(8) made
 # from the CLI's help, a DEP-5 copyright file listing every bundled npm package, and the changelog.
-# better-sqlite3 is a native module, so the package is built for this machine's architecture
+# better-sqlite3 and the set reader (dist/native/, linked to libnftnl and libmnl) are native, so the package is
+# built for this machine's architecture
 # (dpkg --print-architecture) and must be built on (or for) the gateway's.
 # PORTTRIGGER_DEB_VERSION builds another version of the same checkout (a local build, e.g. to try an upgrade).
 set -euo pipefail
@@ -27,6 +28,10 @@ mkdir -p "$lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/porttrigge
   "$root/usr/share/man/man8" "$root/DEBIAN"
 
 # The compiled code without source maps, and only the npm packages the running service loads.
+if [ ! -x dist/native/porttrigger-set-reader ]; then
+  echo "package-deb: dist/native/porttrigger-set-reader is missing: run npm run build" >&2
+  exit 1
+fi
 cp -a dist "$lib/dist"
 rm -f "$lib/dist/.build-stamp"
 find "$lib/dist" -name '*.map' -delete
@@ -38,7 +43,7 @@ node scripts/deb/copy-runtime-modules.mjs . "$lib" >/dev/null
 # The panel reads its script and style sheet from src/panel/static/ next to dist/ (src/panel/assets.ts).
 mkdir -p "$lib/src/panel"
 cp -a src/panel/static "$lib/src/panel/static"
-chmod 0755 "$lib/dist/cli/main.js" "$lib/dist/main/daemon.js"
+chmod 0755 "$lib/dist/cli/main.js" "$lib/dist/main/daemon.js" "$lib/dist/native/porttrigger-set-reader"
 ln -s ../lib/porttrigger/dist/cli/main.js "$root/usr/bin/porttrigger"
 
 install -m 0644 contrib/porttrigger.service "$root/lib/systemd/system/porttrigger.service"
@@ -66,7 +71,7 @@ Version: ${version}
 Architecture: ${arch}
 Maintainer: porttrigger maintainers <root@localhost>
 Installed-Size: ${installed_kb}
-Depends: nodejs (>= 20), nftables, conntrack, iproute2
+Depends: nodejs (>= 20), nftables, conntrack, iproute2, libnftnl11, libmnl0
 Section: net
 Priority: optional
 Homepage: https://github.com/porttrigger/porttrigger
