@@ -44,6 +44,8 @@ import type { KeeperRound } from './entry-keeper.js';
 import { EntryKeeper } from './entry-keeper.js';
 import type { NftRunner, NftRunnerOptions } from './nft.js';
 import { createNftRunner, NftError } from './nft.js';
+import type { SetReader } from './set-reader.js';
+import { BUILT_SET_READER, createSetReader, SetReaderError } from './set-reader.js';
 
 /** Options for {@link KernelDatapath}. */
 export interface KernelDatapathOptions {
@@ -66,7 +68,14 @@ export interface KernelDatapathOptions {
    * each, instead of all sets in one call. Default {@link PER_SET_READ_FROM}.
    */
   readonly perSetReadFrom?: number;
+  /** Reads the entry sets over netlink (native/set-reader); without it, or once it failed, nft lists them. */
+  readonly setReader?: SetReader;
+  /** The set reader is missing or failed: told once, the reads go on with nft (slower for a large table). */
+  readonly onSetReaderFault?: (error: unknown) => void;
 }
+
+/** The sets (not maps) whose elements one listing of every set has: what the set reader lists for a small table. */
+const ENTRY_LISTING_SETS = SHARED_SET_NAMES.filter((n) => !/^r?target4_/.test(n));
 
 /**
  * Below this many elements one listing of every set is cheapest (one process); above it the elements
@@ -190,6 +199,8 @@ export class KernelDatapath implements Datapath {
   /** The table of the last read: the entries whose end is watched. */
   #lastTable: TriggerTable | undefined;
   readonly #onTakeover: (() => void) | undefined;
+  #setReader: SetReader | undefined;
+  readonly #onSetReaderFault: ((error: unknown) => void) | undefined;
   /** The watch for the next end of an entry, when a contender may take its place (docs/semantics.md, 5). */
   #endTimer: NodeJS.Timeout | undefined;
   #endAt = Number.POSITIVE_INFINITY;
@@ -205,6 +216,8 @@ export class KernelDatapath implements Datapath {
     this.#onRefreshError = options.onRefreshError;
     this.#onTakeover = options.onTakeover;
     this.#perSetReadFrom = options.perSetReadFrom ?? PER_SET_READ_FROM;
+    this.#setReader = options.setReader;
+    this.#onSetReaderFault = options.onSetReaderFault;
     this.#keeper = options.conntrack
       ? new EntryKeeper({
           refresh: () => this.refreshFromConntrack(),
@@ -456,20 +469,9 @@ export class KernelDatapath implements Datapath {
           ? this.#knownEntrySets(options.quietSince, scope === 'change')
           : undefined;
       if (known) return this.#entriesReading(plan, known.state, now, true);
-      // The frequent read (on every signal): the sets alone, set by set once the table is large.
-      const sets = await (this.#listSetBySet(plan)
-        ? this.#listReadBackSets(plan)
-        : this.#listAllSets().catch((error: unknown) => {
-            // A listing of every set that fails (a timeout, most likely: too many elements) is not tried
-            // again the same way: the next read lists set by set.
-            this.#lastElements = this.#perSetReadFrom;
-            throw error;
-          }));
-      const state = parseKernelState(
-        sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
-      );
-      this.#entrySets = sets === null ? undefined : { at: now, usedAt: now, state, after: false };
-      return this.#entriesReading(plan, state, now, sets !== null);
+      const state = await this.#readEntrySets(plan);
+      this.#entrySets = state.table ? { at: now, usedAt: now, state, after: false } : undefined;
+      return this.#entriesReading(plan, state, now, state.table);
     }
     const listing = await this.#listTable();
     const state = parseKernelState(listing);
@@ -501,6 +503,44 @@ export class KernelDatapath implements Datapath {
     const plans = next ? [this.#plan, next] : [this.#plan];
     const objects = Math.max(0, ...plans.map((p) => (p ? tableObjects(p) : 0)));
     this.#nft.expectTableSize(objects + this.#lastElements);
+  }
+
+  /**
+   * The frequent read (on every signal): the sets alone, with the set reader when there is one, else with nft,
+   * set by set once the table is large. Either lists the elements of the same sets.
+   */
+  async #readEntrySets(plan: Plan): Promise<KernelState> {
+    const bySet = this.#listSetBySet(plan);
+    const read = await this.#readWithSetReader(bySet ? readBackSetNames(plan) : ENTRY_LISTING_SETS);
+    if (read !== undefined) return read;
+    const sets = await (bySet
+      ? this.#listReadBackSets(plan)
+      : this.#listAllSets().catch((error: unknown) => {
+          // A listing of every set that fails (a timeout, most likely: too many elements) is not tried
+          // again the same way: the next read lists set by set.
+          this.#lastElements = this.#perSetReadFrom;
+          throw error;
+        }));
+    return parseKernelState(
+      sets === null ? null : { sets, maps: { nftables: [] }, chains: { nftables: [] } },
+    );
+  }
+
+  /**
+   * The entry sets from the set reader; undefined when there is none, a set is missing (nft's listing then
+   * tells what is left) or it failed: a failure is reported once and the reader not used again.
+   */
+  async #readWithSetReader(names: readonly string[]): Promise<KernelState | undefined> {
+    const reader = this.#setReader;
+    if (!reader) return undefined;
+    try {
+      return (await reader.read(names)) ?? parseKernelState(null);
+    } catch (error) {
+      if (error instanceof SetReaderError && error.missingSet) return undefined;
+      this.#setReader = undefined;
+      this.#onSetReaderFault?.(error);
+      return undefined;
+    }
   }
 
   /**
@@ -1008,12 +1048,27 @@ export function createKernelDatapath(
     nft?: Omit<NftRunnerOptions, 'netns'>;
     /** The conntrack program (tests point it at a missing one). */
     conntrackBinary?: string;
-  } & Omit<KernelDatapathOptions, 'nft' | 'conntrack'> = {},
+    /** The set reader (default: the one the build made; false: none, nft lists the sets). */
+    setReaderBinary?: string | false;
+  } & Omit<KernelDatapathOptions, 'nft' | 'conntrack' | 'setReader'> = {},
 ): KernelDatapath {
-  const { netns, nft, conntrackBinary, ...rest } = options;
+  const { netns, nft, conntrackBinary, setReaderBinary, ...rest } = options;
   const where = netns ? { netns } : {};
+  const setReader =
+    setReaderBinary === false
+      ? undefined
+      : createSetReader({ ...where, ...(setReaderBinary ? { binary: setReaderBinary } : {}) });
+  if (setReaderBinary !== false && !setReader) {
+    rest.onSetReaderFault?.(
+      new PorttriggerError(
+        'NFT_LIST_FAILED',
+        `no set reader at ${setReaderBinary || BUILT_SET_READER}: nft lists the entry sets, slower`,
+      ),
+    );
+  }
   return new KernelDatapath({
     ...rest,
+    ...(setReader ? { setReader } : {}),
     nft: createNftRunner({ ...nft, ...where }),
     conntrack: createConntrackRunner({ ...where, ...(conntrackBinary ? { binary: conntrackBinary } : {}) }),
   });

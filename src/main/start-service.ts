@@ -68,6 +68,10 @@ export async function startKernelService(options: KernelServiceOptions): Promise
     onRefreshError: (error) =>
       options.logger.warn('could not refresh entries from conntrack', { error: String(error) }),
     onTakeover: () => void service?.readNow().catch(() => undefined),
+    onSetReaderFault: (error) =>
+      options.logger.warn('the set reader cannot be used: nft lists the entry sets (slower)', {
+        error: String(error),
+      }),
     clock,
   });
   // Proposals wait for it at most 3 s; a hung nft is stopped soon after rather than after the usual 15 s.

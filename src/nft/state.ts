@@ -7,6 +7,8 @@ export interface KernelElement {
   readonly key: readonly string[];
   /** Seconds until it expires, as nft -j reports them (whole seconds, rounded down). */
   readonly expiresS: number;
+  /** Milliseconds until it expires, when the listing tells them (the set reader does; nft -j does not). */
+  readonly expiresMs?: number;
   readonly timeoutS?: number;
   /** A map element's value (the DNAT target of `target4`, `rtarget4`). */
   readonly value?: string;
