@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { runProgram } from '../src/adapters/exec.js';
 import { KernelDatapath } from '../src/adapters/kernel-datapath.js';
 import { createNftRunner } from '../src/adapters/nft.js';
+import { createSetReader } from '../src/adapters/set-reader.js';
 import { validateConfig } from '../src/domain/config.js';
 import type { Config } from '../src/domain/types.js';
 import { planConfig } from '../src/nft/plan.js';
+import { readBackSetNames } from '../src/nft/read-back.js';
 import { NO_TABLE, renderApplyScript } from '../src/nft/render.js';
 import { measureService } from './b3-service.js';
 import type { BenchContext } from './lib/context.js';
@@ -238,15 +240,26 @@ async function measureApply(ctx: BenchContext, part: PartResult): Promise<Map<nu
   return bySize;
 }
 
-async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<void> {
+/** B3's read-back rows: exported so that the read can be measured alone (it needs no applies of large tables). */
+export async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<void> {
   const { b3, reps } = ctx.plan;
   const ns = await freshNamespace(ctx);
   try {
     const nft = createNftRunner({ netns: ns.name });
-    const datapath = new KernelDatapath({ nft });
+    // As the service's datapath: the set reader when the build made it (nft -j otherwise, said in the note).
+    const reader = createSetReader({ netns: ns.name });
+    let readerFault: string | undefined;
+    const datapath = new KernelDatapath({
+      nft,
+      ...(reader ? { setReader: reader } : {}),
+      onSetReaderFault: (e) => {
+        readerFault = String(e);
+      },
+    });
     const config: Config = benchConfig(1, { family: 'both', remote: 'contacted' });
     await datapath.apply(config);
     const plan = planConfig(config);
+    const readBackSets = readBackSetNames(plan);
     let seeded = 0;
     for (const size of b3.entrySizes) {
       await runProgram('nft', ['-f', '-'], {
@@ -258,6 +271,7 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
       const read: number[] = [];
       const full: number[] = [];
       const list: number[] = [];
+      const bare: number[] = [];
       let count = -1;
       for (let rep = 0; rep < reps; rep++) {
         // What the service reads on each signal; the full read (reconciliation, other tools' changes) aside.
@@ -275,8 +289,14 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
             )
           ).ms,
         );
+        if (reader) bare.push((await timeMs(() => reader.read(readBackSets))).ms);
       }
       const n = size.toLocaleString('en');
+      const how = !reader
+        ? `; no set reader built: read through nft -j`
+        : readerFault
+          ? `; the set reader failed (${readerFault}): read through nft -j`
+          : `; through the set reader, which alone (its run and decoding, the ${readBackSets.length} sets read-back needs) took median ${summarize(bare)?.median.toFixed(0) ?? '?'} ms`;
       const value = summarize(read);
       part.rows.push(
         row(
@@ -295,8 +315,8 @@ async function measureReadBack(ctx: BenchContext, part: PartResult): Promise<voi
                   },
                 }
               : {}),
-            note: `full read (one listing of the whole table, with chains and maps): median ${summarize(full)?.median.toFixed(0) ?? '?'} ms${count !== size ? `; read returned ${count} entries, ${size} were seeded` : ''}`,
-            extra: { full: summarize(full) },
+            note: `full read (one listing of the whole table, with chains and maps): median ${summarize(full)?.median.toFixed(0) ?? '?'} ms${how}${count !== size ? `; read returned ${count} entries, ${size} were seeded` : ''}`,
+            extra: { full: summarize(full), ...(reader ? { reader: summarize(bare) } : {}) },
           },
         ),
       );
@@ -354,7 +374,7 @@ export async function runB3(ctx: BenchContext, missing: ReadonlyMap<string, stri
     'Rules: the measured rule plus fillers (trigger 10000+i, open 30000+i, both protocols), default `family: both`, standalone mode; given to validateConfig as a parsed document.',
     "Phases per repetition: validateConfig; planConfig + renderApplyScript (against an empty table); KernelDatapath.apply into a fresh namespace (reads the table, `nft -c -f -`, then `nft -f -`, as the service does). Baseline: one `nft -f` of a static port-forward ruleset with the same number of DNAT rules into a fresh namespace; second reference: one `nft -f` of porttrigger's own rendered script.",
     `Repetitions: ${reps}, or fewer when one size has used its ${b3.sizeBudgetS} s budget (at least one runs); a failed apply ends that size.`,
-    "Read-back: one `remote: contacted` rule; entries seeded with `nft add element` batches into its IPv4 sets (remotes from 198.18.0.0/15, holder lan2), cumulatively to each size; KernelDatapath.read('entries') (the read the service makes on each kernel signal: one listing of the sets, or set by set from 3,000 elements on) timed against the bare `nft -j list sets table inet porttrigger`; the full read (one `nft -j list table`, at the reconciliation and after other tools' changes) is in the note.",
+    "Read-back: one `remote: contacted` rule; entries seeded with `nft add element` batches into its IPv4 sets (remotes from 198.18.0.0/15, holder lan2), cumulatively to each size; KernelDatapath.read('entries') (the read the service makes on each kernel signal: through the set reader, native/set-reader, when it is built; else one `nft -j` listing of the sets, or set by set from 3,000 elements on) timed against the bare `nft -j list sets table inet porttrigger`; the full read (one `nft -j list table`, at the reconciliation and after other tools' changes) is in the note.",
   );
   const started = Date.now();
   const bySize = await measureApply(ctx, part);

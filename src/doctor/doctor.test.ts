@@ -28,3 +28,32 @@ describe('the doctor with an nft that hangs', () => {
     });
   });
 });
+
+// The hanging nft with short timeouts: only the set reader's check is looked at.
+const quickNft = () => createNftRunner({ binary: hang, listTimeoutMs: 200, applyTimeoutMs: 200 });
+
+describe('the doctor and the set reader', () => {
+  it('warns, naming the failure, when the reader fails, and says how to build it when there is none', async () => {
+    const failing = await runDoctor({
+      nft: quickNft(),
+      run: runProgram,
+      setReader: '/bin/false',
+    });
+    expect(failing.find((c) => c.id === 'set-reader')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^the set reader failed: .*through nft -j/),
+    });
+    const missing = await runDoctor({
+      nft: quickNft(),
+      run: runProgram,
+      setReader: false,
+    });
+    expect(missing.find((c) => c.id === 'set-reader')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^the set reader was not built/),
+      hint: expect.stringMatching(/libnftnl-dev/),
+    });
+    const without = await runDoctor({ nft: quickNft(), run: runProgram });
+    expect(without.some((c) => c.id === 'set-reader')).toBe(false);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { ExecError, NftError, type NftRunner, type ProgramRunner } from '../domain/programs.js';
 import type { Config } from '../domain/types.js';
+import { TABLE_NAME } from '../domain/types.js';
 import { kernelFeatureScript } from '../nft/feature-probe.js';
 import { ruleTextsByHandle, tablesWithXt, type XtTranslations } from '../nft/forward-decision.js';
 import {
@@ -15,6 +16,7 @@ import {
   forwardPolicyCheck,
   interfacesCheck,
   nftVersionCheck,
+  setReaderCheck,
   staticDnatCheck,
 } from './checks.js';
 import { apiListenCheck, wanAddressCheck } from './wan-checks.js';
@@ -33,9 +35,14 @@ export interface DoctorOptions {
   readonly config?: Config;
   /** Runs nft (in `netns` when given), with timeouts of {@link DOCTOR_NFT_TIMEOUT_MS}. */
   readonly nft: NftRunner;
-  /** Runs `ip`, `conntrack` and `cat` for the sysctls. */
+  /** Runs `ip`, `conntrack`, `cat` for the sysctls, and the set reader. */
   readonly run: ProgramRunner;
+  /** The set reader to try on our table (false: the build made none); without it that check is left out. */
+  readonly setReader?: string | false;
 }
+
+/** The set reader's exit status when our table does not exist (native/set-reader/set-reader.c). */
+const SET_READER_NO_TABLE = 3;
 
 /**
  * How long each of the doctor's nft calls (version, feature probe, ruleset listing) may take: someone waits for
@@ -141,6 +148,24 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
     (error: unknown) => (error instanceof ExecError && error.code === 'EXEC_MISSING' ? undefined : null),
   );
   checks.push(conntrackCheck(conntrack));
+
+  const reader = options.setReader;
+  if (reader !== undefined) {
+    const outcome =
+      reader === false
+        ? ('missing' as const)
+        : await run(reader, ['inet', TABLE_NAME], {
+            ...(options.netns ? { netns: options.netns } : {}),
+            timeoutMs: 10_000,
+          }).then(
+            () => 'ok' as const,
+            (error: unknown) =>
+              error instanceof ExecError && error.exitCode === SET_READER_NO_TABLE
+                ? ('ok' as const)
+                : { error: failureText(error) },
+          );
+    checks.push(setReaderCheck(outcome));
+  }
 
   if (options.config) {
     try {

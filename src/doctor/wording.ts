@@ -9,6 +9,7 @@ export const TITLES = {
   kernel: 'kernel features',
   forwarding: 'IP forwarding',
   conntrack: 'connection tracker tool',
+  'set-reader': 'set reader',
   config: 'config',
   interfaces: 'interfaces',
   'wan-address': 'reachable from the internet',
@@ -37,6 +38,8 @@ export const HINTS = {
     "a static forward wins over the trigger and the holder never gets those connections: remove it, or change the rule's open ports",
   listRuleset: 'run as root',
   conntrackMissing: 'apt-get install conntrack (or your distribution’s conntrack-tools package)',
+  setReaderMissing:
+    'install gcc, libnftnl-dev and libmnl-dev and run `npm run build` (the Debian package ships the reader)',
   configExample: 'pass --config FILE (examples/gateway.yaml shows one)',
 } as const;
 

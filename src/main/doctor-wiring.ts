@@ -1,6 +1,7 @@
 /** Wires the doctor: the nft runner with the doctor's short timeouts and the process runner, in a namespace. */
 import { runProgram } from '../adapters/exec.js';
 import { createNftRunner } from '../adapters/nft.js';
+import { builtSetReaderPath } from '../adapters/set-reader.js';
 import { DOCTOR_NFT_TIMEOUT_MS, type DoctorCheck, runDoctor } from '../doctor/doctor.js';
 import type { Config } from '../domain/types.js';
 
@@ -25,5 +26,6 @@ export function doctorOnThisMachine(request: DoctorRequest = {}): Promise<Doctor
       applyTimeoutMs: DOCTOR_NFT_TIMEOUT_MS,
     }),
     run: runProgram,
+    setReader: builtSetReaderPath() ?? false,
   });
 }
