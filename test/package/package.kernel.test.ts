@@ -59,7 +59,7 @@ describeKernel('the Debian package', () => {
     const arch = (await run('dpkg', ['--print-architecture'])).stdout.trim();
     expect(deb).toMatch(new RegExp(`porttrigger_${VERSION}_${arch}\\.deb$`));
     const field = async (name: string) => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
-    expect(await field('Depends')).toBe('nodejs (>= 20), nftables, conntrack, iproute2');
+    expect(await field('Depends')).toBe('nodejs (>= 20), nftables, conntrack, iproute2, libnftnl11, libmnl0');
     expect(await field('Architecture')).toBe(arch);
     expect((await run('dpkg-deb', ['--info', deb, 'conffiles'])).stdout.trim()).toBe(
       '/etc/porttrigger/config.yaml',
@@ -91,6 +91,13 @@ describeKernel('the Debian package', () => {
       expect(existsSync('/usr/lib/porttrigger/node_modules/vitest')).toBe(false);
       expect(existsSync('/usr/lib/porttrigger/node_modules/prebuild-install')).toBe(false);
       expect(existsSync('/usr/lib/porttrigger/src/panel/static/panel.js')).toBe(true);
+      // The set reader ships and runs with the libraries the package depends on: it reads our table of this
+      // machine's namespace, or finds none (exit 3).
+      const reader = await run('/usr/lib/porttrigger/dist/native/porttrigger-set-reader', [
+        'inet',
+        'porttrigger',
+      ]);
+      expect([0, 3], reader.stderr).toContain(reader.exitCode);
       // The bundle ships (scripts/bundle.mjs): shared chunks, not one file per source module.
       expect(readdirSync('/usr/lib/porttrigger/dist/chunks').some((f) => f.endsWith('.js'))).toBe(true);
       expect(existsSync('/usr/lib/porttrigger/dist/service')).toBe(false);
