@@ -58,21 +58,28 @@ export function sharedSetLayouts(): ReadonlyMap<string, SetLayout> {
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function byteAt(hex: string, i: number): number {
-  return Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+// Decoding reads the output text in place, by offsets: a large read is tens of thousands of elements, and a
+// substring and a parseInt per field or byte cost more than the reader's whole run.
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+
+/** The byte written at character `c` of `src` (two hex digits); -1 for characters that are not lowercase hex. */
+function byteAt(src: string, c: number): number {
+  const hi = NIBBLE[src.charCodeAt(c)] ?? -1;
+  const lo = NIBBLE[src.charCodeAt(c + 1)] ?? -1;
+  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
 }
 
-function hextet(hex: string, i: number): number {
-  return Number.parseInt(hex.slice(i * 4, i * 4 + 4), 16);
-}
-
-function formatIpv4(hex: string): string {
-  return `${byteAt(hex, 0)}.${byteAt(hex, 1)}.${byteAt(hex, 2)}.${byteAt(hex, 3)}`;
+function formatIpv4(src: string, c: number): string {
+  return `${byteAt(src, c)}.${byteAt(src, c + 2)}.${byteAt(src, c + 4)}.${byteAt(src, c + 6)}`;
 }
 
 /** An IPv6 address as nft prints it (glibc's inet_ntop): RFC 5952, and `::ffff:a.b.c.d` for a mapped one. */
-function formatIpv6(hex: string): string {
-  const words = Array.from({ length: 8 }, (_, i) => hextet(hex, i));
+function formatIpv6(src: string, c: number): string {
+  const words = Array.from(
+    { length: 8 },
+    (_, i) => (byteAt(src, c + i * 4) << 8) | byteAt(src, c + i * 4 + 2),
+  );
   let best = { start: -1, len: 0 };
   for (let i = 0; i < 8; ) {
     if (words[i] !== 0) {
@@ -88,7 +95,7 @@ function formatIpv6(hex: string): string {
   const embedded = best.start === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
   const tailWords = embedded ? 6 : 8;
   const text = words.slice(0, tailWords).map((w) => w.toString(16));
-  const dotted = embedded ? formatIpv4(hex.slice(24)) : undefined;
+  const dotted = embedded ? formatIpv4(src, c + 24) : undefined;
   let out: string;
   if (best.start < 0 || best.start >= tailWords) out = text.join(':');
   else {
@@ -99,22 +106,28 @@ function formatIpv6(hex: string): string {
   return out.endsWith(':') ? `${out}${dotted}` : `${out}:${dotted}`;
 }
 
-function formatRule(hex: string): string {
-  const b = [0, 1, 2, 3].map((i) => byteAt(hex, i));
-  const [b0, b1, b2, b3] = HOST_LITTLE_ENDIAN ? [b[3]!, b[2]!, b[1]!, b[0]!] : [b[0]!, b[1]!, b[2]!, b[3]!];
-  return String(((b0 << 24) >>> 0) + (b1 << 16) + (b2 << 8) + b3);
+const RULE_BYTES = HOST_LITTLE_ENDIAN ? [6, 4, 2, 0] : [0, 2, 4, 6];
+
+function formatRule(src: string, c: number): string {
+  const [b0, b1, b2, b3] = RULE_BYTES as [number, number, number, number];
+  const value =
+    byteAt(src, c + b0) * 0x1000000 +
+    (byteAt(src, c + b1) << 16) +
+    (byteAt(src, c + b2) << 8) +
+    byteAt(src, c + b3);
+  return String(value);
 }
 
-function formatPart(part: ElementPart, hex: string): string {
+function formatPart(part: ElementPart, src: string, c: number): string {
   switch (part) {
     case 'rule':
-      return formatRule(hex);
+      return formatRule(src, c);
     case 'port':
-      return String((byteAt(hex, 0) << 8) + byteAt(hex, 1));
+      return String((byteAt(src, c) << 8) | byteAt(src, c + 2));
     case 'ipv4':
-      return formatIpv4(hex);
+      return formatIpv4(src, c);
     case 'ipv6':
-      return formatIpv6(hex);
+      return formatIpv6(src, c);
   }
 }
 
@@ -125,29 +138,59 @@ function unreadable(line: number, why: string): PorttriggerError {
   );
 }
 
-const HEX = /^(?:[0-9a-f]{2})+$/;
+/** Whether characters `start` to `end` of `src` are lowercase hex digits. */
+function isHex(src: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if ((NIBBLE[src.charCodeAt(i)] ?? -1) < 0) return false;
+  return true;
+}
 
-/** The parts of a key or data `hex` of `layout`; throws naming the line when its length does not fit. */
-function decodeKey(hex: string, layout: SetLayout, line: number, set: string): string[] {
+/** The parts of the key (or data) of `layout` written at characters `start` to `end` of `src`. */
+function decodeKey(
+  src: string,
+  start: number,
+  end: number,
+  layout: SetLayout,
+  at: { line: number; set: string },
+): string[] {
   const want = keyBytes(layout);
-  if (!HEX.test(hex) || hex.length !== want * 2) {
-    throw unreadable(line, `a key of set ${set} has ${hex.length / 2} bytes, its layout ${want}`);
+  if (end - start !== want * 2 || !isHex(src, start, end)) {
+    const got = src.slice(start, end);
+    throw unreadable(
+      at.line,
+      /^(?:[0-9a-f]{2})*$/.test(got)
+        ? `a key of set ${at.set} has ${got.length / 2} bytes, its layout ${want}`
+        : `a key of set ${at.set} is ${JSON.stringify(got.slice(0, 80))}, not hex`,
+    );
   }
-  if (layout.key.length === 1) return [formatPart(layout.key[0]!, hex)];
+  if (layout.key.length === 1) return [formatPart(layout.key[0]!, src, start)];
   const parts: string[] = [];
-  let at = 0;
+  let c = start;
   for (const part of layout.key) {
-    parts.push(formatPart(part, hex.slice(at * 2, (at + PART_BYTES[part]) * 2)));
-    at += registerBytes(part);
+    parts.push(formatPart(part, src, c));
+    c += registerBytes(part) * 2;
   }
   return parts;
 }
 
-/** Milliseconds from the reader (`-` when none); throws naming the line for anything else. */
-function millis(text: string, line: number, what: string): number | undefined {
-  if (text === '-') return undefined;
-  if (!/^\d+$/.test(text)) throw unreadable(line, `${what} is ${JSON.stringify(text)}, not milliseconds`);
-  return Number(text);
+/** Milliseconds written at characters `start` to `end` (`-` when none); throws naming the line for anything else. */
+function millis(
+  src: string,
+  start: number,
+  end: number,
+  at: { line: number },
+  what: string,
+): number | undefined {
+  if (end - start === 1 && src.charCodeAt(start) === 45 /* - */) return undefined;
+  let ms = 0;
+  for (let i = start; i < end; i++) {
+    const d = src.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) ms = Number.NaN;
+    ms = ms * 10 + d;
+  }
+  if (end === start || !Number.isSafeInteger(ms)) {
+    throw unreadable(at.line, `${what} is ${JSON.stringify(src.slice(start, end))}, not milliseconds`);
+  }
+  return ms;
 }
 
 /** What one run of the set reader listed: every set and map of the table, the elements of those asked for. */
@@ -169,63 +212,78 @@ export function parseSetReaderOutput(
 ): SetReaderListing {
   const sets = new Map<string, { kind: 'set' | 'map'; timeoutMs?: number }>();
   const elements = new Map<string, KernelElement[]>();
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  for (const [i, raw] of lines.entries()) {
-    const line = i + 1;
-    const f = raw.split(' ');
-    if (f[0] === 'set' && f.length === 6) {
-      const kind = f[2];
-      if (kind !== 'set' && kind !== 'map') throw unreadable(line, `a set of kind ${JSON.stringify(kind)}`);
-      const timeoutMs = millis(f[5]!, line, 'a set timeout');
-      sets.set(f[1]!, { kind, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
-      continue;
+  const at = { line: 0, set: '' };
+  let layout: SetLayout | undefined;
+  let list: KernelElement[] = [];
+  const spaces = [0, 0, 0, 0, 0];
+  for (let pos = 0; pos < text.length; ) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    at.line++;
+    // The five separators of a line of six fields; a line with fewer or more is cut short or garbled.
+    let found = 0;
+    for (let c = text.indexOf(' ', pos); c >= 0 && c < end; c = text.indexOf(' ', c + 1)) {
+      if (found === 5) {
+        found = 6;
+        break;
+      }
+      spaces[found++] = c;
     }
-    if (f[0] !== 'elem' || f.length !== 6) {
+    const [s1, s2, s3, s4, s5] = spaces as [number, number, number, number, number];
+    const head = found === 5 ? text.slice(pos, s1) : '';
+    if (head === 'set') {
+      const kind = text.slice(s2 + 1, s3);
+      if (kind !== 'set' && kind !== 'map')
+        throw unreadable(at.line, `a set of kind ${JSON.stringify(kind)}`);
+      const timeoutMs = millis(text, s5 + 1, end, at, 'a set timeout');
+      sets.set(text.slice(s1 + 1, s2), { kind, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    } else if (head === 'elem') {
+      // Elements of one set come together: its name and layout are looked up once.
+      if (s2 - s1 - 1 !== at.set.length || !text.startsWith(at.set, s1 + 1)) {
+        at.set = text.slice(s1 + 1, s2);
+        layout = layouts.get(at.set);
+        if (!layout) throw unreadable(at.line, `elements of set ${at.set}, whose layout is unknown`);
+        list = elements.get(at.set) ?? [];
+        elements.set(at.set, list);
+      }
+      list.push(decodeElement(text, [s2, s3, s4, s5, end], layout!, at));
+    } else {
       throw unreadable(
-        line,
-        `expected "set NAME KIND KEYLEN DATALEN TIMEOUT" or "elem NAME KEY DATA TIMEOUT EXPIRES", got ${JSON.stringify(raw.slice(0, 80))}`,
+        at.line,
+        `expected "set NAME KIND KEYLEN DATALEN TIMEOUT" or "elem NAME KEY DATA TIMEOUT EXPIRES", got ${JSON.stringify(text.slice(pos, Math.min(end, pos + 80)))}`,
       );
     }
-    const [, set, keyHex, dataHex, timeoutText, expiresText] = f as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    const layout = layouts.get(set);
-    if (!layout) throw unreadable(line, `elements of set ${set}, whose layout is unknown`);
-    const list = elements.get(set) ?? [];
-    if (list.length === 0) elements.set(set, list);
-    list.push(decodeElement({ set, keyHex, dataHex, timeoutText, expiresText }, layout, line));
+    pos = end + 1;
   }
   return { sets, elements };
 }
 
+/** The element of a line whose key, data, timeout and expiry start after the separators `s2` to `s5`. */
 function decodeElement(
-  e: { set: string; keyHex: string; dataHex: string; timeoutText: string; expiresText: string },
+  src: string,
+  [s2, s3, s4, s5, end]: readonly [number, number, number, number, number],
   layout: SetLayout,
-  line: number,
+  at: { line: number; set: string },
 ): KernelElement {
-  const key = decodeKey(e.keyHex, layout, line, e.set);
+  const key = decodeKey(src, s2 + 1, s3, layout, at);
   let value: string | undefined;
-  if (layout.data !== undefined) {
-    value = decodeKey(e.dataHex, { key: [layout.data] }, line, e.set)[0];
-  } else if (e.dataHex !== '-')
-    throw unreadable(line, `an element of set ${e.set} has data, its layout none`);
-  const timeoutMs = millis(e.timeoutText, line, 'an element timeout');
-  const expiresMs = millis(e.expiresText, line, 'an element expiry');
+  if (layout.data !== undefined) value = decodeKey(src, s3 + 1, s4, { key: [layout.data] }, at)[0];
+  else if (s4 - s3 !== 2 || src.charCodeAt(s3 + 1) !== 45 /* - */) {
+    throw unreadable(at.line, `an element of set ${at.set} has data, its layout none`);
+  }
+  const timeoutMs = millis(src, s4 + 1, s5, at, 'an element timeout');
+  const expiresMs = millis(src, s5 + 1, end, at, 'an element expiry');
   // As nft -j: whole seconds rounded down; an element without an expiry never expires.
   const left = expiresMs === undefined || expiresMs === 0 ? undefined : expiresMs;
-  return {
+  // Built field by field: spreading optional fields costs an object each, per element.
+  const element: { -readonly [K in keyof KernelElement]: KernelElement[K] } = {
     key,
     expiresS: left === undefined ? Number.POSITIVE_INFINITY : Math.floor(left / 1000),
-    ...(left !== undefined ? { expiresMs: left } : {}),
-    ...(timeoutMs ? { timeoutS: Math.floor(timeoutMs / 1000) } : {}),
-    ...(value !== undefined ? { value } : {}),
   };
+  if (left !== undefined) element.expiresMs = left;
+  if (timeoutMs) element.timeoutS = Math.floor(timeoutMs / 1000);
+  if (value !== undefined) element.value = value;
+  return element;
 }
 
 /**
