@@ -280,17 +280,21 @@ export class KernelDatapath implements Datapath {
       if (!listed) return undefined;
       const { state } = listed;
       const changes = planEntryChanges(plan, state, undefined, this.#clock());
-      // The switch (a plan of no rules on one side) changes the base chains: its own delta, from the plans.
+      // The switch changes the base chains alone (the rule delta flushes them); a plan of no rule chains on one
+      // side (the first rule, the last one gone) changes which dispatch maps exist: the switch delta.
       const delta =
         renderDelta(before, plan, changes.elements) ?? renderSwitchDelta(before, plan, changes.elements);
       if (!delta) return undefined;
-      // Live trigger connections of the rules added or changed count at once; the others were adopted before.
-      const touched = new Set(
-        [...delta.chainsAdded, ...delta.chainsReplaced].flatMap((name) => {
+      // Live trigger connections of the rules added, changed or switched on count at once; the others were
+      // adopted before.
+      const wasLive = new Set(before.rules.map((r) => r.rule.name));
+      const touched = new Set([
+        ...[...delta.chainsAdded, ...delta.chainsReplaced].flatMap((name) => {
           const r = plan.rules.find((p) => p.chains.trigger === name);
           return r ? [r.rule.name] : [];
         }),
-      );
+        ...plan.rules.filter((r) => !wasLive.has(r.rule.name)).map((r) => r.rule.name),
+      ]);
       // The connections are listed while nft runs: they do not depend on the transaction. nft starts first:
       // starting a program holds this process until the system has forked it.
       const writing = delta.script !== '' ? this.#write(delta.script) : Promise.resolve();

@@ -1,14 +1,16 @@
 /**
  * One rule's change as one nft transaction: what differs between the plan the kernel holds and the next one
- * (rule chains, fan-out chains, dispatch map elements, the entries the change closes), and nothing else. A
- * change that reshapes the base chains is left to the full apply: a first rule of a protocol or the last one
- * gone, a first one-port element or range element of a protocol in a dispatch map or the last one gone (the
- * base chains look up exactly the dispatch maps that have elements), a learning capture.
+ * (rule chains, fan-out chains, dispatch map elements, the entries the change closes), and nothing else. The
+ * global switch changes the base chains' rules alone (off, they look up no dispatch map): they are flushed and
+ * declared again. A change that reshapes the base chains is left to the switch delta or the full apply: a first
+ * rule of a protocol or the last one gone, a first one-port element or range element of a protocol in a dispatch
+ * map or the last one gone (the kernel holds exactly the dispatch maps that have elements), a learning capture.
  */
 import { TABLE_NAME } from '../domain/types.js';
 import type { Plan, RulePlan } from './plan.js';
 import type { SeedElement } from './render.js';
 import {
+  baseChainNames,
   baseChainsText,
   dispatchElementText,
   elementLine,
@@ -25,6 +27,8 @@ interface PlanIndex {
   /** Every dispatch map element as text, by kernel map name. */
   readonly elements: ReadonlyMap<string, ReadonlySet<string>>;
   readonly base: string;
+  /** The base and lookup chains with the dispatch maps they may look up: the same, the switch is a flush. */
+  readonly shape: string;
 }
 
 const indexes = new WeakMap<Plan, PlanIndex>();
@@ -33,7 +37,7 @@ function indexOf(plan: Plan): PlanIndex {
   const known = indexes.get(plan);
   if (known) return known;
   const chains = new Map<string, { owner: RulePlan | string; lines: () => string[] }>();
-  for (const r of plan.rules) {
+  for (const r of plan.chained) {
     // Lines are rendered only for the chains a change adds or compares: most rules are the same objects.
     const lines = (name: string) => ruleChains(r).find(([n]) => n === name)?.[1] ?? [];
     for (const name of Object.values(r.chains)) {
@@ -47,9 +51,21 @@ function indexOf(plan: Plan): PlanIndex {
   const elements = new Map<string, Set<string>>();
   for (const m of kernelDispatchMaps(plan))
     elements.set(m.name, new Set(m.elements.map(dispatchElementText)));
-  const index = { chains, elements, base: baseChainsText(plan) };
+  const shape = [...baseChainNames(plan), '', ...elements.keys()].join(' ');
+  const index = { chains, elements, base: baseChainsText(plan), shape };
   indexes.set(plan, index);
   return index;
+}
+
+/**
+ * Whether the two plans' configs differ in the switch and the rules alone: every other setting (interfaces,
+ * mode, families) may shape the rule chains too, whose rules a rule's own object does not say.
+ */
+function switchedAlone(before: Plan, after: Plan): boolean {
+  const a = before.config as unknown as Record<string, unknown>;
+  const b = after.config as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => k === 'enabled' || k === 'rules' || a[k] === b[k]);
 }
 
 function sameChain(a: RulePlan | string, b: RulePlan | string): boolean {
@@ -80,8 +96,11 @@ export function renderDelta(
 ): PlanDelta | undefined {
   const was = indexOf(before);
   const now = indexOf(after);
-  // The base chains look up every dispatch map that has elements: with them the same, so are the maps.
-  if (was.base !== now.base) return undefined;
+  // The base chains look up every dispatch map that has elements: with them the same, so are the maps. With
+  // the same chains and maps, only the switch (or the interfaces) changed their rules: they are declared again.
+  const rebased = was.base !== now.base;
+  if (rebased && (was.shape !== now.shape || before.learn !== after.learn || !switchedAlone(before, after)))
+    return undefined;
   const added: string[] = [];
   const replaced: string[] = [];
   const deleted: string[] = [];
@@ -113,12 +132,16 @@ export function renderDelta(
   const fanFirst = (a: string, b: string) => Number(!a.startsWith('fan')) - Number(!b.startsWith('fan'));
   const declared = [...replaced, ...added].sort((a, b) => -fanFirst(a, b));
   const lines = [
-    // Dispatch elements first: they reference the chains deleted below.
+    // The base chains go first: the rules of the lookups they lose may reference chains deleted below.
+    ...(rebased ? baseChainNames(before).map((name) => `flush chain ${T} ${name}`) : []),
+    // Dispatch elements next: they reference the chains deleted below.
     ...elementDeletes,
     ...replaced.map((name) => `flush chain ${T} ${name}`),
     ...deleted.sort(fanFirst).map((name) => `delete chain ${T} ${name}`),
     ...(declared.length > 0 ? [`table ${T} {`, ...declared.flatMap(chainBlock), '}'] : []),
     ...elementAdds,
+    // Declared after the elements they look up are added.
+    ...(rebased ? [`table ${T} {`, now.base, '}'] : []),
     ...entries.filter((e) => e.timeoutMs === undefined).map(elementLine),
     ...entries.filter((e) => e.timeoutMs !== undefined).map(elementLine),
   ];

@@ -97,7 +97,14 @@ export interface FanoutChain {
 /** Everything the renderer and the reader need to know about a config in nft terms. */
 export interface Plan {
   readonly config: Config;
+  /** The rules that open and close: every enabled rule, none while the global switch is off. */
   readonly rules: readonly RulePlan[];
+  /**
+   * The rules whose chains and dispatch maps the table holds: every enabled rule, the switch on or off. Off,
+   * the base chains look up none of the maps, so the switch changes the base chains alone.
+   */
+  readonly chained: readonly RulePlan[];
+  /** The dispatch of the chained rules. */
   readonly dispatch: Readonly<Record<DispatchMap, readonly DispatchElement[]>>;
   readonly fanouts: readonly FanoutChain[];
   /** A learning session's recording, rendered last in `dstnat` while the session runs. */
@@ -232,17 +239,18 @@ function openDispatch(
  * @example planConfig(config).rules.map((r) => r.chains.trigger)
  */
 export function planConfig(config: Config): Plan {
-  const active = config.enabled ? config.rules.filter((r) => r.enabled) : [];
-  const ids = assignIds(active);
-  const rules = active.flatMap((rule) =>
+  const enabled = config.rules.filter((r) => r.enabled);
+  const ids = assignIds(enabled);
+  const chained = enabled.flatMap((rule) =>
     ruleFamilies(rule, config.ipv6).map((family) => planRule(rule, family, ids.get(rule)!)),
   );
-  const v4 = rules.filter((r) => r.family === 'ipv4');
-  const v6 = rules.filter((r) => r.family === 'ipv6');
+  const v4 = chained.filter((r) => r.family === 'ipv4');
+  const v6 = chained.filter((r) => r.family === 'ipv6');
   const fanouts = new Map<string, FanoutChain>();
   return {
     config,
-    rules,
+    rules: config.enabled ? chained : [],
+    chained,
     dispatch: {
       trigger4: triggerDispatch(v4, fanouts),
       trigger6: triggerDispatch(v6, fanouts),

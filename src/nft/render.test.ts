@@ -114,11 +114,13 @@ describe('renderApplyScript', () => {
     expect(count(500) - count(5)).toBe(0);
   });
 
-  it('renders only base chains when the global switch is off', async () => {
+  it('keeps the rule chains but looks up no dispatch map when the global switch is off', async () => {
     const config = await load('../../test/golden/standalone-lab.yaml');
     const table = renderTable(planConfig({ ...config, enabled: false }));
-    expect(table).not.toMatch(/\bchain (tr|in|dn)[46]_/);
-    expect(table).toContain('masquerade');
+    expect(table).toMatch(/\bchain (tr|in|dn)[46]_/);
+    const base = table.slice(table.indexOf('\tchain dstnat {'));
+    expect(base).not.toMatch(/vmap @|jump closing/);
+    expect(base).toContain('masquerade');
   });
 
   it('removes only its own table', () => {

@@ -329,8 +329,9 @@ function baseChains(plan: Plan): string[] {
   const maps = kernelDispatchMaps(plan);
   // One rule for each protocol the map has elements for (two for a DNAT map of ports and ranges). The cheap
   // tests come first, so that a packet reaches the interface and route tests (a fib lookup) of one protocol's
-  // rules at most.
+  // rules at most. Switched off, no map is looked up: the maps and rule chains stay, unreachable.
   const when = (into: string[], m: DispatchMap, match: string, field: 'dport' | 'sport' = 'dport'): void => {
+    if (!plan.config.enabled) return;
     const family = m.endsWith('4') ? 'ipv4' : 'ipv6';
     for (const { protocol, verdict } of dispatchLookups(maps, m, field)) {
       const test = `meta nfproto ${family} meta l4proto ${protocol}${match ? ` ${match}` : ''}`;
@@ -361,8 +362,10 @@ function baseChains(plan: Plan): string[] {
     when(closing, 'close6', 'ct direction original');
     when(closing, 'close6', 'ct direction reply', 'sport');
     out.push(chain('closing', closing));
-    // One test of the mark per packet; only connections of `onExpire: close` rules go further.
-    forward.push(`ct mark & ${markHex(CT_MARK.close)} == ${markHex(CT_MARK.close)} jump closing`);
+    // One test of the mark per packet; only connections of `onExpire: close` rules go further. Switched off,
+    // every entry is gone and nothing is closed, as with no rule.
+    if (plan.config.enabled)
+      forward.push(`ct mark & ${markHex(CT_MARK.close)} == ${markHex(CT_MARK.close)} jump closing`);
   }
   if (standalone) {
     const admitted = CT_MARK.ours | CT_MARK.inbound;
@@ -404,7 +407,7 @@ export function renderTable(plan: Plan): string {
   const parts: string[] = [];
   parts.push(...sharedSetDecls('ipv4'), ...sharedSetDecls('ipv6'));
   parts.push(...kernelDispatchMaps(plan).map(dispatchMapDecl));
-  for (const r of plan.rules) for (const [name, lines] of ruleChains(r)) parts.push(chain(name, lines));
+  for (const r of plan.chained) for (const [name, lines] of ruleChains(r)) parts.push(chain(name, lines));
   for (const f of plan.fanouts)
     parts.push(
       chain(
@@ -441,7 +444,7 @@ export function renderApplyScript(
   const lines = [`table ${T}`, `flush table ${T}`];
   if (existing.table) {
     const keepChains = new Set([
-      ...plan.rules.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
+      ...plan.chained.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
       ...plan.fanouts.map((f) => f.name),
       ...baseChainNames(plan),
     ]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { config, rule } from '../../test/factories.js';
 import type { Config } from '../domain/types.js';
+import { renderDelta } from './delta.js';
 import { planConfig } from './plan.js';
 import { renderTable } from './render.js';
 import { renderSwitchDelta } from './switch-delta.js';
@@ -94,13 +95,22 @@ function ruleChainsOf(c: Config): string[] {
   return [...text.matchAll(/\tchain ((?:tr|in|dn|cl|fan)[46]_\S+) \{/g)].map((m) => m[1]!).sort();
 }
 
+/** The delta the datapath renders for a change of plan: the rule delta, else the switch delta. */
+function deltaOf(before: Config, after: Config, entries: Parameters<typeof renderDelta>[2] = []) {
+  const a = planConfig(before);
+  const b = planConfig(after);
+  return (renderDelta(a, b, entries) ?? renderSwitchDelta(a, b, entries))!;
+}
+
 function switched(before: Config, after: Config) {
-  const delta = renderSwitchDelta(planConfig(before), planConfig(after), [])!;
+  const delta = deltaOf(before, after);
   const result = runScript(objectsOf(renderTable(planConfig(before))), delta.script);
   return { delta, result, expected: objectsOf(renderTable(planConfig(after))) };
 }
 
-describe('renderSwitchDelta', () => {
+const none = config([]);
+
+describe('the global switch', () => {
   it.each([
     ['off', on, off],
     ['on', off, on],
@@ -119,8 +129,60 @@ describe('renderSwitchDelta', () => {
     expect(result).toEqual(expected);
   });
 
-  it('switched off, deletes every rule chain and dispatch map and keeps the shared sets', () => {
-    const { delta } = switched(on, off);
+  it.each([
+    ['off', on, off],
+    ['on', off, on],
+  ])('switched %s, flushes and declares the base chains alone', (_, before, after) => {
+    const { delta } = switched(before, after);
+    expect(delta.chainsAdded).toEqual([]);
+    expect(delta.chainsDeleted).toEqual([]);
+    expect(delta.chainsReplaced).toEqual([]);
+    expect(delta.elementsAdded + delta.elementsDeleted).toBe(0);
+    expect(delta.script).not.toMatch(/^(delete|add) /m);
+    const flushed = [...delta.script.matchAll(/^flush chain inet porttrigger (\S+)$/gm)].map((m) => m[1]!);
+    const declared = [...delta.script.matchAll(/^\tchain (\S+) \{/gm)].map((m) => m[1]!);
+    expect(flushed).toContain('dstnat');
+    expect(declared).toEqual(expect.arrayContaining(flushed));
+    for (const name of declared) expect(name).not.toMatch(/^(tr|in|dn|cl|fan)[46]_/);
+  });
+
+  it('switched off, no base chain looks up a dispatch map', () => {
+    const table = renderTable(planConfig(off));
+    const base = table.slice(table.indexOf('\tchain dstnat {'));
+    expect(base).not.toMatch(/@(trigger|dnat|inbound|close)[46]/);
+    expect(base).not.toMatch(/jump closing/);
+    // The rule chains and maps stay, unreachable.
+    expect(ruleChainsOf(off)).toEqual(ruleChainsOf(on));
+  });
+
+  it('carries the entry operations last, deletes before adds', () => {
+    const d = deltaOf(on, off, [
+      { set: 'held4', key: '1', timeoutMs: 1000, expiresMs: 1000 },
+      { set: 'held4', key: '2' },
+    ]);
+    const lines = d.script.trim().split('\n');
+    expect(lines.at(-2)).toBe('delete element inet porttrigger held4 { 2 }');
+    expect(lines.at(-1)).toMatch(/^add element inet porttrigger held4 \{ 1 timeout/);
+  });
+});
+
+describe('renderSwitchDelta', () => {
+  it.each([
+    ['the first rules', none, on],
+    ['the last rules gone', on, none],
+    [
+      'the last rules gone in standalone mode',
+      { ...on, mode: 'standalone' as const },
+      { ...none, mode: 'standalone' as const },
+    ],
+    ['the first rules switched off', { ...none, enabled: false }, off],
+  ])('leaves the objects a full apply makes: %s', (_, before, after) => {
+    const { result, expected } = switched(before, after);
+    expect(result).toEqual(expected);
+  });
+
+  it('with the last rules gone, deletes every rule chain and dispatch map and keeps the shared sets', () => {
+    const { delta } = switched(on, none);
     expect([...delta.chainsDeleted].sort()).toEqual(ruleChainsOf(on));
     expect(delta.chainsAdded).toEqual([]);
     // The `onExpire: close` rule made the closing and forward chains of companion mode: they go too.
@@ -129,25 +191,16 @@ describe('renderSwitchDelta', () => {
     expect(delta.script).not.toMatch(/flush table|delete set|\t(set|map) (held|hold|pair|target)/);
   });
 
-  it('switched on, declares the rules and deletes nothing', () => {
-    const { delta } = switched(off, on);
+  it('with the first rules, declares them and deletes nothing', () => {
+    const { delta } = switched(none, on);
     expect(delta.chainsDeleted).toEqual([]);
     expect([...delta.chainsAdded].sort()).toEqual(ruleChainsOf(on));
     expect(delta.elementsAdded).toBeGreaterThan(0);
     expect(delta.script).not.toMatch(/^delete /m);
   });
 
-  it('carries the entry operations last, deletes before adds', () => {
-    const d = renderSwitchDelta(planConfig(on), planConfig(off), [
-      { set: 'held4', key: '1', timeoutMs: 1000, expiresMs: 1000 },
-      { set: 'held4', key: '2' },
-    ])!;
-    const lines = d.script.trim().split('\n');
-    expect(lines.at(-2)).toBe('delete element inet porttrigger held4 { 2 }');
-    expect(lines.at(-1)).toMatch(/^add element inet porttrigger held4 \{ 1 timeout/);
-  });
-
   it('is for a plan of no rules on one side only: a change between rules is the rule delta', () => {
     expect(renderSwitchDelta(planConfig(on), planConfig(config([game])), [])).toBeUndefined();
+    expect(renderSwitchDelta(planConfig(on), planConfig(off), [])).toBeUndefined();
   });
 });

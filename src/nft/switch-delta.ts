@@ -1,9 +1,10 @@
 /**
- * The global switch as one nft transaction. A switched-off config plans no rule (plan.ts), so the switch goes
- * from a plan of rules to a plan of none, or back: the base chains change, which the rule delta (delta.ts)
- * leaves to the full apply. This delta renders the same change from the plan the kernel holds instead of from a
- * listing of the whole table: the kernel ends up with exactly what a full apply of the new config makes, and
- * the shared sets (the other rules' entries, the records) are not touched.
+ * The first rule or the last one gone as one nft transaction: the plan of no rule chains on one side has no
+ * dispatch map, so the base chains change with the maps they look up, which the rule delta (delta.ts) leaves to
+ * the full apply. This delta renders the same change from the plan the kernel holds instead of from a listing of
+ * the whole table: the kernel ends up with exactly what a full apply of the new config makes, and the shared
+ * sets (the entries, the records) are not touched. The global switch is the rule delta's: switched off, a plan
+ * keeps its rule chains and maps (plan.ts), and only the base chains' rules change.
  */
 import { TABLE_NAME } from '../domain/types.js';
 import type { PlanDelta } from './delta.js';
@@ -17,7 +18,7 @@ const T = `inet ${TABLE_NAME}`;
 function ruleChainNames(plan: Plan): string[] {
   return [
     ...plan.fanouts.map((f) => f.name),
-    ...plan.rules.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
+    ...plan.chained.flatMap((r) => Object.values(r.chains).filter((c): c is string => !!c)),
   ];
 }
 
@@ -29,17 +30,17 @@ function declaresSharedSet(line: string): boolean {
 
 /**
  * The transaction from `before` (what the last apply installed) to `after` when one of them plans no rule
- * (the switch, or the first rule, or the last one gone), with the entry element operations the change calls
+ * chain (the first rule, or the last one gone, switched on or off), with the entry element operations the change calls
  * for; undefined otherwise (the rule delta or the full apply then). Base chains are flushed and declared again
  * from the new plan; the old plan's dispatch maps and chains are deleted; the new plan's are declared.
- * @example renderSwitchDelta(planConfig(config), planConfig({ ...config, enabled: false }), [])
+ * @example renderSwitchDelta(planConfig(config), planConfig({ ...config, rules: [] }), [])
  */
 export function renderSwitchDelta(
   before: Plan,
   after: Plan,
   entries: readonly SeedElement[],
 ): PlanDelta | undefined {
-  if (before.rules.length > 0 && after.rules.length > 0) return undefined;
+  if (before.chained.length > 0 && after.chained.length > 0) return undefined;
   const baseBefore = baseChainNames(before);
   const baseAfter = new Set(baseChainNames(after));
   const deleted = ruleChainNames(before);

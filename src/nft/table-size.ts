@@ -7,7 +7,7 @@ import type { Plan } from './plan.js';
  */
 export function tableObjects(plan: Plan): number {
   let objects = plan.fanouts.length;
-  for (const r of plan.rules) objects += Object.values(r.chains).filter((c) => c !== undefined).length;
+  for (const r of plan.chained) objects += Object.values(r.chains).filter((c) => c !== undefined).length;
   for (const elements of Object.values(plan.dispatch)) objects += elements.length;
   return objects;
 }
