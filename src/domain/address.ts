@@ -99,24 +99,32 @@ export function prefixContains(prefix: IpPrefix, addr: IpAddress): boolean {
   return addr.value >> shift === prefix.network >> shift;
 }
 
+/**
+ * The longest run of two or more zero hextets of an IPv6 address (the first one on ties), which RFC 5952 writes
+ * as "::"; `start` is -1 when there is none.
+ */
+export function longestZeroRun(hextets: readonly number[]): { start: number; len: number } {
+  let best = { start: -1, len: 0 };
+  for (let i = 0; i < hextets.length; ) {
+    if (hextets[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < hextets.length && hextets[j] === 0) j++;
+    if (j - i > best.len && j - i >= 2) best = { start: i, len: j - i };
+    i = j;
+  }
+  return best;
+}
+
 /** Formats an address canonically (RFC 5952 for IPv6), the same way nft prints it. */
 export function formatAddress(addr: IpAddress): string {
   if (addr.family === 'ipv4') {
     return [24n, 16n, 8n, 0n].map((s) => String((addr.value >> s) & 0xffn)).join('.');
   }
   const hextets = Array.from({ length: 8 }, (_, i) => Number((addr.value >> BigInt((7 - i) * 16)) & 0xffffn));
-  // Longest run of two or more zero hextets becomes "::" (first one on ties).
-  let best = { start: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (hextets[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && hextets[j] === 0) j++;
-    if (j - i > best.len && j - i >= 2) best = { start: i, len: j - i };
-    i = j;
-  }
+  const best = longestZeroRun(hextets);
   const hex = hextets.map((h) => h.toString(16));
   if (best.start < 0) return hex.join(':');
   const head = hex.slice(0, best.start).join(':');

@@ -1,3 +1,4 @@
+import { longestZeroRun } from '../domain/address.js';
 import { PorttriggerError } from '../domain/errors.js';
 import type { Family } from '../domain/types.js';
 import { SHARED_SETS, type SharedSetKind, sharedSetNames } from './plan.js';
@@ -80,17 +81,7 @@ function formatIpv6(src: string, c: number): string {
     { length: 8 },
     (_, i) => (byteAt(src, c + i * 4) << 8) | byteAt(src, c + i * 4 + 2),
   );
-  let best = { start: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > best.len && j - i >= 2) best = { start: i, len: j - i };
-    i = j;
-  }
+  const best = longestZeroRun(words);
   // inet_ntop keeps IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) addresses dotted.
   const embedded = best.start === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
   const tailWords = embedded ? 6 : 8;
