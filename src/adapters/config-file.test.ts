@@ -21,6 +21,7 @@ import { parseConfigText } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
 import {
   createConfigRenderer,
+  prepareConfigFile,
   readConfigFile,
   renderConfigText,
   stableJson,
@@ -271,6 +272,24 @@ describe('config files', () => {
       expect({ file, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 }).toEqual({ file, uid, gid, mode });
     }
     expect(readFileSync(`${path}.bak`, 'utf8')).toBe('new: text\n');
+  });
+
+  it('prepares a write without touching the file or its .bak: commit puts it in place, discard drops it', async () => {
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, TEXT);
+    writeFileSync(`${path}.bak`, 'older: text\n');
+    const dropped = await prepareConfigFile(path, 'dropped: text\n');
+    expect(readFileSync(path, 'utf8')).toBe(TEXT);
+    await dropped.discard();
+    expect(readdirSync(dir).sort()).toEqual(['config.yaml', 'config.yaml.bak']);
+    expect(readFileSync(`${path}.bak`, 'utf8')).toBe('older: text\n');
+    const kept = await prepareConfigFile(path, 'new: text\n');
+    expect(readFileSync(path, 'utf8')).toBe(TEXT);
+    expect(readFileSync(`${path}.bak`, 'utf8')).toBe('older: text\n');
+    await kept.commit();
+    expect(readFileSync(path, 'utf8')).toBe('new: text\n');
+    expect(readFileSync(`${path}.bak`, 'utf8')).toBe(TEXT);
+    expect(readdirSync(dir).sort()).toEqual(['config.yaml', 'config.yaml.bak']);
   });
 
   it('leaves the file as it was when the write fails', async () => {

@@ -7,7 +7,7 @@ import { chmod, chown, copyFile, open, readFile, realpath, rename, stat, unlink 
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseConfigText, validateRule } from '../domain/config.js';
-import type { ConfigFileContents, ConfigStore } from '../domain/config-store.js';
+import type { ConfigFileContents, ConfigStore, PreparedConfigWrite } from '../domain/config-store.js';
 import { fileReadErrorCode, PorttriggerError } from '../domain/errors.js';
 import { stableJson } from '../domain/stable-json.js';
 import type { Config, Rule } from '../domain/types.js';
@@ -354,16 +354,41 @@ function fresh(config: Config): string {
  * When `configPath` is a symlink, its target is the file replaced (and backed up); the link is left as it is.
  */
 export async function writeConfigFile(configPath: string, text: string): Promise<void> {
+  const prepared = await prepareConfigFile(configPath, text);
+  await prepared.commit();
+}
+
+/**
+ * The first half of {@link writeConfigFile}, which takes the time: the new text in a temp file beside the config,
+ * fsynced, and the current file copied beside it for the backup. Neither the config nor its `.bak` is replaced
+ * until `commit` (two renames and an fsync of the directory); `discard` removes the temp files.
+ * @example const p = await prepareConfigFile(path, text); await (applied ? p.commit() : p.discard())
+ */
+export async function prepareConfigFile(configPath: string, text: string): Promise<PreparedConfigWrite> {
   // Through a symlink, the target is replaced and the link stays (configuration management, /etc overlays).
   const path = await realpath(configPath).catch(() => configPath);
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const stem = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}`);
+  const tmp = `${stem}.tmp`;
+  const backupTmp = `${stem}.bak.tmp`;
+  const removeTemps = async () => {
+    await Promise.all([unlink(tmp).catch(() => undefined), unlink(backupTmp).catch(() => undefined)]);
+  };
+  const failure = async (error: unknown) => {
+    await removeTemps();
+    return new PorttriggerError(
+      'CONFIG_WRITE_FAILED',
+      `cannot write the config file ${configPath}${path !== configPath ? ` (a link to ${path})` : ''}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  };
   // The new file and the backup get the owner, group and mode of the file they replace: a group that may edit
   // the config (root:adm 0664) keeps that right. open() alone would apply the umask and make the file ours.
   const owner = await stat(path).then(
     (s) => ({ mode: s.mode & 0o7777, uid: s.uid, gid: s.gid }),
     () => undefined,
   );
+  let backedUp: boolean;
   try {
     const file = await open(tmp, 'wx', owner?.mode ?? 0o644);
     try {
@@ -376,7 +401,8 @@ export async function writeConfigFile(configPath: string, text: string): Promise
     } finally {
       await file.close();
     }
-    const backedUp = await copyFile(path, `${path}.bak`).then(
+    // The backup is copied now and renamed over `.bak` at the commit: a dropped write leaves `.bak` as it was.
+    backedUp = await copyFile(path, backupTmp).then(
       () => true,
       (error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
@@ -384,26 +410,35 @@ export async function writeConfigFile(configPath: string, text: string): Promise
       },
     );
     if (backedUp && owner) {
-      await chown(`${path}.bak`, owner.uid, owner.gid);
-      await chmod(`${path}.bak`, owner.mode);
-    }
-    await rename(tmp, path);
-    const directory = await open(dir, 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
+      await chown(backupTmp, owner.uid, owner.gid);
+      await chmod(backupTmp, owner.mode);
     }
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
-    throw new PorttriggerError(
-      'CONFIG_WRITE_FAILED',
-      `cannot write the config file ${configPath}${path !== configPath ? ` (a link to ${path})` : ''}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    throw await failure(error);
   }
+  let settled = false;
+  return {
+    async commit() {
+      if (settled) throw new PorttriggerError('INTERNAL', `the write of ${configPath} was already settled`);
+      settled = true;
+      try {
+        if (backedUp) await rename(backupTmp, `${path}.bak`);
+        await rename(tmp, path);
+        const directory = await open(dir, 'r');
+        try {
+          await directory.sync();
+        } finally {
+          await directory.close();
+        }
+      } catch (error) {
+        throw await failure(error);
+      }
+    },
+    async discard() {
+      settled = true;
+      await removeTemps();
+    },
+  };
 }
 
 /**
@@ -426,5 +461,6 @@ export function createConfigFileStore(path: string): ConfigStore {
       }),
     render: renderer.render,
     write: (text) => writeConfigFile(path, text),
+    prepare: (text) => prepareConfigFile(path, text),
   };
 }

@@ -22,4 +22,17 @@ export interface ConfigStore {
   render(previousText: string, config: Config): string;
   /** Replaces the stored config with `text` at once; CONFIG_WRITE_FAILED when it cannot. */
   write(text: string): Promise<void>;
+  /**
+   * Writes `text` beside the stored config, durably, without replacing it: the slow part of {@link write}, done
+   * while the kernel applies the same change. CONFIG_WRITE_FAILED when it cannot (nothing is left behind then).
+   */
+  prepare(text: string): Promise<PreparedConfigWrite>;
+}
+
+/** A config text written by {@link ConfigStore.prepare}, waiting to replace the stored one or to be dropped. */
+export interface PreparedConfigWrite {
+  /** Replaces the stored config with the prepared text at once; CONFIG_WRITE_FAILED leaves the stored one as it was. */
+  commit(): Promise<void>;
+  /** Drops the prepared text; the stored config is untouched. Never fails. */
+  discard(): Promise<void>;
 }

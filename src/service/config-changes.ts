@@ -202,8 +202,8 @@ export class ConfigChanges {
 
   /**
    * Validates the edited config against what changed (validateConfigChange), applies only what differs, and
-   * only then writes the file; a refused apply writes nothing, a failed write puts the previous config back
-   * into the kernel. The reads around it list the sets that hold entries, not the whole table, and not even
+   * only then puts the new file in place: its text is written beside it during the apply and renamed over it
+   * after. A refused apply drops that text, a failed write puts the previous config back into the kernel. The reads around it list the sets that hold entries, not the whole table, and not even
    * those when no kernel signal came since the last listing and it showed no entry open (`quietSince`).
    */
   #change(
@@ -232,15 +232,28 @@ export class ConfigChanges {
       // The store writes only text that reads back as the config (config-file.ts checks what it rendered).
       const text = this.#store.render(this.#text, next);
       phases.lap('render');
+      // The new text is written and fsynced while the kernel applies the change; only the rename waits for it.
+      const writing = this.#store.prepare(text);
+      writing.catch(() => undefined);
+      const before = this.#config;
       const quietSince = this.#quietSince();
       const quiet = quietSince === undefined ? {} : { quietSince };
-      await this.#observer.observeQuietly(undefined, 'entries', quiet);
-      phases.lap('readBefore');
-      const before = this.#config;
-      const applied = await this.#observer.apply(next, undefined, { change: true, ...quiet });
-      phases.lap('apply');
+      let applied: ApplyReport;
       try {
-        await this.#store.write(text);
+        await this.#observer.observeQuietly(undefined, 'entries', quiet);
+        phases.lap('readBefore');
+        applied = await this.#observer.apply(next, undefined, { change: true, ...quiet });
+        phases.lap('apply');
+      } catch (error) {
+        // Refused: the file stays as it was, and so does its backup.
+        await writing.then(
+          (prepared) => prepared.discard(),
+          () => undefined,
+        );
+        throw error;
+      }
+      try {
+        await (await writing).commit();
         phases.lap('write');
       } catch (error) {
         log.error(`${what}: writing the config file failed, putting the previous config back`, { error });

@@ -1,7 +1,20 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { kernelAvailable } from '../../test/harness/kernel-gate.js';
 import { configText, type Fixture, LAN1, LAN2, startFixture } from '../../test/service/fixture.js';
+import { createConfigFileStore } from '../adapters/config-file.js';
 import type { Datapath } from '../domain/datapath.js';
 import type {
   DatapathSignal,
@@ -112,6 +125,62 @@ describe('service', () => {
     expect(fx.model.applied.at(-1)?.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
     expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
   });
+
+  it('leaves the file, its backup and no temp file behind when the datapath refuses a change', async () => {
+    fx = await startFixture();
+    const before = readFileSync(fx.configPath, 'utf8');
+    writeFileSync(`${fx.configPath}.bak`, 'the backup before\n');
+    fx.model.failNextApply = true;
+    await expect(fx.service.setRuleEnabled('game', false)).rejects.toMatchObject({ code: 'NFT_REJECTED' });
+    expect(readFileSync(fx.configPath, 'utf8')).toBe(before);
+    expect(readFileSync(`${fx.configPath}.bak`, 'utf8')).toBe('the backup before\n');
+    expect(readdirSync(fx.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+    // The next change writes as usual, and the previous text becomes the backup.
+    await fx.service.setRuleEnabled('game', false);
+    expect(readFileSync(fx.configPath, 'utf8')).toContain('enabled: false');
+    expect(readFileSync(`${fx.configPath}.bak`, 'utf8')).toBe(before);
+    expect(readdirSync(fx.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  // A full disk needs a small file system of its own: mounting one needs root, as the kernel suites do.
+  it.skipIf(!kernelAvailable)(
+    'puts the previous config back and leaves the file as it was when the disk is full',
+    async () => {
+      const disk = mkdtempSync(join(tmpdir(), 'pt-full-disk-'));
+      const home = mkdtempSync(join(tmpdir(), 'pt-full-disk-home-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+      try {
+        const path = join(disk, 'config.yaml');
+        // The event history lives elsewhere: only the config's file system is full.
+        const text = configText(home);
+        writeFileSync(path, text);
+        fx = await startFixture({ configStore: createConfigFileStore(path) });
+        // Fill what is left, so that no new text fits.
+        try {
+          writeFileSync(join(disk, 'filler'), Buffer.alloc(128 * 1024));
+        } catch {
+          // ENOSPC: the disk is full now.
+        }
+        const applies = fx.model.applied.length;
+        await expect(fx.service.setRuleEnabled('game', false)).rejects.toMatchObject({
+          code: 'CONFIG_WRITE_FAILED',
+        });
+        expect(readFileSync(path, 'utf8')).toBe(text);
+        expect(readdirSync(disk).sort()).toEqual(['config.yaml', 'filler']);
+        // Applied, then put back: the kernel holds the previous config again.
+        expect(fx.model.applied.length).toBe(applies + 2);
+        expect(fx.model.applied.at(-1)?.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+        expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
+      } finally {
+        await fx?.cleanup();
+        fx = undefined;
+        execFileSync('umount', [disk]);
+        rmSync(disk, { recursive: true, force: true });
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses a change when the file changed on disk since it was loaded', async () => {
     fx = await startFixture();
