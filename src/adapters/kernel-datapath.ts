@@ -150,6 +150,15 @@ function clashed(error: unknown): boolean {
   return error instanceof NftError && /File exists/.test(error.message);
 }
 
+/** The keys of the entries whose expiry as the refresh last set it (`extended`) is later than `by`. */
+function movedEnds(
+  entries: readonly TriggerEntry[],
+  extended: ReadonlyMap<string, number>,
+  by: number,
+): Set<string> {
+  return new Set(entries.map(entryKey).filter((key) => (extended.get(key) ?? 0) > by));
+}
+
 /** Whether a listing of our table has a rule in `chain`. */
 function hasRule(doc: unknown, chain: string): boolean {
   const list = (doc as { nftables?: unknown[] }).nftables ?? [];
@@ -808,17 +817,25 @@ export class KernelDatapath implements Datapath {
 
   /**
    * Reads when each due entry ends, to the millisecond, and gives the places away at that moment: the live
-   * connections are listed just before, and one element transaction opens the contender's entry. A clash (the
-   * holder was refreshed, or a new connection claimed the place) reads again; an entry that now ends later than
-   * the watch is left to the next read.
+   * connections are listed just before, and one element transaction opens the contender's entry. The refresh
+   * may move an end later meanwhile (the tracker counts in whole seconds, docs/semantics.md): it runs in the
+   * queue, so at the end the handover knows, reads that entry's end again and waits for it, instead of running
+   * a transaction that would clash. A clash (a new connection claimed the place, or the holder's own new
+   * connection refreshed it) reads again; an entry that now ends later than the watch is left to the next read.
    */
   async #takeOverAtEnd(conntrack: ConntrackRunner, plan: Plan, due: readonly TriggerEntry[]): Promise<void> {
     const deadline = this.#clock() + END_LEAD_MS + END_WATCH_MS;
+    // The entries whose end the refresh moved later while the handover waited for it.
+    let moved: ReadonlySet<string> | undefined;
     for (let attempt = 1; attempt <= END_TRIES && !this.#closed; attempt++) {
       const ends = await this.#exactEnds(plan, due);
       if (ends.size === 0) return;
       // Exact ends are known: the next watch starts from them, not from read-back's whole seconds.
-      for (const [key, end] of ends) if (end > this.#clock()) this.#extended.set(key, end);
+      // An entry already gone has no end to wait for: a refresh's later one would only be taken for a move.
+      for (const [key, end] of ends) {
+        if (end > this.#clock()) this.#extended.set(key, end);
+        else this.#extended.delete(key);
+      }
       const first = Math.min(...ends.values());
       if (first > deadline) return;
       const ending = due.filter(
@@ -839,11 +856,23 @@ export class KernelDatapath implements Datapath {
       }
       // Into the queue just before the end: a round queued meanwhile (a refresh) runs after the handover.
       await delay(Math.max(0, first - QUEUE_AHEAD_MS - this.#clock()));
-      const ended = new Set(ending.map((e) => placeKey(e.family, e.rule, e.remote)));
+      if (movedEnds(ending, this.#extended, first + END_SLACK_MS).size === ending.length) {
+        // Every end moved while the handover waited: read them again now, with time left before them.
+        prepared?.cancel();
+        attempt--;
+        continue;
+      }
       const taken = await this.#queue
         .run(async () => {
           await delay(Math.max(0, first + END_SLACK_MS - this.#clock()));
           if (this.#closed) return 0;
+          // A refresh that ran since the ends were read (it runs in this queue) moved these ends later.
+          const later = movedEnds(ending, this.#extended, first + END_SLACK_MS);
+          if (later.size > 0) moved = later;
+          const ended = new Set(
+            ending.filter((e) => !later.has(entryKey(e))).map((e) => placeKey(e.family, e.rule, e.remote)),
+          );
+          if (ended.size === 0) return 0;
           const last = this.#lastTable;
           const table: TriggerTable = {
             at: this.#clock(),
@@ -857,8 +886,17 @@ export class KernelDatapath implements Datapath {
           return outcome;
         })
         .finally(() => prepared?.cancel());
+      if (taken !== 'clashed' && taken > 0) this.#onTakeover?.();
+      if (moved && taken !== 'clashed') {
+        // Only the moved entries are still due. Their new ends are read: the refresh counted them from before
+        // its transaction ran, so the kernel's are a little later than it knows.
+        const later = moved;
+        due = due.filter((e) => later.has(entryKey(e)));
+        moved = undefined;
+        attempt--;
+        continue;
+      }
       if (taken === 'clashed') continue;
-      if (taken > 0) this.#onTakeover?.();
       return;
     }
     // Clashed every time: what the kernel holds now is read again (and watched from there).
@@ -866,9 +904,9 @@ export class KernelDatapath implements Datapath {
   }
 
   /**
-   * When each entry ends, on this clock, from the milliseconds its element has left in nft's text listing (one
-   * listing per set, side by side). An entry whose element is gone
-   * ended at the listing. Entries of rules no longer planned are left out.
+   * When each entry ends, on this clock, from the milliseconds its element has left: the set reader's listing
+   * (netlink, a few milliseconds) or nft's text listing (one per set, side by side). An entry whose element is
+   * gone ended at the listing. Entries of rules no longer planned are left out.
    */
   async #exactEnds(plan: Plan, entries: readonly TriggerEntry[]): Promise<Map<string, number>> {
     const located = entries.flatMap((e) => {
@@ -880,16 +918,44 @@ export class KernelDatapath implements Datapath {
     });
     const sets = [...new Set(located.map((l) => l.set))];
     const before = this.#clock();
-    const listings = await Promise.all(
-      sets.map((set) => this.#nft.listText!(['list', 'set', 'inet', TABLE_NAME, set])),
-    );
-    // nft reads the kernel late in its run (after its start): three quarters of the way, rather than early and
-    // then a clash with an entry that has a moment left.
+    const left = (await this.#readExpiries(sets)) ?? (await this.#listExpiries(sets));
+    // The kernel is read late in the program's run (after its start): three quarters of the way, rather than
+    // early and then a clash with an entry that has a moment left.
     const at = before + (this.#clock() - before) * 0.75;
-    const left = new Map(sets.map((set, i) => [set, parseElementExpiries(listings[i]!)]));
     return new Map(
       located.map((l) => [entryKey(l.entry), at + (left.get(l.set)?.get(l.key) ?? before - at)]),
     );
+  }
+
+  /** The milliseconds each element of `sets` has left, by set, from the set reader; undefined without it. */
+  async #readExpiries(sets: readonly string[]): Promise<Map<string, Map<string, number>> | undefined> {
+    if (!this.#setReader) return undefined;
+    let state: KernelState | null;
+    try {
+      state = await this.#setReader.read(sets);
+    } catch {
+      // The entry reads report a failing reader (and stop using it); nft's listing answers here.
+      return undefined;
+    }
+    if (state === null) return new Map();
+    return new Map(
+      sets.map((set) => [
+        set,
+        new Map(
+          (state.sets.get(set)?.elements ?? []).flatMap((e) =>
+            e.expiresMs === undefined ? [] : [[e.key.join(' . '), e.expiresMs] as const],
+          ),
+        ),
+      ]),
+    );
+  }
+
+  /** The milliseconds each element of `sets` has left, by set, from nft's text listings. */
+  async #listExpiries(sets: readonly string[]): Promise<Map<string, Map<string, number>>> {
+    const listings = await Promise.all(
+      sets.map((set) => this.#nft.listText!(['list', 'set', 'inet', TABLE_NAME, set])),
+    );
+    return new Map(sets.map((set, i) => [set, parseElementExpiries(listings[i]!)]));
   }
 
   /** Polls read-back (whole seconds) until due entries are gone, then gives their places to contenders. */
