@@ -918,10 +918,11 @@ export class KernelDatapath implements Datapath {
     });
     const sets = [...new Set(located.map((l) => l.set))];
     const before = this.#clock();
-    const left = (await this.#readExpiries(sets)) ?? (await this.#listExpiries(sets));
-    // The kernel is read late in the program's run (after its start): three quarters of the way, rather than
-    // early and then a clash with an entry that has a moment left.
-    const at = before + (this.#clock() - before) * 0.75;
+    const read = await this.#readExpiries(sets);
+    const left = read ?? (await this.#listExpiries(sets));
+    // The kernel is read late in the program's run (after its start), rather than early and then a clash with an
+    // entry that has a moment left: the set reader exits right after its read, nft prints and parses after it.
+    const at = before + (this.#clock() - before) * (read ? 1 : 0.75);
     return new Map(
       located.map((l) => [entryKey(l.entry), at + (left.get(l.set)?.get(l.key) ?? before - at)]),
     );
