@@ -2,6 +2,7 @@ import type dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { measurePanelSizes, PANEL_SIZE_METHOD } from './b7-panel-size.js';
 import type { BenchContext } from './lib/context.js';
 import { NamespaceHelper } from './lib/helpers.js';
 import { createBenchNetwork } from './lib/lab.js';
@@ -140,6 +141,7 @@ export async function runB7(ctx: BenchContext): Promise<PartResult> {
   part.method.push(
     `The service (\`node dist/main/daemon.js --netns ROUTER\`) runs in a virtual network with a \`remote: contacted\` rule; Debian's Chromium (${CHROMIUM}, headless, through playwright-core) is signed in to the panel with the live table open. lan1 sends one UDP trigger to each of ${triggers} addresses on the WAN segment, one at a time (each a new entry, so a new row). A script installed in the page before its own notes the first animation frame in which a table row names the address (a MutationObserver, then \`requestAnimationFrame\`); the time from the send to that frame is the figure. Baseline: the time from the same send to the arrival of its \`opened\` event on the API's \`GET /events/stream\` in this process, so the ratio is the panel's own delay on top of the service's. Both clocks are the machine's wall clock.`,
     `Toggle: on the rules page the switch of a rule is clicked ${toggles} times (off, on, …). The service's answer is the end of the response to the switch's request as the browser received it (playwright's request timing); the figure is the time from it to the first frame that shows the rule's new state. Baseline: the same change through the REST API (\`POST /api/v1/rules/{name}/disable\` and \`/enable\`) from this process, call to reply.`,
+    PANEL_SIZE_METHOD,
   );
   if (!existsSync(CHROMIUM)) {
     part.status = 'skipped';
@@ -234,6 +236,12 @@ export async function runB7(ctx: BenchContext): Promise<PartResult> {
 
     // ---- toggle → shown as done ----
     part.rows.push(await measureToggle(ctx, page, origin, service, toggles));
+    stream.close();
+    stream = undefined;
+    await service.stop();
+
+    // ---- the panel with 1,000 rules beside the home config ----
+    part.rows.push(...(await measurePanelSizes(ctx, bn, browser)));
 
     await closeBrowser();
     browser = undefined;
