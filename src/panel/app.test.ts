@@ -168,6 +168,17 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     expect(js.headers.get('content-type')).toMatch(/javascript/);
   });
 
+  it('shows the search text of the rules page back escaped, in the box and in the answer', async () => {
+    const { cookie } = await signIn();
+    const q = '"><script>alert(1)</script>';
+    const res = await request(`/rules?q=${encodeURIComponent(q)}`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).toContain('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    expect(html).toContain('No rule matches “&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;”.');
+  });
+
   it('shows every problem of a rule next to its field and changes nothing', async () => {
     const { cookie, csrf } = await signIn();
     const before = readFileSync(fx.configPath, 'utf8');

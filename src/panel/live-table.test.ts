@@ -149,7 +149,7 @@ describe('the live table and the rule switch, pushed and answered in place', () 
       cookie,
     });
     expect(plain.status).toBe(303);
-    expect(plain.headers.get('location')).toBe('/rules?done=enabled');
+    expect(plain.headers.get('location')).toBe('/rules?done=enabled&show=game');
     expect(fx.service.config.rules.find((r) => r.name === 'game')?.enabled).toBe(true);
 
     const forged = await request('/rules/game/disable', {

@@ -13,6 +13,7 @@ import type { Rule } from '../../domain/types.js';
 import { runOperation } from '../../routes/operations.js';
 import type { Env, Notice, PageStatus, PanelApp, PanelContext } from '../context.js';
 import { EMPTY_FIELDS, fieldsFromForm, fieldsFromRule, type RuleFields, ruleInput } from '../rule-form.js';
+import { ruleListView } from '../rule-list.js';
 import { NoticeSwap } from '../views/layout.js';
 import { DeleteConfirm, RuleForm, RuleItem, RuleList } from '../views/rules.js';
 
@@ -44,7 +45,15 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
         csrf: ctx.csrfOf(c),
         notice,
         children: (
-          <RuleList rules={service.config.rules} csrf={ctx.csrfOf(c)} globalOn={service.config.enabled} />
+          <RuleList
+            view={ruleListView(service.config.rules, {
+              q: c.req.query('q'),
+              page: c.req.query('page'),
+              show: c.req.query('show'),
+            })}
+            csrf={ctx.csrfOf(c)}
+            globalOn={service.config.enabled}
+          />
         ),
       },
       status,
@@ -91,6 +100,9 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
     return service.config.rules.find((r) => r.name === name.normalize('NFC'));
   };
 
+  /** The list after a change: its notice, on the page that holds rule `name` (gone: the first page). */
+  const listAfter = (done: string, name: string) =>
+    `/rules?${new URLSearchParams({ done, ...(name !== '' ? { show: name } : {}) }).toString()}`;
   /** Shows the service's issues, then its warnings until confirmed, then saves through the operation. */
   const submit = async (c: Context<Env>, editing: string | undefined) => {
     const form = await c.req.parseBody({ all: true });
@@ -120,7 +132,8 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
     const saved = service.config.rules.find((r) => r.name === input['name']);
     const table = await service.table().catch(() => ({ entries: [] }));
     const idle = saved !== undefined && reconnectNotice(saved, table) !== undefined;
-    return c.redirect(`/rules?done=${idle ? 'saved-idle' : 'saved'}`, 303);
+    // Back to the page of the list that holds the rule, not to the first of a thousand.
+    return c.redirect(listAfter(idle ? 'saved-idle' : 'saved', saved?.name ?? ''), 303);
   };
   /** Runs a change of rule `name` through its operation; a failure shows on the list with the API's status. */
   const change = async (c: Context<Env>, run: (name: string) => Promise<unknown>, done: string) => {
@@ -132,7 +145,7 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
       const { notice, status } = ctx.failure(error);
       return listPage(c, notice, status);
     }
-    return c.redirect(`/rules?done=${done}`, 303);
+    return c.redirect(listAfter(done, rule.name), 303);
   };
 
   app.get('/rules', (c) => listPage(c));

@@ -3,16 +3,83 @@ import type { Issue } from '../../domain/errors.js';
 import type { Preset } from '../../domain/presets.js';
 import type { Rule } from '../../domain/types.js';
 import { issuesByField, type RuleFields } from '../rule-form.js';
+import { RULES_PER_PAGE, type RuleListView, ruleListHref } from '../rule-list.js';
 import { ruleSentence } from '../sentence.js';
 import { elementId } from './element-id.js';
 import { Csrf } from './layout.js';
 
-/** The list of rules. */
+/** The search box of a long list: a plain GET form, so it works without scripts and the address can be kept. */
+function RuleSearch(props: { readonly query: string }) {
+  return (
+    <search>
+      <form method="get" action="/rules" class="search">
+        <label for="rule-search">Find a rule</label>
+        <input
+          id="rule-search"
+          name="q"
+          type="search"
+          value={props.query}
+          maxlength={100}
+          autocomplete="off"
+          placeholder="name, description or port"
+        />
+        <button type="submit">Find</button>
+        {props.query !== '' && (
+          <a class="button" href="/rules">
+            Show all rules
+          </a>
+        )}
+      </form>
+    </search>
+  );
+}
+
+/** Which rules of how many the page shows. */
+function RuleCount(props: { readonly view: RuleListView }) {
+  const { view } = props;
+  const range = `${view.first + 1}–${view.first + view.rules.length}`;
+  return (
+    <p class="muted" id="rule-count">
+      {view.query === ''
+        ? `Rules ${range} of ${view.total.toLocaleString('en')}`
+        : `Rules ${range} of ${view.matching.toLocaleString('en')} that match “${view.query}” (${view.total.toLocaleString('en')} in all)`}
+    </p>
+  );
+}
+
+/** The links to the pages before and after. */
+function RulePages(props: { readonly view: RuleListView }) {
+  const { view } = props;
+  return (
+    <nav class="pages" aria-label="Pages of rules">
+      {view.page > 1 && (
+        <a class="button" href={ruleListHref(view.query, view.page - 1)} rel="prev">
+          Previous page
+        </a>
+      )}
+      <span>
+        Page {view.page} of {view.pages}
+      </span>
+      {view.page < view.pages && (
+        <a class="button" href={ruleListHref(view.query, view.page + 1)} rel="next">
+          Next page
+        </a>
+      )}
+    </nav>
+  );
+}
+
+/**
+ * The list of rules, a page at a time. A long list (more than a page) gets a search box and the links between
+ * pages; a short one looks as it always did.
+ */
 export function RuleList(props: {
-  readonly rules: readonly Rule[];
+  readonly view: RuleListView;
   readonly csrf: string;
   readonly globalOn: boolean;
 }) {
+  const { view } = props;
+  const long = view.total > RULES_PER_PAGE || view.query !== '';
   return (
     <>
       {!props.globalOn && (
@@ -25,14 +92,21 @@ export function RuleList(props: {
           Add a rule
         </a>
       </p>
-      {props.rules.length === 0 ? (
+      {long && <RuleSearch query={view.query} />}
+      {view.total === 0 ? (
         <p class="empty">No rules yet. Add one, or start from a preset of a common application.</p>
+      ) : view.matching === 0 ? (
+        <p class="empty">No rule matches “{view.query}”.</p>
       ) : (
-        <ul class="rules">
-          {props.rules.map((r) => (
-            <RuleItem rule={r} csrf={props.csrf} />
-          ))}
-        </ul>
+        <>
+          {long && <RuleCount view={view} />}
+          <ul class="rules">
+            {view.rules.map((r) => (
+              <RuleItem rule={r} csrf={props.csrf} />
+            ))}
+          </ul>
+          {view.pages > 1 && <RulePages view={view} />}
+        </>
       )}
     </>
   );
