@@ -21,7 +21,7 @@ const PERCEPTIBLE_MS = 100;
 const WAIT_LIMIT_MS = 30_000;
 
 /** How the size half measures, for the part's method. */
-export const PANEL_SIZE_METHOD = `The panel with ${BIG_RULES.toLocaleString('en')} rules (bench/lib/rulesets.ts) against a home config of ${HOME_RULES} rules, each with its own service in the same network and a fresh browser context, the home config first. Page loads (rules page, overview, live table, interleaved): from the navigation's start to the first animation frame after the \`load\` event, when every deferred script (htmx) has processed the page, on the browser's performance clock; the time the whole HTML was received is kept beside it. A rule's switch (${SWITCHED}, on the rules page as it opens): from the click to the first frame in which the switch shows its new state (a MutationObserver, then \`requestAnimationFrame\`), split at the end of the switch's response as the browser received it (playwright's request timing) into the service's part and the panel's; every other request the page makes meanwhile is counted. The rule form (${EDITED}): its description changed and saved, from the click on Save to the frame that shows the saved notice, split at the answer to the form's POST.`;
+export const PANEL_SIZE_METHOD = `The panel with ${BIG_RULES.toLocaleString('en')} rules (bench/lib/rulesets.ts) against a home config of ${HOME_RULES} rules, each with its own service in the same network and a fresh browser context, the home config first. Page loads (rules page, overview, live table, interleaved): from the navigation's start to the first animation frame after the \`load\` event, when every deferred script (htmx) has processed the page, on the browser's performance clock; the time the whole HTML was received is kept beside it, and \`GET /api/v1/table\` is timed from this process in the same rounds (the kernel read that the overview and the live table wait for). A rule's switch (${SWITCHED}, on the rules page as it opens): from the click to the first frame in which the switch shows its new state (a MutationObserver, then \`requestAnimationFrame\`), split at the end of the switch's response as the browser received it (playwright's request timing) into the service's part and the panel's; every other request the page makes meanwhile is counted. The rule form (${EDITED}): its description changed and saved, from the click on Save to the frame that shows the saved notice, split at the answer to the form's POST.`;
 
 /** Repetitions of each action, per config. */
 function repsOf(ctx: BenchContext): { loads: number; toggles: number; edits: number } {
@@ -105,6 +105,8 @@ interface SizeFigures {
   readonly rulesLoad: LoadTiming[];
   readonly overviewLoad: LoadTiming[];
   readonly tableLoad: LoadTiming[];
+  /** `GET /api/v1/table`, call to reply: the kernel read that the overview and the live table wait for. */
+  readonly tableRest: number[];
   /** Click → switch shown in its new state. */
   readonly toggleTotal: number[];
   /** Click → the switch's answer received (the service's part, with the request). */
@@ -151,11 +153,15 @@ async function measureSize(
     const rulesLoad: LoadTiming[] = [];
     const overviewLoad: LoadTiming[] = [];
     const tableLoad: LoadTiming[] = [];
+    const tableRest: number[] = [];
     // Interleaved, so that a burst of load elsewhere on the machine falls on every page alike.
     for (let i = 0; i < reps.loads; i++) {
       rulesLoad.push(await timedLoad(page, `${origin}/rules`));
       overviewLoad.push(await timedLoad(page, `${origin}/`));
       tableLoad.push(await timedLoad(page, `${origin}/table`));
+      const start = performance.now();
+      await service.get('/table');
+      tableRest.push(performance.now() - start);
     }
 
     // ---- a rule's switch: first through the REST API (the service's own time), then in the page ----
@@ -254,6 +260,7 @@ async function measureSize(
       rulesLoad,
       overviewLoad,
       tableLoad,
+      tableRest,
       toggleTotal,
       toggleAnswer,
       toggleAfter,
@@ -285,7 +292,7 @@ function ratioOfMedians(value: Summary | undefined, baseline: Summary | undefine
 const GROUP = `B7 the panel with ${BIG_RULES.toLocaleString('en')} rules`;
 const BASELINE = `the same with the home config (${HOME_RULES} rules), same run`;
 
-function loadRow(id: string, what: string, big: LoadTiming[], home: LoadTiming[]): Row {
+function loadRow(id: string, what: string, big: LoadTiming[], home: LoadTiming[], besides = ''): Row {
   const value = summarize(big.map((l) => l.ready));
   const baseline = summarize(home.map((l) => l.ready));
   const html = big.map((l) => l.html);
@@ -299,7 +306,7 @@ function loadRow(id: string, what: string, big: LoadTiming[], home: LoadTiming[]
     baseline,
     value,
     ratio: ratioOfMedians(value, baseline),
-    note: `${pcts(big.map((l) => l.ready))}; the HTML (${Math.round((big[0]?.bytes ?? 0) / 1024)} KB) received after ${pcts(html)}; home: ${pcts(home.map((l) => l.ready))}, ${Math.round((home[0]?.bytes ?? 0) / 1024)} KB`,
+    note: `${pcts(big.map((l) => l.ready))}; the HTML (${Math.round((big[0]?.bytes ?? 0) / 1024)} KB) received after ${pcts(html)}; home: ${pcts(home.map((l) => l.ready))}, ${Math.round((home[0]?.bytes ?? 0) / 1024)} KB${besides}`,
     extra: {
       html: summarize(html),
       homeHtml: summarize(home.map((l) => l.html)),
@@ -317,10 +324,12 @@ export async function measurePanelSizes(
 ): Promise<Row[]> {
   const home = await measureSize(ctx, bn, browser, HOME_RULES);
   const big = await measureSize(ctx, bn, browser, BIG_RULES);
+  // Both pages wait for the service's read of the kernel's table before their HTML is sent.
+  const tableRead = `; \`GET /api/v1/table\` in the same rounds: ${pcts(big.tableRest)} (home ${pcts(home.tableRest)})`;
   const rows: Row[] = [
     loadRow('big-rules-load', 'the rules page', big.rulesLoad, home.rulesLoad),
-    loadRow('big-overview-load', 'the overview', big.overviewLoad, home.overviewLoad),
-    loadRow('big-table-load', 'the live table', big.tableLoad, home.tableLoad),
+    loadRow('big-overview-load', 'the overview', big.overviewLoad, home.overviewLoad, tableRead),
+    loadRow('big-table-load', 'the live table', big.tableLoad, home.tableLoad, tableRead),
   ];
   const after = summarize(big.toggleAfter);
   const afterP99 = percentile(big.toggleAfter, 99);
