@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
-import { kernelFeatureScript, parseNftVersion } from '../nft/feature-probe.js';
+import { kernelFeatureScript, parseNftVersion, probePlan } from '../nft/feature-probe.js';
 import { decideForward } from '../nft/forward-decision.js';
+import { DISPATCH_MAPS } from '../nft/plan.js';
+import { kernelDispatchMaps } from '../nft/render.js';
 import { findStaticDnatOverlaps } from '../nft/ruleset-analysis.js';
 import {
   configCheck,
@@ -52,13 +54,33 @@ describe('parseNftVersion', () => {
 });
 
 describe('kernelFeatureScript', () => {
-  it('declares every feature in a scratch table and deletes it in the same transaction', () => {
-    const script = kernelFeatureScript();
-    expect(script).toMatch(/^table inet porttrigger_doctor \{/);
-    expect(script).toContain('flags dynamic,timeout');
-    expect(script).toContain('type inet_proto . inet_service : verdict;');
-    expect(script).toContain('dnat ip to jhash meta nfproto mod 1 offset 7 map @m');
+  const script = kernelFeatureScript();
+
+  it('declares the rendered ruleset in a scratch table and deletes it in the same transaction', () => {
+    expect(script).toMatch(/^table inet porttrigger_doctor \{\n/);
+    expect(script).not.toContain('porttrigger {');
     expect(script.trimEnd().split('\n').at(-1)).toBe('delete table inet porttrigger_doctor');
+  });
+
+  it('declares a hash map and an interval map of both protocols for every dispatch map', () => {
+    const maps = kernelDispatchMaps(probePlan());
+    const kinds = new Set(maps.map((m) => `${m.map} ${m.protocol} ${m.keys}`));
+    expect(kinds.size).toBe(DISPATCH_MAPS.length * 2 * 2);
+    for (const m of maps) {
+      const flags = m.keys === 'ranges' ? ' flags interval;' : '';
+      expect(script).toContain(`\tmap ${m.name} {\n\t\ttype inet_service : verdict;${flags}\n`);
+    }
+    expect(script).not.toContain('inet_proto . inet_service');
+  });
+
+  it('uses every kind of chain and statement the renderer makes', () => {
+    expect(script).toMatch(/\tchain fan4_\w+ \{\n\t\tjump tr4_/); // shared trigger ports
+    expect(script).toContain('jump close4_tcp_sport'); // onExpire: close, both directions
+    expect(script).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ map @target4_/);
+    expect(script).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ \. ip saddr map @rtarget4_/);
+    expect(script).toContain('!= { 192.168.1.0/24 } add @blocked4');
+    expect(script).toContain('comment "learning: outbound"');
+    expect(script).toContain('masquerade');
   });
 });
 

@@ -45,7 +45,7 @@ export const HINTS = {
 
 /** What the kernel check proves when nft accepts the scratch table. */
 export const KERNEL_OK =
-  'dynamic sets with timeouts, verdict maps on concatenations and DNAT from a map all work';
+  'the kernel accepts the ruleset porttrigger renders: dynamic sets with timeouts, hash and interval verdict maps, DNAT from a map';
 
 /** Static forwards over our open ports, one sentence each. */
 export function describeOverlaps(overlaps: readonly StaticDnatOverlap[]): string {

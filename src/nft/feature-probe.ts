@@ -1,23 +1,70 @@
+import type { Config, Rule } from '../domain/types.js';
+import { TABLE_NAME } from '../domain/types.js';
+import { type Plan, planConfig } from './plan.js';
+import { renderTable } from './render.js';
+
 /** The scratch table the doctor's kernel check declares, with `nft -c` only. */
 export const DOCTOR_TABLE = 'porttrigger_doctor';
 
-/** The script the doctor checks with `nft -c`: every feature the datapath uses, in a scratch table. */
+const probeRule = (name: string, over: Partial<Rule>): Rule => ({
+  name,
+  enabled: true,
+  family: 'both',
+  trigger: [],
+  open: [],
+  idleTimeout: 60,
+  lanHosts: 'any',
+  remote: 'any',
+  onExpire: 'close',
+  ...over,
+});
+
+/**
+ * A config whose ruleset has every kind of kernel object the renderer makes: single-port (hash) and range
+ * (interval) dispatch maps of both protocols for every dispatch map, a fan-out of shared trigger ports, both
+ * remote policies, `lanHosts`, `onExpire: close`, the standalone firewall and masquerade, and the learning rules.
+ */
+const PROBE_CONFIG: Config = {
+  interfaces: { lan: ['probe-lan'], wan: ['probe-wan'] },
+  mode: 'standalone',
+  enabled: true,
+  ipv6: true,
+  rules: [
+    probeRule('any-remote', {
+      trigger: [
+        { protocol: 'tcp', ports: '6970,7100-7110' },
+        { protocol: 'udp', ports: '6971,7200-7210' },
+      ],
+      open: [
+        { protocol: 'tcp', ports: '7000,7300-7310' },
+        { protocol: 'udp', ports: '7001,7400-7410' },
+      ],
+      lanHosts: ['192.168.1.0/24', 'fd00::/64'],
+    }),
+    probeRule('contacted-remote', {
+      trigger: [{ protocol: 'tcp', ports: '6970' }],
+      open: [{ protocol: 'udp', ports: '7500-7510' }],
+      remote: 'contacted',
+    }),
+  ],
+};
+
+/** The plan the doctor's probe renders: {@link PROBE_CONFIG} with a learning session running. */
+export function probePlan(): Plan {
+  return { ...planConfig(PROBE_CONFIG), learn: { host: '192.168.1.10' } };
+}
+
+/**
+ * The script the doctor checks with `nft -c`: the ruleset the renderer makes for a config that uses every
+ * feature, declared in a scratch table and deleted in the same transaction. Rendered, not copied, so that the
+ * probe asks the kernel for exactly what an apply will.
+ */
 export function kernelFeatureScript(): string {
+  const header = `table inet ${TABLE_NAME} {`;
+  const table = renderTable(probePlan());
+  if (!table.startsWith(header)) throw new Error(`the rendered table does not start with "${header}"`);
   const t = `inet ${DOCTOR_TABLE}`;
-  return [
-    `table ${t} {`,
-    '\tset s { typeof numgen inc mod 1 . ip saddr; size 8; flags dynamic,timeout; }',
-    '\tmap m { typeof numgen inc mod 1 : ip daddr; size 8; flags dynamic,timeout; }',
-    '\tmap v { type inet_proto . inet_service : verdict; flags interval; elements = { tcp . 7000-7010 : jump c, udp . 7020 : goto d } }',
-    '\tchain c { jhash meta nfproto mod 1 offset 7 . ip saddr @s update @m { jhash meta nfproto mod 1 offset 7 timeout 5s : ip saddr } update @s { jhash meta nfproto mod 1 offset 7 . ip saddr timeout 5s } return; }',
-    '\tchain d { dnat ip to jhash meta nfproto mod 1 offset 7 map @m; }',
-    '\tchain dstnat { type nat hook prerouting priority dstnat; policy accept; meta nfproto ipv4 meta l4proto . th dport vmap @v; iifname "lo" fib daddr oifname { "lo" } ct mark set ct mark & 0xf1ffffff | 0x08000000; }',
-    '\tchain srcnat { type nat hook postrouting priority srcnat; policy accept; ct status dnat meta nfproto ipv4 meta l4proto . th dport vmap @v; }',
-    '\tchain forward { type filter hook forward priority filter; policy accept; ct mark & 0x02000000 == 0x02000000 jhash meta nfproto mod 1 offset 7 . ct reply ip saddr != @s drop; }',
-    '}',
-    `delete table ${t}`,
-    '',
-  ].join('\n');
+  return `table ${t} {${table.slice(header.length)}delete table ${t}\n`;
 }
 
 /** A parsed `nft --version`. */
