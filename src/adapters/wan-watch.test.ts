@@ -56,12 +56,17 @@ const IP_ADDR = [
 ];
 
 describe('linksOf', () => {
-  it('reads each link, whether it is up with a carrier, and its global addresses that last', () => {
+  it('reads each link, whether it is up with a carrier, its global addresses that last and their subnets', () => {
     expect(linksOf(IP_ADDR)).toEqual([
-      { name: 'eth0', up: true, addresses: ['2001:db8::5', '203.0.113.5'] },
-      { name: 'ppp0', up: true, addresses: ['100.64.0.3'] },
-      { name: 'br-lan', up: false, addresses: ['192.168.1.1'] },
-      { name: 'lo', up: true, addresses: [] },
+      {
+        name: 'eth0',
+        up: true,
+        addresses: ['2001:db8::5', '203.0.113.5'],
+        subnets: ['2001:db8::/64', '203.0.113.0/24'],
+      },
+      { name: 'ppp0', up: true, addresses: ['100.64.0.3'], subnets: ['100.64.0.3'] },
+      { name: 'br-lan', up: false, addresses: ['192.168.1.1'], subnets: ['192.168.1.0/24'] },
+      { name: 'lo', up: true, addresses: [], subnets: [] },
     ]);
   });
 

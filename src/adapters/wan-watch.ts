@@ -4,6 +4,7 @@
  * removes one address and adds another, pppd bringing up `ppp0`) is one read. At rest nothing runs but the
  * monitor and a rare safety-net read.
  */
+import { subnetOf } from '../domain/lan-device.js';
 import type { NetworkLink, WanWatch } from '../domain/wan.js';
 import { runProgram } from './exec.js';
 import { type LineWatch, watchLines } from './line-watch.js';
@@ -47,6 +48,7 @@ interface IpAddrLink {
   readonly addr_info?: readonly {
     readonly family?: string;
     readonly local?: string;
+    readonly prefixlen?: number;
     readonly scope?: string;
     readonly temporary?: boolean;
     readonly deprecated?: boolean;
@@ -55,25 +57,28 @@ interface IpAddrLink {
 
 /**
  * The links of `ip -j addr show` with their global addresses (temporary and deprecated IPv6 addresses left out:
- * privacy addresses rotate daily without the WAN changing).
+ * privacy addresses rotate daily without the WAN changing) and the subnets of those addresses.
  */
 export function linksOf(ipAddr: unknown): NetworkLink[] {
   if (!Array.isArray(ipAddr)) return [];
   return (ipAddr as IpAddrLink[]).flatMap((link) => {
     if (typeof link.ifname !== 'string') return [];
     const flags = link.flags ?? [];
-    const addresses = (link.addr_info ?? [])
-      .filter(
-        (a) =>
-          (a.family === 'inet' || a.family === 'inet6') &&
-          typeof a.local === 'string' &&
-          a.scope === 'global' &&
-          a.temporary !== true &&
-          a.deprecated !== true,
-      )
+    const global = (link.addr_info ?? []).filter(
+      (a) =>
+        (a.family === 'inet' || a.family === 'inet6') && typeof a.local === 'string' && a.scope === 'global',
+    );
+    const addresses = global
+      .filter((a) => a.temporary !== true && a.deprecated !== true)
       .map((a) => a.local as string)
       .sort();
-    return [{ name: link.ifname, up: flags.includes('UP') && flags.includes('LOWER_UP'), addresses }];
+    // A temporary address is in its link's subnet as well: every global address says where the devices are.
+    const subnets = [
+      ...new Set(global.flatMap((a) => subnetOf(a.local as string, a.prefixlen ?? Number.NaN) ?? [])),
+    ].sort();
+    return [
+      { name: link.ifname, up: flags.includes('UP') && flags.includes('LOWER_UP'), addresses, subnets },
+    ];
   });
 }
 

@@ -33,6 +33,8 @@ describe('the learn routes', () => {
       inbound: 0,
       dropped: 0,
       recent: [],
+      outsideLan: 0,
+      outsideLanSources: [],
     });
     const started = await call('POST', '/learn/start', JSON.stringify({ host: LAN1, durationS: 60 }));
     expect(started.status).toBe(201);

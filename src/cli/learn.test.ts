@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../../test/cli/run-cli.js';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
+import { FakeWan, ROUTER_LINKS } from '../../test/service/fake-wan.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
 import { createApp } from '../api/app.js';
 import { parseDuration } from './commands/learn.js';
@@ -71,7 +72,7 @@ describe('porttrigger learn', () => {
       ],
     };
     let reader: () => Promise<unknown> = async () => forward;
-    fx = await startFixture({ recorder, foreignRuleset: () => reader() });
+    fx = await startFixture({ recorder, foreignRuleset: () => reader(), wan: new FakeWan(ROUTER_LINKS) });
     expect((await run(['learn', '--for', '1', '--json'], fx.service)).code).toBe(0);
     const flagged = await run(['learn', '--last'], fx.service);
     expect(flagged.out).toContain(

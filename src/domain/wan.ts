@@ -14,6 +14,11 @@ export interface NetworkLink {
    * and deprecated IPv6 addresses are left out: they come and go without changing that).
    */
   readonly addresses: readonly string[];
+  /**
+   * The subnets of its global addresses (`192.168.1.0/24`), sorted: on a LAN interface, where its devices are.
+   * Absent where the watch does not report them.
+   */
+  readonly subnets?: readonly string[];
 }
 
 /** A WAN interface's state: present in the map means the link exists. */

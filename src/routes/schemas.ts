@@ -451,6 +451,17 @@ export const learnStatusReply = z.object({
   inbound: z.number().int(),
   dropped: z.number().int().meta({ description: 'Connections beyond the bound of a session, not kept.' }),
   recent: z.array(seenConnection),
+  lanSubnets: z.array(z.string()).optional().meta({
+    description:
+      'The subnets of the LAN interfaces when the session started: only devices inside them are recorded. Absent when they could not be read (then every LAN address is).',
+  }),
+  outsideLan: z.number().int().meta({
+    description:
+      'Outbound connections from addresses outside `lanSubnets`, ignored (not counted in `outbound`).',
+  }),
+  outsideLanSources: z.array(addressOut).meta({
+    description: 'The first ten addresses outside `lanSubnets` whose connections were ignored.',
+  }),
 });
 
 const portSpecOut = z.object({ protocol: z.enum(['tcp', 'udp']), ports: z.string() });

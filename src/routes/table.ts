@@ -156,6 +156,9 @@ const learnStatus = {
       port: 7000,
     },
   ],
+  lanSubnets: ['192.168.1.0/24'],
+  outsideLan: 0,
+  outsideLanSources: [],
 } as const;
 const proposal = {
   id: 1,

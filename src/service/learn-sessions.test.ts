@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
+import { FakeWan, ROUTER_LINKS } from '../../test/service/fake-wan.js';
 import { type Fixture, startFixture } from '../../test/service/fixture.js';
 
 const DEVICE = '192.168.1.10';
@@ -61,7 +62,7 @@ describe('learning sessions', () => {
     };
     let reader: () => Promise<unknown> = async () => ipNat;
     const recorder = new FakeRecorder();
-    fx = await startFixture({ recorder, foreignRuleset: () => reader() });
+    fx = await startFixture({ recorder, foreignRuleset: () => reader(), wan: new FakeWan(ROUTER_LINKS) });
     await fx.service.learn.start({ host: DEVICE, durationS: 60 });
     recorder.seeApplication(fx.model.now(), DEVICE, SERVER);
     const checked = await fx.service.learn.proposals();
@@ -146,6 +147,64 @@ describe('learning sessions', () => {
     });
     expect(recorder.captures).toEqual([]);
     expect(fx.service.learn.status().state).toBe('idle');
+  });
+
+  it('keeps only devices inside the LAN subnets and says what it ignored', async () => {
+    const recorder = new FakeRecorder();
+    fx = await startFixture({ recorder, wan: new FakeWan(ROUTER_LINKS) });
+    await expect(fx.service.learn.start({ host: '10.9.0.5' })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      issues: [
+        {
+          path: ['host'],
+          message:
+            '10.9.0.5 is not in the LAN subnets (192.168.1.0/24, 2001:db8:1::/64): give the address of a device on the LAN',
+        },
+      ],
+    });
+    expect(recorder.captures).toEqual([]);
+
+    await fx.service.learn.start({});
+    const t = fx.model.now();
+    recorder.see({
+      at: t,
+      direction: 'outbound',
+      protocol: 'tcp',
+      source: '10.9.0.5',
+      destination: SERVER,
+      port: 6970,
+    });
+    recorder.see({
+      at: t,
+      direction: 'outbound',
+      protocol: 'udp',
+      source: '10.9.0.5',
+      destination: SERVER,
+      port: 53,
+    });
+    recorder.seeApplication(t, DEVICE, SERVER);
+    expect(fx.service.learn.status()).toMatchObject({
+      outbound: 1,
+      inbound: 3,
+      lanSubnets: ['192.168.1.0/24', '2001:db8:1::/64'],
+      outsideLan: 2,
+      outsideLanSources: ['10.9.0.5'],
+    });
+    expect(fx.service.learn.facts().outbound.map((c) => c.source)).toEqual([DEVICE]);
+    expect((await fx.service.learn.proposals()).notes).toContain(
+      'ignored 2 outbound connections from addresses outside the LAN subnets (192.168.1.0/24, 2001:db8:1::/64): 10.9.0.5',
+    );
+  });
+
+  it('says when the LAN subnets are unknown, and then keeps every private device', async () => {
+    const recorder = new FakeRecorder();
+    fx = await startFixture({ recorder });
+    await fx.service.learn.start({ host: '10.9.0.5' });
+    recorder.seeApplication(fx.model.now(), '10.9.0.5', SERVER);
+    const status = fx.service.learn.status();
+    expect(status).toMatchObject({ outbound: 1, outsideLan: 0 });
+    expect(status.lanSubnets).toBeUndefined();
+    expect((await fx.service.learn.proposals()).notes[0]).toMatch(/^the LAN subnets could not be read/);
   });
 
   it('turns a recorder that cannot start into LEARN_UNAVAILABLE, and lets a new session start after it', async () => {

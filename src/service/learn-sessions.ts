@@ -7,6 +7,12 @@ import { canonicalAddress } from '../domain/address.js';
 import { InvalidInputError, PorttriggerError } from '../domain/errors.js';
 import type { ForeignRuleset } from '../domain/foreign-ruleset.js';
 import { lanDeviceProblem } from '../domain/lan-device.js';
+import {
+  keptByLanScope,
+  type LanScope,
+  lanScopeNote,
+  OUTSIDE_SOURCES_KEPT,
+} from '../domain/learn/lan-scope.js';
 import { analyseSession, type SessionAnalysis } from '../domain/learn/proposals.js';
 import type { LearnRecorder, Recording, SeenConnection } from '../domain/learn/recorder.js';
 import type { Config } from '../domain/types.js';
@@ -32,8 +38,8 @@ export interface NumberedConnection extends SeenConnection {
   readonly seq: number;
 }
 
-/** What `GET /learn` reports. */
-export interface LearnStatus {
+/** What `GET /learn` reports; its LAN scope says which devices the session kept and what it ignored. */
+export interface LearnStatus extends LanScope {
   readonly state: LearnState;
   /** The device watched; absent for every LAN host. */
   readonly host?: string;
@@ -88,6 +94,10 @@ export interface ApplyOptions {
 
 interface Session {
   readonly host?: string;
+  /** Read when the session started; undefined when the LAN interfaces' addresses were not known. */
+  readonly lanSubnets: readonly string[] | undefined;
+  outsideLan: number;
+  readonly outsideLanSources: Set<string>;
   readonly startedAt: number;
   readonly endsAt: number;
   readonly outbound: NumberedConnection[];
@@ -110,11 +120,16 @@ export interface LearnDeps {
   readonly createRule: (input: unknown) => Promise<ConfigChange>;
   /** The whole ruleset, for other tools' static forwards; without it they are not checked. */
   readonly foreignRuleset?: ForeignRuleset;
+  /**
+   * The subnets of the LAN interfaces now; undefined (or empty) when they are not known. A session keeps only
+   * devices inside them.
+   */
+  readonly lanSubnets?: () => readonly string[] | undefined;
 }
 
-function validHost(host: string | undefined): string | undefined {
+function validHost(host: string | undefined, lanSubnets: readonly string[] | undefined): string | undefined {
   if (host === undefined) return undefined;
-  const problem = lanDeviceProblem(host);
+  const problem = lanDeviceProblem(host, lanSubnets);
   const canonical = canonicalAddress(host.trim());
   if (problem !== undefined || canonical === undefined) {
     throw new InvalidInputError('the device to learn from is not a LAN device address', [
@@ -138,6 +153,14 @@ function validDuration(durationS: number | undefined): number {
   return d;
 }
 
+function scopeOf(s: Session | undefined): LanScope {
+  return {
+    ...(s?.lanSubnets !== undefined ? { lanSubnets: s.lanSubnets } : {}),
+    outsideLan: s?.outsideLan ?? 0,
+    outsideLanSources: [...(s?.outsideLanSources ?? [])],
+  };
+}
+
 /** The learning sessions of a service. */
 export class LearnSessions implements Learning {
   readonly #ctx: ServiceContext;
@@ -156,7 +179,9 @@ export class LearnSessions implements Learning {
       throw new PorttriggerError('LEARN_UNAVAILABLE', 'this datapath cannot record connections for learning');
     }
     if (this.#ctx.stopping()) throw new PorttriggerError('SERVICE_STOPPED', 'the service is stopping');
-    const host = validHost(request.host);
+    const known = this.#deps.lanSubnets?.();
+    const lanSubnets = known !== undefined && known.length > 0 ? [...known] : undefined;
+    const host = validHost(request.host, lanSubnets);
     const durationS = validDuration(request.durationS);
     if (this.#starting || (this.#session && this.#session.endedAt === undefined)) {
       throw new PorttriggerError('LEARN_ACTIVE', 'a learning session is running: stop it first');
@@ -165,6 +190,9 @@ export class LearnSessions implements Learning {
     const now = this.#ctx.clock();
     const session: Session = {
       ...(host !== undefined ? { host } : {}),
+      lanSubnets,
+      outsideLan: 0,
+      outsideLanSources: new Set(),
       startedAt: now,
       endsAt: now + durationS * 1000,
       outbound: [],
@@ -194,12 +222,21 @@ export class LearnSessions implements Learning {
     this.#session = session;
     session.timer = setTimeout(() => void this.#end(session, 'time-limit'), durationS * 1000);
     session.timer.unref();
-    this.#ctx.log.info('learning started', { host: host ?? 'every LAN host', durationS });
+    this.#ctx.log.info('learning started', {
+      host: host ?? 'every LAN host',
+      durationS,
+      lanSubnets: lanSubnets?.join(', ') ?? 'unknown',
+    });
     return this.status();
   }
 
   #record(session: Session, c: SeenConnection): void {
     if (session.ending !== undefined) return;
+    if (!keptByLanScope(c, session.lanSubnets)) {
+      session.outsideLan++;
+      if (session.outsideLanSources.size < OUTSIDE_SOURCES_KEPT) session.outsideLanSources.add(c.source);
+      return;
+    }
     const list = c.direction === 'inbound' ? session.inbound : session.outbound;
     if (list.length >= MAX_RECORDS) {
       session.dropped++;
@@ -210,7 +247,7 @@ export class LearnSessions implements Learning {
 
   status(after = 0): LearnStatus {
     const s = this.#session;
-    if (!s) return { state: 'idle', outbound: 0, inbound: 0, dropped: 0, recent: [] };
+    if (!s) return { state: 'idle', outbound: 0, inbound: 0, dropped: 0, recent: [], ...scopeOf(undefined) };
     const recent = [...s.outbound.slice(-RECENT), ...s.inbound.slice(-RECENT)]
       .filter((c) => c.seq > after)
       .sort((a, b) => a.seq - b.seq)
@@ -226,6 +263,7 @@ export class LearnSessions implements Learning {
       inbound: s.inbound.length,
       dropped: s.dropped,
       recent,
+      ...scopeOf(s),
     };
   }
 
@@ -244,7 +282,11 @@ export class LearnSessions implements Learning {
   async proposals(): Promise<CheckedProposals> {
     const analysis = this.#analyse();
     const checked = await checkStaticForwards(analysis.proposals, this.#deps.foreignRuleset);
-    return { proposals: checked.proposals, notes: [...analysis.notes, ...checked.notes] };
+    const scope = this.#session ? lanScopeNote(scopeOf(this.#session)) : undefined;
+    return {
+      proposals: checked.proposals,
+      notes: [...(scope ? [scope] : []), ...analysis.notes, ...checked.notes],
+    };
   }
 
   #analyse(): SessionAnalysis {

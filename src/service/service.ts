@@ -172,6 +172,7 @@ class PorttriggerService implements Service {
       recorder: options.recorder,
       config: () => this.#changes.config,
       createRule: (input) => this.createRule(input),
+      lanSubnets: () => this.#wan.lanSubnets(this.#changes.config.interfaces.lan),
       ...(options.foreignRuleset ? { foreignRuleset: options.foreignRuleset } : {}),
     });
     this.#schedule = new WakeSchedule({

@@ -4,6 +4,7 @@
  * `ppp0`). Nothing is applied again: rules match interfaces by name and the gateway's addresses as they are now,
  * so entries keep forwarding; the events are there so that a person can see why a port was briefly unreachable.
  */
+import { lanSubnetsOf } from '../domain/lan-device.js';
 import { type NetworkLink, type WanInterfaceState, type WanState, wanStateOf } from '../domain/wan.js';
 import type { ServiceContext } from './context.js';
 import type { WanEvent } from './events.js';
@@ -120,6 +121,11 @@ export class WanMonitor {
     return [...wanStateOf(this.#links ?? [], this.#wanNames())]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, s]) => ({ interface: name, up: s.up, addresses: s.addresses }));
+  }
+
+  /** The subnets of the LAN interfaces named `lanNames` in the links last seen; undefined before any were seen. */
+  lanSubnets(lanNames: readonly string[]): string[] | undefined {
+    return this.#links && lanSubnetsOf(this.#links, lanNames);
   }
 
   /** Stops the settle timer. */

@@ -220,6 +220,35 @@ describeKernel('learn mode in a virtual network', () => {
     await api('/learn/stop', { method: 'POST' });
   });
 
+  it('keeps only devices inside the LAN subnets: a source from outside them is refused, ignored and said', async () => {
+    const lan = [A.lanPrefixes.ipv4, A.lanPrefixes.ipv6];
+    const refused = await api('/learn/start', { method: 'POST', body: JSON.stringify({ host: '10.9.0.5' }) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues[0].message).toBe(
+      `10.9.0.5 is not in the LAN subnets (${lan.join(', ')}): give the address of a device on the LAN`,
+    );
+    const start = await api('/learn/start', { method: 'POST', body: JSON.stringify({ durationS: 120 }) });
+    expect(start.body.lanSubnets).toEqual(lan);
+    // lan2 sends from an address of no LAN subnet, as a network routed behind a device would.
+    await net.exec('lan2', 'ip', ['addr', 'add', '10.9.0.5/32', 'dev', 'eth0']);
+    await net.exec('lan2', 'ip', ['route', 'change', 'default', 'via', A.router.lan.ipv4, 'src', '10.9.0.5']);
+    try {
+      await net.host('lan2').sendUdp({ to: WAN1, port: 40_001, token: nextToken() });
+      await net.host('lan1').sendUdp({ to: WAN1, port: 40_002, token: nextToken() });
+      await expect
+        .poll(async () => (await api('/learn')).body, { timeout: 10_000 })
+        .toMatchObject({ outbound: 1, outsideLan: 1, outsideLanSources: ['10.9.0.5'] });
+      const { body } = await api('/learn/proposals');
+      expect(body.notes).toContain(
+        `ignored 1 outbound connection from addresses outside the LAN subnets (${lan.join(', ')}): 10.9.0.5`,
+      );
+    } finally {
+      await net.exec('lan2', 'ip', ['route', 'change', 'default', 'via', A.router.lan.ipv4]);
+      await net.exec('lan2', 'ip', ['addr', 'del', '10.9.0.5/32', 'dev', 'eth0']);
+      await api('/learn/stop', { method: 'POST' });
+    }
+  });
+
   it('ends by itself at its time limit and leaves no rule and no listener behind', async () => {
     const start = await api('/learn/start', { method: 'POST', body: JSON.stringify({ durationS: 2 }) });
     expect(start.body).toMatchObject({ state: 'running' });

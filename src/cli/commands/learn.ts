@@ -126,7 +126,8 @@ export const learnCommand: Command = {
         ...(forText !== undefined ? { durationS: parseDuration(forText) } : {}),
       });
       if (!json) {
-        const who = status.host ?? 'every LAN host';
+        const subnets = status.lanSubnets ? ` in ${status.lanSubnets.join(', ')}` : '';
+        const who = status.host ?? `every LAN host${subnets}`;
         const until = status.endsAt === undefined ? '' : ` until ${formatTime(status.endsAt).slice(11)}`;
         ctx.stdout.write(`Learning from ${who}${until}. Use the application now; Ctrl-C stops early.\n`);
       }

@@ -1,4 +1,5 @@
 /** "Find the ports of an application": choose a device, start, watch what is seen, review the proposals. */
+import { lanScopeNote } from '../../domain/learn/lan-scope.js';
 import type { LearnProposal } from '../../domain/learn/proposals.js';
 import type { HostInfo } from '../../domain/neighbours.js';
 import type { LearnStatus } from '../../service/service.js';
@@ -63,6 +64,7 @@ function StartForm(props: { readonly devices: readonly HostInfo[]; readonly csrf
 /** The live part of a running session: what it sees, refreshed every second. */
 export function LearnLive(props: { readonly status: LearnStatus; readonly now: number }) {
   const s = props.status;
+  const scopeNote = lanScopeNote(s);
   return (
     <div id="learn-live" hx-get="/learn/live" hx-trigger="every 1s" hx-swap="outerHTML">
       <p role="status">
@@ -80,6 +82,7 @@ export function LearnLive(props: { readonly status: LearnStatus; readonly now: n
           </>
         )}
       </p>
+      {scopeNote !== undefined && <p class="banner warn">Note: {scopeNote}.</p>}
       {s.recent.length === 0 ? (
         <p class="empty">Nothing seen yet. Start the application now: a game, a call, a download.</p>
       ) : (
