@@ -71,7 +71,7 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     const res = await request('/');
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/sign-in');
-    expect((await request('/table/live', { headers: { 'hx-request': 'true' } })).status).toBe(401);
+    expect((await request('/overview/live', { headers: { 'hx-request': 'true' } })).status).toBe(401);
     expect((await request('/events')).status).toBe(401);
     expect((await request('/sign-in')).status).toBe(200);
   });
@@ -239,7 +239,7 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     expect(readFileSync(fx.configPath, 'utf8')).toContain('IRC DCC');
     fx.model.trigger(LAN1, 5000);
     await fx.service.readNow();
-    const live = await (await request('/table/live', { headers: { cookie } })).text();
+    const live = await (await request('/table', { headers: { cookie } })).text();
     expect(live).toContain(LAN1);
     expect(live).toContain('Release');
     expect(live).not.toContain('did not answer in time');
@@ -251,7 +251,7 @@ describe('the panel in-process: sessions, CSRF, Host and Origin', () => {
     const read = await fx.service.readNow();
     fx.model.holdReads();
     now = read.at + 42_000;
-    const live = await (await request('/table/live', { headers: { cookie } })).text();
+    const live = await (await request('/table', { headers: { cookie } })).text();
     expect(live).toContain('The router did not answer in time: this is the data from 42 s ago.');
     expect(live).toContain(LAN1);
     const overview = await (await request('/overview/live', { headers: { cookie } })).text();

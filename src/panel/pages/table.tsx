@@ -78,9 +78,8 @@ export function tablePage(app: PanelApp, ctx: PanelContext): void {
       status,
     );
 
+  // No fragment of the table alone: the page's stream pushes its snapshot and rows, and the API has `GET /table`.
   app.get('/table', (c) => page(c));
-  // The table alone, the markup of the stream's snapshot.
-  app.get('/table/live', async (c) => c.html(await liveTable(c)));
   app.post('/table/release', async (c) => {
     const form = await c.req.parseBody();
     // Empty fields are absent: the release body of the API, checked by its schema.
