@@ -91,3 +91,18 @@ export function specsText(
 ) {
   return specs?.map((s) => `${s.protocol} ${s.ports}`).join();
 }
+
+/**
+ * Another tool's ruleset (as `nft -j list ruleset` gives it) with one static port forward in `ip nat`'s prerouting.
+ * @example staticForwardRuleset('udp', 8001, '192.168.1.50')
+ */
+export function staticForwardRuleset(
+  protocol: Protocol,
+  port: number,
+  addr: string,
+  toPort?: number,
+): unknown {
+  const match = { match: { op: '==', left: { payload: { protocol, field: 'dport' } }, right: port } };
+  const dnat = { dnat: { addr, ...(toPort !== undefined ? { port: toPort } : {}) } };
+  return { nftables: [{ rule: { family: 'ip', table: 'nat', chain: 'prerouting', expr: [match, dnat] } }] };
+}

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeWan, WAN_AT_START } from '../../test/service/fake-wan.js';
 import { configText, type Fixture, LAN1, LAN2, REMOTE, startFixture } from '../../test/service/fixture.js';
-import type { NetworkLink } from '../domain/wan.js';
 import { buildOpenApiDocument } from '../routes/openapi.js';
 import { eventPageReply } from '../routes/schemas.js';
 import { ROUTE_LIST as ROUTES } from '../routes/table.js';
@@ -460,16 +460,8 @@ describe('events', () => {
 
   it("answers and streams the WAN's events, without a rule, as the reply schema describes them", async () => {
     await fx.cleanup();
-    let report: (links: readonly NetworkLink[]) => void = () => undefined;
-    await setup({
-      wan: {
-        async start(listener) {
-          report = listener;
-          listener([{ name: 'wan0', up: true, addresses: ['203.0.113.7'] }]);
-        },
-        async close() {},
-      },
-    });
+    const wan = new FakeWan();
+    await setup({ wan });
     const res = await call('GET', '/events/stream?type=wan-changed', undefined, AUTH);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -477,7 +469,7 @@ describe('events', () => {
     while (!text.includes(': live')) text += decoder.decode((await reader.read()).value, { stream: true });
     fx.model.trigger(LAN1, 5000);
     await fx.service.readNow();
-    report([{ name: 'wan0', up: true, addresses: ['203.0.113.9'] }]);
+    wan.report([{ name: 'wan0', up: true, addresses: ['203.0.113.9'] }]);
     while (!/event: wan-changed\ndata: .*\n/.test(text)) {
       text += decoder.decode((await reader.read()).value, { stream: true });
     }
@@ -495,7 +487,7 @@ describe('events', () => {
       at: expect.any(Number),
       id: expect.any(Number),
       interface: 'wan0',
-      previous: ['203.0.113.7'],
+      previous: WAN_AT_START[0]!.addresses,
       addresses: ['203.0.113.9'],
     });
     // The rule and host filters are about rules and LAN hosts: the WAN's events match neither.

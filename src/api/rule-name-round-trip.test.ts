@@ -3,11 +3,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inProcessFetch, runCliCaptured } from '../../test/cli/run-cli.js';
 import { type Fixture, startFixture } from '../../test/service/fixture.js';
-import { runCli } from '../cli/cli.js';
-import { captureOutput, NO_SIGNALS } from '../cli/context.js';
 import { validateRule } from '../domain/config.js';
-import { createCliSystem } from '../main/cli-system.js';
 import { API_PREFIX, createApp } from './app.js';
 
 const TOKEN = 'round-trip-token-0123456789abcdef0123456789';
@@ -109,22 +107,12 @@ async function removeGenerated(): Promise<void> {
 
 const taken = (name: string) => ['game', 'voice call'].includes(name.trim().toLowerCase());
 
-async function cli(argv: string[]) {
-  const stdout = captureOutput(false);
-  const stderr = captureOutput(false);
-  const code = await runCli(['--api', BASE, '--token-file', tokenFile, ...argv], {
-    stdout,
-    stderr,
-    env: {},
+function cli(argv: string[]) {
+  // The CLI's requests go to the app in-process: the same URLs and bodies as over the network.
+  return runCliCaptured(['--api', BASE, '--token-file', tokenFile, ...argv], {
     cwd: fx.dir,
-    onSignal: NO_SIGNALS,
-    // The CLI's requests go to the app in-process: the same URLs and bodies as over the network.
-    fetch: ((input: string | URL, init?: RequestInit) => app.request(String(input), init)) as typeof fetch,
-    version: '0.0.0-test',
-    isRoot: false,
-    system: createCliSystem(),
+    fetch: inProcessFetch(app),
   });
-  return { code, out: stdout.text(), err: stderr.text() };
 }
 
 describe('every accepted rule name round-trips', () => {

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCliCaptured } from '../../test/cli/run-cli.js';
+import { inProcessFetch, runCliCaptured } from '../../test/cli/run-cli.js';
+import { staticForwardRuleset } from '../../test/factories.js';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { FakeWan, ROUTER_LINKS } from '../../test/service/fake-wan.js';
 import { type Fixture, LAN1, startFixture } from '../../test/service/fixture.js';
@@ -28,10 +29,9 @@ afterEach(async () => {
 });
 
 function run(argv: string[], service: Fixture['service'], answer?: string) {
-  const app = createApp({ service, token: TOKEN });
   return runCliCaptured([...argv, '--api', 'http://127.0.0.1:1', '--token-file', tokenFile], {
     cwd: dir,
-    fetch: ((input: string | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch,
+    fetch: inProcessFetch(createApp({ service, token: TOKEN })),
     ...(answer !== undefined ? { ask: async () => answer } : {}),
   });
 }
@@ -56,21 +56,7 @@ describe('porttrigger learn', () => {
   it("prints another tool's static forward as a conflict, and a note when the ruleset could not be read", async () => {
     const recorder = new FakeRecorder();
     recorder.onStart = () => recorder.seeApplication(Date.now(), LAN1, SERVER);
-    const forward = {
-      nftables: [
-        {
-          rule: {
-            family: 'ip',
-            table: 'nat',
-            chain: 'prerouting',
-            expr: [
-              { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 8002 } },
-              { dnat: { addr: '192.168.1.50', port: 8002 } },
-            ],
-          },
-        },
-      ],
-    };
+    const forward = staticForwardRuleset('udp', 8002, '192.168.1.50', 8002);
     let reader: () => Promise<unknown> = async () => forward;
     fx = await startFixture({ recorder, foreignRuleset: () => reader(), wan: new FakeWan(ROUTER_LINKS) });
     expect((await run(['learn', '--for', '1', '--json'], fx.service)).code).toBe(0);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { config as makeConfig, rule as makeRule } from '../../test/factories.js';
 import type { Config, Rule } from '../domain/types.js';
 import {
   issuesForRule,
@@ -9,24 +10,14 @@ import {
 } from './config-edit.js';
 import { checkPort } from './port-check.js';
 
-const rule = (name: string, ports = '7000'): Rule => ({
-  name,
-  enabled: true,
-  family: 'both',
-  trigger: [{ protocol: 'udp', ports: '5000' }],
-  open: [{ protocol: 'udp', ports }],
-  idleTimeout: 30,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-});
-const config: Config = {
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'companion',
-  enabled: true,
-  ipv6: true,
-  rules: [rule('game'), rule('voice', '8000-8010')],
-};
+const rule = (name: string, ports = '7000'): Rule =>
+  makeRule({
+    name,
+    trigger: [{ protocol: 'udp', ports: '5000' }],
+    open: [{ protocol: 'udp', ports }],
+    idleTimeout: 30,
+  });
+const config: Config = makeConfig([rule('game'), rule('voice', '8000-8010')]);
 
 describe('rule edits', () => {
   it('refuses a second rule with the same name in another case', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { staticForwardRuleset } from '../../test/factories.js';
 import { FakeRecorder } from '../../test/service/fake-recorder.js';
 import { FakeWan, ROUTER_LINKS } from '../../test/service/fake-wan.js';
 import { type Fixture, startFixture } from '../../test/service/fixture.js';
@@ -45,21 +46,7 @@ describe('learning sessions', () => {
   });
 
   it("names another table's static forward over a proposal's ports, and proposes without it when unread", async () => {
-    const ipNat = {
-      nftables: [
-        {
-          rule: {
-            family: 'ip',
-            table: 'nat',
-            chain: 'prerouting',
-            expr: [
-              { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 8001 } },
-              { dnat: { addr: '192.168.1.50' } },
-            ],
-          },
-        },
-      ],
-    };
+    const ipNat = staticForwardRuleset('udp', 8001, '192.168.1.50');
     let reader: () => Promise<unknown> = async () => ipNat;
     const recorder = new FakeRecorder();
     fx = await startFixture({ recorder, foreignRuleset: () => reader(), wan: new FakeWan(ROUTER_LINKS) });

@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { Config, Rule, TriggerEntry, TriggerTable } from '../domain/types.js';
+import { config as makeConfig, rule } from '../../test/factories.js';
+import type { Config, TriggerEntry, TriggerTable } from '../domain/types.js';
 import { TableTracker } from './tracker.js';
 
-const rule: Rule = {
+const game = rule({
   name: 'game',
-  enabled: true,
-  family: 'both',
   trigger: [{ protocol: 'udp', ports: '5000' }],
   open: [{ protocol: 'udp', ports: '7000' }],
   idleTimeout: 30,
-  lanHosts: 'any',
-  remote: 'any',
-  onExpire: 'keep',
-};
-const config: Config = {
-  interfaces: { lan: ['br-lan'], wan: ['wan0'] },
-  mode: 'standalone',
-  enabled: true,
-  ipv6: true,
-  rules: [rule],
-};
+});
+const config: Config = makeConfig([game], { mode: 'standalone' });
 const entry = (expiresAt: number, extra: Partial<TriggerEntry> = {}): TriggerEntry => ({
   rule: 'game',
   family: 'ipv4',
@@ -69,7 +59,7 @@ describe('TableTracker', () => {
 
   it.each([
     ['rule-removed', { ...config, rules: [] }, undefined],
-    ['rule-disabled', { ...config, rules: [{ ...rule, enabled: false }] }, undefined],
+    ['rule-disabled', { ...config, rules: [{ ...game, enabled: false }] }, undefined],
     ['rule-disabled', { ...config, enabled: false }, undefined],
     ['rule-changed', config, { kind: 'applied' as const }],
     ['released', config, { kind: 'released' as const, selector: { rule: 'game' } }],

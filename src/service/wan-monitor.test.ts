@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeWan } from '../../test/service/fake-wan.js';
 import { configText, type Fixture, startFixture } from '../../test/service/fixture.js';
-import type { NetworkLink, WanState, WanWatch } from '../domain/wan.js';
+import type { NetworkLink, WanState } from '../domain/wan.js';
 import type { ServiceContext } from './context.js';
 import type { PublishedEvent, ServiceEvent } from './events.js';
 import { WanMonitor, wanEvents } from './wan-monitor.js';
@@ -96,25 +97,6 @@ describe('wanEvents', () => {
   });
 });
 
-/** A WAN watch the test drives: `report` hands the service the links as `ip` would. */
-function fakeWatch(
-  initial: readonly NetworkLink[],
-): WanWatch & { report(links: readonly NetworkLink[]): void } {
-  let listener: ((links: readonly NetworkLink[]) => void) | undefined;
-  return {
-    async start(l) {
-      listener = l;
-      l(initial);
-    },
-    async close() {
-      listener = undefined;
-    },
-    report(links) {
-      listener?.(links);
-    },
-  };
-}
-
 const link = (name: string, addresses: string[], up = true): NetworkLink => ({ name, up, addresses });
 
 describe('the service and its WAN', () => {
@@ -125,7 +107,7 @@ describe('the service and its WAN', () => {
   });
 
   it('stores and streams a renumbered WAN as wan-changed without a rule, and shows the address it has now', async () => {
-    const watch = fakeWatch([link('wan0', ['203.0.113.7']), link('br-lan', ['192.168.1.1'])]);
+    const watch = new FakeWan([link('wan0', ['203.0.113.7']), link('br-lan', ['192.168.1.1'])]);
     fx = await startFixture({ wan: watch });
     const live: PublishedEvent[] = [];
     fx.service.subscribe((e) => live.push(e));
@@ -153,7 +135,7 @@ describe('the service and its WAN', () => {
   });
 
   it('follows a ppp* WAN that goes away and comes back as a new link', async () => {
-    const watch = fakeWatch([link('ppp0', ['100.64.0.2'])]);
+    const watch = new FakeWan([link('ppp0', ['100.64.0.2'])]);
     fx = await startFixture({
       wan: watch,
       text: (dir) => configText(dir).replace('wan: [wan0]', "wan: ['ppp*']"),
@@ -178,7 +160,7 @@ describe('the service and its WAN across a reload', () => {
 
   it('shows the interfaces a reloaded config names at once, and tells no change for a newly named one', async () => {
     const links = [link('wan0', ['203.0.113.7']), link('ppp0', ['100.64.0.2'])];
-    const watch = fakeWatch(links);
+    const watch = new FakeWan(links);
     fx = await startFixture({ wan: watch });
     expect(fx.service.wan().map((w) => w.interface)).toEqual(['wan0']);
     writeFileSync(fx.configPath, configText(fx.dir).replace('wan: [wan0]', "wan: [wan0, 'ppp*']"));

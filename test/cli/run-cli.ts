@@ -35,3 +35,17 @@ export async function runCliCaptured(argv: readonly string[], options: CliRunOpt
   });
   return { code, out: stdout.text(), err: stderr.text() };
 }
+
+/** What {@link inProcessFetch} hands requests to: the API app (`createApp`), or anything that answers a Request. */
+export interface RequestHandler {
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+/**
+ * A `fetch` for the CLI that hands every request to `app` in-process: the same URLs and bodies as over the network.
+ * @example runCliCaptured(['status', '--api', 'http://127.0.0.1:1'], { fetch: inProcessFetch(createApp({ service, token })) })
+ */
+export function inProcessFetch(app: RequestHandler): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) =>
+    app.fetch(new Request(input, init))) as typeof fetch;
+}
