@@ -75,7 +75,7 @@ describe('kernelFeatureScript', () => {
 
   it('uses every kind of chain and statement the renderer makes', () => {
     expect(script).toMatch(/\tchain fan4_\w+ \{\n\t\tjump tr4_/); // shared trigger ports
-    expect(script).toContain('jump close4_tcp_sport'); // onExpire: close, both directions
+    expect(script).toContain('ct direction reply th sport vmap @close4_tcp_ranges'); // onExpire: close, both ways
     expect(script).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ map @target4_/);
     expect(script).toMatch(/dnat ip to jhash meta nfproto mod 1 offset \d+ \. ip saddr map @rtarget4_/);
     expect(script).toContain('!= { 192.168.1.0/24 } add @blocked4');

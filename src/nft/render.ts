@@ -184,9 +184,12 @@ function chain(name: string, lines: readonly string[]): string {
   return [`\tchain ${name} {`, ...lines.map((l) => `\t\t${l}`), '\t}'].join('\n');
 }
 
-/** A dispatch map element as nft writes it: `port or range : jump chain`. */
+/**
+ * A dispatch map element as nft writes it: `port or range : jump chain`. DNAT and close chains are reached by
+ * `goto`: what follows their lookup has nothing left to do for a packet that found its rule (see dispatchLookups).
+ */
 export function dispatchElementText(e: DispatchElement): string {
-  const verb = e.chain.startsWith('dn4_') ? 'goto' : 'jump';
+  const verb = e.chain.startsWith('dn4_') || e.chain.startsWith('cl') ? 'goto' : 'jump';
   const ports = e.from === e.to ? `${e.from}` : `${e.from}-${e.to}`;
   return `${ports} : ${verb} ${e.chain}`;
 }
@@ -256,7 +259,10 @@ function dispatchMapDecl(m: KernelDispatchMap): string {
  * rule chain at most, as with one map. The DNAT map is the exception: its elements `goto` their chain, so
  * that a packet its chain does not translate ends the base chain there (the learning rules after it record
  * only what no rule of ours took); from a chain of lookups it would come back to the base chain instead. So
- * the base chain looks up its two maps in two rules.
+ * the base chain looks up its two maps in two rules. The close maps too: the rules of `closing` exclude each
+ * other (family, protocol, direction), so a packet whose close chain returns is done with `closing`, and the goto
+ * of their elements returns it to `forward` at once, with no jump to a lookup chain and no second lookup after
+ * a hit in the port map.
  */
 interface DispatchLookup {
   readonly protocol: Protocol;
@@ -274,7 +280,8 @@ function dispatchLookups(
     const lookups = maps
       .filter((k) => k.map === m && k.protocol === protocol)
       .map((k) => `th ${field} vmap @${k.name}`);
-    if (lookups.length === 1 || m === 'dnat4') return lookups.map((verdict) => ({ protocol, verdict }));
+    if (lookups.length === 1 || m === 'dnat4' || m === 'close4' || m === 'close6')
+      return lookups.map((verdict) => ({ protocol, verdict }));
     if (lookups.length === 0) return [];
     const name = `${m}_${protocol}_${field}`;
     return [{ protocol, verdict: `jump ${name}`, chain: { name, lines: lookups } }];
