@@ -91,6 +91,39 @@ describeKernel('dispatch maps of ports and of ranges', () => {
     await dp.remove();
   });
 
+  /** A datagram from wan1's port `sport` to the gateway's `port`: the LAN host that got it, or null. */
+  async function inboundFrom(sport: number, port: number): Promise<LanHost | null> {
+    await Promise.all([listen('lan1', port), listen('lan2', port), listen('wan1', sport)]);
+    const token = `hm${process.pid}-${++tokens}`;
+    await net.host('wan1').sendUdp({ to: A.router.wan.ipv4, port, sport, token });
+    const got = await Promise.all(
+      (['lan1', 'lan2'] as const).map(async (h) =>
+        (await net.host(h).waitFor(token, SILENCE_MS))?.token === token ? h : null,
+      ),
+    );
+    return got.find((h) => h !== null) ?? null;
+  }
+
+  it('closes the connections of an onExpire close rule through its port map and its range map', async () => {
+    const dp = datapath();
+    const closer: Rule = { ...mixed, name: 'closer', onExpire: 'close', idleTimeout: 10 };
+    await dp.apply(configOf([closer], { mode: 'standalone', ipv6: false }));
+    await trigger('lan1', 5200);
+    const flows = [
+      [41_200, 7200],
+      [41_305, 7305],
+    ] as const;
+    for (const [sport, port] of flows) {
+      expect(await inboundFrom(sport, port)).toBe('lan1');
+      // The same connection again while the entry is held: its close chain returns it to the forward chain.
+      expect(await inboundFrom(sport, port)).toBe('lan1');
+    }
+    // Nothing refreshes the entry without the service: it expires idleTimeout after the trigger.
+    await expect.poll(() => inboundFrom(41_200, 7200), { timeout: 30_000, interval: 500 }).toBeNull();
+    for (const [sport, port] of flows) expect(await inboundFrom(sport, port)).toBeNull();
+    await dp.remove();
+  });
+
   it('adds the first range rule to a table of single ports and deletes it again, entries of others kept', async () => {
     const dp = datapath();
     const singles = configOf([game], { mode: 'standalone', ipv6: false });
