@@ -250,7 +250,9 @@ describe('dispatch maps by key kind', () => {
     ).toHaveLength(2);
     expect(table).not.toContain('dnat4_udp_dport');
     expect(table).not.toContain('close4_udp_dport');
-    expect(baseChainNames(plan)).toEqual(expect.arrayContaining(['trigger4_udp_dport', 'inbound4_udp_dport']));
+    expect(baseChainNames(plan)).toEqual(
+      expect.arrayContaining(['trigger4_udp_dport', 'inbound4_udp_dport']),
+    );
     expect(baseChainNames(plan)).not.toContain('close4_udp_sport');
   });
 
