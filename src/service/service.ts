@@ -57,6 +57,11 @@ export interface Service {
    */
   table(): Promise<TriggerTable>;
   /**
+   * The trigger table of the last read, without reading the datapath: every change reads after itself, so right
+   * after one this says which rules are in use (undefined before the first read).
+   */
+  lastTable(): TriggerTable | undefined;
+  /**
    * Reads the datapath now, never answering with the last table, and emits events for what changed (signals,
    * expiries and the safety net do this).
    */
@@ -269,6 +274,10 @@ class PorttriggerService implements Service {
       () => this.#ctx.tracker.last,
       this.#options.freshReadWaitMs ?? FRESH_READ_WAIT_MS,
     );
+  }
+
+  lastTable(): TriggerTable | undefined {
+    return this.#ctx.tracker.last;
   }
 
   readNow(): Promise<TriggerTable> {

@@ -214,6 +214,34 @@ describeKernel('the web panel in Chromium against the service in a virtual netwo
     expect(await connectionReachesLan1(20000)).toBe(false);
   });
 
+  it('says after a save whether anything uses the rule: an idle rule asks for a reconnect, one a live connection took does not', async () => {
+    const idleNotice = page.getByText('Nothing is using it right now');
+    const addRule = async (name: string, triggerPort: number) => {
+      await page.goto(`${url}/rules/new`);
+      await page.getByLabel('Name').fill(name);
+      await page.getByLabel('Trigger ports 1: protocol').selectOption('udp');
+      await page.getByLabel('Trigger ports 1: ports').fill(String(triggerPort));
+      await page.getByLabel('Open ports 1: protocol').selectOption('udp');
+      await page.getByLabel('Open ports 1: ports').fill(String(triggerPort + 1));
+      await page.getByRole('button', { name: 'Save rule' }).click();
+      await page.getByText('The rule is saved and applied.').waitFor();
+    };
+    await addRule('idle-voice', 6100);
+    expect(await idleNotice.count()).toBe(1);
+    // lan1 talks to UDP 6200 before any rule names it: the rule saved next goes to that connection at once.
+    await trigger('lan1', 6200);
+    await addRule('live-voice', 6200);
+    expect(await idleNotice.count()).toBe(0);
+    // The tests after this one expect lan1 to hold nothing: deleting the rules closes their entries.
+    for (const name of ['idle-voice', 'live-voice']) {
+      const deleted = await fetch(`${url}/api/v1/rules/${name}`, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(deleted.status).toBe(200);
+    }
+  });
+
   it('shows a port 70000 and a reversed range next to their fields and applies nothing', async () => {
     const shape = await rulesetShape();
     const file = readFileSync(configPath, 'utf8');

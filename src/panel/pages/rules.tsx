@@ -130,7 +130,8 @@ export function rulePages(app: PanelApp, ctx: PanelContext): void {
     }
     // Nothing live took the rule: an application already connected must reconnect (docs/semantics.md, 5).
     const saved = service.config.rules.find((r) => r.name === input['name']);
-    const table = await service.table().catch(() => ({ entries: [] }));
+    // The change read the table after itself: a fresh read here would cost a whole kernel listing per save.
+    const table = service.lastTable() ?? (await service.table().catch(() => ({ entries: [] })));
     const idle = saved !== undefined && reconnectNotice(saved, table) !== undefined;
     // Back to the page of the list that holds the rule, not to the first of a thousand.
     return c.redirect(listAfter(idle ? 'saved-idle' : 'saved', saved?.name ?? ''), 303);
