@@ -24,6 +24,7 @@ import { parseElementExpiries } from '../nft/element-expiry.js';
 import { CT_MARK } from '../nft/marks.js';
 import type { Plan } from '../nft/plan.js';
 import { planConfig, SHARED_SET_NAMES, sharedSetName } from '../nft/plan.js';
+import { patchPlan, rulesToAdopt } from '../nft/plan-patch.js';
 import { quietEntrySets } from '../nft/quiet-entry-sets.js';
 import { readBackSetNames, readTriggerTable } from '../nft/read-back.js';
 import { entriesFromConnections, entryKey, planRefresh } from '../nft/refresh.js';
@@ -281,7 +282,8 @@ export class KernelDatapath implements Datapath {
   async #applyChange(config: Config, quietSince?: number): Promise<ApplyReport | undefined> {
     const before = this.#plan;
     if (!before || this.#closed) return undefined;
-    const planned = planConfig(config);
+    // Only the changed rules are planned (plan-patch.ts); the whole config when the patch cannot say.
+    const planned = patchPlan(before, config) ?? planConfig(config);
     const plan = this.#capture ? { ...planned, learn: this.#capture } : planned;
     this.#expectSize(plan);
     for (let attempt = 1; ; attempt++) {
@@ -296,14 +298,7 @@ export class KernelDatapath implements Datapath {
       if (!delta) return undefined;
       // Live trigger connections of the rules added, changed or switched on count at once; the others were
       // adopted before.
-      const wasLive = new Set(before.rules.map((r) => r.rule.name));
-      const touched = new Set([
-        ...[...delta.chainsAdded, ...delta.chainsReplaced].flatMap((name) => {
-          const r = plan.rules.find((p) => p.chains.trigger === name);
-          return r ? [r.rule.name] : [];
-        }),
-        ...plan.rules.filter((r) => !wasLive.has(r.rule.name)).map((r) => r.rule.name),
-      ]);
+      const touched = rulesToAdopt(before, plan, [...delta.chainsAdded, ...delta.chainsReplaced]);
       // The connections are listed while nft runs: they do not depend on the transaction. nft starts first:
       // starting a program holds this process until the system has forked it.
       const writing = delta.script !== '' ? this.#write(delta.script) : Promise.resolve();

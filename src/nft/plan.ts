@@ -138,24 +138,58 @@ function lanHostsOf(rule: Rule, family: Family): 'any' | string[] {
   return prefixes.filter((p) => p.family === family).map(formatPrefix);
 }
 
+/** A rule's number when no other rule's number is the same: the hash of its entry identity. */
+export function unsaltedId(rule: Rule): number {
+  return Number.parseInt(entryIdentity(rule), 16);
+}
+
 /**
  * Numbers for the rules: a hash of the entry identity, so that a rule keeps its number (and its entries) across
- * reloads; on the rare collision the later rule by name takes the next salted hash.
+ * reloads; on the rare collision the later rule by name takes the next salted hash (`salted`).
  */
-function assignIds(rules: readonly Rule[]): Map<Rule, number> {
+function assignIds(rules: readonly Rule[]): { ids: Map<Rule, number>; salted: boolean } {
   const ids = new Map<Rule, number>();
   const taken = new Set<number>();
+  let salted = false;
   for (const rule of [...rules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const identity = entryIdentity(rule);
     let id = Number.parseInt(identity, 16);
-    for (let salt = 1; taken.has(id); salt++) id = Number.parseInt(hash32(`${identity}#${salt}`), 16);
+    for (let salt = 1; taken.has(id); salt++) {
+      id = Number.parseInt(hash32(`${identity}#${salt}`), 16);
+      salted = true;
+    }
     taken.add(id);
     ids.set(rule, id);
   }
-  return ids;
+  return { ids, salted };
 }
 
-function planRule(rule: Rule, family: Family, id: number): RulePlan {
+/**
+ * The chained lists of the plans in which every rule has its unsalted number: a rule's plan then depends on
+ * the rule alone (its number, names and sets), and plan-patch.ts may plan a change of one rule on its own.
+ */
+const unsalted = new WeakSet<readonly RulePlan[]>();
+
+/** Whether every rule of the plan has its unsalted number (known for plans of planConfig and of a patch). */
+export function hasUnsaltedIds(plan: Plan): boolean {
+  return unsalted.has(plan.chained);
+}
+
+/** Records that every rule of a patched plan has its unsalted number (plan-patch.ts checks it). */
+export function markUnsaltedIds(chained: readonly RulePlan[]): void {
+  unsalted.add(chained);
+}
+
+/** The fan-out chain of a family for rules that share trigger ports: named by its sorted targets. */
+export function fanoutName(family: Family, targets: readonly string[]): string {
+  return `fan${familyDigit(family)}_${hash32(targets.join(','))}`;
+}
+
+/**
+ * The plan of one rule in one family, given its number: the same rule and number always make the same plan.
+ * @example planRule(rule, 'ipv4', unsaltedId(rule))
+ */
+export function planRule(rule: Rule, family: Family, id: number): RulePlan {
   const f = familyDigit(family);
   const key = id.toString(16).padStart(8, '0');
   return {
@@ -205,7 +239,7 @@ function triggerDispatch(plans: readonly RulePlan[], fanouts: Map<string, Fanout
       const targets = [...active.keys()].sort();
       let chain = targets[0]!;
       if (targets.length > 1) {
-        const name = `fan${plans[0]!.family === 'ipv4' ? '4' : '6'}_${hash32(targets.join(','))}`;
+        const name = fanoutName(plans[0]!.family, targets);
         fanouts.set(name, { name, targets });
         chain = name;
       }
@@ -240,13 +274,14 @@ function openDispatch(
  */
 export function planConfig(config: Config): Plan {
   const enabled = config.rules.filter((r) => r.enabled);
-  const ids = assignIds(enabled);
+  const { ids, salted } = assignIds(enabled);
   const chained = enabled.flatMap((rule) =>
     ruleFamilies(rule, config.ipv6).map((family) => planRule(rule, family, ids.get(rule)!)),
   );
   const v4 = chained.filter((r) => r.family === 'ipv4');
   const v6 = chained.filter((r) => r.family === 'ipv6');
   const fanouts = new Map<string, FanoutChain>();
+  if (!salted) unsalted.add(chained);
   return {
     config,
     rules: config.enabled ? chained : [],

@@ -222,8 +222,20 @@ export interface KernelDispatchMap {
   readonly elements: readonly DispatchElement[];
 }
 
+// Per dispatch object (plans of a switch share one): the base chains, the delta and the checks ask often.
+const kernelMaps = new WeakMap<Plan['dispatch'], readonly KernelDispatchMap[]>();
+
 /** The kernel maps of a plan's dispatch: an empty one is not declared, and no base chain looks it up. */
-export function kernelDispatchMaps(plan: Plan): KernelDispatchMap[] {
+export function kernelDispatchMaps(plan: Plan): readonly KernelDispatchMap[] {
+  let known = kernelMaps.get(plan.dispatch);
+  if (!known) {
+    known = splitDispatch(plan);
+    kernelMaps.set(plan.dispatch, known);
+  }
+  return known;
+}
+
+function splitDispatch(plan: Plan): KernelDispatchMap[] {
   return DISPATCH_MAPS.flatMap((map) =>
     (['tcp', 'udp'] as const).flatMap((protocol) =>
       (['ports', 'ranges'] as const).flatMap((keys) => {
