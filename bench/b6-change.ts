@@ -32,6 +32,22 @@ const LABELS: Record<Operation, string> = {
   switch: 'global switch off (POST /disable)',
 };
 
+/** What the service's `<what>: time spent` record of each operation begins with (config-changes.ts). */
+const SERVICE_WHAT: Record<Operation, string> = {
+  add: 'create rule',
+  edit: 'replace rule',
+  disable: 'disable rule',
+  delete: 'delete rule',
+  switch: 'switch off',
+};
+
+/** The phases the service times for a change, in order (config-changes.ts, `#change`). */
+const PHASES = ['checkMs', 'renderMs', 'readBeforeMs', 'applyMs', 'writeMs', 'readAfterMs'] as const;
+type Phase = (typeof PHASES)[number];
+
+/** Median ms of each phase, by operation. */
+type PhaseMedians = Map<Operation, Partial<Record<Phase, number>>>;
+
 const GOAL_MEDIAN_MS = 50;
 const GOAL_P99_MS = 100;
 
@@ -136,12 +152,15 @@ async function measureService(
   ctx: BenchContext,
   size: number,
   reps: number,
-): Promise<Map<Operation, number[]>> {
+): Promise<{ samples: Map<Operation, number[]>; phases: PhaseMedians }> {
   const ns = await freshNamespace(ctx);
   const out = new Map<Operation, number[]>(OPERATIONS.map((op) => [op, []]));
+  // At debug level the service logs each change's phases; its other debug lines cost little next to a change.
   const service = await startBenchService(ctx, ns.name, rawConfig(size, { family: 'both' }), `b6-${size}`, {
     yaml: true,
+    logLevel: 'debug',
   });
+  let phases: PhaseMedians = new Map();
   try {
     const call = async (method: string, path: string, body?: unknown): Promise<void> => {
       const reply = await fetch(`${service.baseUrl}${path}`, {
@@ -169,11 +188,43 @@ async function measureService(
         if (op !== 'switch-on') out.get(op)!.push(ms);
       }
     }
+    // The last record is written before the last answer; the pipe may hand it over a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    phases = phaseMedians(service.timeSpent());
   } finally {
     await service.stop();
     await ns.remove();
   }
+  return { samples: out, phases };
+}
+
+/** The median of each phase of each operation's `time spent` records. */
+function phaseMedians(
+  records: readonly { readonly what: string; readonly fields: Readonly<Record<string, unknown>> }[],
+): PhaseMedians {
+  const out: PhaseMedians = new Map();
+  for (const op of OPERATIONS) {
+    const mine = records.filter((r) => r.what === SERVICE_WHAT[op]);
+    const medians: Partial<Record<Phase, number>> = {};
+    for (const phase of PHASES) {
+      const values = mine.map((r) => r.fields[phase]).filter((v): v is number => typeof v === 'number');
+      const median = summarize(values)?.median;
+      if (median !== undefined) medians[phase] = median;
+    }
+    out.set(op, medians);
+  }
   return out;
+}
+
+/** The phases of one operation as a note: `check 0.4, render 3.1, …` (ms, medians). */
+function phaseNote(medians: Partial<Record<Phase, number>> | undefined): string {
+  const parts = PHASES.flatMap((phase) => {
+    const ms = medians?.[phase];
+    return ms === undefined ? [] : [`${phase.replace(/Ms$/, '')} ${ms.toFixed(1)}`];
+  });
+  return parts.length > 0
+    ? `; service phases, median ms: ${parts.join(', ')}`
+    : '; service phases not logged';
 }
 
 /**
@@ -184,16 +235,17 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
   const part = newPart('b6', 'B6 change latency');
   const { b6 } = ctx.plan;
   part.method.push(
-    `Each size (${b6.ruleSizes.join(', ')} dual-stack rules, the bench rule set) runs the service (\`node dist/main/daemon.js\` in a namespace of its own, API on loopback) and times, from request to answer, ${b6.reps} rounds of: add a rule, edit it (idle timeout), disable it, delete it, switch port triggering off (\`POST /disable\`: the file's top-level \`enabled:\` line and one transaction) and on again (\`POST /enable\`, not counted). Baseline, in the same run: a bare \`nft -f\` (through \`ip netns exec\`, as the service runs it) of the same transaction in a namespace that holds the same table: the delta the compiler renders for the change (for the switch, the switch delta of \`src/nft/switch-delta.ts\`). Goal per operation and size: median ≤ ${GOAL_MEDIAN_MS} ms and p99 ≤ ${GOAL_P99_MS} ms (with ${b6.reps} rounds, p99 is the largest sample).`,
+    `Each size (${b6.ruleSizes.join(', ')} dual-stack rules, the bench rule set) runs the service (\`node dist/main/daemon.js\` in a namespace of its own, API on loopback) and times, from request to answer, ${b6.reps} rounds of: add a rule, edit it (idle timeout), disable it, delete it, switch port triggering off (\`POST /disable\`: the file's top-level \`enabled:\` line and one transaction) and on again (\`POST /enable\`, not counted). Baseline, in the same run: a bare \`nft -f\` (through \`ip netns exec\`, as the service runs it) of the same transaction in a namespace that holds the same table: the delta the compiler renders for the change (for the switch, the switch delta of \`src/nft/switch-delta.ts\`). The service runs at debug level and logs each change's phases (\`<what>: time spent\`: check, render, readBefore, apply, write, readAfter; src/service/config-changes.ts): each row's note gives their medians, and the raw results keep them per size and operation. Goal per operation and size: median ≤ ${GOAL_MEDIAN_MS} ms and p99 ≤ ${GOAL_P99_MS} ms (with ${b6.reps} rounds, p99 is the largest sample).`,
   );
   const raw: Record<string, unknown> = {};
   for (const size of b6.ruleSizes) {
     ctx.log(`B6: ${size} rules`);
     let bare: Map<Operation, number[]>;
     let service: Map<Operation, number[]>;
+    let phases: PhaseMedians;
     try {
       bare = await measureBare(ctx, size, b6.reps);
-      service = await measureService(ctx, size, b6.reps);
+      ({ samples: service, phases } = await measureService(ctx, size, b6.reps));
     } catch (error) {
       // One size that cannot be measured (a service that does not start in time) leaves the others standing.
       const reason = (error as Error).message.split('\n')[0] ?? 'failed';
@@ -202,7 +254,11 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
       part.reason = `${size} rules: ${reason}`;
       continue;
     }
-    raw[String(size)] = { bare: Object.fromEntries(bare), service: Object.fromEntries(service) };
+    raw[String(size)] = {
+      bare: Object.fromEntries(bare),
+      service: Object.fromEntries(service),
+      servicePhaseMedians: Object.fromEntries(phases),
+    };
     for (const op of OPERATIONS) {
       const value = summarize(service.get(op)!);
       const baseline = summarize(bare.get(op)!);
@@ -222,7 +278,7 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
           met:
             value && worst !== undefined ? value.median <= GOAL_MEDIAN_MS && worst <= GOAL_P99_MS : undefined,
         },
-        note: worst !== undefined ? `p99 ${worst.toFixed(0)} ms` : 'not measured',
+        note: `${worst !== undefined ? `p99 ${worst.toFixed(0)} ms` : 'not measured'}${phaseNote(phases.get(op))}`,
       });
     }
   }

@@ -38,6 +38,11 @@ export interface BenchService {
   appliedAfterMs(): number | undefined;
   /** The last lines the service wrote to stderr (warnings and errors). */
   stderr(): string;
+  /**
+   * The fields of every `<what>: time spent` record the service logged so far (a change's phases, at debug
+   * level: started with `logLevel: 'debug'`), with `what`.
+   */
+  timeSpent(): readonly { readonly what: string; readonly fields: Readonly<Record<string, unknown>> }[];
   /** An authenticated API call; throws on a status other than 2xx. */
   get(path: string): Promise<unknown>;
   /** The service's Prometheus metrics, by name (labelled series left out). */
@@ -58,6 +63,8 @@ export async function startBenchService(
     readonly timeStartUp?: boolean;
     /** Write the config as block YAML, as an operator's file is (default JSON, which YAML reads too). */
     readonly yaml?: boolean;
+    /** `debug`: the service logs where each change's time goes (see `timeSpent`). */
+    readonly logLevel?: 'debug';
   } = {},
 ): Promise<BenchService> {
   const port = await freePort();
@@ -83,12 +90,27 @@ export async function startBenchService(
       '--netns',
       netns,
       '--log-level',
-      options.timeStartUp ? 'info' : 'warn',
+      options.logLevel ?? (options.timeStartUp ? 'info' : 'warn'),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  const spent: { what: string; fields: Record<string, unknown> }[] = [];
+  let partial = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
+    // The service logs JSON lines to a pipe; a chunk may end inside a line.
+    const lines = (partial + s).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes(': time spent')) continue;
+      try {
+        const { msg, time: _time, level: _level, ...fields } = JSON.parse(line) as Record<string, unknown>;
+        if (typeof msg === 'string' && msg.endsWith(': time spent'))
+          spent.push({ what: msg.slice(0, -': time spent'.length), fields });
+      } catch {
+        // not a record of ours
+      }
+    }
     if (appliedAfterMs === undefined && s.includes('config applied')) {
       appliedAfterMs = Number(process.hrtime.bigint() - spawnedAt) / 1e6;
     }
@@ -127,6 +149,7 @@ export async function startBenchService(
     token,
     appliedAfterMs: () => appliedAfterMs,
     stderr: () => stderr,
+    timeSpent: () => spent,
     async get(path) {
       const reply = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
       if (!reply.ok) throw new Error(`GET ${path}: ${reply.status} ${await reply.text()}`);
