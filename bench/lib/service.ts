@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { runProgram } from '../../src/adapters/exec.js';
+import { SERVICE_NODE_OPTIONS } from '../../src/main/node-options.js';
 import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './lab.js';
 
@@ -25,7 +26,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A running `node dist/main/daemon.js` for a namespace, with its API on loopback. */
+/** A running `node <SERVICE_NODE_OPTIONS> dist/main/daemon.js` for a namespace, with its API on loopback. */
 export interface BenchService {
   readonly process: ChildProcess;
   readonly pid: number;
@@ -81,9 +82,11 @@ export async function startBenchService(
   let appliedAfterMs: number | undefined;
   const spawnedAt = process.hrtime.bigint();
   // The info line of the first apply marks the end of start-up; other runs log warnings only, to stay quiet.
+  // The service runs with the V8 options it ships with (the systemd unit's).
   const child = spawn(
     process.execPath,
     [
+      ...SERVICE_NODE_OPTIONS,
       SERVICE_MAIN,
       '--config',
       configFile,
