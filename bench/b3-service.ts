@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runProgram } from '../src/adapters/exec.js';
+import { SERVICE_NODE_OPTIONS } from '../src/main/node-options.js';
 import { planConfig } from '../src/nft/plan.js';
 import type { BenchContext } from './lib/context.js';
 import { USER_HZ } from './lib/cpu.js';
@@ -13,9 +14,13 @@ import { SERVICE_MAIN, startBenchService, treeTicks } from './lib/service.js';
 import { ratioOf, type Summary, summarize, timeMs } from './lib/stats.js';
 
 const WINDOWS = 5;
-// "At rest" begins once start-up is over: V8's memory reducer compacts the heap some 20-25 s after the service
-// goes quiet (measured with --trace-gc at 1,000 rules: 73 MB of heap down to 18 MB at 24 s, plus about 150 ms of
-// collection before it); a shorter wait measures start-up garbage and its collection, not the service at rest.
+// "At rest" begins once start-up is over, and start-up leaves garbage for V8's memory reducer to compact: about
+// 40 MB of heap at 1,000 rules, and a quarter of a second of CPU to collect it (three full collections). With the
+// service's V8 options (src/main/node-options.ts) the reducer finds the allocation rate low and does it some 15 s
+// after start-up ends (--trace-gc at 1,000 rules: 129 MB down to 80 MB at 14 s). Without them its young
+// generation kept the start-up's allocation on the books, the rate never looked low, and only the reducer's
+// watchdog ran it, 100 s after the last full collection: in the middle of this window, as the burst of one
+// window at 4.3 % of a core. 40 s is past the collection, so the window measures rest, not start-up's garbage.
 const SETTLE_MS = 40_000;
 const WATCH_S = 5;
 
@@ -219,7 +224,7 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
   const group = 'B3 service at rest';
   const seconds = ctx.plan.b3.serviceSeconds;
   part.method.push(
-    `Service at rest: \`node dist/main/daemon.js --config FILE --netns NS\` (API on a free loopback port, event database in a scratch directory) for each configuration: 3 rules, 1,000 dual-stack rules, and 1,000 rules with 10,000 entries seeded with nft into the \`remote: contacted\` rule's sets. Once its table is in place and ${SETTLE_MS / 1000} s have passed (start-up garbage collected), VmRSS (/proc/PID/status) is sampled every second, and the CPU of the service's whole process tree (utime+stime+cutime+cstime of the service and of every live descendant, such as the event listeners it keeps running) over ${WINDOWS} windows of ${seconds / WINDOWS} s. The goal is checked on the CPU over the whole ${seconds} s (one tick is ${((1 / USER_HZ / seconds) * 100).toFixed(3)} % at that length). Baseline: an idle \`node -e "setInterval(() => {}, 1000)"\` sampled the same way at the same time.`,
+    `Service at rest: \`node ${SERVICE_NODE_OPTIONS.join(' ')} dist/main/daemon.js --config FILE --netns NS\` (the V8 options the systemd unit starts it with; API on a free loopback port, event database in a scratch directory) for each configuration: 3 rules, 1,000 dual-stack rules, and 1,000 rules with 10,000 entries seeded with nft into the \`remote: contacted\` rule's sets. Once its table is in place and ${SETTLE_MS / 1000} s have passed (V8's memory reducer compacts start-up's garbage some 15 s after it ends; without the young-generation cap it waited up to 100 s and fell into the window), VmRSS (/proc/PID/status) is sampled every second, and the CPU of the service's whole process tree (utime+stime+cutime+cstime of the service and of every live descendant, such as the event listeners it keeps running) over ${WINDOWS} windows of ${seconds / WINDOWS} s. The goal is checked on the CPU over the whole ${seconds} s (one tick is ${((1 / USER_HZ / seconds) * 100).toFixed(3)} % at that length). Baseline: an idle \`node -e "setInterval(() => {}, 1000)"\` sampled the same way at the same time.`,
   );
   const failed = (id: string, note: string) =>
     part.rows.push({
@@ -239,7 +244,7 @@ export async function measureService(ctx: BenchContext, part: PartResult): Promi
     return;
   }
   part.method.push(
-    `Start-up: \`node dist/main/daemon.js\` with the home config (3 rules) in a fresh namespace, ${ctx.plan.reps} times; the time from the spawn to its \`config applied\` log line (the first apply is in the kernel). Baseline: \`node -e ""\` started and ended in the same rounds.`,
+    `Start-up: \`node ${SERVICE_NODE_OPTIONS.join(' ')} dist/main/daemon.js\` with the home config (3 rules) in a fresh namespace, ${ctx.plan.reps} times; the time from the spawn to its \`config applied\` log line (the first apply is in the kernel). Baseline: \`node -e ""\` started and ended in the same rounds.`,
   );
   await measureStartUp(ctx, part, group);
   const raw: Record<string, unknown> = {};
