@@ -163,15 +163,18 @@ export async function runLiveFeed(sink: FeedSink, options: FeedOptions): Promise
         startSnapshot();
         continue;
       }
-      const quietMs = Math.min(options.heartbeatMs, Math.max(0, snapshotDue - Date.now()));
+      const untilSnapshot = Math.max(0, snapshotDue - Date.now());
+      // Which wait this is, decided now: a timer may fire a millisecond before Date.now() reaches the snapshot's
+      // time, and that wait must make the snapshot, not a heartbeat.
+      const heartbeatFirst = options.heartbeatMs < untilSnapshot;
       const woke = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), quietMs);
+        const timer = setTimeout(() => resolve(false), heartbeatFirst ? options.heartbeatMs : untilSnapshot);
         wake = () => {
           clearTimeout(timer);
           resolve(true);
         };
       });
-      if (!woke && state === 'open' && Date.now() < snapshotDue) await write(': heartbeat\n\n');
+      if (!woke && heartbeatFirst && state === 'open') await write(': heartbeat\n\n');
     }
   } catch (error) {
     if (!(error instanceof Dropped)) throw error;
