@@ -2,6 +2,8 @@
  * B6 change latency: one rule added, edited, disabled, deleted, and the global switch, through the service's
  * API at several table sizes, beside a bare `nft -f` of the same one-rule transaction in the same run.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runProgram } from '../src/adapters/exec.js';
 import type { Config, Rule } from '../src/domain/types.js';
 import { renderDelta } from '../src/nft/delta.js';
@@ -121,10 +123,41 @@ function bareScripts(base: Config): [Operation | 'switch-on', string][] {
   });
 }
 
-/** Times the bare transactions in a namespace that holds the same table. */
-async function measureBare(ctx: BenchContext, size: number, reps: number): Promise<Map<Operation, number[]>> {
+/**
+ * The nft of the Debian 13 root file system the booted-gateway tests cache (scripts/gateway-rootfs.sh), run
+ * through chroot: a second bare baseline, because nft 1.0.6 (Debian 12) fetches every chain of the ruleset
+ * before any change and nft 1.1 does not (bench/analysis.md).
+ */
+const NEWER_NFT_ROOT = join(
+  process.env['PORTTRIGGER_GATEWAY_CACHE'] ?? '/var/cache/porttrigger-test',
+  'trixie-base-v1',
+);
+
+/** The newer nft's version line, or undefined when the root file system is not cached on this machine. */
+async function newerNft(): Promise<string | undefined> {
+  if (!existsSync(join(NEWER_NFT_ROOT, 'usr/sbin/nft'))) return undefined;
+  const { stdout } = await runProgram('chroot', [NEWER_NFT_ROOT, '/usr/sbin/nft', '--version']).catch(() => ({
+    stdout: '',
+  }));
+  return stdout.trim() || undefined;
+}
+
+interface BareSamples {
+  readonly nft: Map<Operation, number[]>;
+  /** The same transactions with the newer nft, when there is one. */
+  readonly newer?: Map<Operation, number[]>;
+}
+
+/** Times the bare transactions in a namespace that holds the same table, with each nft there is. */
+async function measureBare(
+  ctx: BenchContext,
+  size: number,
+  reps: number,
+  newer: boolean,
+): Promise<BareSamples> {
   const ns = await freshNamespace(ctx);
   const out = new Map<Operation, number[]>(OPERATIONS.map((op) => [op, []]));
+  const outNewer = new Map<Operation, number[]>(OPERATIONS.map((op) => [op, []]));
   try {
     const base = benchConfig(size, { family: 'both' });
     await runProgram('nft', ['-f', '-'], {
@@ -140,11 +173,23 @@ async function measureBare(ctx: BenchContext, size: number, reps: number): Promi
         );
         if (op !== 'switch-on') out.get(op)!.push(ms);
       }
+      // The same round again with the newer nft: each transaction leaves the table as the next one expects.
+      if (!newer) continue;
+      for (const [op, script] of scripts) {
+        const { ms } = await timeMs(() =>
+          runProgram('chroot', [NEWER_NFT_ROOT, '/usr/sbin/nft', '-f', '-'], {
+            netns: ns.name,
+            input: script,
+            timeoutMs: 300_000,
+          }),
+        );
+        if (op !== 'switch-on') outNewer.get(op)!.push(ms);
+      }
     }
   } finally {
     await ns.remove();
   }
-  return out;
+  return newer ? { nft: out, newer: outNewer } : { nft: out };
 }
 
 /** Times the same changes through the running service's API. */
@@ -216,6 +261,12 @@ function phaseMedians(
   return out;
 }
 
+/** The newer nft's bare median as a note. */
+function newerNote(samples: readonly number[] | undefined): string {
+  const median = samples ? summarize(samples)?.median : undefined;
+  return median === undefined ? '' : `; bare with nft 1.1 (Debian 13): median ${median.toFixed(1)} ms`;
+}
+
 /** The phases of one operation as a note: `check 0.4, render 3.1, …` (ms, medians). */
 function phaseNote(medians: Partial<Record<Phase, number>> | undefined): string {
   const parts = PHASES.flatMap((phase) => {
@@ -237,14 +288,21 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
   part.method.push(
     `Each size (${b6.ruleSizes.join(', ')} dual-stack rules, the bench rule set) runs the service (\`node dist/main/daemon.js\` in a namespace of its own, API on loopback) and times, from request to answer, ${b6.reps} rounds of: add a rule, edit it (idle timeout), disable it, delete it, switch port triggering off (\`POST /disable\`: the file's top-level \`enabled:\` line and one transaction) and on again (\`POST /enable\`, not counted). Baseline, in the same run: a bare \`nft -f\` (through \`ip netns exec\`, as the service runs it) of the same transaction in a namespace that holds the same table: the delta the compiler renders for the change (for the switch, the switch delta of \`src/nft/switch-delta.ts\`). The service runs at debug level and logs each change's phases (\`<what>: time spent\`: check, render, readBefore, apply, write, readAfter; src/service/config-changes.ts): each row's note gives their medians, and the raw results keep them per size and operation. Goal per operation and size: median ≤ ${GOAL_MEDIAN_MS} ms and p99 ≤ ${GOAL_P99_MS} ms (with ${b6.reps} rounds, p99 is the largest sample).`,
   );
+  const newerVersion = await newerNft();
+  part.method.push(
+    newerVersion
+      ? `Second baseline: the same bare transactions with ${newerVersion} of the cached Debian 13 root file system (\`chroot\`, same namespace and table), given in each row's note: nft 1.0.6 fetches every chain of the ruleset before any change, nft 1.1 does not.`
+      : 'Second baseline (nft 1.1 of the Debian 13 root file system the booted-gateway tests cache) not measured: that root file system is not on this machine.',
+  );
   const raw: Record<string, unknown> = {};
   for (const size of b6.ruleSizes) {
     ctx.log(`B6: ${size} rules`);
     let bare: Map<Operation, number[]>;
+    let bareNewer: Map<Operation, number[]> | undefined;
     let service: Map<Operation, number[]>;
     let phases: PhaseMedians;
     try {
-      bare = await measureBare(ctx, size, b6.reps);
+      ({ nft: bare, newer: bareNewer } = await measureBare(ctx, size, b6.reps, newerVersion !== undefined));
       ({ samples: service, phases } = await measureService(ctx, size, b6.reps));
     } catch (error) {
       // One size that cannot be measured (a service that does not start in time) leaves the others standing.
@@ -256,6 +314,7 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
     }
     raw[String(size)] = {
       bare: Object.fromEntries(bare),
+      ...(bareNewer ? { bareNewerNft: Object.fromEntries(bareNewer) } : {}),
       service: Object.fromEntries(service),
       servicePhaseMedians: Object.fromEntries(phases),
     };
@@ -278,7 +337,7 @@ export async function runB6(ctx: BenchContext): Promise<PartResult> {
           met:
             value && worst !== undefined ? value.median <= GOAL_MEDIAN_MS && worst <= GOAL_P99_MS : undefined,
         },
-        note: `${worst !== undefined ? `p99 ${worst.toFixed(0)} ms` : 'not measured'}${phaseNote(phases.get(op))}`,
+        note: `${worst !== undefined ? `p99 ${worst.toFixed(0)} ms` : 'not measured'}${newerNote(bareNewer?.get(op))}${phaseNote(phases.get(op))}`,
       });
     }
   }
