@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { kernelAvailable } from '../../test/harness/kernel-gate.js';
 import { parseConfigText } from '../domain/config.js';
 import type { Config } from '../domain/types.js';
@@ -216,6 +217,29 @@ describe('createConfigRenderer', () => {
       expect(back.ok && stableJson(back.value)).toBe(stableJson(next));
       config = next;
     }
+  });
+
+  it('writes a JSON file in block style from its first change on, so that the next change splices one rule', () => {
+    const json = `${JSON.stringify(parseDocument(TEXT).toJSON(), null, 1)}\n`;
+    const { render, read } = createConfigRenderer();
+    const first = parseConfigText(json);
+    if (!first.ok) throw new Error('the JSON text is invalid');
+    read({ text: json, result: first });
+    const off = {
+      ...first.value,
+      rules: first.value.rules.map((r, i) => (i === 0 ? { ...r, enabled: false } : r)),
+    };
+    const once = render(json, off);
+    expect(once.trimStart().startsWith('{')).toBe(false);
+    expect(once).toMatch(/^rules:\n {2}- /m);
+    const back = parseConfigText(once);
+    expect(back.ok && stableJson(back.value)).toBe(stableJson(off));
+    // The second change leaves every line of the other rule as the first change wrote it.
+    const edited = { ...off, rules: off.rules.map((r, i) => (i === 0 ? { ...r, idleTimeout: 31 } : r)) };
+    const twice = render(once, edited);
+    const voice = (text: string) => text.slice(text.indexOf('name: voice'));
+    expect(voice(twice)).toBe(voice(once));
+    expect(twice).not.toBe(once);
   });
 
   it('goes the whole way for a text it did not write or read', () => {

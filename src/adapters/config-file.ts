@@ -5,7 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Document, isMap, isSeq, type Node, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  Document,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  parseDocument,
+  visit,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { parseConfigText, validateRule } from '../domain/config.js';
 import type { ConfigFileContents, ConfigStore, PreparedConfigWrite } from '../domain/config-store.js';
 import { fileReadErrorCode, PorttriggerError } from '../domain/errors.js';
@@ -318,6 +328,19 @@ export interface ConfigRenderer {
 function rewrite(previousText: string, config: Config): string {
   const doc = parseDocument(previousText);
   if (doc.errors.length > 0 || !isMap(doc.contents)) return fresh(config);
+  // A file in flow style (JSON is YAML too) is written in block style from its first change on: one rule per
+  // item, so that the next changes splice their rule's lines instead of rewriting the whole document.
+  if (doc.contents.flow) {
+    doc.contents.flow = false;
+    // JSON's quoted keys read the same unquoted: the block style a person would write.
+    visit(doc, {
+      Pair(_, pair) {
+        if (isScalar(pair.key) && /^[A-Za-z][A-Za-z0-9]*$/.test(String(pair.key.value))) {
+          pair.key.type = 'PLAIN';
+        }
+      },
+    });
+  }
   const before = parseConfigText(previousText);
   const previous = before.ok ? before.value : undefined;
   for (const key of TOP_LEVEL) {
@@ -330,6 +353,7 @@ function rewrite(previousText: string, config: Config): string {
   const seq = isSeq(existing) ? existing : (doc.createNode([]) as YAMLSeq);
   const unchanged = new Map<string, unknown>();
   for (const node of seq.items) {
+    if (isMap(node)) node.flow = false;
     const parsed = validateRule(isMap(node) ? node.toJSON() : undefined);
     if (parsed.ok) unchanged.set(stableJson(parsed.value), node);
   }
