@@ -12,12 +12,13 @@ import {
   type DispatchElement,
   type DispatchMap,
   type FanoutChain,
-  fanoutName,
   hasUnsaltedIds,
   markUnsaltedIds,
   type Plan,
   planRule,
   type RulePlan,
+  type SweepEvent,
+  sweepDispatch,
   unsaltedId,
 } from './plan.js';
 
@@ -355,7 +356,7 @@ function sweep(
   changes: readonly { span: Span; chain: string; delta: 1 | -1 }[],
   fanouts: Map<string, FanoutChain>,
 ): DispatchElement[] {
-  const events: { at: number; chain: string; delta: number }[] = [];
+  const events: SweepEvent[] = [];
   const add = (from: number, to: number, chain: string, delta: number) => {
     const a = Math.max(from, region.from);
     const b = Math.min(to, region.to);
@@ -366,31 +367,7 @@ function sweep(
     for (const chain of fanouts.get(e.chain)?.targets ?? [e.chain]) add(e.from, e.to, chain, 1);
   }
   for (const c of changes) add(c.span.from, c.span.to, c.chain, c.delta);
-  events.sort((x, y) => x.at - y.at);
-  const out: DispatchElement[] = [];
-  const active = new Map<string, number>();
-  let i = 0;
-  while (i < events.length) {
-    const at = events[i]!.at;
-    for (; i < events.length && events[i]!.at === at; i++) {
-      const e = events[i]!;
-      const n = (active.get(e.chain) ?? 0) + e.delta;
-      if (n === 0) active.delete(e.chain);
-      else active.set(e.chain, n);
-    }
-    if (active.size === 0 || i >= events.length) continue;
-    const to = events[i]!.at - 1;
-    const targets = [...active.keys()].sort();
-    let chain = targets[0]!;
-    if (targets.length > 1) {
-      chain = fanoutName(family, targets);
-      if (!fanouts.has(chain)) fanouts.set(chain, { name: chain, targets });
-    }
-    const last = out[out.length - 1];
-    if (last && last.chain === chain && last.to === at - 1) out[out.length - 1] = { ...last, to };
-    else out.push({ protocol, from: at, to, chain });
-  }
-  return out;
+  return sweepDispatch(protocol, family, events, fanouts);
 }
 
 /**

@@ -213,43 +213,61 @@ export function planRule(rule: Rule, family: Family, id: number): RulePlan {
  * the one rule that has it or to a fan-out chain of the rules that share it.
  */
 function triggerDispatch(plans: readonly RulePlan[], fanouts: Map<string, FanoutChain>): DispatchElement[] {
-  const out: DispatchElement[] = [];
-  for (const protocol of ['tcp', 'udp'] as const) {
-    // A sweep over range starts and ends: between two boundaries the set of covering rules is constant.
-    const events: { at: number; chain: string; delta: 1 | -1 }[] = [];
+  if (plans.length === 0) return [];
+  const family = plans[0]!.family;
+  return (['tcp', 'udp'] as const).flatMap((protocol) => {
+    const events: SweepEvent[] = [];
     for (const p of plans) {
       for (const r of p.trigger[protocol]) {
         events.push({ at: r.from, chain: p.chains.trigger, delta: 1 });
         events.push({ at: r.to + 1, chain: p.chains.trigger, delta: -1 });
       }
     }
-    events.sort((x, y) => x.at - y.at);
-    const active = new Map<string, number>();
-    let i = 0;
-    while (i < events.length) {
-      const at = events[i]!.at;
-      for (; i < events.length && events[i]!.at === at; i++) {
-        const e = events[i]!;
-        const n = (active.get(e.chain) ?? 0) + e.delta;
-        if (n === 0) active.delete(e.chain);
-        else active.set(e.chain, n);
-      }
-      if (active.size === 0 || i >= events.length) continue;
-      const to = events[i]!.at - 1;
-      const targets = [...active.keys()].sort();
-      let chain = targets[0]!;
-      if (targets.length > 1) {
-        const name = fanoutName(plans[0]!.family, targets);
-        fanouts.set(name, { name, targets });
-        chain = name;
-      }
-      const last = out[out.length - 1];
-      if (last && last.protocol === protocol && last.chain === chain && last.to === at - 1) {
-        out[out.length - 1] = { ...last, to };
-      } else {
-        out.push({ protocol, from: at, to, chain });
-      }
+    return sweepDispatch(protocol, family, events, fanouts);
+  });
+}
+
+/** A chain starts (+n) or stops (-n) covering ports at `at`. */
+export interface SweepEvent {
+  readonly at: number;
+  readonly chain: string;
+  readonly delta: number;
+}
+
+/**
+ * The dispatch elements of one protocol from range starts and ends: between two boundaries the set of covering
+ * chains is constant, and each stretch goes to its one chain or to a fan-out chain of them (added to `fanouts`);
+ * neighbouring stretches to the same chain are joined. planConfig sweeps every rule, a patch one region.
+ */
+export function sweepDispatch(
+  protocol: Protocol,
+  family: Family,
+  unsorted: readonly SweepEvent[],
+  fanouts: Map<string, FanoutChain>,
+): DispatchElement[] {
+  const events = [...unsorted].sort((x, y) => x.at - y.at);
+  const out: DispatchElement[] = [];
+  const active = new Map<string, number>();
+  let i = 0;
+  while (i < events.length) {
+    const at = events[i]!.at;
+    for (; i < events.length && events[i]!.at === at; i++) {
+      const e = events[i]!;
+      const n = (active.get(e.chain) ?? 0) + e.delta;
+      if (n === 0) active.delete(e.chain);
+      else active.set(e.chain, n);
     }
+    if (active.size === 0 || i >= events.length) continue;
+    const to = events[i]!.at - 1;
+    const targets = [...active.keys()].sort();
+    let chain = targets[0]!;
+    if (targets.length > 1) {
+      chain = fanoutName(family, targets);
+      if (!fanouts.has(chain)) fanouts.set(chain, { name: chain, targets });
+    }
+    const last = out[out.length - 1];
+    if (last && last.chain === chain && last.to === at - 1) out[out.length - 1] = { ...last, to };
+    else out.push({ protocol, from: at, to, chain });
   }
   return out;
 }
